@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors';
+import { formatIssues, z } from './validation';
+
+const nonEmpty = z.string().check(z.minLength(1), z.trim());
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/([A-Za-z0-9_-]{1,255})$/;
+const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const keycloakAuth = z.strictObject({
+  type: z.literal('keycloak'),
+  /** `https://…/realms/mcp-gateway/protocol/openid-connect/token` */
+  tokenUrl: httpUrl,
+  /** Secrets Manager secret holding `{"client_id","client_secret"}`. */
+  secretArn: z.string().check(z.regex(SECRET_ARN, 'must be a Secrets Manager secret ARN')),
+});
+
+const staticAuth = z.strictObject({
+  type: z.literal('static'),
+  /** The environment variable that holds the bearer token (never the token itself). */
+  tokenEnv: z.string().check(z.regex(ENV_NAME, 'must be an environment variable name')),
+});
+
+const targetSchema = z.strictObject({
+  kind: z.enum(['server', 'agent']),
+  /** The registry path, exactly as stored (`/currenttime/`, `/flight-booking-agent`). */
+  path: z.string().check(z.regex(/^\/\S*$/, 'must start with / and contain no spaces')),
+  /** The Cloud Map service whose instances are the candidates (`currenttime-server`). */
+  cloudMapService: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,127}$/, 'must be a Cloud Map service name')),
+  /** The ECS service that runs it; found through DescribeServices when absent. */
+  ecsService: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS service name'))),
+  /** Where the written port comes from: the entry URL's own port (default) or the instance's `AWS_INSTANCE_PORT`. */
+  port: z._default(z.enum(['url', 'instance']), 'url'),
+});
+
+const configSchema = z.strictObject({
+  /** ECS cluster name or ARN. */
+  cluster: z
+    .string()
+    .check(
+      z.refine((v) => CLUSTER_NAME.test(v) || CLUSTER_ARN.test(v), 'must be an ECS cluster name or ARN'),
+    ),
+  /** Cloud Map namespace name (`mcp-gateway.local`). */
+  namespace: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,1024}$/, 'must be a Cloud Map namespace name')),
+  /** The registry's own ECS service: a task of it reaching RUNNING re-applies every target. */
+  registryService: z.optional(nonEmpty),
+  registry: z.strictObject({
+    url: httpUrl,
+    auth: z.discriminatedUnion('type', [keycloakAuth, staticAuth]),
+    /** Deadline for each registry HTTP call. */
+    timeoutMs: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 5_000),
+    /** Attempts for each registry call on network errors and 5xx (1 = no retry). */
+    maxAttempts: z._default(z.int().check(z.minimum(1), z.maximum(10)), 3),
+    /** Re-enable a server that the registry disabled after our write. Overrides a security control: off by default. */
+    reenableAfterWrite: z._default(z.boolean(), false),
+  }),
+  targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
+  /** Decide and report, never write. */
+  dryRun: z._default(z.boolean(), false),
+  /**
+   * Cloud Map registers a new task a moment after ECS reports it: when a RUNNING task is not yet
+   * listed and nothing else is eligible, look again this many times, this far apart, before deferring.
+   */
+  lagRetry: z._default(
+    z.strictObject({
+      attempts: z._default(z.int().check(z.minimum(0), z.maximum(10)), 2),
+      delayMs: z._default(z.int().check(z.minimum(0), z.maximum(10_000)), 1_500),
+    }),
+    { attempts: 2, delayMs: 1_500 },
+  ),
+});
+
+/** The reconciler's configuration, validated, with defaults filled in. */
+export type ReconcilerConfig = z.output<typeof configSchema> & {
+  /** The cluster's name, whether `cluster` was given as a name or an ARN. */
+  clusterName: string;
+};
+export type TargetConfig = ReconcilerConfig['targets'][number];
+export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
+
+/**
+ * Validates a configuration object. Throws `ConfigError` naming every bad field.
+ * Also rejects two targets with the same kind and path.
+ */
+export function parseConfig(input: unknown, source = 'configuration'): ReconcilerConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(`invalid ${source}: ${formatIssues(result.error)}`);
+  const config = result.data;
+  const seen = new Map<string, number>();
+  config.targets.forEach((t, i) => {
+    const key = `${t.kind} ${t.path}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new ConfigError(`invalid ${source}: targets.${i}.path: duplicates targets.${first} (${key})`);
+    }
+    seen.set(key, i);
+  });
+  const clusterName = CLUSTER_ARN.exec(config.cluster)?.[1] ?? config.cluster;
+  return { ...config, clusterName };
+}
+
+/** Environment variables the configuration is read from. */
+export const CONFIG_ENV = 'RECONCILER_CONFIG';
+export const CONFIG_FILE_ENV = 'RECONCILER_CONFIG_FILE';
+
+/**
+ * Reads the configuration once, at cold start: JSON in `RECONCILER_CONFIG`, or a JSON file named
+ * by `RECONCILER_CONFIG_FILE` (for local use). Throws `ConfigError` when neither is usable.
+ */
+export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReconcilerConfig {
+  const inline = env[CONFIG_ENV];
+  const file = env[CONFIG_FILE_ENV];
+  if (inline !== undefined && inline.trim() !== '')
+    return parseConfig(parseJson(inline, CONFIG_ENV), CONFIG_ENV);
+  if (file !== undefined && file.trim() !== '') return loadConfigFile(file);
+  throw new ConfigError(
+    `no configuration: set ${CONFIG_ENV} (JSON) or ${CONFIG_FILE_ENV} (a JSON file path)`,
+  );
+}
+
+/** Reads and validates a configuration file. */
+export function loadConfigFile(path: string): ReconcilerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`cannot read configuration file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(parseJson(text, path), path);
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`invalid ${source}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+}

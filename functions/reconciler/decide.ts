@@ -1,0 +1,231 @@
+import type { TargetConfig } from './config';
+import { STOPPING_STATUSES } from './event';
+import type { CloudMapHealth, CloudMapInstance, TaskState } from './ports';
+import type { Action, InstanceView, TaskLiveness } from './record';
+import { isIPv4, splitUrl, swapHost } from './url';
+
+/**
+ * The decision, as a pure function of plain data: which address a registry entry should hold,
+ * given the target's Cloud Map instances, ECS's view of their tasks, and what the triggering
+ * events said. No I/O, no clock: the same input always gives the same decision.
+ */
+
+/** Everything one decision looks at. */
+export interface DecisionInput {
+  target: Pick<TargetConfig, 'cloudMapService' | 'port'>;
+  namespace: string;
+  /** The entry's current address (`proxy_pass_url` or `url`). */
+  currentUrl: string;
+  /** Cloud Map's instances of the target's service (any health). */
+  instances: CloudMapInstance[];
+  /** ECS's view of the tasks (by task id); a task ECS does not know is absent. */
+  tasks: ReadonlyMap<string, TaskState>;
+  /** Tasks that a triggering event shows going away: never eligible, whatever Cloud Map still says. */
+  stoppingTaskIds: ReadonlySet<string>;
+  /** Tasks that a triggering event shows RUNNING (used to tell Cloud Map lag from an empty service). */
+  runningTriggerTaskIds: ReadonlySet<string>;
+  /** Whether deferring is still allowed (the retry budget for Cloud Map lag is not spent). */
+  canDefer: boolean;
+}
+
+export interface Decision {
+  action: Exclude<Action, 'error'>;
+  /** Stable reason code; see `REASONS`. */
+  reason: Reason;
+  detail: string;
+  desiredUrl?: string;
+  instances: InstanceView[];
+  /** The chosen instance, when the decision names one. */
+  chosen?: string;
+  retryable: boolean;
+}
+
+/** Every reason code a decision can give, with what it means. */
+export const REASONS = {
+  'current-live': 'the current address is a live task: kept (sticky)',
+  'resolve-name': 'the entry named the Cloud Map service; pointed at a live task',
+  'current-not-live': 'the current address is not a live task; moved to a live one',
+  'port-changed': "the current task is live but the instance's port changed",
+  'no-live-instance': 'no live task in Cloud Map: the current address is kept',
+  'cloud-map-lag': 'a RUNNING task is not in Cloud Map yet and nothing else is live: retry later',
+  'cloud-map-lag-exhausted': 'a RUNNING task never appeared in Cloud Map within the retry budget: kept',
+  foreign: "the entry's host is neither the target's Cloud Map name nor an IPv4 address: not ours",
+  'unparsable-url': 'the entry has no usable URL',
+} as const;
+export type Reason = keyof typeof REASONS;
+
+const HEALTH_RANK: Record<CloudMapHealth, number> = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 };
+
+/** ECS's view of a task, folded with what the triggering events said. */
+export function liveness(
+  taskId: string,
+  tasks: ReadonlyMap<string, TaskState>,
+  stopping: ReadonlySet<string>,
+): TaskLiveness {
+  const task = tasks.get(taskId);
+  if (task === undefined) return 'missing';
+  if (task.lastStatus === 'STOPPED' || task.lastStatus === 'DELETED') return 'stopped';
+  if (stopping.has(taskId) || task.desiredStatus === 'STOPPED' || STOPPING_STATUSES.has(task.lastStatus)) {
+    return 'stopping';
+  }
+  if (task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING') return 'live';
+  return 'pending';
+}
+
+/** Whether the entry's host is one the reconciler manages for this target. */
+export function isOwnedHost(host: string, cloudMapService: string, namespace: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  const name = cloudMapService.toLowerCase();
+  return isIPv4(h) || h === name || h === `${name}.${namespace.toLowerCase()}`;
+}
+
+/** Decides what address the entry should hold. */
+export function decide(input: DecisionInput): Decision {
+  const parts = splitUrl(input.currentUrl);
+  if (parts === undefined) {
+    return {
+      action: 'skip',
+      reason: 'unparsable-url',
+      detail: `current address ${JSON.stringify(input.currentUrl)} has no host`,
+      instances: [],
+      retryable: false,
+    };
+  }
+  const host = parts.host.toLowerCase();
+  if (!isOwnedHost(host, input.target.cloudMapService, input.namespace)) {
+    return {
+      action: 'skip',
+      reason: 'foreign',
+      detail: `host ${host} is not ${input.target.cloudMapService}[.${input.namespace}] or an IPv4 address`,
+      instances: [],
+      retryable: false,
+    };
+  }
+
+  const views = viewInstances(input);
+  const eligible = views.filter((v) => v.eligible);
+  const byId = new Map(input.instances.map((i) => [i.instanceId, i]));
+  const urlFor = (v: InstanceView): string =>
+    swapHost(
+      input.currentUrl,
+      v.ipv4 ?? '',
+      input.target.port === 'instance' ? byId.get(v.instanceId)?.port : undefined,
+    );
+
+  const current = isIPv4(host) ? eligible.find((v) => v.ipv4 === host) : undefined;
+  if (current !== undefined) {
+    const desiredUrl = urlFor(current);
+    if (desiredUrl === input.currentUrl) {
+      return {
+        action: 'noop',
+        reason: 'current-live',
+        detail: `${host} is live task ${current.instanceId}`,
+        desiredUrl,
+        instances: views,
+        chosen: current.instanceId,
+        retryable: false,
+      };
+    }
+    return {
+      action: 'update',
+      reason: 'port-changed',
+      detail: `task ${current.instanceId} is live; its instance port differs from the address`,
+      desiredUrl,
+      instances: views,
+      chosen: current.instanceId,
+      retryable: false,
+    };
+  }
+
+  const chosen = pick(eligible, input.tasks);
+  if (chosen !== undefined) {
+    const wasName = !isIPv4(host);
+    const previous = views.find((v) => v.ipv4 === host);
+    return {
+      action: 'update',
+      reason: wasName ? 'resolve-name' : 'current-not-live',
+      detail: wasName
+        ? `${host} does not resolve on Service Connect; chose live task ${chosen.instanceId}`
+        : `${host} is ${previous ? `task ${previous.instanceId}, ${previous.task}` : 'not a Cloud Map instance'}; chose live task ${chosen.instanceId}`,
+      desiredUrl: urlFor(chosen),
+      instances: views,
+      chosen: chosen.instanceId,
+      retryable: false,
+    };
+  }
+
+  const listed = new Set(input.instances.map((i) => i.instanceId));
+  const lagging = [...input.runningTriggerTaskIds].filter(
+    (id) => !listed.has(id) && liveness(id, input.tasks, input.stoppingTaskIds) === 'live',
+  );
+  if (lagging.length > 0) {
+    return input.canDefer
+      ? {
+          action: 'defer',
+          reason: 'cloud-map-lag',
+          detail: `RUNNING task ${lagging.join(', ')} is not in Cloud Map yet; no other live instance`,
+          instances: views,
+          retryable: true,
+        }
+      : {
+          action: 'noop',
+          reason: 'cloud-map-lag-exhausted',
+          detail: `RUNNING task ${lagging.join(', ')} never appeared in Cloud Map; address kept`,
+          instances: views,
+          retryable: false,
+        };
+  }
+  return {
+    action: 'noop',
+    reason: 'no-live-instance',
+    detail: `no live task among ${views.length} Cloud Map instance(s); address kept`,
+    instances: views,
+    retryable: false,
+  };
+}
+
+/**
+ * Each Cloud Map instance with ECS's view of its task. Eligible: the task is live and the instance
+ * has an IPv4. Instances Cloud Map marks UNHEALTHY are eligible only when no other live one is.
+ */
+function viewInstances(input: DecisionInput): InstanceView[] {
+  const seen = new Set<string>();
+  const views: InstanceView[] = [];
+  for (const i of input.instances) {
+    if (seen.has(i.instanceId)) continue; // Cloud Map can list an id twice; one view each
+    seen.add(i.instanceId);
+    const task = liveness(i.instanceId, input.tasks, input.stoppingTaskIds);
+    const ipv4 = i.ipv4 !== undefined && isIPv4(i.ipv4) ? i.ipv4 : undefined;
+    views.push({
+      instanceId: i.instanceId,
+      ...(ipv4 === undefined ? {} : { ipv4 }),
+      ...(i.port === undefined ? {} : { port: i.port }),
+      health: i.health,
+      task,
+      eligible: task === 'live' && ipv4 !== undefined,
+    });
+  }
+  if (views.some((v) => v.eligible && v.health !== 'UNHEALTHY')) {
+    for (const v of views) if (v.health === 'UNHEALTHY') v.eligible = false;
+  }
+  return views;
+}
+
+/**
+ * Deterministic choice among eligible instances: the best Cloud Map health, then the most
+ * recently started task (during a rolling deployment that is a task of the new revision, so the
+ * pointer moves once instead of hopping across old tasks), then the smallest instance id.
+ */
+function pick(eligible: InstanceView[], tasks: ReadonlyMap<string, TaskState>): InstanceView | undefined {
+  const started = (v: InstanceView): string => tasks.get(v.instanceId)?.startedAt ?? '';
+  return [...eligible].sort(
+    (a, b) =>
+      HEALTH_RANK[a.health] - HEALTH_RANK[b.health] ||
+      compare(started(b), started(a)) ||
+      compare(a.instanceId, b.instanceId),
+  )[0];
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,181 @@
+import { formatIssues, z } from './validation';
+
+/**
+ * Intake of what the Lambda receives: ECS "Task State Change" events and the scheduled resync,
+ * either directly from EventBridge or as SQS message bodies. Validation is lenient (ECS adds
+ * fields over time; unknown fields are fine) but every field the reconciler relies on is checked.
+ * Nothing here throws: bad input becomes a `malformed` intake with a reason.
+ */
+
+/** EventBridge's own limit for an event; anything larger did not come from EventBridge. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+/** `lastStatus` values at or past the point where a task stops serving. */
+export const STOPPING_STATUSES: ReadonlySet<string> = new Set([
+  'DEACTIVATING',
+  'STOPPING',
+  'DEPROVISIONING',
+  'STOPPED',
+  'DELETED',
+]);
+
+/** An ECS task state change, reduced to what the reconciler uses. */
+export interface TaskEvent {
+  eventId: string;
+  time?: string;
+  clusterArn: string;
+  /** The segment after `cluster/` in the ARN. */
+  clusterName: string;
+  taskArn: string;
+  /** The last segment of the task ARN (the Cloud Map instance id). */
+  taskId: string;
+  group?: string;
+  /** The ECS service name when `group` is `service:<name>`. */
+  service?: string;
+  lastStatus: string;
+  desiredStatus: string;
+  /** ECS's per-task change counter: duplicates share it, a higher one is newer. */
+  version: number;
+  /** The task's private IPv4 (informational: the reconciler writes only addresses Cloud Map lists). */
+  ipv4?: string;
+  /** False for EC2 bridge/host network mode tasks, which have no task IP at all. */
+  hasTaskNetwork: boolean;
+  stopCode?: string;
+  startedAt?: string;
+}
+
+export type Intake =
+  | { kind: 'task'; event: TaskEvent }
+  | { kind: 'schedule'; eventId: string; time?: string }
+  | { kind: 'malformed'; reason: string; eventId?: string };
+
+const ARN = /^arn:[^:\s]+:ecs:[^:\s]*:[^:\s]*:(cluster|task)\/\S+$/;
+const STATUS = /^[A-Z_]{1,32}$/;
+const IPV4 =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+const nameValue = z.looseObject({ name: z.optional(z.string()), value: z.optional(z.string()) });
+const attachment = z.looseObject({
+  type: z.optional(z.string()),
+  status: z.optional(z.string()),
+  details: z.optional(z.array(nameValue)),
+});
+const container = z.looseObject({
+  networkInterfaces: z.optional(z.array(z.looseObject({ privateIpv4Address: z.optional(z.string()) }))),
+});
+
+const envelope = z.looseObject({
+  id: z.string().check(z.minLength(1), z.maxLength(256)),
+  source: z.string(),
+  'detail-type': z.string(),
+  time: z.optional(z.string()),
+});
+
+const taskDetail = z.looseObject({
+  clusterArn: z.string().check(z.maxLength(2048), z.regex(ARN, 'must be an ECS cluster ARN')),
+  taskArn: z.string().check(z.maxLength(2048), z.regex(ARN, 'must be an ECS task ARN')),
+  lastStatus: z.string().check(z.regex(STATUS, 'must be an ECS task status')),
+  desiredStatus: z.string().check(z.regex(STATUS, 'must be an ECS task status')),
+  version: z.int().check(z.minimum(0)),
+  group: z.optional(z.string().check(z.maxLength(1024))),
+  attachments: z.optional(z.array(attachment)),
+  containers: z.optional(z.array(container)),
+  stopCode: z.optional(z.string()),
+  startedAt: z.optional(z.string()),
+});
+
+/** Parses one event object (already JSON-decoded). */
+export function parseEvent(input: unknown): Intake {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { kind: 'malformed', reason: `event is ${describeType(input)}, not an object` };
+  }
+  const head = envelope.safeParse(input);
+  if (!head.success)
+    return { kind: 'malformed', reason: `not an EventBridge event: ${formatIssues(head.error)}` };
+  const { id: eventId, source, time } = head.data;
+  const detailType = head.data['detail-type'];
+  if (source === 'aws.events' && detailType === 'Scheduled Event') {
+    return { kind: 'schedule', eventId, ...(time === undefined ? {} : { time }) };
+  }
+  if (source !== 'aws.ecs' || detailType !== 'ECS Task State Change') {
+    return {
+      kind: 'malformed',
+      eventId,
+      reason: `unsupported event: source ${source}, detail-type ${detailType}`,
+    };
+  }
+  const detail = taskDetail.safeParse((input as { detail?: unknown }).detail);
+  if (!detail.success) {
+    return {
+      kind: 'malformed',
+      eventId,
+      reason: `invalid ECS task event: ${formatIssues(detail.error, 'detail')}`,
+    };
+  }
+  const d = detail.data;
+  const clusterName = lastSegment(d.clusterArn, 'cluster/');
+  const taskId = d.taskArn.slice(d.taskArn.lastIndexOf('/') + 1);
+  const service = d.group?.startsWith('service:') ? d.group.slice('service:'.length) : undefined;
+  const eni = d.attachments?.find((a) => a.type === 'eni' || a.type === 'ElasticNetworkInterface');
+  const fromEni = eni?.details?.find((x) => x.name === 'privateIPv4Address')?.value;
+  const fromContainers = d.containers?.map((c) => c.networkInterfaces?.[0]?.privateIpv4Address).find(Boolean);
+  const ip = [fromEni, fromContainers].find((v): v is string => v !== undefined && IPV4.test(v));
+  const hasTaskNetwork =
+    eni !== undefined || d.containers?.some((c) => (c.networkInterfaces?.length ?? 0) > 0) === true;
+  const event: TaskEvent = {
+    eventId,
+    clusterArn: d.clusterArn,
+    clusterName,
+    taskArn: d.taskArn,
+    taskId,
+    lastStatus: d.lastStatus,
+    desiredStatus: d.desiredStatus,
+    version: d.version,
+    hasTaskNetwork,
+    ...(time === undefined ? {} : { time }),
+    ...(d.group === undefined ? {} : { group: d.group }),
+    ...(service === undefined || service === '' ? {} : { service }),
+    ...(ip === undefined ? {} : { ipv4: ip }),
+    ...(d.stopCode === undefined ? {} : { stopCode: d.stopCode }),
+    ...(d.startedAt === undefined ? {} : { startedAt: d.startedAt }),
+  };
+  return { kind: 'task', event };
+}
+
+/** Parses an event delivered as text (an SQS message body), refusing oversized payloads before decoding. */
+export function parseEventText(text: string): Intake {
+  if (Buffer.byteLength(text, 'utf8') > MAX_EVENT_BYTES) {
+    return {
+      kind: 'malformed',
+      reason: `payload of ${Buffer.byteLength(text, 'utf8')} bytes exceeds ${MAX_EVENT_BYTES}`,
+    };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'malformed', reason: `body is not JSON: ${(error as Error).message}` };
+  }
+  return parseEvent(parsed);
+}
+
+/** True when the event shows the task going away: `desiredStatus` STOPPED or `lastStatus` past RUNNING. */
+export function isStopping(event: Pick<TaskEvent, 'lastStatus' | 'desiredStatus'>): boolean {
+  return event.desiredStatus === 'STOPPED' || STOPPING_STATUSES.has(event.lastStatus);
+}
+
+/** True when the event shows the task serving: RUNNING and meant to stay so. */
+export function isRunning(event: Pick<TaskEvent, 'lastStatus' | 'desiredStatus'>): boolean {
+  return event.lastStatus === 'RUNNING' && event.desiredStatus === 'RUNNING';
+}
+
+function lastSegment(arn: string, marker: string): string {
+  const at = arn.indexOf(marker);
+  return at < 0 ? arn : arn.slice(at + marker.length);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

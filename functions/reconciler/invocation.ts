@@ -1,0 +1,138 @@
+import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda';
+import { RetryableError } from './errors';
+import { type Intake, parseEvent, parseEventText } from './event';
+import type { ReconcileOutcome, Reconciler, Trigger } from './reconcile';
+import { type LoggerLike, MetricName, type MetricsSink } from './telemetry';
+
+/** One event of an invocation, in delivery order. */
+export interface InvocationInput {
+  /** The SQS message id, when the event came through the queue. */
+  messageId?: string;
+  /** Deliveries so far (SQS `ApproximateReceiveCount`; 1 for a direct invocation). */
+  attempt: number;
+  intake: Intake;
+}
+
+/** What the Lambda receives: an SQS batch (the deployed path) or one EventBridge event (direct invocation). */
+export function readInvocation(event: unknown): { inputs: InvocationInput[]; fromQueue: boolean } {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  if (Array.isArray(records)) {
+    return {
+      fromQueue: true,
+      inputs: records.map((r: unknown): InvocationInput => {
+        const rec = (typeof r === 'object' && r !== null ? r : {}) as {
+          messageId?: unknown;
+          body?: unknown;
+          attributes?: { ApproximateReceiveCount?: unknown };
+        };
+        const messageId = typeof rec.messageId === 'string' ? rec.messageId : undefined;
+        const attempt = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
+        const intake: Intake =
+          typeof rec.body === 'string'
+            ? parseEventText(rec.body)
+            : { kind: 'malformed', reason: 'SQS record has no string body' };
+        return {
+          ...(messageId === undefined ? {} : { messageId }),
+          attempt: Number.isFinite(attempt) ? attempt : 1,
+          intake,
+        };
+      }),
+    };
+  }
+  return { fromQueue: false, inputs: [{ attempt: 1, intake: parseEvent(event) }] };
+}
+
+/** Turns parsed inputs into triggers, reporting and counting the malformed ones (never retried, never written). */
+export function toTriggers(inputs: InvocationInput[], logger: LoggerLike, metrics: MetricsSink): Trigger[] {
+  const triggers: Trigger[] = [];
+  inputs.forEach((input, source) => {
+    const { intake, attempt } = input;
+    if (intake.kind === 'malformed') {
+      metrics.count(MetricName.EventsMalformed);
+      logger.warn(`dropped malformed event: ${intake.reason}`, {
+        malformed: {
+          reason: intake.reason,
+          ...(intake.eventId === undefined ? {} : { eventId: intake.eventId }),
+          ...(input.messageId === undefined ? {} : { messageId: input.messageId }),
+        },
+      });
+    } else if (intake.kind === 'schedule') {
+      triggers.push({
+        type: 'schedule',
+        eventId: intake.eventId,
+        ...(intake.time === undefined ? {} : { time: intake.time }),
+        source,
+        attempt,
+      });
+    } else {
+      triggers.push({ type: 'task', event: intake.event, source, attempt });
+    }
+  });
+  return triggers;
+}
+
+/**
+ * SQS FIFO keeps order only if a failed message and everything after it in the batch go back to
+ * the queue together, so every message from the first one that needs a retry is reported failed.
+ */
+export function batchFailures(
+  inputs: InvocationInput[],
+  retrySources: ReadonlySet<number>,
+): SQSBatchItemFailure[] {
+  if (retrySources.size === 0) return [];
+  const first = Math.min(...retrySources);
+  return inputs
+    .slice(first)
+    .flatMap((i) => (i.messageId === undefined ? [] : [{ itemIdentifier: i.messageId }]));
+}
+
+export interface HandlerDeps {
+  reconciler: Reconciler;
+  logger: LoggerLike;
+  metrics: MetricsSink;
+  /** Called when the invocation ends, success or not (Powertools Metrics publishes here). */
+  flush?: () => void;
+  /** Called with the invocation's first event id, to correlate log lines. */
+  correlate?: (eventId: string) => void;
+}
+
+/** What a direct (non-queue) invocation returns. */
+export interface DirectResult {
+  outcome: ReconcileOutcome;
+}
+
+/**
+ * The Lambda handler, built from its dependencies so tests can pass their own. Queue invocations
+ * answer with `batchItemFailures`; direct invocations throw a `RetryableError` when a retry can
+ * help, so Lambda's own retries apply.
+ */
+export function createHandler(
+  deps: HandlerDeps,
+): (event: unknown) => Promise<SQSBatchResponse | DirectResult> {
+  return async (event: unknown) => {
+    try {
+      const { inputs, fromQueue } = readInvocation(event);
+      deps.metrics.count(MetricName.EventsReceived, inputs.length);
+      const firstId = inputs
+        .map((i) => (i.intake.kind === 'malformed' ? undefined : eventIdOf(i.intake)))
+        .find(Boolean);
+      if (firstId !== undefined) deps.correlate?.(firstId);
+      const triggers = toTriggers(inputs, deps.logger, deps.metrics);
+      const outcome = await deps.reconciler.reconcile(triggers);
+      if (fromQueue) return { batchItemFailures: batchFailures(inputs, outcome.retrySources) };
+      if (outcome.retrySources.size > 0) {
+        const reasons = outcome.records
+          .filter((r) => r.retryable)
+          .map((r) => `${r.target.path}: ${r.reason}`);
+        throw new RetryableError(`retry needed (${reasons.join('; ') || 'ECS service lookup failed'})`);
+      }
+      return { outcome };
+    } finally {
+      deps.flush?.();
+    }
+  };
+}
+
+function eventIdOf(intake: Exclude<Intake, { kind: 'malformed' }>): string {
+  return intake.kind === 'task' ? intake.event.eventId : intake.eventId;
+}

@@ -1,0 +1,117 @@
+/**
+ * The small interfaces the reconciler talks through. The decision core sees only plain data; the
+ * orchestrator loads that data through these ports, which the Lambda fills with AWS SDK and HTTP
+ * adapters and the tests, replay and simulation fill with their own.
+ */
+
+export type TargetKind = 'server' | 'agent';
+
+/** Counts every remote call an adapter makes, so each decision record can say what it cost. */
+export interface CallContext {
+  count(api: ApiName): void;
+}
+
+/** The remote calls the reconciler can make, as named in decision records and benchmarks. */
+export type ApiName =
+  | 'cloudmap.DiscoverInstances'
+  | 'cloudmap.GetService'
+  | 'ecs.DescribeTasks'
+  | 'ecs.DescribeServices'
+  | 'secrets.GetSecretValue'
+  | 'registry.token'
+  | 'registry.read'
+  | 'registry.write'
+  | 'registry.readBack'
+  | 'registry.toggle';
+
+/** A call context that counts nothing, for callers that do not need the figures. */
+export const NO_COUNT: CallContext = { count: () => undefined };
+
+export type CloudMapHealth = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
+
+/** One Cloud Map instance as `DiscoverInstances` returns it. For ECS, `instanceId` is the task id. */
+export interface CloudMapInstance {
+  instanceId: string;
+  /** `AWS_INSTANCE_IPV4`, when present. */
+  ipv4?: string;
+  /** `AWS_INSTANCE_PORT` as a number, when present and valid. */
+  port?: number;
+  health: CloudMapHealth;
+  attributes: Record<string, string>;
+}
+
+export interface CloudMapPort {
+  /** All instances of a service (any health). An unknown namespace or service yields an error. */
+  discoverInstances(namespace: string, service: string, ctx: CallContext): Promise<CloudMapInstance[]>;
+  /** The name of a Cloud Map service, from its ARN (for ECS services that use ServiceRegistries). */
+  serviceNameByArn(arn: string, ctx: CallContext): Promise<string | undefined>;
+}
+
+/** The state of one ECS task, as `DescribeTasks` returns it. */
+export interface TaskState {
+  taskId: string;
+  taskArn?: string;
+  lastStatus: string;
+  desiredStatus: string;
+  version?: number;
+  /** ISO-8601. */
+  startedAt?: string;
+  group?: string;
+  /** The task's private IPv4 from its ENI, when it has one. */
+  ipv4?: string;
+}
+
+/** How an ECS service is discoverable in Cloud Map. */
+export interface EcsServiceDiscovery {
+  serviceName: string;
+  /** Service Connect discovery names (Cloud Map service names), from the service's deployments. */
+  discoveryNames: string[];
+  /** ServiceRegistries Cloud Map service ARNs. */
+  registryArns: string[];
+}
+
+export interface EcsPort {
+  /** States of the given tasks (ids or ARNs); tasks ECS does not know are absent from the map. */
+  describeTasks(cluster: string, taskIds: string[], ctx: CallContext): Promise<Map<string, TaskState>>;
+  /** How one ECS service is discoverable, or undefined when the service does not exist. */
+  describeService(
+    cluster: string,
+    serviceName: string,
+    ctx: CallContext,
+  ): Promise<EcsServiceDiscovery | undefined>;
+}
+
+/** Where a registry entry lives. */
+export interface EntryRef {
+  kind: TargetKind;
+  /** Exactly as stored: servers keep their trailing slash (`/currenttime/`), agents have none. */
+  path: string;
+}
+
+/** A registry entry as read: its address plus the whole record, which a rewrite re-sends. */
+export interface RegistryEntry extends EntryRef {
+  /** `proxy_pass_url` for servers, `url` for agents. */
+  url: string;
+  /** `is_enabled` for servers; undefined for agents. */
+  enabled?: boolean;
+  /** The record as the registry returned it (opaque to the core). */
+  record: Record<string, unknown>;
+}
+
+export interface WriteResult {
+  /** The address read back after the write. */
+  url: string;
+  /** The read-back shows the address that was written. */
+  confirmed: boolean;
+  /** A server that was enabled before the write and is disabled after it (the registry's security scan). */
+  disabledAfterWrite: boolean;
+  /** The reconciler re-enabled it (only with the explicit opt-in). */
+  reenabled: boolean;
+}
+
+export interface RegistryPort {
+  /** Reads one entry. Throws `EntryNotFoundError` when there is none. */
+  readEntry(ref: EntryRef, ctx: CallContext): Promise<RegistryEntry>;
+  /** Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads it back. */
+  writeUrl(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult>;
+}

@@ -1,0 +1,58 @@
+/**
+ * Names of everything the reconciler publishes, shared by the function (which emits them through
+ * Powertools Metrics as EMF) and the CDK construct (whose dashboard and alarms read them).
+ */
+export const METRICS_NAMESPACE = 'RegistryReconciler';
+/** Powertools adds a `service` dimension with this value to every metric. */
+export const DEFAULT_SERVICE_NAME = 'registry-reconciler';
+
+export const MetricName = {
+  /** Every invocation record/event received (SQS record or direct EventBridge event). */
+  EventsReceived: 'EventsReceived',
+  /** Well-formed events that are not ours: other clusters, standalone tasks, unmanaged services, statuses we do not act on. */
+  EventsIgnored: 'EventsIgnored',
+  /** Malformed or hostile input: dropped with a logged reason, never retried, never written. */
+  EventsMalformed: 'EventsMalformed',
+  DecisionNoop: 'DecisionNoop',
+  DecisionUpdate: 'DecisionUpdate',
+  DecisionDefer: 'DecisionDefer',
+  DecisionSkip: 'DecisionSkip',
+  DecisionError: 'DecisionError',
+  /** A target with no live Cloud Map instance: its entry keeps its address. */
+  NoLiveInstance: 'NoLiveInstance',
+  /** An entry whose host is neither the target's Cloud Map name nor an IPv4 address. */
+  ForeignEntry: 'ForeignEntry',
+  /** Failures while reconciling (retryable or not). */
+  Errors: 'Errors',
+  /** The registry disabled a server after our write (its security scan). */
+  ServerDisabledAfterWrite: 'ServerDisabledAfterWrite',
+  /** Time to reconcile one target, in milliseconds. */
+  ReconcileDuration: 'ReconcileDuration',
+} as const;
+
+export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
+
+/** Where the reconciler sends counts and timings (Powertools Metrics in the Lambda; a tally in replay and tests). */
+export interface MetricsSink {
+  count(name: MetricNameValue, value?: number): void;
+  milliseconds(name: MetricNameValue, value: number): void;
+}
+
+/** A sink that records nothing. */
+export const NO_METRICS: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
+
+/** The logging the reconciler needs; Powertools Logger satisfies it. */
+export interface LoggerLike {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** A logger that says nothing. */
+export const SILENT_LOGGER: LoggerLike = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

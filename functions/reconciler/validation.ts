@@ -1,0 +1,17 @@
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+
+// zod/mini ships without messages; the English locale costs a few KB and makes errors readable.
+z.config(en());
+
+/** One line per problem, each naming the field by its path: `targets.1.path: Invalid input …`. */
+export function formatIssues(error: z.core.$ZodError, root = ''): string {
+  return error.issues
+    .map((issue) => {
+      const path = [root, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+      return `${path === '' ? '(root)' : path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+export { z };

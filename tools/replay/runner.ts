@@ -1,0 +1,155 @@
+import { parseEvent, parseEventText } from '../../functions/reconciler/event';
+import { type InvocationInput, toTriggers } from '../../functions/reconciler/invocation';
+import type { Ignored } from '../../functions/reconciler/reconcile';
+import type { DecisionRecord } from '../../functions/reconciler/record';
+import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import type { ReplayEnvironment } from './environment';
+import type { DecisionExpectation, ScenarioStep, StepExpectation } from './scenario';
+
+/** One delivery's outcome, with every check that failed. */
+export interface StepResult {
+  unit: string;
+  note?: string;
+  origin?: string;
+  records: DecisionRecord[];
+  ignored: Ignored[];
+  /** Malformed events, with the reason the reconciler gave. */
+  malformed: string[];
+  /** Expectations that did not hold, and input that could not be replayed. */
+  failures: string[];
+}
+
+/** A step: events delivered together, or a change made to the registry behind the reconciler's back. */
+interface Delivery {
+  note?: string;
+  origin?: string;
+  items: { event?: unknown; text?: string }[];
+  registry?: ScenarioStep['registry'];
+  advanceMs?: number;
+  expect?: StepExpectation;
+  /** Raw events without expectations: anything malformed is a failure. */
+  strict: boolean;
+  loadError?: string;
+}
+
+export function scenarioDeliveries(steps: ScenarioStep[]): Delivery[] {
+  return steps.map((s) => ({
+    ...(s.note === undefined ? {} : { note: s.note }),
+    ...(s.eventFile === undefined ? {} : { origin: s.eventFile }),
+    items:
+      s.batch !== undefined
+        ? s.batch.map((event) => ({ event }))
+        : s.registry !== undefined
+          ? []
+          : [s.text !== undefined ? { text: s.text } : { event: s.event }],
+    ...(s.registry === undefined ? {} : { registry: s.registry }),
+    ...(s.advanceMs === undefined ? {} : { advanceMs: s.advanceMs }),
+    ...(s.expect === undefined ? {} : { expect: s.expect }),
+    ...(s.loadError === undefined ? {} : { loadError: s.loadError }),
+    strict: false,
+  }));
+}
+
+export function rawDeliveries(events: { origin: string; event: unknown; text?: string }[]): Delivery[] {
+  return events.map((e) => ({
+    origin: e.origin,
+    items: [e.text !== undefined ? { text: e.text } : { event: e.event }],
+    strict: true,
+  }));
+}
+
+/**
+ * Replays deliveries in order: each event first changes the embedded world as AWS would (when
+ * there is one), then goes through the same intake and reconcile path as the Lambda.
+ */
+export async function replay(
+  env: ReplayEnvironment,
+  unit: string,
+  deliveries: Delivery[],
+  io: { logger: LoggerLike; metrics: MetricsSink; onStep?: (result: StepResult) => void },
+): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  for (const d of deliveries) {
+    const result: StepResult = {
+      unit,
+      ...(d.note === undefined ? {} : { note: d.note }),
+      ...(d.origin === undefined ? {} : { origin: d.origin }),
+      records: [],
+      ignored: [],
+      malformed: [],
+      failures: [],
+    };
+    if (d.advanceMs !== undefined) env.world?.clock.advance(d.advanceMs);
+    if (d.loadError !== undefined) {
+      result.failures.push(d.loadError);
+    } else if (d.registry !== undefined) {
+      await env.registry.set(d.registry);
+    } else {
+      const inputs: InvocationInput[] = d.items.map((item) => ({
+        attempt: 1,
+        intake: item.text !== undefined ? parseEventText(item.text) : parseEvent(item.event),
+      }));
+      for (const input of inputs) {
+        if (input.intake.kind === 'malformed') result.malformed.push(input.intake.reason);
+        if (input.intake.kind !== 'task' || env.world === undefined) continue;
+        const time = Date.parse(input.intake.event.time ?? '');
+        if (Number.isFinite(time)) env.world.clock.advance(time - env.world.clock.now());
+        env.world.applyEvent(input.intake.event);
+      }
+      const outcome = await env.reconciler.reconcile(toTriggers(inputs, io.logger, io.metrics));
+      result.records = outcome.records;
+      result.ignored = outcome.ignored;
+      if (d.strict) for (const m of result.malformed) result.failures.push(`invalid event: ${m}`);
+      for (const r of outcome.records)
+        if (r.action === 'error') result.failures.push(`${r.target.path}: error ${r.reason}: ${r.detail}`);
+      if (d.expect !== undefined) result.failures.push(...check(d.expect, result));
+    }
+    io.onStep?.(result);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Compares a step's outcome with what the scenario expects of it. */
+function check(expect: StepExpectation, result: StepResult): string[] {
+  const failures: string[] = [];
+  if (expect.malformed !== undefined) {
+    if (!result.malformed.some((m) => m.includes(expect.malformed as string))) {
+      failures.push(
+        `expected a malformed event (${expect.malformed}), got ${result.malformed.join('; ') || 'none'}`,
+      );
+    }
+  } else if (result.malformed.length > 0) {
+    failures.push(`unexpected malformed event: ${result.malformed.join('; ')}`);
+  }
+  if (expect.ignored !== undefined && !result.ignored.some((i) => i.reason === expect.ignored)) {
+    failures.push(
+      `expected the event to be ignored (${expect.ignored}), got ${result.ignored.map((i) => i.reason).join(', ') || 'not ignored'}`,
+    );
+  }
+  if (expect.ignored !== undefined && result.records.some((r) => r.action === 'update')) {
+    failures.push('an ignored event led to a write');
+  }
+  for (const want of expect.decisions ?? []) {
+    const got = result.records.find((r) => r.target.path === want.path);
+    const problem = got === undefined ? 'no decision' : mismatch(want, got);
+    if (problem !== undefined) failures.push(`${want.path}: expected ${describe(want)}, ${problem}`);
+  }
+  return failures;
+}
+
+function mismatch(want: DecisionExpectation, got: DecisionRecord): string | undefined {
+  const url = got.action === 'update' ? got.desiredUrl : got.currentUrl;
+  if (
+    got.action !== want.action ||
+    (want.reason !== undefined && got.reason !== want.reason) ||
+    (want.url !== undefined && url !== want.url)
+  ) {
+    return `got ${got.action} ${url ?? ''} (${got.reason})`;
+  }
+  return undefined;
+}
+
+function describe(want: DecisionExpectation): string {
+  return `${want.action}${want.url === undefined ? '' : ` ${want.url}`}${want.reason === undefined ? '' : ` (${want.reason})`}`;
+}
