@@ -1,0 +1,273 @@
+/**
+ * The registry client's HTTP layer: one bearer-authenticated request with a per-attempt deadline,
+ * bounded retries with backoff for faults a later attempt may not see (network errors, timeouts,
+ * 5xx, 429), and one token refresh on a 401. It never logs or throws a token, a header or a body
+ * that we sent; error messages name the entry, the request and the HTTP status.
+ */
+import { PermanentError, ReconcilerError, RetryableError } from '../errors';
+import type { ApiName, CallContext, EntryRef } from '../ports';
+import type { TokenProvider } from './auth';
+import { parseJson } from './json';
+import { type RegistryLogger, SILENT_LOGGER } from './logger';
+
+/** The registry could not be reached or failed on its side: a later attempt may succeed. */
+export class RegistryUnavailableError extends RetryableError {
+  /** The last HTTP status seen, when the last failure was an HTTP answer. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.status = options.status;
+  }
+}
+
+/** The registry refused the request (a 4xx): repeating it cannot help. */
+export class RegistryRejectedError extends PermanentError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The registry answered in a shape the client does not understand. */
+export class RegistryResponseError extends PermanentError {}
+
+/** One request to the registry. */
+export interface RegistryRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Path under the registry's base URL, with any query: `/api/servers?limit=500&offset=0`. */
+  path: string;
+  /** Sent as `application/x-www-form-urlencoded`. */
+  form?: URLSearchParams;
+  /** Sent as `application/json`. */
+  json?: unknown;
+  /** Counted on the call context once per HTTP request sent (each attempt, each page). */
+  api: ApiName;
+  /** The entry the request is about, for error messages. */
+  entry: EntryRef;
+  /** What the request does, for error messages: `read`, `write`, `read-back`, `toggle`. */
+  action: string;
+  /** Statuses the caller handles itself (404 on reads) instead of getting an error. */
+  accept?: readonly number[];
+}
+
+/** A registry answer: the status and, when the body is JSON, the parsed body. */
+export interface RegistryResponse {
+  status: number;
+  /** The parsed JSON body, or undefined when the body is empty or not JSON. */
+  body: unknown;
+  /** The `Location` header of a redirect. */
+  location?: string;
+}
+
+/** Where the registry is and how to talk to it. */
+export interface RegistryHttpOptions {
+  /** The registry's public URL (through nginx), e.g. `https://registry.example.com`. */
+  baseUrl: string;
+  tokens: TokenProvider;
+  /** Deadline for each attempt, headers and body included. */
+  timeoutMs: number;
+  /** Attempts per request on retryable faults (1 = no retry). The 401 refresh does not use one up. */
+  maxAttempts: number;
+  logger?: RegistryLogger;
+  /** Waits between attempts; tests inject a fake to keep retries instant. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Source of jitter in [0, 1). */
+  random?: () => number;
+  /** First backoff delay; doubles per attempt up to `backoffMaxMs`. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+const DEFAULT_BACKOFF_BASE_MS = 200;
+const DEFAULT_BACKOFF_MAX_MS = 5_000;
+/** Registry error details quoted in our messages are cut to this length. */
+const MAX_DETAIL = 200;
+
+/** Sends registry requests with authentication, deadlines, retries and clear errors. */
+export class RegistryHttp {
+  private readonly baseUrl: string;
+  private readonly logger: RegistryLogger;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+
+  constructor(private readonly options: RegistryHttpOptions) {
+    if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
+      throw new RangeError(`maxAttempts must be an integer >= 1, got ${options.maxAttempts}`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.logger = options.logger ?? SILENT_LOGGER;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
+    this.backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+  }
+
+  /**
+   * Sends one request. Resolves with 2xx answers and the statuses in `accept`; throws
+   * `RegistryRejectedError` on other 4xx (after one token refresh on a 401) and
+   * `RegistryUnavailableError` once retryable faults have used up `maxAttempts`.
+   */
+  async send(request: RegistryRequest, ctx: CallContext): Promise<RegistryResponse> {
+    const what = describeRequest(request);
+    let refreshed = false;
+    let forceRefresh = false;
+    for (let attempt = 1; ; attempt++) {
+      let failure: { reason: string; status?: number; cause?: unknown };
+      try {
+        const token = await this.options.tokens.getToken(
+          ctx,
+          forceRefresh ? { forceRefresh: true } : undefined,
+        );
+        forceRefresh = false;
+        ctx.count(request.api);
+        const response = await this.fetchOnce(request, token);
+        if (response.status === 401 && !refreshed) {
+          // An expired or revoked token: get a fresh one and try once more, without using up an attempt.
+          refreshed = true;
+          forceRefresh = true;
+          attempt--;
+          this.logger.info(
+            'registry answered 401; refreshing the token and retrying once',
+            logFields(request),
+          );
+          continue;
+        }
+        if (isOk(response.status) || request.accept?.includes(response.status)) return response;
+        if (response.status < 500 && response.status !== 429) {
+          const hint =
+            response.status === 401
+              ? ': the token was rejected even after a refresh'
+              : response.location !== undefined
+                ? `: redirected to ${response.location}; point the registry URL at the final address`
+                : '';
+          throw new RegistryRejectedError(
+            `${what}: HTTP ${response.status}${detailOf(response.body)}${hint}`,
+            response.status,
+          );
+        }
+        failure = { reason: `HTTP ${response.status}${detailOf(response.body)}`, status: response.status };
+      } catch (error) {
+        if (error instanceof ReconcilerError) {
+          if (!error.retryable) throw error;
+          failure = { reason: error.message, cause: error };
+        } else if (isTimeout(error)) {
+          failure = { reason: `timed out after ${this.options.timeoutMs} ms`, cause: error };
+        } else {
+          failure = { reason: `network error (${networkCode(error)})`, cause: error };
+        }
+      }
+      if (attempt >= this.options.maxAttempts) {
+        throw new RegistryUnavailableError(
+          `${what} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${failure.reason}`,
+          failure,
+        );
+      }
+      const delay = this.backoff(attempt);
+      this.logger.warn('registry request failed; retrying', {
+        ...logFields(request),
+        attempt,
+        reason: failure.reason,
+        delayMs: delay,
+      });
+      await this.sleep(delay);
+    }
+  }
+
+  /** Exponential backoff with "equal jitter": half the step is fixed, half random. */
+  private backoff(attempt: number): number {
+    const step = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (attempt - 1));
+    return Math.round(step / 2 + this.random() * (step / 2));
+  }
+
+  private async fetchOnce(request: RegistryRequest, token: string): Promise<RegistryResponse> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    let body: string | undefined;
+    if (request.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = request.form.toString();
+    } else if (request.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(request.json);
+    }
+    // One deadline covers the connection, the headers and the body.
+    const response = await fetch(`${this.baseUrl}${request.path}`, {
+      method: request.method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+      // A redirect means a misconfigured URL (http -> https, another host): report it rather than
+      // re-send a bearer token and a write somewhere we were not told to.
+      redirect: 'manual',
+    });
+    const text = await response.text();
+    const location = response.headers.get('location');
+    return { status: response.status, body: parseJson(text), ...(location === null ? {} : { location }) };
+  }
+}
+
+function isOk(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/** `registry read of server /currenttime/ (GET /api/servers/currenttime/)`; the query is left out. */
+export function describeRequest(
+  request: Pick<RegistryRequest, 'method' | 'path' | 'entry' | 'action'>,
+): string {
+  const pathname = request.path.split('?')[0];
+  return `registry ${request.action} of ${request.entry.kind} ${request.entry.path} (${request.method} ${pathname})`;
+}
+
+function logFields(request: RegistryRequest): Record<string, unknown> {
+  return {
+    kind: request.entry.kind,
+    path: request.entry.path,
+    action: request.action,
+    method: request.method,
+    url: request.path.split('?')[0],
+  };
+}
+
+/**
+ * The registry's own explanation, when it gave one: FastAPI's `detail` (a string, or a list of
+ * validation problems) or the register route's `error` / `reason`. Shortened; never our request.
+ */
+function detailOf(body: unknown): string {
+  if (typeof body !== 'object' || body === null) return '';
+  const b = body as { detail?: unknown; error?: unknown; reason?: unknown };
+  let text = '';
+  if (typeof b.detail === 'string') text = b.detail;
+  else if (Array.isArray(b.detail)) {
+    text = b.detail
+      .map((d: { loc?: unknown; msg?: unknown }) =>
+        [Array.isArray(d?.loc) ? d.loc.join('.') : '', typeof d?.msg === 'string' ? d.msg : '']
+          .filter((s) => s !== '')
+          .join(': '),
+      )
+      .join('; ');
+  } else if (typeof b.error === 'string') {
+    text = typeof b.reason === 'string' ? `${b.error}: ${b.reason}` : b.error;
+  }
+  if (text === '') return '';
+  return ` (${text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text})`;
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+/** The most specific code of a fetch failure (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
+function networkCode(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return error instanceof Error ? error.name : 'unknown';
+}

@@ -1,0 +1,116 @@
+/**
+ * What a URL rewrite sends. The registry has no field-level update for token clients: a server is
+ * re-registered with `overwrite=true`, which resets every field it is not sent to a default
+ * (`tool_list` [], `auth_scheme` none, `supported_transports` ["streamable-http"], `tags` [],
+ * `num_tools` 0, `license` N/A), and an agent is replaced by a PUT of its card. So every field
+ * is re-sent as read, and only the address (and endpoints on the same host) changes.
+ */
+import { PermanentError } from '../errors';
+import type { RegistryEntry } from '../ports';
+import { splitUrl, swapHostIfSame } from '../url';
+import { isObject } from './json';
+
+/** Fields the registry's read shapes carry that this module reads. */
+type ServerRecord = Record<string, unknown>;
+
+/**
+ * The form for `POST /api/servers/register` that rewrites `entry` to `newUrl`. Throws a
+ * `PermanentError` naming the field when the record cannot be re-sent without loss.
+ */
+export function serverRegistrationForm(entry: RegistryEntry, newUrl: string): URLSearchParams {
+  const record: ServerRecord = entry.record;
+  const form = new URLSearchParams();
+  // FastAPI treats an empty form field as missing: an empty name or description would get a 422.
+  form.set('name', requireText(entry, 'display_name', record.display_name ?? record.server_name));
+  form.set('description', requireText(entry, 'description', record.description));
+  form.set('path', entry.path);
+  form.set('proxy_pass_url', newUrl);
+  form.set('overwrite', 'true');
+  form.set('tags', joinTags(entry, record.tags));
+  if (typeof record.num_tools === 'number' && Number.isInteger(record.num_tools)) {
+    form.set('num_tools', String(record.num_tools));
+  }
+  if (typeof record.license === 'string' && record.license !== '') form.set('license', record.license);
+  form.set('auth_scheme', typeof record.auth_scheme === 'string' ? record.auth_scheme : 'none');
+  setIfText(form, 'auth_header_name', record.auth_header_name);
+  if (Array.isArray(record.supported_transports)) {
+    form.set('supported_transports', JSON.stringify(record.supported_transports));
+  }
+  if (Array.isArray(record.tool_list)) form.set('tool_list_json', JSON.stringify(record.tool_list));
+  // `{}` is what the registry shows for "no metadata"; sending it would add a field the record lacks.
+  if (isObject(record.metadata) && Object.keys(record.metadata).length > 0) {
+    form.set('metadata', JSON.stringify(record.metadata));
+  }
+  for (const field of ['mcp_endpoint', 'sse_endpoint'] as const) {
+    const value = record[field];
+    if (typeof value === 'string' && value !== '') form.set(field, rewriteEndpoint(value, entry.url, newUrl));
+  }
+  // `version` is never sent: with it the registry may register a new version instead of updating.
+  return form;
+}
+
+/**
+ * Fields a server record may lack in the read shape the registry gave, so that the rewrite falls
+ * back to the registry's default for them. v1.0.16's list does not show `supported_transports`.
+ */
+export function fieldsResetByRewrite(record: Record<string, unknown>): string[] {
+  return Array.isArray(record.supported_transports) ? [] : ['supported_transports'];
+}
+
+/**
+ * The JSON body for `PUT /api/agents/{path}`: the card as read with `url` replaced. v1.0.16 builds
+ * the new card's `capabilities` from a top-level `streaming` flag, so the card's
+ * `capabilities.streaming` is repeated there when the card has no such flag.
+ */
+export function agentUpdateBody(entry: RegistryEntry, newUrl: string): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...entry.record, url: newUrl };
+  const streaming = isObject(entry.record.capabilities) ? entry.record.capabilities.streaming : undefined;
+  if (typeof body.streaming !== 'boolean' && typeof streaming === 'boolean') body.streaming = streaming;
+  // The registry joins a tag list with commas and splits it again: check that survives.
+  if (body.tags !== undefined) joinTags(entry, body.tags);
+  return body;
+}
+
+/**
+ * `mcp_endpoint` / `sse_endpoint` follow the address when they name the same host; their port
+ * follows too when it was the address's port and the port changed.
+ */
+export function rewriteEndpoint(endpoint: string, oldUrl: string, newUrl: string): string {
+  const before = splitUrl(oldUrl);
+  const after = splitUrl(newUrl);
+  const own = splitUrl(endpoint);
+  if (!before || !after || !own) return endpoint;
+  const portFollows = after.port !== before.port && after.port !== '' && own.port === before.port;
+  return swapHostIfSame(endpoint, before.host, after.host, portFollows ? Number(after.port) : undefined);
+}
+
+function joinTags(entry: RegistryEntry, tags: unknown): string {
+  if (tags === undefined || tags === null) return '';
+  if (!Array.isArray(tags)) throw unsendable(entry, 'tags', 'is not a list');
+  for (const tag of tags) {
+    // The registry splits on commas and strips blanks: such a tag would come back changed.
+    if (typeof tag !== 'string' || tag.includes(',') || tag.trim() !== tag || tag === '') {
+      throw unsendable(
+        entry,
+        'tags',
+        `contains ${JSON.stringify(tag)}, which the registry would split or alter`,
+      );
+    }
+  }
+  return tags.join(',');
+}
+
+function requireText(entry: RegistryEntry, field: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw unsendable(entry, field, 'is empty, and the registry rejects a re-registration without it');
+  }
+  return value;
+}
+
+function setIfText(form: URLSearchParams, field: string, value: unknown): void {
+  if (typeof value === 'string' && value !== '') form.set(field, value);
+}
+
+function unsendable(entry: RegistryEntry, field: string, why: string): PermanentError {
+  return new PermanentError(`cannot rewrite ${entry.kind} ${entry.path}: field ${field} ${why}`);
+}

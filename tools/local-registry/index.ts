@@ -1,0 +1,24 @@
+/**
+ * A local MCP Gateway Registry: start it in-process with `startLocalRegistry`, or from the
+ * command line with `npx tsx tools/local-registry/cli.ts`.
+ */
+export type { AgentCard } from './agent-card';
+export { type Fault, type FaultMatch, Faults } from './faults';
+export { loadSeed, type SeedData } from './seed';
+export {
+  type LocalRegistry,
+  type LocalRegistryOptions,
+  type LocalRegistrySettings,
+  type LoggedRequest,
+  startLocalRegistry,
+} from './server';
+export {
+  type Answer,
+  DEFAULT_PAGE_LIMIT,
+  type ListShape,
+  MAX_PAGE_LIMIT,
+  type ServerRecord,
+  type StorageMode,
+  VALID_AUTH_SCHEMES,
+} from './store';
+export { TOKEN_PATH, type TokenCheck } from './tokens';

@@ -1,0 +1,376 @@
+/**
+ * A local MCP Gateway Registry for tests and development: the HTTP contract the reconciler uses
+ * (REGISTRY-API.md), with nginx's bearer check, a fake Keycloak token endpoint, switches for the
+ * v1.0.16 and mainline shapes, fault injection and a request log. Listens on 127.0.0.1 only.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AgentCard } from './agent-card';
+import { Faults } from './faults';
+import type { SeedData } from './seed';
+import {
+  type Answer,
+  created,
+  type ListShape,
+  NOT_FOUND,
+  RegistryStore,
+  type ServerRecord,
+  type StorageMode,
+} from './store';
+import { TOKEN_PATH, type TokenCheck, TokenIssuer } from './tokens';
+
+/** Switches that change how the registry behaves; mutable at run time through `settings`. */
+export interface LocalRegistrySettings {
+  /** `paged` (mainline, default) or `v1.0.16` (`{"servers":[…]}`, no paging). */
+  listShape: ListShape;
+  /** Whether `GET /api/servers/{path}` exists (mainline) or answers FastAPI's 404 (v1.0.16). */
+  singleRoute: boolean;
+  /** How an overwrite stores the record (default `documentdb`, as in the CloudFormation stack). */
+  storage: StorageMode;
+}
+
+/** Options of `startLocalRegistry`; every one has a default. */
+export interface LocalRegistryOptions extends Partial<LocalRegistrySettings> {
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** A static admin bearer token (the registry's `REGISTRY_API_TOKEN`). */
+  staticToken?: string;
+  /** Keycloak clients for the client-credentials grant: client id → secret. */
+  clients?: Record<string, string>;
+  /** `expires_in` of Keycloak tokens (default 300 s). */
+  tokenTtlSeconds?: number;
+  /** Initial data; `reset()` returns to it. */
+  seed?: SeedData;
+  /** Clock in epoch ms, for token expiry and timestamps. */
+  now?: () => number;
+  /** Largest request body accepted (default 10 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** One request as the server received it. Secrets in forms (`client_secret`) are redacted. */
+export interface LoggedRequest {
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  query: Record<string, string>;
+  /** The fields of a form body (the last value of a repeated field). */
+  form?: Record<string, string>;
+  /** A JSON body. */
+  json?: unknown;
+  /** What the bearer token was. */
+  auth: TokenCheck;
+  /** The status answered; 0 until answered, and for a dropped connection. */
+  status: number;
+  /** The injected fault that shaped the answer, if any. */
+  fault?: 'status' | 'drop' | 'unauthorized' | 'delay';
+}
+
+/** A running local registry. */
+export interface LocalRegistry {
+  /** `http://127.0.0.1:<port>`: the registry URL, as configured in `registry.url`. */
+  readonly url: string;
+  readonly port: number;
+  /** The fake Keycloak token endpoint (`registry.auth.tokenUrl`). */
+  readonly tokenUrl: string;
+  readonly settings: LocalRegistrySettings;
+  readonly faults: Faults;
+  /** Every request received since start (or the last `clearRequests`/`reset`), oldest first. */
+  requests(): LoggedRequest[];
+  clearRequests(): void;
+  /** The stored server record (a copy) as the registry keeps it, or undefined. */
+  getServer(path: string): ServerRecord | undefined;
+  /** Adds or replaces a server; `enabled` defaults to its current flag, or false. */
+  putServer(record: ServerRecord, options?: { enabled?: boolean }): void;
+  deleteServer(path: string): boolean;
+  serverPaths(): string[];
+  isEnabled(path: string): boolean;
+  setEnabled(path: string, enabled: boolean): void;
+  /** The stored agent card (a copy), in the registry's snake_case form. */
+  getAgent(path: string): AgentCard | undefined;
+  /** Adds or replaces an agent card; returns it as stored. */
+  putAgent(card: Record<string, unknown>): AgentCard;
+  agentPaths(): string[];
+  /** Adds servers, agents and enabled flags. */
+  seed(data: SeedData): void;
+  /** Back to the initial seed and settings; clears the request log and faults (issued tokens stay valid). */
+  reset(): void;
+  /** A Keycloak-style token for `clientId`, as the token endpoint would issue it. */
+  issueToken(clientId?: string, ttlSeconds?: number): string;
+  /** Expires every issued Keycloak token (the next request with one gets 401). */
+  expireTokens(): void;
+  /** Stops listening and closes open connections; pending delayed answers are dropped. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_SETTINGS: LocalRegistrySettings = {
+  listShape: 'paged',
+  singleRoute: true,
+  storage: 'documentdb',
+};
+const DEFAULT_CLIENT_ID = 'mcp-gateway-m2m';
+const REDACTED_FIELDS = new Set(['client_secret', 'auth_credential']);
+
+/** Starts a local registry on 127.0.0.1. */
+export async function startLocalRegistry(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
+  const now = options.now ?? Date.now;
+  const initialSettings: LocalRegistrySettings = {
+    listShape: options.listShape ?? DEFAULT_SETTINGS.listShape,
+    singleRoute: options.singleRoute ?? DEFAULT_SETTINGS.singleRoute,
+    storage: options.storage ?? DEFAULT_SETTINGS.storage,
+  };
+  const settings: LocalRegistrySettings = { ...initialSettings };
+  const store = new RegistryStore(now);
+  const faults = new Faults();
+  const tokens = new TokenIssuer({
+    staticTokens: options.staticToken === undefined ? [] : [options.staticToken],
+    clients: options.clients ?? {},
+    ttlSeconds: options.tokenTtlSeconds ?? 300,
+    now,
+  });
+  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  let log: LoggedRequest[] = [];
+  const pendingDelays = new Set<() => void>();
+  let stopped = false;
+
+  const applySeed = (data: SeedData): void => {
+    for (const server of data.servers ?? []) store.putServer(server);
+    for (const agent of data.agents ?? []) store.putAgent(agent);
+    store.applyState(data.state ?? {});
+  };
+  if (options.seed) applySeed(options.seed);
+
+  /** Waits `ms`, or less when the registry stops; resolves false when stopped. */
+  const wait = (ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pendingDelays.delete(done);
+        resolve(!stopped);
+      };
+      const timer = setTimeout(done, ms);
+      pendingDelays.add(done);
+    });
+
+  const route = (
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: Body,
+    auth: TokenCheck,
+  ): Answer => {
+    if (path === TOKEN_PATH) {
+      return method === 'POST' ? tokens.tokenEndpoint(body.form, body.authorization) : methodNotAllowed();
+    }
+    if (!path.startsWith('/api/')) return NOT_FOUND;
+    // nginx's auth_request runs before the registry sees the request.
+    if (auth !== 'static' && auth !== 'keycloak')
+      return { status: 401, body: { detail: 'Not authenticated' } };
+    if (path === '/api/servers')
+      return method === 'GET' ? store.listServers(query, settings.listShape) : methodNotAllowed();
+    if (path === '/api/servers/register') return method === 'POST' ? register(body) : methodNotAllowed();
+    if (path === '/api/servers/toggle')
+      return method === 'POST' ? store.toggle(body.form) : methodNotAllowed();
+    const serverPath = under(path, '/api/servers/');
+    if (serverPath !== undefined && method === 'GET') {
+      return settings.singleRoute ? store.getServerRoute(serverPath) : NOT_FOUND;
+    }
+    const agentPath = under(path, '/api/agents/');
+    if (agentPath !== undefined) {
+      if (method === 'GET') return store.getAgentRoute(agentPath);
+      if (method === 'PUT') return body.jsonError ? jsonInvalid() : store.putAgentRoute(agentPath, body.json);
+      return methodNotAllowed();
+    }
+    return NOT_FOUND;
+  };
+
+  const register = (body: Body): Answer => {
+    if (faults.takeLostWrite()) {
+      return created(body.form.get('path') ?? '', body.form.get('name') ?? '');
+    }
+    const answer = store.register(body.form, settings.storage);
+    if (answer.written !== undefined) {
+      const scan = faults.takeScanFailure();
+      if (scan) store.failSecurityScan(answer.written, scan.tag);
+    }
+    return { status: answer.status, body: answer.body };
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    const raw = await readBody(req, maxBodyBytes);
+    const body = parseBody(raw, req.headers['content-type'], req.headers.authorization);
+    const auth = tokens.check(req.headers.authorization);
+    const entry: LoggedRequest = {
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      ...(body.formFields ? { form: redact(body.formFields) } : {}),
+      ...(body.json !== undefined ? { json: body.json } : {}),
+      auth,
+      status: 0,
+    };
+    log.push(entry);
+    if (raw === undefined)
+      return send(res, entry, { status: 413, body: { detail: 'Request body too large' } });
+
+    const delay = faults.takeDelay(method, path);
+    if (delay !== undefined) {
+      entry.fault = 'delay';
+      if (!(await wait(delay))) return void res.destroy();
+    }
+    const fault = faults.takeAnswer(method, path);
+    if (fault?.kind === 'drop') {
+      entry.fault = 'drop';
+      return void req.socket.destroy();
+    }
+    if (fault?.kind === 'status') {
+      entry.fault = 'status';
+      return send(res, entry, { status: fault.status, body: fault.body });
+    }
+    if (fault?.kind === 'unauthorized') {
+      entry.fault = 'unauthorized';
+      return send(res, entry, { status: 401, body: { detail: 'Not authenticated' } });
+    }
+    send(res, entry, route(method, path, url.searchParams, body, auth));
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A bug in this tool, not a registry behaviour: answer 500 and say so on stderr.
+      console.error('local registry: unhandled error', error);
+      if (!res.headersSent && !res.destroyed) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    port,
+    tokenUrl: `${url}${TOKEN_PATH}`,
+    settings,
+    faults,
+    requests: () => log.map((e) => structuredClone(e)),
+    clearRequests: () => {
+      log = [];
+    },
+    getServer: (path) => store.getServer(path),
+    putServer: (record, opts = {}) => store.putServer(record, opts.enabled),
+    deleteServer: (path) => store.deleteServer(path),
+    serverPaths: () => store.serverPaths(),
+    isEnabled: (path) => store.isEnabled(path),
+    setEnabled: (path, enabled) => store.setEnabled(path, enabled),
+    getAgent: (path) => store.getAgent(path),
+    putAgent: (card) => store.putAgent(card),
+    agentPaths: () => store.agentPaths(),
+    seed: applySeed,
+    reset: () => {
+      store.clear();
+      if (options.seed) applySeed(options.seed);
+      Object.assign(settings, initialSettings);
+      faults.clear();
+      log = [];
+    },
+    issueToken: (clientId = DEFAULT_CLIENT_ID, ttlSeconds) => tokens.issue(clientId, ttlSeconds).access_token,
+    expireTokens: () => tokens.expireAll(),
+    stop: async () => {
+      stopped = true;
+      for (const release of [...pendingDelays]) release();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** A parsed request body. */
+interface Body {
+  form: URLSearchParams;
+  formFields?: Record<string, string>;
+  json?: unknown;
+  /** The body was meant as JSON but did not parse. */
+  jsonError: boolean;
+  authorization: string | undefined;
+}
+
+function parseBody(
+  raw: Buffer | undefined,
+  contentType: string | undefined,
+  authorization: string | undefined,
+): Body {
+  const text = raw?.toString('utf8') ?? '';
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams(text);
+    return { form, formFields: Object.fromEntries(form), jsonError: false, authorization };
+  }
+  if (type === 'application/json' && text !== '') {
+    try {
+      return { form: new URLSearchParams(), json: JSON.parse(text), jsonError: false, authorization };
+    } catch {
+      return { form: new URLSearchParams(), jsonError: true, authorization };
+    }
+  }
+  return { form: new URLSearchParams(), jsonError: false, authorization };
+}
+
+/** The body, or undefined when it is larger than `limit`. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, entry: LoggedRequest, answer: Answer): void {
+  entry.status = answer.status;
+  // The client may have given up (timeout) while a delayed answer was pending.
+  if (res.destroyed || res.writableEnded) return;
+  const payload = JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+function redact(fields: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k, REDACTED_FIELDS.has(k) ? '[redacted]' : v]),
+  );
+}
+
+/** The decoded path below `prefix` with a leading slash (`/api/servers/a%20b/` → `/a b/`), or undefined. */
+function under(path: string, prefix: string): string | undefined {
+  if (!path.startsWith(prefix) || path.length === prefix.length) return undefined;
+  try {
+    return `/${decodeURIComponent(path.slice(prefix.length))}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function methodNotAllowed(): Answer {
+  return { status: 405, body: { detail: 'Method Not Allowed' } };
+}
+
+function jsonInvalid(): Answer {
+  return {
+    status: 422,
+    body: { detail: [{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error' }] },
+  };
+}
