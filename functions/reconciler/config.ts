@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import * as z from 'zod/mini';
 import { ConfigError } from './errors';
-import { formatIssues, z } from './validation';
+import { formatIssues } from './validation';
 
 const nonEmpty = z.string().check(z.minLength(1), z.trim());
 

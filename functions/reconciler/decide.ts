@@ -217,7 +217,12 @@ function viewInstances(input: DecisionInput): InstanceView[] {
  * pointer moves once instead of hopping across old tasks), then the smallest instance id.
  */
 function pick(eligible: InstanceView[], tasks: ReadonlyMap<string, TaskState>): InstanceView | undefined {
-  const started = (v: InstanceView): string => tasks.get(v.instanceId)?.startedAt ?? '';
+  // Compared as instants, not text: ECS writes 0–3 fractional digits ("…:00Z" sorts after "…:00.5Z").
+  // A task without a readable startedAt counts as the oldest.
+  const started = (v: InstanceView): number => {
+    const ms = Date.parse(tasks.get(v.instanceId)?.startedAt ?? '');
+    return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+  };
   return [...eligible].sort(
     (a, b) =>
       HEALTH_RANK[a.health] - HEALTH_RANK[b.health] ||
@@ -226,6 +231,6 @@ function pick(eligible: InstanceView[], tasks: ReadonlyMap<string, TaskState>): 
   )[0];
 }
 
-function compare(a: string, b: string): number {
+function compare<T extends string | number>(a: T, b: T): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

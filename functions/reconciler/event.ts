@@ -1,4 +1,5 @@
-import { formatIssues, z } from './validation';
+import * as z from 'zod/mini';
+import { formatIssues } from './validation';
 
 /**
  * Intake of what the Lambda receives: ECS "Task State Change" events and the scheduled resync,
@@ -49,7 +50,9 @@ export type Intake =
   | { kind: 'schedule'; eventId: string; time?: string }
   | { kind: 'malformed'; reason: string; eventId?: string };
 
-const ARN = /^arn:[^:\s]+:ecs:[^:\s]*:[^:\s]*:(cluster|task)\/\S+$/;
+// Printable ASCII only (`!`–`~`, no `:` before the resource): `\S` let control characters and
+// look-alike Unicode through, and a task id with a NUL in it went on to DescribeTasks.
+const ARN = /^arn:[!-9;-~]+:ecs:[!-9;-~]*:[!-9;-~]*:(cluster|task)\/[!-~]+$/;
 const STATUS = /^[A-Z_]{1,32}$/;
 const IPV4 =
   /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;

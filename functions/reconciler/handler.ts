@@ -45,4 +45,7 @@ export const handler = createHandler({
   metrics: sink,
   flush: () => metrics.publishStoredMetrics(),
   correlate: (id) => logger.setCorrelationId(id),
+  // With one FIFO message group, a message handed back blocks every target until its visibility
+  // timeout ends: two short rounds here first (the simulation, tools/sim, measured the difference).
+  retry: { delaysMs: [2_000, 5_000] },
 });

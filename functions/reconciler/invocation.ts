@@ -1,6 +1,6 @@
 import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda';
 import { RetryableError } from './errors';
-import { type Intake, parseEvent, parseEventText } from './event';
+import { type Intake, MAX_EVENT_BYTES, parseEvent, parseEventText } from './event';
 import type { ReconcileOutcome, Reconciler, Trigger } from './reconcile';
 import { type LoggerLike, MetricName, type MetricsSink } from './telemetry';
 
@@ -39,7 +39,24 @@ export function readInvocation(event: unknown): { inputs: InvocationInput[]; fro
       }),
     };
   }
-  return { fromQueue: false, inputs: [{ attempt: 1, intake: parseEvent(event) }] };
+  return { fromQueue: false, inputs: [{ attempt: 1, intake: parseDirectEvent(event) }] };
+}
+
+/**
+ * A direct invocation gets the size limit a queued body gets: EventBridge never delivers more
+ * than MAX_EVENT_BYTES, so a larger (or unserialisable) event did not come from it.
+ */
+function parseDirectEvent(event: unknown): Intake {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(event) ?? '', 'utf8');
+  } catch (error) {
+    return { kind: 'malformed', reason: `event cannot be measured: ${String(error)}` };
+  }
+  if (bytes > MAX_EVENT_BYTES) {
+    return { kind: 'malformed', reason: `payload of ${bytes} bytes exceeds ${MAX_EVENT_BYTES}` };
+  }
+  return parseEvent(event);
 }
 
 /** Turns parsed inputs into triggers, reporting and counting the malformed ones (never retried, never written). */
@@ -94,6 +111,30 @@ export interface HandlerDeps {
   flush?: () => void;
   /** Called with the invocation's first event id, to correlate log lines. */
   correlate?: (eventId: string) => void;
+  /** Retries inside the invocation before failures go back to the queue (off when absent). */
+  retry?: InvocationRetry;
+}
+
+/**
+ * Extra rounds for the targets whose reconcile asked for a retry (a throttled read, a registry
+ * 5xx that outlasted the client's own attempts, Cloud Map lag), run in the same invocation after a
+ * short wait. Why: with one FIFO message group, a message handed back to the queue blocks every
+ * later message, for every target, until its visibility timeout ends (minutes); a few seconds
+ * here cost far less. Each round reads everything afresh. Whatever still fails goes back to the
+ * queue exactly as before.
+ */
+export interface InvocationRetry {
+  /** The wait before each extra round, e.g. `[2000, 5000]` for two more rounds. */
+  delaysMs: readonly number[];
+  /** Start a round only while the invocation has at least this much time left after the wait. @default 15000 */
+  minRemainingMs?: number;
+  /** @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The part of the Lambda context the handler uses. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
 }
 
 /** What a direct (non-queue) invocation returns. */
@@ -108,8 +149,8 @@ export interface DirectResult {
  */
 export function createHandler(
   deps: HandlerDeps,
-): (event: unknown) => Promise<SQSBatchResponse | DirectResult> {
-  return async (event: unknown) => {
+): (event: unknown, context?: InvocationContext) => Promise<SQSBatchResponse | DirectResult> {
+  return async (event: unknown, context?: InvocationContext) => {
     try {
       const { inputs, fromQueue } = readInvocation(event);
       deps.metrics.count(MetricName.EventsReceived, inputs.length);
@@ -118,7 +159,9 @@ export function createHandler(
         .find(Boolean);
       if (firstId !== undefined) deps.correlate?.(firstId);
       const triggers = toTriggers(inputs, deps.logger, deps.metrics);
-      const outcome = await deps.reconciler.reconcile(triggers);
+      let outcome = await deps.reconciler.reconcile(triggers);
+      if (deps.retry !== undefined)
+        outcome = await retryInside(deps.retry, deps.reconciler, triggers, outcome, context);
       if (fromQueue) return { batchItemFailures: batchFailures(inputs, outcome.retrySources) };
       if (outcome.retrySources.size > 0) {
         const reasons = outcome.records
@@ -131,6 +174,33 @@ export function createHandler(
       deps.flush?.();
     }
   };
+}
+
+/** Runs the extra rounds of `InvocationRetry` and folds them into one outcome. */
+async function retryInside(
+  retry: InvocationRetry,
+  reconciler: Reconciler,
+  triggers: Trigger[],
+  first: ReconcileOutcome,
+  context: InvocationContext | undefined,
+): Promise<ReconcileOutcome> {
+  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const minRemaining = retry.minRemainingMs ?? 15_000;
+  let outcome = first;
+  for (const delay of retry.delaysMs) {
+    if (outcome.retrySources.size === 0) break;
+    if (context !== undefined && context.getRemainingTimeInMillis() < delay + minRemaining) break;
+    await sleep(delay);
+    const again = triggers.filter((t) => outcome.retrySources.has(t.source));
+    const next = await reconciler.reconcile(again);
+    outcome = {
+      records: [...outcome.records, ...next.records],
+      // Ignored triggers that were retried are reported by the round that settled them.
+      ignored: [...outcome.ignored.filter((i) => !outcome.retrySources.has(i.source)), ...next.ignored],
+      retrySources: next.retrySources,
+    };
+  }
+  return outcome;
 }
 
 function eventIdOf(intake: Exclude<Intake, { kind: 'malformed' }>): string {

@@ -123,7 +123,10 @@ export class Reconciler {
     };
 
     for (const trigger of triggers) {
-      if (trigger.type === 'task' && isStopping(trigger.event)) stopping.add(trigger.event.taskId);
+      // Only events of our cluster: an ignored event must change nothing (a STOPPED event of
+      // another cluster that names one of our task ids used to take that task out of the running).
+      if (trigger.type === 'task' && isStopping(trigger.event) && this.isOurCluster(trigger.event))
+        stopping.add(trigger.event.taskId);
     }
     for (const trigger of triggers) {
       if (trigger.type === 'schedule') {
@@ -177,23 +180,28 @@ export class Reconciler {
 
   /** Why a well-formed task event asks for nothing, or undefined when it names a service to reconcile. */
   private screen(event: TaskEvent): [IgnoreReason, string] | undefined {
-    const ours = this.config.cluster.startsWith('arn:')
-      ? event.clusterArn === this.config.cluster
-      : event.clusterName === this.config.clusterName;
-    if (!ours) return ['other-cluster', `cluster ${event.clusterName} is not ${this.config.clusterName}`];
+    if (!this.isOurCluster(event))
+      return ['other-cluster', `cluster ${event.clusterName} is not ${this.config.clusterName}`];
     if (event.service === undefined) {
       return ['standalone-task', `group ${JSON.stringify(event.group ?? null)} is not a service`];
     }
-    if (event.service === this.config.registryService && !isRunning(event)) {
+    if (event.service === this.config.registryService && !isRunning(event) && !isRegistryHandover(event)) {
       return ['registry-task-not-running', `registry task is ${event.lastStatus}/${event.desiredStatus}`];
     }
     if (!isRunning(event) && !isStopping(event)) {
       return ['status-not-actionable', `task is ${event.lastStatus}/${event.desiredStatus}: not yet serving`];
     }
-    if (!event.hasTaskNetwork) {
+    // A registry task restarting re-applies every target whatever its own network mode.
+    if (!event.hasTaskNetwork && event.service !== this.config.registryService) {
       return ['no-task-ip', 'the task has no ENI (EC2 bridge or host network mode): no task IP to point at'];
     }
     return undefined;
+  }
+
+  private isOurCluster(event: TaskEvent): boolean {
+    return this.config.cluster.startsWith('arn:')
+      ? event.clusterArn === this.config.cluster
+      : event.clusterName === this.config.clusterName;
   }
 
   private ignore(
@@ -242,6 +250,12 @@ export class Reconciler {
           matches.push({ target, match: 'service-registries' });
       }
     }
+    // Bounded: events can name any service, and each unknown one would otherwise stay forever.
+    if (this.serviceCache.size >= SERVICE_CACHE_MAX) {
+      const oldest = this.serviceCache.keys().next().value;
+      if (oldest !== undefined) this.serviceCache.delete(oldest);
+    }
+    this.serviceCache.delete(service);
     this.serviceCache.set(service, { at: this.now(), matches });
     return [...direct, ...matches];
   }
@@ -392,6 +406,23 @@ export class Reconciler {
     } else this.logger.info(message, { decision: record });
   }
 }
+
+/**
+ * An old registry task being told to stop (its first stop signal, or DEACTIVATING). A new registry
+ * task resets the built-in entries when its app has booted, which is after ECS reports it RUNNING:
+ * the re-apply on RUNNING usually comes first and the reset then wins until the next resync. ECS
+ * stops the old task of a deployment only once the new one passes its health check, i.e. after
+ * that boot, so re-applying here puts the built-in entries back within seconds.
+ */
+function isRegistryHandover(event: Pick<TaskEvent, 'lastStatus' | 'desiredStatus'>): boolean {
+  return (
+    event.desiredStatus === 'STOPPED' &&
+    (event.lastStatus === 'RUNNING' || event.lastStatus === 'DEACTIVATING')
+  );
+}
+
+/** ECS services whose discovery names are kept (oldest dropped first). */
+const SERVICE_CACHE_MAX = 256;
 
 const ACTION_METRIC = {
   noop: MetricName.DecisionNoop,

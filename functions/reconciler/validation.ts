@@ -2,6 +2,8 @@ import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 
 // zod/mini ships without messages; the English locale costs a few KB and makes errors readable.
+// Modules that validate import `zod/mini` themselves (never a re-export of its namespace, which
+// would keep all of zod in the bundle) and this module for its side effect and `formatIssues`.
 z.config(en());
 
 /** One line per problem, each naming the field by its path: `targets.1.path: Invalid input …`. */
@@ -13,5 +15,3 @@ export function formatIssues(error: z.core.$ZodError, root = ''): string {
     })
     .join('; ');
 }
-
-export { z };

@@ -1,0 +1,939 @@
+import fc from 'fast-check';
+import {
+  type DecisionInput,
+  decide,
+  isOwnedHost,
+  liveness,
+  REASONS,
+} from '../../functions/reconciler/decide';
+import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/reconciler/ports';
+
+/**
+ * The decision table. Each row is plain data in, one decision out: the action, the reason code,
+ * the address written (or none) and the instance chosen. Task A (10.0.1.11) is usually the
+ * entry's current task; B (10.0.1.12) and C (10.0.1.13) are the others.
+ */
+
+const A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+const C = 'cccccccccccccccccccccccccccccccc';
+const X = 'dddddddddddddddddddddddddddddddd';
+const IP = { [A]: '10.0.1.11', [B]: '10.0.1.12', [C]: '10.0.1.13', [X]: '10.0.1.14' } as Record<
+  string,
+  string
+>;
+
+const NAME_URL = 'http://currenttime-server:8000/';
+const A_URL = 'http://10.0.1.11:8000/';
+const B_URL = 'http://10.0.1.12:8000/';
+
+/** A Cloud Map instance as the adapter returns it (Service Connect: port set, health UNKNOWN). */
+function inst(
+  id: string,
+  options: { ip?: string | null; port?: number | null; health?: CloudMapHealth } = {},
+): CloudMapInstance {
+  const ipv4 = options.ip === null ? undefined : (options.ip ?? IP[id]);
+  const port = options.port === null ? undefined : (options.port ?? 8000);
+  return {
+    instanceId: id,
+    health: options.health ?? 'UNKNOWN',
+    ...(ipv4 === undefined ? {} : { ipv4 }),
+    ...(port === undefined ? {} : { port }),
+    attributes: {
+      ...(ipv4 === undefined ? {} : { AWS_INSTANCE_IPV4: ipv4 }),
+      ...(port === undefined ? {} : { AWS_INSTANCE_PORT: String(port) }),
+    },
+  };
+}
+
+/** ECS's view of a task. */
+function task(
+  id: string,
+  lastStatus = 'RUNNING',
+  desiredStatus = 'RUNNING',
+  extra: Partial<TaskState> = {},
+): TaskState {
+  return {
+    taskId: id,
+    lastStatus,
+    desiredStatus,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    ipv4: IP[id] ?? '10.9.9.9',
+    ...extra,
+  };
+}
+
+interface Row {
+  currentUrl: string;
+  instances: CloudMapInstance[];
+  tasks: TaskState[];
+  /** Tasks that a triggering event shows going away. */
+  stopping?: string[];
+  /** Tasks that a triggering event shows RUNNING. */
+  running?: string[];
+  canDefer?: boolean;
+  port?: 'url' | 'instance';
+  expected: {
+    action: 'noop' | 'update' | 'defer' | 'skip';
+    reason: keyof typeof REASONS;
+    /** The address to write; `undefined` means the decision names none. */
+    desiredUrl?: string;
+    chosen?: string;
+  };
+}
+
+function run(row: Row) {
+  const input: DecisionInput = {
+    target: { cloudMapService: 'currenttime-server', port: row.port ?? 'url' },
+    namespace: 'mcp-gateway.local',
+    currentUrl: row.currentUrl,
+    instances: row.instances,
+    tasks: new Map(row.tasks.map((t) => [t.taskId, t])),
+    stoppingTaskIds: new Set(row.stopping ?? []),
+    runningTriggerTaskIds: new Set(row.running ?? []),
+    canDefer: row.canDefer ?? true,
+  };
+  return decide(input);
+}
+
+const PENDING_STATES = ['PROVISIONING', 'PENDING', 'ACTIVATING'] as const;
+const STOPPING_STATES = ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED'] as const;
+
+/** Every state a task can be in, as ECS reports it, plus "RUNNING but told to stop" and "unknown to ECS". */
+const LIFECYCLE: { state: string; tasks: (id: string) => TaskState[]; live: boolean }[] = [
+  ...PENDING_STATES.map((s) => ({ state: s, tasks: (id: string) => [task(id, s)], live: false })),
+  { state: 'RUNNING', tasks: (id) => [task(id)], live: true },
+  {
+    state: 'RUNNING with desiredStatus STOPPED',
+    tasks: (id) => [task(id, 'RUNNING', 'STOPPED')],
+    live: false,
+  },
+  ...STOPPING_STATES.map((s) => ({ state: s, tasks: (id: string) => [task(id, s, 'STOPPED')], live: false })),
+  { state: 'missing from ECS', tasks: () => [], live: false },
+];
+
+const lifecycleRows: [string, Row][] = LIFECYCLE.flatMap(({ state, tasks, live }): [string, Row][] => [
+  [
+    `current task ${state}, another task live`,
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [...tasks(A), task(B)],
+      expected: live
+        ? { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A }
+        : { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    `current task live, the other task ${state}`,
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A), ...tasks(B)],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    `entry holds the name, the only task is ${state}`,
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(B)],
+      tasks: tasks(B),
+      expected: live
+        ? { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B }
+        : { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+]);
+
+const rows: [string, Row][] = [
+  ...lifecycleRows,
+
+  // The triggering event outranks ECS and Cloud Map when it says a task is going away.
+  [
+    'current task RUNNING in ECS but a trigger shows it stopping',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A), task(B)],
+      stopping: [A],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'only live task shown stopping by a trigger: kept, not blanked',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A)],
+      stopping: [A],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+
+  // Duplicates and out-of-order delivery.
+  [
+    'Cloud Map lists the current task twice',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(A), inst(B)],
+      tasks: [task(A), task(B)],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'duplicate RUNNING events for a task already listed: no defer, sticky',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A)],
+      running: [A, A],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'older RUNNING event after the task STOPPED (ECS is newer): moves away',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'STOPPED', 'STOPPED', { version: 6 }), task(B)],
+      running: [A],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'older RUNNING event after STOPPED, task already deregistered: no defer',
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [task(A, 'STOPPED', 'STOPPED', { version: 6 })],
+      running: [A],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'RUNNING v3 and STOPPED v6 of one task in the same batch: stopping wins, no defer',
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [task(A)],
+      running: [A],
+      stopping: [A],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+
+  // Several live instances: sticky, and a deterministic pick when moving.
+  [
+    'several live, current among them: sticky',
+    {
+      currentUrl: A_URL,
+      instances: [inst(C), inst(B), inst(A)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:00:00.000Z' }),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:05:00.000Z' }),
+        task(C, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' }),
+      ],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'several live, moving: the newest startedAt wins',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(C), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:00:00.000Z' }),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' }),
+        task(C, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:05:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'several live with the same startedAt: the smallest id wins',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(C), inst(B)],
+      tasks: [task(C), task(B)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'a task without startedAt counts as the oldest',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { startedAt: undefined }), task(B)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    // ECS events write 0–3 fractional digits; "…:00.5Z" is later than "…:00Z" although it sorts before it as text.
+    'startedAt compared as time, not text (fractional seconds)',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:00:00Z' }),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:00:00.5Z' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'current dead, several live: the newest replaces it',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B), inst(C)],
+      tasks: [
+        task(A, 'STOPPED', 'STOPPED'),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' }),
+        task(C, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:05:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+
+  // None live: keep the address, never blank it.
+  [
+    'no instance in Cloud Map at all',
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'every listed task stopped',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'STOPPED', 'STOPPED'), task(B, 'STOPPING', 'STOPPED')],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+
+  // Cloud Map lag.
+  [
+    'RUNNING trigger live in ECS but not listed, nothing else live: defer',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'STOPPED', 'STOPPED'), task(X)],
+      running: [X],
+      expected: { action: 'defer', reason: 'cloud-map-lag' },
+    },
+  ],
+  [
+    'Cloud Map lag with the retry budget spent: kept',
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [task(X)],
+      running: [X],
+      canDefer: false,
+      expected: { action: 'noop', reason: 'cloud-map-lag-exhausted' },
+    },
+  ],
+  [
+    'RUNNING trigger not listed but another task is live: no defer',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'STOPPED', 'STOPPED'), task(B), task(X)],
+      running: [X],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'RUNNING trigger not listed, current still live: sticky, no defer',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A), task(X)],
+      running: [X],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'RUNNING trigger that ECS still shows PENDING: not lag',
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [task(X, 'PENDING')],
+      running: [X],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'RUNNING trigger listed without an IPv4: not lag',
+    {
+      currentUrl: A_URL,
+      instances: [inst(X, { ip: null })],
+      tasks: [task(X)],
+      running: [X],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+
+  // A forged event cannot steer: the address written comes from Cloud Map.
+  [
+    'forged RUNNING event for a task ECS does not know: no defer, no write',
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [],
+      running: [X],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    "ECS reports another IP for the task: Cloud Map's is written",
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(B)],
+      tasks: [
+        task(B, 'RUNNING', 'RUNNING', { ipv4: '6.6.6.6' }),
+        task(X, 'RUNNING', 'RUNNING', { ipv4: '6.6.6.7' }),
+      ],
+      running: [X],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+
+  // Ownership.
+  [
+    'foreign host: a public name',
+    {
+      currentUrl: 'http://example.com:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'foreign' },
+    },
+  ],
+  [
+    "foreign host: another service's Cloud Map name",
+    {
+      currentUrl: 'http://mcpgw-server:8003/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'foreign' },
+    },
+  ],
+  [
+    'foreign host: the right name in another namespace',
+    {
+      currentUrl: 'http://currenttime-server.other.local:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'foreign' },
+    },
+  ],
+  [
+    'foreign host: an IPv6 literal',
+    {
+      currentUrl: 'http://[fd00::11]:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'foreign' },
+    },
+  ],
+  [
+    'foreign host: a name that only starts like an IPv4',
+    {
+      currentUrl: 'http://10.0.1.11.nip.io:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'foreign' },
+    },
+  ],
+  [
+    'no usable URL',
+    {
+      currentUrl: 'currenttime-server:8000',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'unparsable-url' },
+    },
+  ],
+  [
+    'empty URL',
+    {
+      currentUrl: '',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'unparsable-url' },
+    },
+  ],
+
+  // Hosts: short, FQDN, IP, upper case.
+  [
+    'short Service Connect name',
+    {
+      currentUrl: 'http://currenttime-server:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000/', chosen: A },
+    },
+  ],
+  [
+    'FQDN (older DNS-type deployments)',
+    {
+      currentUrl: 'http://currenttime-server.mcp-gateway.local:8000',
+      instances: [inst(A, { port: null })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000', chosen: A },
+    },
+  ],
+  [
+    'FQDN with a trailing dot',
+    {
+      currentUrl: 'http://currenttime-server.mcp-gateway.local.:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000/', chosen: A },
+    },
+  ],
+  [
+    'upper-case FQDN with a path',
+    {
+      currentUrl: 'http://CurrentTime-Server.MCP-Gateway.LOCAL:8000/mcp/currenttime',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: {
+        action: 'update',
+        reason: 'resolve-name',
+        desiredUrl: 'http://10.0.1.11:8000/mcp/currenttime',
+        chosen: A,
+      },
+    },
+  ],
+  [
+    'upper-case short name',
+    {
+      currentUrl: 'http://CURRENTTIME-SERVER:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000/', chosen: A },
+    },
+  ],
+  [
+    'IP host that is no Cloud Map instance',
+    {
+      currentUrl: 'http://192.168.7.7:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+
+  // Ports.
+  [
+    "default port mode keeps the URL's port even when the instance has another",
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { port: 9999 })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000/', chosen: A },
+    },
+  ],
+  [
+    'default port mode: a live current task is kept although AWS_INSTANCE_PORT differs',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A, { port: 9999 })],
+      tasks: [task(A)],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    "port 'instance' takes AWS_INSTANCE_PORT",
+    {
+      currentUrl: NAME_URL,
+      port: 'instance',
+      instances: [inst(A, { port: 9999 })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:9999/', chosen: A },
+    },
+  ],
+  [
+    "port 'instance': the current task is live but its port changed",
+    {
+      currentUrl: A_URL,
+      port: 'instance',
+      instances: [inst(A, { port: 8080 })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'port-changed', desiredUrl: 'http://10.0.1.11:8080/', chosen: A },
+    },
+  ],
+  [
+    "port 'instance', same port: sticky",
+    {
+      currentUrl: A_URL,
+      port: 'instance',
+      instances: [inst(A, { port: 8000 })],
+      tasks: [task(A)],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    "port 'instance' without AWS_INSTANCE_PORT keeps the URL's port",
+    {
+      currentUrl: 'http://currenttime-server.mcp-gateway.local:8000/',
+      port: 'instance',
+      instances: [inst(A, { port: null })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000/', chosen: A },
+    },
+  ],
+  [
+    "port 'instance' adds a port to a URL that had none",
+    {
+      currentUrl: 'http://currenttime-server/',
+      port: 'instance',
+      instances: [inst(A, { port: 8000 })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000/', chosen: A },
+    },
+  ],
+  [
+    'default port mode leaves a port-less URL port-less',
+    {
+      currentUrl: 'http://currenttime-server/',
+      instances: [inst(A, { port: 8000 })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11/', chosen: A },
+    },
+  ],
+
+  // Trailing slashes, paths, schemes: everything but the host is kept.
+  [
+    'no trailing slash stays without one',
+    {
+      currentUrl: 'http://currenttime-server:8000',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: 'http://10.0.1.11:8000', chosen: A },
+    },
+  ],
+  [
+    'path with a trailing slash is kept',
+    {
+      currentUrl: 'http://currenttime-server:8000/mcp/currenttime/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: {
+        action: 'update',
+        reason: 'resolve-name',
+        desiredUrl: 'http://10.0.1.11:8000/mcp/currenttime/',
+        chosen: A,
+      },
+    },
+  ],
+  [
+    'https, query and fragment are kept',
+    {
+      currentUrl: 'https://currenttime-server:8443/base/?a=1&b=2#frag',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: {
+        action: 'update',
+        reason: 'resolve-name',
+        desiredUrl: 'https://10.0.1.11:8443/base/?a=1&b=2#frag',
+        chosen: A,
+      },
+    },
+  ],
+  [
+    'a stale IP is replaced, path kept',
+    {
+      currentUrl: 'http://10.0.1.11:8000/mcp/',
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'STOPPED', 'STOPPED'), task(B)],
+      expected: {
+        action: 'update',
+        reason: 'current-not-live',
+        desiredUrl: 'http://10.0.1.12:8000/mcp/',
+        chosen: B,
+      },
+    },
+  ],
+
+  // Cloud Map health: UNHEALTHY only when nothing else is live.
+  [
+    'UNHEALTHY passed over for a live UNKNOWN one',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { health: 'UNHEALTHY' }), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' }),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:00:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'current UNHEALTHY while a HEALTHY one is live: moves',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A, { health: 'UNHEALTHY' }), inst(B, { health: 'HEALTHY' })],
+      tasks: [task(A), task(B)],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'UNHEALTHY used when it is the only live one',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { health: 'UNHEALTHY' }), inst(B)],
+      tasks: [task(A), task(B, 'STOPPED', 'STOPPED')],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'current UNHEALTHY and the only live one: kept',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A, { health: 'UNHEALTHY' })],
+      tasks: [task(A)],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'HEALTHY preferred over a newer UNKNOWN one',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { health: 'HEALTHY' }), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:00:00.000Z' }),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+
+  // Instances without a usable AWS_INSTANCE_IPV4.
+  [
+    'instance without AWS_INSTANCE_IPV4 passed over',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { ip: null }), inst(B)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' }), task(B)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'only instance has no AWS_INSTANCE_IPV4: kept',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { ip: null })],
+      tasks: [task(A)],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'AWS_INSTANCE_IPV4 that is not an IPv4 address is never written',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { ip: '10.0.1.300' }), inst(B, { ip: 'evil.example.com' })],
+      tasks: [task(A), task(B)],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+];
+
+describe('Function: decide', () => {
+  it.each(rows)('%s', (_name, row) => {
+    // Prepare
+    const { expected } = row;
+
+    // Act
+    const decision = run(row);
+
+    // Assess
+    expect({
+      action: decision.action,
+      reason: decision.reason,
+      desiredUrl: decision.desiredUrl,
+      chosen: decision.chosen,
+    }).toEqual({
+      action: expected.action,
+      reason: expected.reason,
+      desiredUrl: expected.desiredUrl,
+      chosen: expected.chosen,
+    });
+    expect(decision.retryable).toBe(expected.action === 'defer');
+    expect(decision.detail).not.toBe('');
+    expect(REASONS[decision.reason]).toBeDefined();
+  });
+
+  it('covers every reason code in the table', () => {
+    // Prepare
+    const reasons = new Set(rows.map(([, row]) => row.expected.reason));
+
+    // Act
+    const missing = Object.keys(REASONS).filter((r) => !reasons.has(r as keyof typeof REASONS));
+
+    // Assess
+    expect(missing).toEqual([]);
+  });
+
+  it('never proposes an address whose host is not a listed instance IPv4', () => {
+    // Prepare
+    const listed = (row: Row) =>
+      new Set(row.instances.flatMap((i) => (i.ipv4 === undefined ? [] : [i.ipv4])));
+
+    // Act
+    const written = rows.flatMap(([name, row]) => {
+      const d = run(row);
+      return d.action === 'update' ? [{ name, host: new URL(d.desiredUrl as string).hostname, row }] : [];
+    });
+
+    // Assess
+    expect(written.length).toBeGreaterThan(20);
+    for (const w of written) expect(listed(w.row).has(w.host)).toBe(true);
+  });
+
+  it('reports one view per Cloud Map instance with its liveness', () => {
+    // Prepare
+    const row: Row = {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(A), inst(B, { ip: null }), inst(C, { health: 'HEALTHY' })],
+      tasks: [task(A, 'RUNNING', 'STOPPED'), task(B)],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    };
+
+    // Act
+    const decision = run(row);
+
+    // Assess
+    expect(decision.instances).toEqual([
+      { instanceId: A, ipv4: '10.0.1.11', port: 8000, health: 'UNKNOWN', task: 'stopping', eligible: false },
+      { instanceId: B, port: 8000, health: 'UNKNOWN', task: 'live', eligible: false },
+      { instanceId: C, ipv4: '10.0.1.13', port: 8000, health: 'HEALTHY', task: 'missing', eligible: false },
+    ]);
+  });
+
+  it('gives the same decision whatever order Cloud Map lists the instances in', () => {
+    // Prepare
+    const all = [inst(A), inst(B), inst(C), inst(X, { health: 'UNHEALTHY' })];
+    const tasks = new Map(
+      [
+        task(A, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:01:00.000Z' }),
+        task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:02:00.000Z' }),
+        task(C, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:02:00.000Z' }),
+        task(X, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:03:00.000Z' }),
+      ].map((t) => [t.taskId, t]),
+    );
+    const decideWith = (instances: CloudMapInstance[]) =>
+      decide({
+        target: { cloudMapService: 'currenttime-server', port: 'url' },
+        namespace: 'mcp-gateway.local',
+        currentUrl: NAME_URL,
+        instances,
+        tasks,
+        stoppingTaskIds: new Set(),
+        runningTriggerTaskIds: new Set(),
+        canDefer: true,
+      });
+
+    // Act & assess: B and C started together and are newer than A; X is newer still but UNHEALTHY.
+    fc.assert(
+      fc.property(fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }), (order) => {
+        const d = decideWith(order);
+        expect(d.chosen).toBe(B);
+        expect(d.desiredUrl).toBe(B_URL);
+      }),
+      { seed: 20260101, numRuns: 200 },
+    );
+  });
+
+  it('does not modify its input', () => {
+    // Prepare
+    const instances = Object.freeze([Object.freeze(inst(A)), Object.freeze(inst(B))]);
+    const input: DecisionInput = Object.freeze({
+      target: Object.freeze({ cloudMapService: 'currenttime-server', port: 'instance' as const }),
+      namespace: 'mcp-gateway.local',
+      currentUrl: A_URL,
+      instances: instances as unknown as CloudMapInstance[],
+      tasks: new Map([[B, Object.freeze(task(B))]]),
+      stoppingTaskIds: new Set([A]),
+      runningTriggerTaskIds: new Set<string>(),
+      canDefer: true,
+    });
+    const before = JSON.stringify(input.instances);
+
+    // Act
+    const first = decide(input);
+    const second = decide(input);
+
+    // Assess
+    expect(second).toEqual(first);
+    expect(JSON.stringify(input.instances)).toBe(before);
+    expect(first.desiredUrl).toBe(B_URL);
+  });
+});
+
+describe('Function: liveness', () => {
+  const tasks = new Map(
+    [
+      task('live'),
+      task('told-to-stop', 'RUNNING', 'STOPPED'),
+      task('pending', 'PENDING'),
+      task('activating', 'ACTIVATING'),
+      task('deactivating', 'DEACTIVATING', 'STOPPED'),
+      task('stopped', 'STOPPED', 'STOPPED'),
+      task('deleted', 'DELETED', 'STOPPED'),
+      task('event-says-stopping'),
+    ].map((t) => [t.taskId, t]),
+  );
+
+  it.each([
+    ['live', 'live'],
+    ['told-to-stop', 'stopping'],
+    ['pending', 'pending'],
+    ['activating', 'pending'],
+    ['deactivating', 'stopping'],
+    ['stopped', 'stopped'],
+    ['deleted', 'stopped'],
+    ['event-says-stopping', 'stopping'],
+    ['unknown', 'missing'],
+  ])('%s → %s', (id, expected) => {
+    // Prepare
+    const stopping = new Set(['event-says-stopping']);
+
+    // Act
+    const result = liveness(id, tasks, stopping);
+
+    // Assess
+    expect(result).toBe(expected);
+  });
+});
+
+describe('Function: isOwnedHost', () => {
+  it.each([
+    ['currenttime-server', true],
+    ['CURRENTTIME-SERVER', true],
+    ['currenttime-server.mcp-gateway.local', true],
+    ['currenttime-server.mcp-gateway.local.', true],
+    ['CurrentTime-Server.MCP-Gateway.Local', true],
+    ['10.0.3.17', true],
+    ['255.255.255.255', true],
+    ['currenttime-server.other.local', false],
+    ['currenttime', false],
+    ['mcpgw-server', false],
+    ['registry.example.com', false],
+    ['10.0.3.256', false],
+    ['10.0.3', false],
+    ['[::1]', false],
+    ['', false],
+  ])('%s → %s', (host, expected) => {
+    // Act
+    const owned = isOwnedHost(host, 'currenttime-server', 'mcp-gateway.local');
+
+    // Assess
+    expect(owned).toBe(expected);
+  });
+});

@@ -1,0 +1,232 @@
+import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
+import { createHandler } from '../../functions/reconciler/invocation';
+import type { EntryRef } from '../../functions/reconciler/ports';
+import { Reconciler, type ReconcilerDeps } from '../../functions/reconciler/reconcile';
+import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
+import { MemoryRegistry, World, type WorldService } from '../../tools/world/world';
+
+/**
+ * Shared fakes for the core tests: a v1.0.16-shaped world (in-memory Cloud Map + ECS on a virtual
+ * clock), an in-memory registry, and a logger and metrics sink that record what they are given.
+ */
+
+export const CLUSTER_NAME = 'mcp-gateway-ecs-cluster';
+export const CLUSTER_ARN = `arn:aws:ecs:us-west-2:111122223333:cluster/${CLUSTER_NAME}`;
+export const OTHER_CLUSTER_ARN = 'arn:aws:ecs:us-west-2:111122223333:cluster/some-other-cluster';
+export const NAMESPACE = 'mcp-gateway.local';
+
+/** A recognisable secret: the value of the static-token env var. It must never reach a record or a log. */
+export const SECRET_TOKEN = 'tok-SECRET-5f0c1e9a7b3d4c2e8a6f-MUST-NOT-LEAK';
+export const TOKEN_ENV = 'RECONCILER_TEST_REGISTRY_TOKEN';
+
+export const SERVICES: WorldService[] = [
+  { ecsService: 'mcp-gateway-currenttime', cloudMapService: 'currenttime-server', port: 8000 },
+  { ecsService: 'mcp-gateway-mcpgw', cloudMapService: 'mcpgw-server', port: 8003 },
+  { ecsService: 'mcp-gateway-flight-booking-agent', cloudMapService: 'flight-booking-agent', port: 9000 },
+  { ecsService: 'mcp-gateway-travel-assistant-agent', cloudMapService: 'travel-assistant-agent', port: 9001 },
+  { ecsService: 'mcp-gateway-registry', cloudMapService: 'registry', port: 80 },
+  { ecsService: 'mcp-gateway-auth-server', cloudMapService: 'auth-server', port: 8888 },
+];
+
+export const REFS = {
+  currenttime: { kind: 'server', path: '/currenttime/' },
+  mcpgw: { kind: 'server', path: '/airegistry-tools/' },
+  flight: { kind: 'agent', path: '/flight-booking-agent' },
+  travel: { kind: 'agent', path: '/travel-assistant-agent' },
+} as const satisfies Record<string, EntryRef>;
+
+/** Seeded tasks: id, IP and start time per ECS service. */
+export const TASKS = {
+  ct1: { service: 'mcp-gateway-currenttime', taskId: '3f1c2a9b8e7d4c6a9b0e1f2a3b4c5d6e', ipv4: '10.0.1.11' },
+  ct2: { service: 'mcp-gateway-currenttime', taskId: '4a2d3b0c9f8e4d7b8c1f2a3b4c5d6e7f', ipv4: '10.0.1.12' },
+  gw1: { service: 'mcp-gateway-mcpgw', taskId: '5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0', ipv4: '10.0.2.21' },
+  fb1: {
+    service: 'mcp-gateway-flight-booking-agent',
+    taskId: '8d9e0f1a2b3c44d5e6f7a8b9c0d1e2f3',
+    ipv4: '10.0.4.41',
+  },
+  ta1: {
+    service: 'mcp-gateway-travel-assistant-agent',
+    taskId: '9e0f1a2b3c4d45e6f7a8b9c0d1e2f3a4',
+    ipv4: '10.0.4.51',
+  },
+  reg1: { service: 'mcp-gateway-registry', taskId: '0f1a2b3c4d5e46f7a8b9c0d1e2f3a4b5', ipv4: '10.0.0.10' },
+} as const;
+
+export type TargetInput = {
+  kind: 'server' | 'agent';
+  path: string;
+  cloudMapService: string;
+  ecsService?: string;
+  port?: 'url' | 'instance';
+};
+
+export const DEFAULT_TARGETS: TargetInput[] = [
+  {
+    kind: 'server',
+    path: '/currenttime/',
+    cloudMapService: 'currenttime-server',
+    ecsService: 'mcp-gateway-currenttime',
+  },
+  {
+    kind: 'server',
+    path: '/airegistry-tools/',
+    cloudMapService: 'mcpgw-server',
+    ecsService: 'mcp-gateway-mcpgw',
+  },
+  {
+    kind: 'agent',
+    path: '/flight-booking-agent',
+    cloudMapService: 'flight-booking-agent',
+    ecsService: 'mcp-gateway-flight-booking-agent',
+  },
+];
+
+/** The travel agent without `ecsService`: it is found through DescribeServices. */
+export const DISCOVERED_TARGET: TargetInput = {
+  kind: 'agent',
+  path: '/travel-assistant-agent',
+  cloudMapService: 'travel-assistant-agent',
+  port: 'instance',
+};
+
+export function testConfig(
+  overrides: { targets?: TargetInput[]; dryRun?: boolean; cluster?: string } = {},
+): ReconcilerConfig {
+  return parseConfig({
+    cluster: overrides.cluster ?? CLUSTER_NAME,
+    namespace: NAMESPACE,
+    registryService: 'mcp-gateway-registry',
+    registry: { url: 'http://127.0.0.1:7860', auth: { type: 'static', tokenEnv: TOKEN_ENV } },
+    targets: overrides.targets ?? DEFAULT_TARGETS,
+    dryRun: overrides.dryRun ?? false,
+    lagRetry: { attempts: 2, delayMs: 1_500 },
+  });
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  extra: Record<string, unknown>[];
+}
+
+/** A logger that keeps every line, so tests can assert that a reason was logged. */
+export class RecordingLogger implements LoggerLike {
+  readonly lines: LogLine[] = [];
+  debug(message: string, ...extra: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'debug', message, extra });
+  }
+  info(message: string, ...extra: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'info', message, extra });
+  }
+  warn(message: string, ...extra: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'warn', message, extra });
+  }
+  error(message: string, ...extra: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'error', message, extra });
+  }
+}
+
+/** A metrics sink that totals counts and keeps timings. */
+export class RecordingMetrics implements MetricsSink {
+  readonly counts = new Map<MetricNameValue, number>();
+  readonly timings: { name: MetricNameValue; value: number }[] = [];
+  count(name: MetricNameValue, value = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
+  }
+  milliseconds(name: MetricNameValue, value: number): void {
+    this.timings.push({ name, value });
+  }
+  get(name: MetricNameValue): number {
+    return this.counts.get(name) ?? 0;
+  }
+}
+
+export interface Harness {
+  config: ReconcilerConfig;
+  world: World;
+  registry: MemoryRegistry;
+  logger: RecordingLogger;
+  metrics: RecordingMetrics;
+  reconciler: Reconciler;
+  handler: ReturnType<typeof createHandler>;
+}
+
+export interface HarnessOptions {
+  config?: ReconcilerConfig;
+  /** Seed the standard tasks (one or two per service) and entries pointing at them. @default true */
+  seed?: boolean;
+  registrationLagMs?: number;
+  /** Overrides for the Reconciler's ports (e.g. a custom `describeService`). */
+  deps?: Partial<Pick<ReconcilerDeps, 'ecs' | 'cloudMap' | 'registry' | 'maxDeferAttempts'>>;
+}
+
+/**
+ * A reconciler over the world and an in-memory registry, wired through the real `createHandler`.
+ * Seeded: currenttime has two live tasks (ct1 older, ct2 newer) and its entry on ct1's IP; every
+ * other entry holds its Service Connect name, as the v1.0.16 stack registers them.
+ */
+export function harness(options: HarnessOptions = {}): Harness {
+  const config = options.config ?? testConfig();
+  const world = new World({
+    clusterArn: CLUSTER_ARN,
+    namespace: NAMESPACE,
+    services: SERVICES,
+    registrationLagMs: options.registrationLagMs ?? 0,
+  });
+  const registry = new MemoryRegistry(world.clock);
+  if (options.seed !== false) {
+    world.seedTask(TASKS.ct1.service, { ...TASKS.ct1, startedAt: '2026-01-01T00:00:00.000Z' });
+    world.seedTask(TASKS.ct2.service, { ...TASKS.ct2, startedAt: '2026-01-01T00:01:00.000Z' });
+    world.seedTask(TASKS.gw1.service, TASKS.gw1);
+    world.seedTask(TASKS.fb1.service, TASKS.fb1);
+    world.seedTask(TASKS.ta1.service, TASKS.ta1);
+    world.seedTask(TASKS.reg1.service, TASKS.reg1);
+    registry.seed(REFS.currenttime, `http://${TASKS.ct1.ipv4}:8000/`);
+    registry.seed(REFS.mcpgw, 'http://mcpgw-server:8003/');
+    registry.seed(REFS.flight, 'http://flight-booking-agent:9000/');
+    registry.seed(REFS.travel, 'http://travel-assistant-agent:9000/');
+  }
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const reconciler = new Reconciler({
+    config,
+    cloudMap: options.deps?.cloudMap ?? world,
+    ecs: options.deps?.ecs ?? world,
+    registry: options.deps?.registry ?? registry,
+    logger,
+    metrics,
+    sleep: world.clock.sleep,
+    now: world.clock.now,
+    ...(options.deps?.maxDeferAttempts === undefined
+      ? {}
+      : { maxDeferAttempts: options.deps.maxDeferAttempts }),
+  });
+  const handler = createHandler({ reconciler, logger, metrics });
+  return { config, world, registry, logger, metrics, reconciler, handler };
+}
+
+/** Wraps event bodies as an SQS FIFO batch, as the Lambda's event source mapping delivers it. */
+export function sqsBatch(
+  bodies: unknown[],
+  options: { receiveCount?: number; raw?: boolean } = {},
+): { Records: Record<string, unknown>[] } {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i + 1}`,
+      receiptHandle: `rh-${i + 1}`,
+      body: options.raw === true ? body : JSON.stringify(body),
+      attributes: {
+        ApproximateReceiveCount: String(options.receiveCount ?? 1),
+        SentTimestamp: '1767225600000',
+        MessageGroupId: 'ecs-task-events',
+        MessageDeduplicationId: `dedup-${i + 1}`,
+      },
+      messageAttributes: {},
+      md5OfBody: '00000000000000000000000000000000',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-west-2:111122223333:registry-reconciler.fifo',
+      awsRegion: 'us-west-2',
+    })),
+  };
+}
