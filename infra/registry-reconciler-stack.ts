@@ -1,0 +1,48 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { RegistryReconciler, type RegistryReconcilerProps } from './registry-reconciler';
+
+/** Properties of `RegistryReconcilerStack`. */
+export interface RegistryReconcilerStackProps extends StackProps {
+  /** Everything about the reconciler; see `RegistryReconcilerProps`. */
+  readonly reconciler: RegistryReconcilerProps;
+}
+
+/**
+ * The reconciler as a stack of its own, deployed next to the MCP Gateway Registry stack: it refers
+ * to that stack's resources by name and ARN only, so the two are created and removed independently.
+ * Environment-agnostic unless `env` is given: synth needs no credentials.
+ */
+export class RegistryReconcilerStack extends Stack {
+  readonly reconciler: RegistryReconciler;
+
+  constructor(scope: Construct, id: string, props: RegistryReconcilerStackProps) {
+    super(scope, id, {
+      description: 'Registry reconciler: keeps MCP Gateway Registry entries pointed at live ECS tasks',
+      ...props,
+    });
+    this.reconciler = new RegistryReconciler(this, 'Reconciler', props.reconciler);
+
+    new CfnOutput(this, 'FunctionName', {
+      value: this.reconciler.function.functionName,
+      description: 'The reconciler function (aws lambda invoke, logs)',
+    });
+    new CfnOutput(this, 'LogGroupName', {
+      value: this.reconciler.logGroup.logGroupName,
+      description: 'Decision records (one JSON line per target per reconcile)',
+    });
+    new CfnOutput(this, 'QueueUrl', {
+      value: this.reconciler.queue.queueUrl,
+      description: 'The FIFO trigger queue',
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.reconciler.deadLetterQueue.queueUrl,
+      description: 'Messages the function failed repeatedly (FIFO)',
+    });
+    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
+      value: this.reconciler.deliveryDeadLetterQueue.queueUrl,
+      description: 'Events EventBridge could not deliver to the queue',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.reconciler.dashboard.dashboardName });
+  }
+}

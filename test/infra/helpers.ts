@@ -1,0 +1,101 @@
+/** Shared set-up for the infrastructure tests: an App configured like cdk.json, without bundling. */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack, type StackProps } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RegistryReconciler, type RegistryReconcilerProps } from '../../infra/registry-reconciler';
+
+export const REPO_ROOT = path.join(__dirname, '..', '..');
+
+/** The feature flags and settings of cdk.json, so tests synthesize what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return cdkJson.context;
+}
+
+/** An App with cdk.json's context; bundling is skipped unless asked for (~1 s per stack). */
+export function newApp(options: { bundle?: boolean; outdir?: string } = {}): App {
+  return new App({
+    context: { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
+  });
+}
+
+export const SECRET_ARN =
+  'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-keycloak-m2m-client-secret-AbCdEf';
+export const TOKEN_URL = 'https://keycloak.example.com/realms/mcp-gateway/protocol/openid-connect/token';
+
+/** The least a deployment must say; everything else takes the v1.0.16 defaults. */
+export function minimalProps(overrides: Partial<RegistryReconcilerProps> = {}): RegistryReconcilerProps {
+  return {
+    registryUrl: 'https://registry.example.com',
+    auth: { type: 'keycloak', tokenUrl: TOKEN_URL, secretArn: SECRET_ARN },
+    ...overrides,
+  };
+}
+
+/** A stack holding one reconciler, and its template. */
+export function synthReconciler(
+  overrides: Partial<RegistryReconcilerProps> = {},
+  stackProps: StackProps = {},
+): { app: App; stack: Stack; reconciler: RegistryReconciler; template: Template } {
+  const app = newApp();
+  const stack = new Stack(app, 'TestStack', stackProps);
+  const reconciler = new RegistryReconciler(stack, 'Reconciler', minimalProps(overrides));
+  return { app, stack, reconciler, template: Template.fromStack(stack) };
+}
+
+/** The values CloudFormation would give the pseudo parameters, for resolving a template by hand. */
+export interface PseudoParameters {
+  partition: string;
+  region: string;
+  accountId: string;
+}
+
+/**
+ * Resolves `Fn::Join` and `Ref` to pseudo parameters in a template fragment, as CloudFormation
+ * would in the given account and Region. Anything else is returned as it is.
+ */
+export function resolvePseudo(value: unknown, params: PseudoParameters): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolvePseudo(v, params));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (keys.length === 1 && keys[0] === 'Ref') {
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': params.partition,
+      'AWS::Region': params.region,
+      'AWS::AccountId': params.accountId,
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
+    const name = String(obj.Ref);
+    if (name in pseudo) return pseudo[name];
+    return value;
+  }
+  if (keys.length === 1 && keys[0] === 'Fn::Join') {
+    const [sep, parts] = obj['Fn::Join'] as [string, unknown[]];
+    return (resolvePseudo(parts, params) as unknown[]).map(String).join(sep);
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolvePseudo(v, params)]));
+}
+
+/** Every IAM statement of every policy in the template (inline and managed). */
+export function iamStatements(template: Template): Array<Record<string, unknown>> {
+  const policies = {
+    ...template.findResources('AWS::IAM::Policy'),
+    ...template.findResources('AWS::IAM::ManagedPolicy'),
+  };
+  return Object.values(policies).flatMap(
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties
+        .PolicyDocument.Statement,
+  );
+}
+
+/** A statement's actions as a list. */
+export function actionsOf(statement: Record<string, unknown>): string[] {
+  const action = statement.Action;
+  return Array.isArray(action) ? action.map(String) : [String(action)];
+}
