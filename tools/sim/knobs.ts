@@ -1,0 +1,126 @@
+import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
+
+/** Every chaos knob of the simulation. Each one is off (or realistic-and-small) by default. */
+export interface ChaosKnobs {
+  eventBridge: {
+    /** EventBridge → SQS latency for every event, [min, max] ms. */
+    latencyMs: readonly [number, number];
+    /** Extra random delay on every event, up to this many ms: reorders events that are close together. */
+    reorderJitterMs: number;
+    /** Share of events held back much longer (a slow retry inside EventBridge). */
+    delayRate: number;
+    /** How long a held-back event can be late, ms. */
+    delayMaxMs: number;
+    /** Share of events delivered twice. */
+    duplicateRate: number;
+    /**
+     * Share of duplicates that are byte-identical (an EventBridge retry: a FIFO queue's
+     * content-based deduplication drops it within 5 minutes); the rest are ECS re-emitting the
+     * change under a new event id (same `version`), which no deduplication catches.
+     */
+    identicalDuplicateShare: number;
+    /** Share of ECS events lost for good (never delivered). */
+    lossRate: number;
+  };
+  lambda: {
+    /** `fifo`: as deployed (one message group, one batch at a time). `standard`: a standard queue with `concurrency` pollers. */
+    queue: 'fifo' | 'standard';
+    /** Concurrent invocations for a standard queue (a FIFO queue with one group always has one). */
+    concurrency: number;
+    batchSize: number;
+    visibilityTimeoutMs: number;
+    maxReceiveCount: number;
+    /** The function's timeout: an invocation still running then is killed and its whole batch returns. */
+    timeoutMs: number;
+    /** Time from messages being available to the invocation starting (event source mapping poll). */
+    pollMs: readonly [number, number];
+    /** How often the scheduled resync fires. */
+    resyncMs: number;
+    /**
+     * Waits before the handler's extra in-invocation rounds for targets that asked for a retry
+     * (`HandlerDeps.retry`, as functions/reconciler/handler.ts sets it); `[]` turns them off, as
+     * before that fix: every retry then goes back through the queue's visibility timeout.
+     */
+    retryDelaysMs: readonly number[];
+  };
+  registry: {
+    /** Share of registry calls answered 5xx (transient). */
+    errorRate: number;
+    /** Share of registry calls that time out; a timed-out write may still land later. */
+    timeoutRate: number;
+    /** Share of timed-out writes that the registry still applies, late. */
+    lateLandRate: number;
+    /** The registry's security scan disables a server after every write. */
+    disableAfterWrite: boolean;
+    /** Latency of a read, and of a write (re-index, nginx reload, scan), [min, max] ms. */
+    readMs: readonly [number, number];
+    writeMs: readonly [number, number];
+    /** The client's per-call deadline and attempts (as in functions/reconciler/registry/http.ts). */
+    clientTimeoutMs: number;
+    maxAttempts: number;
+    /** Time from a registry task reaching RUNNING to its app resetting the built-in entries. */
+    bootMs: readonly [number, number];
+  };
+  aws: {
+    /** Bursts of throttling per simulated hour, on Cloud Map DiscoverInstances and ECS DescribeTasks. */
+    throttleBurstsPerHour: number;
+    /** Calls each burst throttles. */
+    throttleBurstSize: readonly [number, number];
+    /** Latency of DiscoverInstances / DescribeTasks / DescribeServices, [min, max] ms. */
+    latencyMs: readonly [number, number];
+  };
+  cloudMap: CloudMapTimings;
+  lifecycle: LifecycleTimings;
+}
+
+export const CALM_KNOBS: ChaosKnobs = {
+  eventBridge: {
+    latencyMs: [200, 1_200],
+    reorderJitterMs: 0,
+    delayRate: 0,
+    delayMaxMs: 0,
+    duplicateRate: 0,
+    identicalDuplicateShare: 0.5,
+    lossRate: 0,
+  },
+  lambda: {
+    queue: 'fifo',
+    concurrency: 1,
+    batchSize: 10,
+    // The function timeout is 30 s; AWS advises a visibility timeout of six times that.
+    visibilityTimeoutMs: 180_000,
+    maxReceiveCount: 5,
+    timeoutMs: 30_000,
+    pollMs: [20, 200],
+    resyncMs: 300_000,
+    retryDelaysMs: [2_000, 5_000],
+  },
+  registry: {
+    errorRate: 0,
+    timeoutRate: 0,
+    lateLandRate: 0,
+    disableAfterWrite: false,
+    readMs: [30, 150],
+    writeMs: [300, 1_500],
+    clientTimeoutMs: 5_000,
+    maxAttempts: 3,
+    bootMs: [5_000, 40_000],
+  },
+  aws: { throttleBurstsPerHour: 0, throttleBurstSize: [1, 3], latencyMs: [20, 120] },
+  cloudMap: { registrationLag: [500, 8_000], deregistrationLag: [0, 5_000] },
+  lifecycle: DEFAULT_TIMINGS,
+};
+
+/** A partial override of the knobs, one level deep. */
+export type KnobOverrides = { [K in keyof ChaosKnobs]?: Partial<ChaosKnobs[K]> };
+
+export function withKnobs(base: ChaosKnobs, over: KnobOverrides = {}): ChaosKnobs {
+  return {
+    eventBridge: { ...base.eventBridge, ...over.eventBridge },
+    lambda: { ...base.lambda, ...over.lambda },
+    registry: { ...base.registry, ...over.registry },
+    aws: { ...base.aws, ...over.aws },
+    cloudMap: { ...base.cloudMap, ...over.cloudMap },
+    lifecycle: { ...base.lifecycle, ...over.lifecycle },
+  };
+}

@@ -1,0 +1,72 @@
+import type { ScenarioResult } from './run';
+
+/** Formats scenario results as the table `npm run sim` prints (and the README shows). */
+export function formatTable(results: ScenarioResult[]): string {
+  const s = (ms: number) => (ms >= 100_000 ? `${Math.round(ms / 1000)}` : (ms / 1000).toFixed(1));
+  const rows: [string, (r: ScenarioResult) => string][] = [
+    ['services / entries', (r) => `${r.services} / ${r.targets}`],
+    ['simulated', (r) => duration(r.simulatedMs)],
+    ['ECS events', (r) => String(r.world.ecsEvents)],
+    [
+      'deploys/crashes/scale/reg.resets',
+      (r) =>
+        `${r.world.deployments}/${r.world.crashes}/${r.world.scaleOuts + r.world.scaleIns}/${r.world.registryResets}`,
+    ],
+    ['queue (concurrency)', (r) => `${r.delivery.queue} (${r.delivery.concurrency})`],
+    [
+      'lost/dup/late events',
+      (r) => `${r.delivery.eventsLost}/${r.delivery.eventsDuplicated}/${r.delivery.eventsDelayed}`,
+    ],
+    ['invocations (timeouts)', (r) => `${r.delivery.invocations} (${r.delivery.lambdaTimeouts})`],
+    ['redeliveries / DLQ', (r) => `${r.delivery.redeliveries} / ${r.delivery.deadLettered}`],
+    [
+      'queue wait p99 / max (s)',
+      (r) => `${s(r.delivery.queueWait.p99Ms)} / ${s(r.delivery.queueWait.maxMs)}`,
+    ],
+    ['stale episodes', (r) => String(r.stale.count)],
+    ['stale total (s)', (r) => s(r.stale.totalMs)],
+    ['stale p50 / p99 / max (s)', (r) => `${s(r.stale.p50Ms)} / ${s(r.stale.p99Ms)} / ${s(r.stale.maxMs)}`],
+    ['stale after stop signal (s)', (r) => s(r.stale.afterSignalMs)],
+    ['awaiting replacement (s)', (r) => s(r.stale.awaitingReplacementMs)],
+    ['stale from registry resets (s)', (r) => s(r.stale.byCause['registry-reset']?.totalMs ?? 0)],
+    ['converge after last change (s)', (r) => (r.convergeMs === null ? 'never' : s(r.convergeMs))],
+    [
+      'writes / moves needed',
+      (r) => `${r.writes.landed} / ${r.writes.movesNeeded} (${r.writes.perMove.toFixed(2)})`,
+    ],
+    ['lost updates', (r) => String(r.writes.lostUpdates)],
+    [
+      'same-value / needless writes',
+      (r) => `${r.violations.sameValueWrites} / ${r.violations.needlessMoves}`,
+    ],
+    ['unsafe / blank writes', (r) => `${r.violations.unsafeWrites} / ${r.violations.blankWrites}`],
+    ['disabled after write', (r) => String(r.writes.disabledAfterWrite)],
+    ['calls/event CloudMap', (r) => per(r, 'cloudmap.DiscoverInstances')],
+    ['calls/event DescribeTasks', (r) => per(r, 'ecs.DescribeTasks')],
+    ['calls/event DescribeServices', (r) => per(r, 'ecs.DescribeServices')],
+    ['calls/event registry read', (r) => per(r, 'registry.read')],
+    ['calls/event registry write', (r) => per(r, 'registry.write')],
+    [
+      'after quiet + 1 resync',
+      (r) =>
+        `${r.final.pointingAtLive}/${r.final.targets - r.final.withoutLiveTask} live${r.final.bad.length > 0 ? ` BAD ${r.final.bad.join(',')}` : ''}`,
+    ],
+  ];
+  const header = ['measure', ...results.map((r) => r.scenario)];
+  const body = rows.map(([name, f]) => [name, ...results.map(f)]);
+  const widths = header.map((_, i) => Math.max(...[header, ...body].map((row) => (row[i] as string).length)));
+  const line = (row: string[]) =>
+    `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+function per(r: ScenarioResult, api: keyof ScenarioResult['calls']['perEvent']): string {
+  return (r.calls.perEvent[api] ?? 0).toFixed(2);
+}
+
+function duration(ms: number): string {
+  if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 1000).toFixed(0)} s`;
+}

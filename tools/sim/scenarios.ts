@@ -1,0 +1,155 @@
+import type { Cluster } from './cluster';
+import { CALM_KNOBS, type ChaosKnobs, withKnobs } from './knobs';
+import type { Rng } from './rng';
+
+/** What a scenario's plan can do: schedule world actions at virtual times (ms from the start). */
+export interface PlanContext {
+  cluster: Cluster;
+  rng: Rng;
+  /** ECS services that back registry entries (the first is the built-in `/airegistry-tools/`). */
+  services: string[];
+  /** The registry's own ECS service. */
+  registryService: string;
+  at(ms: number, action: () => void): void;
+}
+
+export interface ScenarioSpec {
+  name: string;
+  description: string;
+  /** Services backing registry entries (the built-in one included): a count or a range. */
+  services: number | readonly [number, number];
+  tasksPerService: readonly [number, number];
+  registryTasks: readonly [number, number];
+  /** The window in which the plan acts; the run goes on until quiet plus one resync. */
+  activityMs: number;
+  knobs: ChaosKnobs;
+  plan(ctx: PlanContext): void;
+}
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+/** Every chaos knob on. */
+export const CHAOS_KNOBS: ChaosKnobs = withKnobs(CALM_KNOBS, {
+  eventBridge: {
+    reorderJitterMs: 5_000,
+    delayRate: 0.05,
+    delayMaxMs: 60_000,
+    duplicateRate: 0.1,
+    identicalDuplicateShare: 0.5,
+    lossRate: 0.03,
+  },
+  registry: { errorRate: 0.05, timeoutRate: 0.02, lateLandRate: 0.5, disableAfterWrite: true },
+  aws: { throttleBurstsPerHour: 12, throttleBurstSize: [2, 6] },
+  cloudMap: { registrationLag: [500, 20_000], deregistrationLag: [0, 10_000] },
+});
+
+/** Random times in [from, to), about `perHour` an hour (a Poisson process). */
+function poisson(rng: Rng, perHour: number, from: number, to: number): number[] {
+  const out: number[] = [];
+  if (perHour <= 0) return out;
+  let t = from;
+  for (;;) {
+    t += -Math.log(1 - rng.next()) * (HOUR / perHour);
+    if (t >= to) return out;
+    out.push(Math.round(t));
+  }
+}
+
+/** Background life of a cluster: deployments, crashes, scaling and registry restarts at random times. */
+function everyday(
+  ctx: PlanContext,
+  rates: { deploys: number; crashes: number; scales: number; registryRestarts: number },
+  until: number,
+): void {
+  const { rng, cluster, services } = ctx;
+  for (const t of poisson(rng, rates.deploys, 0, until)) ctx.at(t, () => cluster.deploy(rng.pick(services)));
+  for (const t of poisson(rng, rates.crashes, 0, until))
+    ctx.at(t, () => cluster.crashOne(rng.pick(services)));
+  for (const t of poisson(rng, rates.scales, 0, until)) {
+    const svc = rng.pick(services);
+    const out = rng.chance(0.5);
+    const n = rng.int(1, 2);
+    ctx.at(t, () => {
+      const active = cluster.active(svc).length;
+      if (out && active + n <= 4) cluster.scaleOut(svc, n);
+      else cluster.scaleIn(svc, n);
+    });
+  }
+  for (const t of poisson(rng, rates.registryRestarts, 0, until)) {
+    ctx.at(t, () =>
+      rng.chance(0.7) ? cluster.deploy(ctx.registryService) : cluster.crashOne(ctx.registryService),
+    );
+  }
+}
+
+export const SCENARIOS: Record<string, ScenarioSpec> = {
+  'calm-day': {
+    name: 'calm-day',
+    description:
+      'A day of occasional deployments, crashes and scaling on 5–10 services; one or two registry restarts; delivery as deployed with rare duplicates and small delays.',
+    services: [5, 10],
+    tasksPerService: [1, 4],
+    registryTasks: [1, 2],
+    activityMs: 24 * HOUR,
+    knobs: withKnobs(CALM_KNOBS, {
+      eventBridge: { duplicateRate: 0.01, reorderJitterMs: 2_000, delayRate: 0.005, delayMaxMs: 30_000 },
+      registry: { errorRate: 0.005, timeoutRate: 0.002, lateLandRate: 0.5 },
+    }),
+    plan: (ctx) =>
+      everyday(ctx, { deploys: 1.5, crashes: 0.4, scales: 0.5, registryRestarts: 1 / 16 }, 24 * HOUR),
+  },
+  'deployment-storm': {
+    name: 'deployment-storm',
+    description:
+      '50 services, 1–4 tasks each, all start a rolling deployment within 30 seconds; delivery as deployed.',
+    services: 50,
+    tasksPerService: [1, 4],
+    registryTasks: [2, 2],
+    activityMs: 30_000,
+    knobs: CALM_KNOBS,
+    plan: (ctx) => {
+      for (const svc of ctx.services) ctx.at(ctx.rng.int(0, 30_000), () => ctx.cluster.deploy(svc));
+    },
+  },
+  'chaos-storm': {
+    name: 'chaos-storm',
+    description:
+      'Two busy hours on 20 services with every chaos knob on: duplicates, reordering, late and lost events, registry 5xx/timeouts (some writes land late), throttling, long Cloud Map lag, a registry that disables servers after writes, registry restarts.',
+    services: 20,
+    tasksPerService: [1, 4],
+    registryTasks: [1, 2],
+    activityMs: 2 * HOUR,
+    knobs: CHAOS_KNOBS,
+    plan: (ctx) => everyday(ctx, { deploys: 30, crashes: 10, scales: 8, registryRestarts: 1.5 }, 2 * HOUR),
+  },
+  'concurrent-storm': {
+    name: 'concurrent-storm',
+    description:
+      'The chaos storm delivered through a standard queue with 4 concurrent invocations instead of the FIFO queue: what the deployed design prevents.',
+    services: 20,
+    tasksPerService: [1, 4],
+    registryTasks: [1, 2],
+    activityMs: 2 * HOUR,
+    knobs: withKnobs(CHAOS_KNOBS, { lambda: { queue: 'standard', concurrency: 4 } }),
+    plan: (ctx) => everyday(ctx, { deploys: 30, crashes: 10, scales: 8, registryRestarts: 1.5 }, 2 * HOUR),
+  },
+  'registry-restart-during-deploy': {
+    name: 'registry-restart-during-deploy',
+    description:
+      'Nine services deploy while the registry itself is redeployed: its new tasks reset the built-in /airegistry-tools/ when they boot, after ECS reports them RUNNING.',
+    services: 10,
+    tasksPerService: [1, 3],
+    registryTasks: [2, 2],
+    activityMs: 60_000,
+    knobs: CALM_KNOBS,
+    plan: (ctx) => {
+      // The built-in entry's own service (mcpgw) is left alone: its pointer is put back only by
+      // the reconciler's answer to the registry's restart, not by a deployment of its own.
+      for (const svc of ctx.services.slice(1)) ctx.at(ctx.rng.int(0, 60_000), () => ctx.cluster.deploy(svc));
+      ctx.at(ctx.rng.int(10_000, 40_000), () => ctx.cluster.deploy(ctx.registryService));
+    },
+  },
+};
+
+export const SCENARIO_NAMES = Object.keys(SCENARIOS);
