@@ -16,6 +16,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONFIG_ENV, parseConfig, type ReconcilerConfig } from '../functions/reconciler/config';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, MetricName } from '../functions/reconciler/telemetry';
+import { CDK_BUNDLING } from '../tools/build';
+import { DEPLOYED } from './deployed-defaults';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults: the names of the MCP Gateway Registry v1.0.16 CloudFormation stack (EnvironmentName
@@ -247,6 +249,13 @@ export interface RegistryReconcilerProps {
    */
   readonly lagRetry?: { readonly attempts?: number; readonly delay?: Duration };
   /**
+   * How old a target's last full check (Cloud Map + ECS) may get before a resync asks Cloud Map
+   * again; in between, a resync re-checks the pointed task with one batched DescribeTasks. Zero
+   * asks Cloud Map on every resync.
+   * @default Duration.minutes(30)
+   */
+  readonly resyncFullCheck?: Duration;
+  /**
    * Run the function in the stack's VPC.
    * @default - outside any VPC (only for a registry with a public URL)
    */
@@ -318,19 +327,16 @@ export interface ReconcilerAlarms {
 // Sizing (README, "Sizing"). A batch holds at most 10 events and they coalesce to at most one
 // reconcile per target: ~0.2 s for a no-op, ~2-3 s for a write with its read-back, +3 s when
 // Cloud Map lags. 30 s covers five writes plus a lag retry with room to spare.
-const DEFAULT_TIMEOUT = Duration.seconds(30);
-/** Visibility = 3 × timeout: one full invocation plus slack for the poller; a failed message blocks the group this long. */
-const VISIBILITY_FACTOR = 3;
+const DEFAULT_TIMEOUT = Duration.seconds(DEPLOYED.functionTimeoutSeconds);
+const VISIBILITY_FACTOR = DEPLOYED.visibilityFactor;
 const DEFAULT_MEMORY_MB = 256;
-/** After 5 receives a message goes to the FIFO DLQ, unblocking the group (at most 5 × 90 s = 7.5 min). */
-const MAX_RECEIVE_COUNT = 5;
-/** FIFO event sources take at most 10 per batch. */
-const BATCH_SIZE = 10;
+const MAX_RECEIVE_COUNT = DEPLOYED.maxReceiveCount;
+const BATCH_SIZE = DEPLOYED.batchSize;
 /** EventBridge → SQS delivery retries: an event older than an hour says nothing the resync has not. */
 const EVENT_MAX_AGE = Duration.hours(1);
 const EVENT_RETRY_ATTEMPTS = 185;
 const DLQ_RETENTION = Duration.days(14);
-const DEFAULT_RESYNC = Duration.minutes(5);
+const DEFAULT_RESYNC = Duration.minutes(DEPLOYED.resyncMinutes);
 const ALARM_PERIOD = Duration.minutes(5);
 /** Lambda environment variables may total 4 KB; keep the configuration well under it. */
 const MAX_CONFIG_BYTES = 3_072;
@@ -518,17 +524,16 @@ export class RegistryReconciler extends Construct {
             vpcSubnets: { subnets: network.subnets },
             securityGroups: network.securityGroups,
           }),
+      // The very options `npm run build`, the benchmarks and the integration tier bundle with
+      // (tools/build.ts), so the bundle that is measured and tested is the one deployed.
       bundling: {
+        ...CDK_BUNDLING,
         format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        // The ES module builds of the SDK and Powertools are ~40% smaller than their CommonJS builds.
-        mainFields: ['module', 'main'],
-        // Bundle the SDK version pinned in package-lock.json rather than the runtime's, which moves.
-        bundleAwsSDK: true,
-        externalModules: [],
-        // Some CommonJS dependencies call require() for Node built-ins; ES modules have no require.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        sourceMapMode: nodejs.SourceMapMode.DEFAULT,
+        // The metafile is for the size report; it has no place in the deployed zip.
+        metafile: false,
+        mainFields: [...CDK_BUNDLING.mainFields],
+        externalModules: [...CDK_BUNDLING.externalModules],
       },
     });
     this.function.addEventSource(
@@ -940,6 +945,7 @@ export function buildConfigInput(props: RegistryReconcilerProps): Record<string,
     if (props.lagRetry.delay !== undefined) lagRetry.delayMs = props.lagRetry.delay.toMilliseconds();
     config.lagRetry = lagRetry;
   }
+  if (props.resyncFullCheck !== undefined) config.resyncFullCheckMinutes = props.resyncFullCheck.toMinutes();
   return config;
 }
 

@@ -63,6 +63,12 @@ const configSchema = z.strictObject({
   /** Decide and report, never write. */
   dryRun: z._default(z.boolean(), false),
   /**
+   * The scheduled resync re-checks an entry's known live task with ECS alone (one batched
+   * DescribeTasks) and asks Cloud Map only when that task is gone or the entry changed, or when
+   * the last full check of the target is this old. 0 asks Cloud Map on every resync.
+   */
+  resyncFullCheckMinutes: z._default(z.int().check(z.minimum(0), z.maximum(1440)), 30),
+  /**
    * Cloud Map registers a new task a moment after ECS reports it: when a RUNNING task is not yet
    * listed and nothing else is eligible, look again this many times, this far apart, before deferring.
    */

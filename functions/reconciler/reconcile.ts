@@ -1,5 +1,5 @@
 import type { ReconcilerConfig, TargetConfig } from './config';
-import { type Decision, decide, isOwnedHost } from './decide';
+import { type Decision, decide, isOwnedHost, liveness } from './decide';
 import { describeError, EntryNotFoundError, isRetryable } from './errors';
 import { isRunning, isStopping, type TaskEvent } from './event';
 import type {
@@ -73,6 +73,21 @@ interface Plan {
   lookupCalls: Partial<Record<ApiName, number>>;
 }
 
+/** The live task an entry was last seen pointing at. */
+interface Pointer {
+  taskId: string;
+  /** The entry's address when it was checked. */
+  url: string;
+  /** When Cloud Map and ECS last confirmed it (virtual time in the simulation). */
+  checkedAt: number;
+}
+
+interface PointerCheck {
+  pointer: Pointer;
+  /** ECS's view of the pointed tasks, from the batched check. */
+  tasks: ReadonlyMap<string, TaskState>;
+}
+
 interface ServiceMatch {
   target: TargetConfig;
   match: TargetMatch;
@@ -94,6 +109,11 @@ export class Reconciler {
   private readonly serviceCacheTtlMs: number;
   private readonly maxDeferAttempts: number;
   private readonly serviceCache = new Map<string, { at: number; matches: ServiceMatch[] }>();
+  /**
+   * The live task each target's entry was last seen pointing at, from a full check (Cloud Map +
+   * ECS) or our own confirmed write. The scheduled resync re-checks it with ECS alone.
+   */
+  private readonly pointers = new Map<string, Pointer>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.config = deps.config;
@@ -169,7 +189,10 @@ export class Reconciler {
     }
 
     const planned = [...plans.values()];
-    const records = await mapLimit(planned, this.parallelism, (plan) => this.reconcileTarget(plan, stopping));
+    const checks = await this.checkPointers(planned);
+    const records = await mapLimit(planned, this.parallelism, (plan) =>
+      this.reconcileTarget(plan, stopping, checks.get(plan)),
+    );
     const retrySources = new Set<number>();
     records.forEach((record, i) => {
       if (record.retryable) for (const t of (planned[i] as Plan).triggers) retrySources.add(t.source);
@@ -260,7 +283,11 @@ export class Reconciler {
     return [...direct, ...matches];
   }
 
-  private async reconcileTarget(plan: Plan, stopping: ReadonlySet<string>): Promise<DecisionRecord> {
+  private async reconcileTarget(
+    plan: Plan,
+    stopping: ReadonlySet<string>,
+    check?: PointerCheck,
+  ): Promise<DecisionRecord> {
     const started = this.now();
     const ctx = new CountingContext();
     const { target } = plan;
@@ -286,6 +313,23 @@ export class Reconciler {
       };
       if (!owned) {
         decision = decide({ ...input, instances: [], tasks: new Map() });
+      } else if (
+        check !== undefined &&
+        entry.url === check.pointer.url &&
+        liveness(check.pointer.taskId, check.tasks, stopping) === 'live'
+      ) {
+        // The resync's cheap path: the entry still holds what we last verified and ECS says
+        // that task still lives, so Cloud Map is not asked (see checkPointers).
+        decision = {
+          action: 'noop',
+          reason: 'current-live',
+          detail: `resync: ${hostOf(entry.url)} is still live task ${check.pointer.taskId} (ECS); Cloud Map is checked again within ${this.config.resyncFullCheckMinutes} min`,
+          desiredUrl: entry.url,
+          instances: [],
+          chosen: check.pointer.taskId,
+          retryable: false,
+        };
+        return this.finish(plan, ctx, started, { entry, decision, pointerVerified: true });
       } else {
         for (let look = 0; ; look++) {
           stage = 'cloudmap';
@@ -353,6 +397,8 @@ export class Reconciler {
       detail?: string;
       retryable?: boolean;
       write?: DecisionRecord['write'];
+      /** The decision came from the resync's ECS-only check (the pointer's age is kept). */
+      pointerVerified?: boolean;
     },
   ): DecisionRecord {
     const { target } = plan;
@@ -382,7 +428,65 @@ export class Reconciler {
       durationMs: Math.max(0, this.now() - started),
     };
     this.report(record);
+    this.remember(plan.target, record, decision?.chosen, outcome.pointerVerified === true);
     return record;
+  }
+
+  /**
+   * Keeps the pointer of a target whose entry is known to hold a live, Cloud-Map-listed task:
+   * after a full check that kept it, or after our own confirmed write. Anything else forgets it,
+   * so the next resync of that target asks Cloud Map.
+   */
+  private remember(
+    target: TargetConfig,
+    record: DecisionRecord,
+    chosen: string | undefined,
+    verified: boolean,
+  ): void {
+    const key = `${target.kind} ${target.path}`;
+    if (verified) return;
+    const url =
+      record.action === 'noop' && record.reason === 'current-live'
+        ? record.currentUrl
+        : record.action === 'update' && !record.dryRun && record.write?.confirmed
+          ? record.desiredUrl
+          : undefined;
+    if (chosen === undefined || url === undefined) this.pointers.delete(key);
+    else this.pointers.set(key, { taskId: chosen, url, checkedAt: this.now() });
+  }
+
+  /**
+   * The scheduled resync exists to catch what events missed. For a target whose pointer was fully
+   * checked less than `resyncFullCheckMinutes` ago, one batched DescribeTasks (100 tasks a call,
+   * for every such target at once) tells whether the pointed task still lives; Cloud Map is asked
+   * only when it does not, when the entry changed, or when the full check is due. Any task event
+   * or registry restart still takes the full path.
+   */
+  private async checkPointers(plans: Plan[]): Promise<Map<Plan, PointerCheck>> {
+    const ttlMs = this.config.resyncFullCheckMinutes * 60_000;
+    const due = new Map<Plan, Pointer>();
+    for (const plan of plans) {
+      if (ttlMs === 0 || !plan.triggers.every((t) => t.type === 'schedule')) continue;
+      const pointer = this.pointers.get(`${plan.target.kind} ${plan.target.path}`);
+      if (pointer !== undefined && this.now() - pointer.checkedAt < ttlMs) due.set(plan, pointer);
+    }
+    const checks = new Map<Plan, PointerCheck>();
+    const first = due.keys().next().value;
+    if (first === undefined) return checks;
+    const calls = new CountingContext();
+    let tasks: Map<string, TaskState>;
+    try {
+      const ids = [...new Set([...due.values()].map((p) => p.taskId))];
+      tasks = await this.deps.ecs.describeTasks(this.config.cluster, ids, calls);
+    } catch (error) {
+      // The full path will ask again, and report the failure per target if it persists.
+      this.logger.warn(`resync pointer check failed, checking every target in full: ${describeError(error)}`);
+      return checks;
+    } finally {
+      mergeCalls(first.lookupCalls, calls.take());
+    }
+    for (const [plan, pointer] of due) checks.set(plan, { pointer, tasks });
+    return checks;
   }
 
   private report(record: DecisionRecord): void {

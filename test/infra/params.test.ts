@@ -68,6 +68,7 @@ describe('Function: toReconcilerProps', () => {
         writeParams({
           ...MINIMAL,
           resyncMinutes: 10,
+          resyncFullCheckMinutes: 60,
           timeoutSeconds: 45,
           registryTimeoutMs: 2500,
           lagRetry: { attempts: 3, delayMs: 500 },
@@ -76,6 +77,7 @@ describe('Function: toReconcilerProps', () => {
       ),
     );
     expect(props.resyncInterval?.toMinutes()).toBe(10);
+    expect(props.resyncFullCheck?.toMinutes()).toBe(60);
     expect(props.timeout?.toSeconds()).toBe(45);
     expect(props.registryTimeout?.toMilliseconds()).toBe(2500);
     expect(props.lagRetry?.delay?.toMilliseconds()).toBe(500);

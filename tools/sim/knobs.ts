@@ -1,3 +1,4 @@
+import { DEPLOYED } from '../../infra/deployed-defaults';
 import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
 
 /** Every chaos knob of the simulation. Each one is off (or realistic-and-small) by default. */
@@ -86,13 +87,13 @@ export const CALM_KNOBS: ChaosKnobs = {
   lambda: {
     queue: 'fifo',
     concurrency: 1,
-    batchSize: 10,
-    // The function timeout is 30 s; AWS advises a visibility timeout of six times that.
-    visibilityTimeoutMs: 180_000,
-    maxReceiveCount: 5,
-    timeoutMs: 30_000,
+    // As the construct deploys them (infra/deployed-defaults.ts).
+    batchSize: DEPLOYED.batchSize,
+    visibilityTimeoutMs: DEPLOYED.functionTimeoutSeconds * DEPLOYED.visibilityFactor * 1_000,
+    maxReceiveCount: DEPLOYED.maxReceiveCount,
+    timeoutMs: DEPLOYED.functionTimeoutSeconds * 1_000,
     pollMs: [20, 200],
-    resyncMs: 300_000,
+    resyncMs: DEPLOYED.resyncMinutes * 60_000,
     retryDelaysMs: [2_000, 5_000],
   },
   registry: {
