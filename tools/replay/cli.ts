@@ -110,9 +110,11 @@ async function main(argv: string[]): Promise<number> {
       else out(decisionLine(r.unit, rec));
     }
     if (!json) {
-      for (const i of r.ignored)
-        out(`${r.unit}  ${i.taskId ? `task ${short(i.taskId)}` : ''}  ignored (${i.reason}): ${i.detail}`);
-      for (const m of r.malformed) out(`${r.unit}  ${r.origin ?? 'event'}  malformed: ${m}`);
+      for (const i of r.ignored) {
+        out(`${r.unit}  ${`task ${short(i.taskId ?? '')}`.padEnd(36)}  ignored (${i.reason}): ${i.detail}`);
+      }
+      const where = r.origin !== undefined && r.origin !== r.unit ? `${r.origin}  ` : '';
+      for (const m of r.malformed) out(`${r.unit}  ${where}malformed: ${m}`);
     }
     for (const f of r.failures) process.stderr.write(`✗ ${r.unit}${r.note ? ` › ${r.note}` : ''}: ${f}\n`);
   };
@@ -142,16 +144,15 @@ async function main(argv: string[]): Promise<number> {
         config,
         logger,
         metrics,
-        ...(localRegistryFactory(config) === undefined ? {} : { registry: localRegistryFactory(config) }),
+        registry: localRegistryFactory(config),
         ...(registrationLagMs === undefined ? {} : { registrationLagMs }),
       });
     };
     for (const unit of units) {
       if (unit.scenario !== undefined) {
         if (!json) info(`\n▶ ${unit.label}: ${unit.scenario.scenario}`);
-        const env = live
-          ? (shared ??= await fresh(lag))
-          : await fresh(lag ?? unit.scenario.world?.registrationLagMs);
+        if (live) shared ??= await fresh(lag);
+        const env = shared ?? (await fresh(lag ?? unit.scenario.world?.registrationLagMs));
         try {
           await replay(env, unit.label, scenarioDeliveries(unit.scenario.steps), { logger, metrics, onStep });
         } finally {
@@ -207,8 +208,8 @@ export function decisionLine(unit: string, r: DecisionRecord): string {
       : (r.currentUrl ?? '(entry not read)');
   return [
     unit,
-    triggerText(r.trigger, r.coalesced),
-    `${r.target.kind} ${r.target.path}`,
+    triggerText(r.trigger, r.coalesced).padEnd(36),
+    `${r.target.kind} ${r.target.path}`.padEnd(29),
     r.action.padEnd(6),
     address,
     `(${r.reason})`,

@@ -4,6 +4,7 @@
  * after changing a scenario: `npx tsx tools/replay/generate-events.ts`; the JSON files are what
  * the replay reads and what users copy from.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scheduledEvent, type TaskEventSpec, taskEvent } from '../world/events';
@@ -293,7 +294,7 @@ function scenarios(): Record<string, ScenarioFile> {
     {
       scenario: 'The registry restarts and resets its built-in entry',
       description:
-        'On start the registry rewrites /airegistry-tools/ back to http://mcpgw-server:8003/. A registry task reaching RUNNING re-applies every target: that entry is fixed, the others are left alone. A registry task stopping asks for nothing.',
+        'On start the registry rewrites /airegistry-tools/ back to http://mcpgw-server:8003/. A registry task reaching RUNNING re-applies every target: that entry is fixed, the others are left alone. The old registry task being told to stop (ECS does that once the new one is healthy, after its reset) re-applies every target once more; its STOPPED event asks for nothing.',
     },
     () => [
       resync(),
@@ -313,8 +314,18 @@ function scenarios(): Record<string, ScenarioFile> {
         },
       ),
       step(
-        'the old registry task stops: nothing to do',
+        'the old registry task is told to stop (the handover): every target is re-applied again, in case the reset landed after the RUNNING re-apply',
         ev(REG, T.registry1, 'RUNNING', 'STOPPED', 5, '10.0.0.10'),
+        {
+          decisions: [
+            noop('/airegistry-tools/', 'http://10.0.2.22:8003/', 'current-live'),
+            noop('/currenttime/', 'http://10.0.1.11:8000/', 'current-live'),
+          ],
+        },
+      ),
+      step(
+        'the old registry task STOPPED: nothing to do',
+        ev(REG, T.registry1, 'STOPPED', 'STOPPED', 7, '10.0.0.10'),
         {
           ignored: 'registry-task-not-running',
         },
@@ -493,6 +504,9 @@ function main(): void {
       typeof body === 'string' ? `${body}\n` : `${JSON.stringify(body, null, 2)}\n`,
     );
   }
+  // Written in the repository's own JSON style, so `npm run lint` stays clean after a regeneration.
+  const biome = require.resolve('@biomejs/biome/bin/biome');
+  spawnSync(process.execPath, [biome, 'format', '--write', join(root, 'scenarios')], { stdio: 'inherit' });
 }
 
 main();
