@@ -14,3 +14,45 @@ export const DEPLOYED = {
   /** The scheduled resync. */
   resyncMinutes: 5,
 } as const;
+
+/**
+ * The five registry entries of the MCP Gateway v1.0.16 stack and the ECS services behind them
+ * (the CloudFormation deployment's ECS layout): the construct's default targets.
+ */
+export const V1016_TARGETS = [
+  {
+    kind: 'server',
+    path: '/currenttime/',
+    cloudMapService: 'currenttime-server',
+    ecsService: 'mcp-gateway-currenttime',
+  },
+  {
+    kind: 'server',
+    path: '/airegistry-tools/',
+    cloudMapService: 'mcpgw-server',
+    ecsService: 'mcp-gateway-mcpgw',
+  },
+  {
+    kind: 'server',
+    path: '/realserverfaketools/',
+    cloudMapService: 'realserverfaketools-server',
+    ecsService: 'mcp-gateway-realserverfaketools',
+  },
+  {
+    kind: 'agent',
+    path: '/flight-booking-agent',
+    cloudMapService: 'flight-booking-agent',
+    ecsService: 'mcp-gateway-flight-booking-agent',
+  },
+  {
+    kind: 'agent',
+    path: '/travel-assistant-agent',
+    cloudMapService: 'travel-assistant-agent',
+    ecsService: 'mcp-gateway-travel-assistant-agent',
+  },
+] as const satisfies readonly {
+  kind: 'server' | 'agent';
+  path: string;
+  cloudMapService: string;
+  ecsService: string;
+}[];

@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { CONFIG_ENV, parseConfig, type ReconcilerConfig } from '../functions/reconciler/config';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, MetricName } from '../functions/reconciler/telemetry';
 import { CDK_BUNDLING } from '../tools/build';
-import { DEPLOYED } from './deployed-defaults';
+import { DEPLOYED, V1016_TARGETS } from './deployed-defaults';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults: the names of the MCP Gateway Registry v1.0.16 CloudFormation stack (EnvironmentName
@@ -67,39 +67,8 @@ export interface ReconcilerTarget {
   readonly port?: 'url' | 'instance';
 }
 
-/** The five entries of the v1.0.16 stack (see REGISTRY-API.md, "The v1.0.16 ECS layout"). */
-export const DEFAULT_TARGETS: readonly ReconcilerTarget[] = [
-  {
-    kind: 'server',
-    path: '/currenttime/',
-    cloudMapService: 'currenttime-server',
-    ecsService: 'mcp-gateway-currenttime',
-  },
-  {
-    kind: 'server',
-    path: '/airegistry-tools/',
-    cloudMapService: 'mcpgw-server',
-    ecsService: 'mcp-gateway-mcpgw',
-  },
-  {
-    kind: 'server',
-    path: '/realserverfaketools/',
-    cloudMapService: 'realserverfaketools-server',
-    ecsService: 'mcp-gateway-realserverfaketools',
-  },
-  {
-    kind: 'agent',
-    path: '/flight-booking-agent',
-    cloudMapService: 'flight-booking-agent',
-    ecsService: 'mcp-gateway-flight-booking-agent',
-  },
-  {
-    kind: 'agent',
-    path: '/travel-assistant-agent',
-    cloudMapService: 'travel-assistant-agent',
-    ecsService: 'mcp-gateway-travel-assistant-agent',
-  },
-];
+/** The five entries of the v1.0.16 stack (the CloudFormation deployment's ECS layout). */
+export const DEFAULT_TARGETS: readonly ReconcilerTarget[] = V1016_TARGETS;
 
 /**
  * OAuth2 client credentials from Keycloak: the function reads `{"client_id","client_secret"}` from

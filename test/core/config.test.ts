@@ -10,7 +10,7 @@ import {
 } from '../../functions/reconciler/config';
 import { ConfigError } from '../../functions/reconciler/errors';
 
-/** The complete example of ../shared/CONFIG.md, verbatim. */
+/** The complete configuration example for the v1.0.16 stack (README, "Configuration"). */
 const CONFIG_MD_EXAMPLE = `{
   "cluster": "mcp-gateway-ecs-cluster",
   "namespace": "mcp-gateway.local",
@@ -31,7 +31,7 @@ const CONFIG_MD_EXAMPLE = `{
   "dryRun": false
 }`;
 
-/** The minimum shape from the issue, with a static token. */
+/** The minimum shape, with a static token. */
 function minimal(): Record<string, unknown> {
   return {
     cluster: 'mcp-gateway-ecs-cluster',
@@ -64,7 +64,7 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('Function: parseConfig', () => {
-  it('accepts the complete example of CONFIG.md', () => {
+  it('accepts the complete example of the README', () => {
     // Prepare
     const input: unknown = JSON.parse(CONFIG_MD_EXAMPLE);
 
@@ -102,7 +102,7 @@ describe('Function: parseConfig', () => {
     expect(config.dryRun).toBe(false);
   });
 
-  it('accepts the shape of the issue, a static token and a target without ecsService', () => {
+  it('accepts the minimum shape, a static token and a target without ecsService', () => {
     // Act
     const config = parseConfig(minimal());
 

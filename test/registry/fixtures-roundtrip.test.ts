@@ -1,21 +1,6 @@
-/**
- * Every real record in the shared fixtures (/work/shared/fixtures/registry, copied to
- * test/fixtures/registry) goes through a rewrite by the real client over HTTP,
- * and comes out with only its address changed: compared field by field, stored record and API
- * view, for each registry shape and storage mode.
- */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { swapHost } from '../../functions/reconciler/url';
 import type { LocalRegistry, LocalRegistrySettings } from '../../tools/local-registry';
-import {
-  clientFor,
-  countingContext,
-  FIXTURES,
-  FIXTURES_DIR,
-  SHARED_FIXTURES_DIR,
-  startFixtureRegistry,
-} from './helpers';
+import { clientFor, countingContext, FIXTURES, startFixtureRegistry } from './helpers';
 
 const NEW_HOST = '10.0.3.17';
 
@@ -30,17 +15,6 @@ const SHAPES: [string, LocalRegistrySettings][] = [
 ];
 
 const SERVER_PATHS = (FIXTURES.servers ?? []).map((s) => s.path as string);
-
-const sharedCopy = existsSync(SHARED_FIXTURES_DIR) ? test : test.skip;
-sharedCopy('the repository copy of the fixtures is identical to the shared originals', () => {
-  const names = readdirSync(SHARED_FIXTURES_DIR).sort();
-  expect(readdirSync(FIXTURES_DIR).sort()).toEqual(names);
-  for (const name of names) {
-    expect(readFileSync(join(FIXTURES_DIR, name), 'utf8')).toBe(
-      readFileSync(join(SHARED_FIXTURES_DIR, name), 'utf8'),
-    );
-  }
-});
 
 test('the fixtures hold the servers and agent this suite is about', () => {
   expect(SERVER_PATHS.sort()).toEqual(['/airegistry-tools/', '/currenttime/', '/realserverfaketools/']);

@@ -17,13 +17,8 @@ import {
   startLocalRegistry,
 } from '../../tools/local-registry';
 
-/**
- * The registry records of /work/shared/fixtures/registry, as copied into the repository (so a
- * fresh clone, e.g. CI, has them); `fixtures-roundtrip.test.ts` checks the copies are identical.
- */
+/** Real registry records, copied verbatim from their published sources (test/fixtures/SOURCES.md). */
 export const FIXTURES_DIR = resolve(__dirname, '..', 'fixtures', 'registry');
-/** The shared originals, present on the development machines only. */
-export const SHARED_FIXTURES_DIR = '/work/shared/fixtures/registry';
 export const STATIC_TOKEN = 'test-static-token-6f1c0d';
 export const TOKEN_ENV = 'TEST_REGISTRY_TOKEN';
 

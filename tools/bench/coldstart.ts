@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { V1016_TARGETS } from '../../infra/deployed-defaults';
 import { type Summary, summarize } from './stats';
 
 const run = promisify(execFile);
@@ -22,38 +23,7 @@ export const COLD_START_CONFIG = {
         'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-keycloak-m2m-client-secret-AbCdEf',
     },
   },
-  targets: [
-    {
-      kind: 'server',
-      path: '/currenttime/',
-      cloudMapService: 'currenttime-server',
-      ecsService: 'mcp-gateway-currenttime',
-    },
-    {
-      kind: 'server',
-      path: '/airegistry-tools/',
-      cloudMapService: 'mcpgw-server',
-      ecsService: 'mcp-gateway-mcpgw',
-    },
-    {
-      kind: 'server',
-      path: '/realserverfaketools/',
-      cloudMapService: 'realserverfaketools-server',
-      ecsService: 'mcp-gateway-realserverfaketools',
-    },
-    {
-      kind: 'agent',
-      path: '/flight-booking-agent',
-      cloudMapService: 'flight-booking-agent',
-      ecsService: 'mcp-gateway-flight-booking-agent',
-    },
-    {
-      kind: 'agent',
-      path: '/travel-assistant-agent',
-      cloudMapService: 'travel-assistant-agent',
-      ecsService: 'mcp-gateway-travel-assistant-agent',
-    },
-  ],
+  targets: V1016_TARGETS,
 };
 
 /** The environment of each probe process: only what Lambda would set, plus fake credentials. */

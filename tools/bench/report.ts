@@ -451,8 +451,8 @@ export function renderMarkdown(r: BenchReport): string {
   out.push(
     `Bench storm: ${b.services} services start a rolling deployment within ${b.windowMs / 1000} s; ${int(b.counters.taskEvents)} ECS events, ${int(b.counters.invocations)} invocations, ${int(b.tally.records)} reconciles (target × invocation); registry tokens from the real \`KeycloakTokenProvider\` against a loopback token endpoint. ` +
       (sim.ok
-        ? `tools/sim \`${sim.storm.scenario}\` (issue 6's simulation, its own world and delivery model): ${int(sim.storm.ecsEvents)} ECS events, ${int(sim.storm.records)} reconciles.`
-        : `tools/sim storm: ${sim.reason}.`),
+        ? `tools/sim \`${sim.storm.scenario}\` (the chaos simulation, \`npm run sim\`, with its own world and delivery model): ${int(sim.storm.ecsEvents)} ECS events, ${int(sim.storm.records)} reconciles.`
+        : `tools/sim storm: $sim.reason.`),
   );
   out.push('');
   const head = ['API', 'Bench: calls', 'per event', 'per reconcile (max)', 'minimum needed'];

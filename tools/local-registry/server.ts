@@ -1,6 +1,6 @@
 /**
  * A local MCP Gateway Registry for tests and development: the HTTP contract the reconciler uses
- * (REGISTRY-API.md), with nginx's bearer check, a fake Keycloak token endpoint, switches for the
+ * with nginx's bearer check, a fake Keycloak token endpoint, switches for the
  * v1.0.16 and mainline shapes, fault injection and a request log. Listens on 127.0.0.1 only.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

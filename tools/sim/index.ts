@@ -1,5 +1,5 @@
 /**
- * The chaos simulation (issue 6): the reconciler's real handler and decision code against a
+ * The chaos simulation: the reconciler's real handler and decision code against a
  * simulated ECS cluster, Cloud Map, EventBridge, SQS and registry on a virtual clock.
  */
 export type { ChaosKnobs, KnobOverrides } from './knobs';

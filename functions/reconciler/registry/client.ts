@@ -1,6 +1,6 @@
 /**
  * The registry adapter behind `RegistryPort`: reads servers and agents, rewrites their address,
- * and reads them back to confirm. See REGISTRY-API.md for the contract it speaks.
+ * and reads them back to confirm. It speaks the registry's HTTP API as v1.0.16 and the newer mainline serve it.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ReconcilerConfig } from '../config';
