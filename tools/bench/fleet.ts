@@ -15,6 +15,7 @@ import type { DecisionRecord } from '../../functions/reconciler/record';
 import type { TokenProvider } from '../../functions/reconciler/registry/auth';
 import { type LoggerLike, NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
 import { hostOf } from '../../functions/reconciler/url';
+import { DEPLOYED } from '../../infra/deployed-defaults';
 import { scheduledEvent, taskEvent } from '../world/events';
 import { MemoryRegistry, VirtualClock, World } from '../world/world';
 import { SeededRandom } from './stats';
@@ -57,7 +58,8 @@ export interface FleetTiming {
 
 export const DEFAULT_TIMING: FleetTiming = {
   deliveryDelayMs: 1_000,
-  visibilityTimeoutMs: 30_000,
+  // As deployed (infra/deployed-defaults.ts).
+  visibilityTimeoutMs: DEPLOYED.functionTimeoutSeconds * DEPLOYED.visibilityFactor * 1_000,
   registrationLagMs: 0,
   callLatencyMs: {
     'cloudmap.DiscoverInstances': 20,
