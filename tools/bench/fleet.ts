@@ -17,6 +17,7 @@ import { type LoggerLike, NO_METRICS, SILENT_LOGGER } from '../../functions/reco
 import { hostOf } from '../../functions/reconciler/url';
 import { DEPLOYED } from '../../infra/deployed-defaults';
 import { scheduledEvent, taskEvent } from '../world/events';
+import { Timeline } from '../world/timeline';
 import { MemoryRegistry, VirtualClock, World } from '../world/world';
 import { SeededRandom } from './stats';
 
@@ -216,12 +217,11 @@ export class Fleet {
   private readonly byEcsService = new Map<string, FleetService>();
   private readonly tasks = new Map<string, TaskMeta>();
   private readonly registryLive = new Set<string>();
-  private readonly heap: { at: number; seq: number; run: () => void }[] = [];
+  private readonly timeline = new Timeline<() => void>();
   private readonly queue: Message[] = [];
   private readonly invocationRecords: DecisionRecord[] = [];
   private readonly builtInRef: EntryRef | undefined;
   private readonly builtInUrl: string | undefined;
-  private seq = 0;
   private nextIp = 10;
   private nextMessage = 0;
   private busyUntil = 0;
@@ -324,13 +324,13 @@ export class Fleet {
 
   /** Schedules `run` at virtual time `at` (never before now). */
   at(at: number, run: () => void): void {
-    heapPush(this.heap, { at: Math.max(at, this.clock.now()), seq: this.seq++, run });
+    this.timeline.add(Math.max(at, this.clock.now()), run);
   }
 
   /** Runs the world and the function until virtual time `end`. */
   async runUntil(end: number): Promise<void> {
     for (;;) {
-      const action = this.heap[0];
+      const action = this.timeline.peek();
       const head = this.options.manualDelivery ? undefined : this.queue[0];
       const delivery =
         head === undefined ? Number.POSITIVE_INFINITY : Math.max(head.availableAt, this.busyUntil);
@@ -338,8 +338,8 @@ export class Fleet {
       if (next > end) break;
       this.clock.advance(next - this.clock.now());
       if (action !== undefined && action.at <= delivery) {
-        heapPop(this.heap);
-        action.run();
+        this.timeline.pop();
+        action.item();
       } else await this.invoke();
     }
     this.clock.advance(end - this.clock.now());
@@ -606,41 +606,4 @@ function withTokens(registry: RegistryPort, tokens: TokenProvider, onCall: () =>
       return registry.writeUrl(entry, newUrl, ctx);
     },
   };
-}
-
-type HeapEntry = { at: number; seq: number };
-
-function before(a: HeapEntry, b: HeapEntry): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
-function heapPush<T extends HeapEntry>(heap: T[], item: T): void {
-  heap.push(item);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!before(heap[i] as T, heap[parent] as T)) break;
-    [heap[i], heap[parent]] = [heap[parent] as T, heap[i] as T];
-    i = parent;
-  }
-}
-
-function heapPop<T extends HeapEntry>(heap: T[]): T | undefined {
-  const top = heap[0];
-  const last = heap.pop();
-  if (heap.length > 0 && last !== undefined) {
-    heap[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && before(heap[l] as T, heap[m] as T)) m = l;
-      if (r < heap.length && before(heap[r] as T, heap[m] as T)) m = r;
-      if (m === i) break;
-      [heap[i], heap[m]] = [heap[m] as T, heap[i] as T];
-      i = m;
-    }
-  }
-  return top;
 }

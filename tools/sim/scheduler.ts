@@ -1,3 +1,4 @@
+import { Timeline } from '../world/timeline';
 import { VirtualClock } from '../world/world';
 
 /**
@@ -10,8 +11,7 @@ import { VirtualClock } from '../world/world';
  */
 export class Scheduler {
   readonly clock: VirtualClock;
-  private readonly heap: Entry[] = [];
-  private seq = 0;
+  private readonly timeline = new Timeline<() => void>();
   private steps = 0;
   /** Called after every step (the measures look at the world here). */
   onStep: (() => void) | undefined;
@@ -24,7 +24,7 @@ export class Scheduler {
 
   /** Runs `fn` at virtual time `at` (never in the past). */
   at(at: number, fn: () => void): void {
-    push(this.heap, { at: Math.max(at, this.clock.now()), seq: this.seq++, fn });
+    this.timeline.add(Math.max(at, this.clock.now()), fn);
   }
 
   /** Runs `fn` after `ms` of virtual time. */
@@ -42,22 +42,22 @@ export class Scheduler {
 
   /** Whether anything is scheduled. */
   get idle(): boolean {
-    return this.heap.length === 0;
+    return this.timeline.size === 0;
   }
 
   /** The time of the next step, if any. */
   peek(): number | undefined {
-    return this.heap[0]?.at;
+    return this.timeline.peek()?.at;
   }
 
   /** Runs steps until `until` (inclusive) or until nothing is scheduled. */
   async run(until = Number.POSITIVE_INFINITY): Promise<void> {
     for (;;) {
-      const next = this.heap[0];
+      const next = this.timeline.peek();
       if (next === undefined || next.at > until) break;
-      pop(this.heap);
+      this.timeline.pop();
       this.clock.advance(next.at - this.clock.now());
-      next.fn();
+      next.item();
       this.steps++;
       // Every microtask released by this step runs before the clock moves (a macrotask boundary
       // drains the whole microtask queue): nothing in the simulation waits on real I/O.
@@ -70,51 +70,10 @@ export class Scheduler {
   /** Runs until `done()` holds after a step, or time passes `limit`. Returns whether `done()` held. */
   async runUntil(done: () => boolean, limit: number): Promise<boolean> {
     while (!done()) {
-      const next = this.heap[0];
+      const next = this.timeline.peek();
       if (next === undefined || next.at > limit) return done();
       await this.run(next.at);
     }
     return true;
   }
-}
-
-interface Entry {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-function before(a: Entry, b: Entry): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
-function push(heap: Entry[], e: Entry): void {
-  heap.push(e);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!before(heap[i] as Entry, heap[p] as Entry)) break;
-    [heap[i], heap[p]] = [heap[p] as Entry, heap[i] as Entry];
-    i = p;
-  }
-}
-
-function pop(heap: Entry[]): Entry | undefined {
-  const top = heap[0];
-  const last = heap.pop();
-  if (heap.length > 0 && last !== undefined) {
-    heap[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && before(heap[l] as Entry, heap[m] as Entry)) m = l;
-      if (r < heap.length && before(heap[r] as Entry, heap[m] as Entry)) m = r;
-      if (m === i) break;
-      [heap[i], heap[m]] = [heap[m] as Entry, heap[i] as Entry];
-      i = m;
-    }
-  }
-  return top;
 }
