@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { isIPv4 } from './url';
 import { formatIssues } from './validation';
 
 /**
@@ -54,8 +55,6 @@ export type Intake =
 // look-alike Unicode through, and a task id with a NUL in it went on to DescribeTasks.
 const ARN = /^arn:[!-9;-~]+:ecs:[!-9;-~]*:[!-9;-~]*:(cluster|task)\/[!-~]+$/;
 const STATUS = /^[A-Z_]{1,32}$/;
-const IPV4 =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 const nameValue = z.looseObject({ name: z.optional(z.string()), value: z.optional(z.string()) });
 const attachment = z.looseObject({
@@ -122,7 +121,7 @@ export function parseEvent(input: unknown): Intake {
   const eni = d.attachments?.find((a) => a.type === 'eni' || a.type === 'ElasticNetworkInterface');
   const fromEni = eni?.details?.find((x) => x.name === 'privateIPv4Address')?.value;
   const fromContainers = d.containers?.map((c) => c.networkInterfaces?.[0]?.privateIpv4Address).find(Boolean);
-  const ip = [fromEni, fromContainers].find((v): v is string => v !== undefined && IPV4.test(v));
+  const ip = [fromEni, fromContainers].find((v): v is string => v !== undefined && isIPv4(v));
   const hasTaskNetwork =
     eni !== undefined || d.containers?.some((c) => (c.networkInterfaces?.length ?? 0) > 0) === true;
   const event: TaskEvent = {

@@ -132,7 +132,7 @@ export class Reconciler {
     const plans = new Map<string, Plan>();
     const stopping = new Set<string>();
     const addPlan = (target: TargetConfig, match: TargetMatch, trigger: Trigger, calls?: CountingContext) => {
-      const key = `${target.kind} ${target.path}`;
+      const key = targetKey(target);
       let plan = plans.get(key);
       if (plan === undefined) {
         plan = { target, match, triggers: [], lookupCalls: {} };
@@ -443,8 +443,8 @@ export class Reconciler {
     chosen: string | undefined,
     verified: boolean,
   ): void {
-    const key = `${target.kind} ${target.path}`;
     if (verified) return;
+    const key = targetKey(target);
     const url =
       record.action === 'noop' && record.reason === 'current-live'
         ? record.currentUrl
@@ -467,7 +467,7 @@ export class Reconciler {
     const due = new Map<Plan, Pointer>();
     for (const plan of plans) {
       if (ttlMs === 0 || !plan.triggers.every((t) => t.type === 'schedule')) continue;
-      const pointer = this.pointers.get(`${plan.target.kind} ${plan.target.path}`);
+      const pointer = this.pointers.get(targetKey(plan.target));
       if (pointer !== undefined && this.now() - pointer.checkedAt < ttlMs) due.set(plan, pointer);
     }
     const checks = new Map<Plan, PointerCheck>();
@@ -523,6 +523,11 @@ function isRegistryHandover(event: Pick<TaskEvent, 'lastStatus' | 'desiredStatus
     event.desiredStatus === 'STOPPED' &&
     (event.lastStatus === 'RUNNING' || event.lastStatus === 'DEACTIVATING')
   );
+}
+
+/** Plans and pointers are kept per registry entry. */
+function targetKey(target: Pick<TargetConfig, 'kind' | 'path'>): string {
+  return `${target.kind} ${target.path}`;
 }
 
 /** ECS services whose discovery names are kept (oldest dropped first). */

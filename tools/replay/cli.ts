@@ -5,8 +5,8 @@ import { describeError } from '../../functions/reconciler/errors';
 import { NO_COUNT } from '../../functions/reconciler/ports';
 import type { DecisionRecord, TriggerInfo } from '../../functions/reconciler/record';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
-import { SILENT_LOGGER } from '../../functions/reconciler/telemetry';
+import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import { NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
 import { embeddedEnvironment, liveEnvironment, loadWorld, type ReplayEnvironment } from './environment';
 import { localRegistryFactory } from './local-registry';
 import { rawDeliveries, replay, type StepResult, scenarioDeliveries } from './runner';
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   for (const e of errors) process.stderr.write(`✗ ${e.file}: ${e.message}\n`);
 
   const logger = args.values.verbose ? stderrLogger() : SILENT_LOGGER;
-  const metrics: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
+  const metrics: MetricsSink = NO_METRICS;
   const onStep = (r: StepResult) => {
     tally.deliveries++;
     tally.ignored += r.ignored.length;
@@ -234,8 +234,6 @@ function stderrLogger(): LoggerLike {
       process.stderr.write(`${JSON.stringify(Object.assign({ level, message }, ...extra))}\n`);
   return { debug: write('DEBUG'), info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }
-
-export type { MetricNameValue };
 
 main(process.argv.slice(2)).then(
   (code) => {

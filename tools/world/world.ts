@@ -12,7 +12,7 @@ import type {
   TaskState,
   WriteResult,
 } from '../../functions/reconciler/ports';
-import { hostOf, swapHostIfSame } from '../../functions/reconciler/url';
+import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
 
 /**
  * An in-process stand-in for the parts of AWS the reconciler reads: ECS tasks and services, and
@@ -332,11 +332,9 @@ export class MemoryRegistry implements RegistryPort {
     const stored = this.entries.get(key(entry));
     if (stored === undefined) throw new EntryNotFoundError(entry.kind, entry.path);
     const wasEnabled = stored.enabled === true;
-    const oldHost = hostOf(stored.url) ?? '';
-    const newHost = hostOf(newUrl) ?? '';
     for (const field of ['mcp_endpoint', 'sse_endpoint']) {
       const v = stored.record[field];
-      if (typeof v === 'string') stored.record[field] = swapHostIfSame(v, oldHost, newHost);
+      if (typeof v === 'string') stored.record[field] = rewriteEndpoint(v, stored.url, newUrl);
     }
     this.writes.push({
       at: this.clock.now(),
