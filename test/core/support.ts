@@ -3,6 +3,7 @@ import { createHandler } from '../../functions/reconciler/invocation';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import { Reconciler, type ReconcilerDeps } from '../../functions/reconciler/reconcile';
 import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
+import { V1016_TARGETS } from '../../infra/deployed-defaults';
 import { MemoryRegistry, World, type WorldService } from '../../tools/world/world';
 
 /**
@@ -61,26 +62,10 @@ export type TargetInput = {
   port?: 'url' | 'instance';
 };
 
-export const DEFAULT_TARGETS: TargetInput[] = [
-  {
-    kind: 'server',
-    path: '/currenttime/',
-    cloudMapService: 'currenttime-server',
-    ecsService: 'mcp-gateway-currenttime',
-  },
-  {
-    kind: 'server',
-    path: '/airegistry-tools/',
-    cloudMapService: 'mcpgw-server',
-    ecsService: 'mcp-gateway-mcpgw',
-  },
-  {
-    kind: 'agent',
-    path: '/flight-booking-agent',
-    cloudMapService: 'flight-booking-agent',
-    ecsService: 'mcp-gateway-flight-booking-agent',
-  },
-];
+/** Three of the v1.0.16 entries: two servers and an agent, each naming its ECS service. */
+export const DEFAULT_TARGETS: TargetInput[] = V1016_TARGETS.filter((t) =>
+  ['/currenttime/', '/airegistry-tools/', '/flight-booking-agent'].includes(t.path),
+);
 
 /** The travel agent without `ecsService`: it is found through DescribeServices. */
 export const DISCOVERED_TARGET: TargetInput = {

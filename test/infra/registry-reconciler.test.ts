@@ -33,7 +33,8 @@ function environmentOf(template: Template): Record<string, unknown> {
   return (functionProps(template).Environment as { Variables: Record<string, unknown> }).Variables;
 }
 
-function clusterArnJoin(cluster: string) {
+/** An ECS resource ARN as CDK writes it in an environment-agnostic stack. */
+function ecsArnJoin(resource: string) {
   return {
     'Fn::Join': [
       '',
@@ -44,10 +45,14 @@ function clusterArnJoin(cluster: string) {
         { Ref: 'AWS::Region' },
         ':',
         { Ref: 'AWS::AccountId' },
-        `:cluster/${cluster}`,
+        `:${resource}`,
       ],
     ],
   };
+}
+
+function clusterArnJoin(cluster: string) {
+  return ecsArnJoin(`cluster/${cluster}`);
 }
 
 describe('Construct: RegistryReconciler', () => {
@@ -291,20 +296,7 @@ describe('Construct: RegistryReconciler', () => {
       });
 
       it('limits ECS reads to the cluster’s tasks and services', () => {
-        const arn = (resource: string) => ({
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':ecs:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              `:${resource}`,
-            ],
-          ],
-        });
+        const arn = ecsArnJoin;
         expect(statements).toContainEqual(
           expect.objectContaining({
             Action: 'ecs:DescribeTasks',

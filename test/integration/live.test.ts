@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { parseConfig } from '../../functions/reconciler/config';
 import type { DecisionRecord } from '../../functions/reconciler/record';
+import { V1016_TARGETS } from '../../infra/deployed-defaults';
 import { bundle, LAMBDA_ENTRY } from '../../tools/build';
 import { type LocalRegistry, startLocalRegistry } from '../../tools/local-registry';
 import { loadWorld } from '../../tools/replay/environment';
@@ -115,20 +116,8 @@ describeWithMoto(
           auth: { type: 'keycloak', tokenUrl: registry.tokenUrl, secretArn: secret.ARN },
           timeoutMs: 3000,
         },
-        targets: [
-          {
-            kind: 'server',
-            path: '/currenttime/',
-            cloudMapService: 'currenttime-server',
-            ecsService: 'mcp-gateway-currenttime',
-          },
-          {
-            kind: 'server',
-            path: '/airegistry-tools/',
-            cloudMapService: 'mcpgw-server',
-            ecsService: 'mcp-gateway-mcpgw',
-          },
-        ],
+        // The two v1.0.16 entries whose services this test runs tasks for.
+        targets: V1016_TARGETS.filter((t) => t.path === '/currenttime/' || t.path === '/airegistry-tools/'),
       };
       parseConfig(document); // fail here, not in a child process, if the test's own config is wrong
       configJson = JSON.stringify(document);
