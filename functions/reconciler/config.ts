@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { ConfigError } from './errors';
+import { parseJson } from './json';
 import { formatIssues } from './validation';
 
 const nonEmpty = z.string().check(z.minLength(1), z.trim());
@@ -86,7 +87,10 @@ export type ReconcilerConfig = z.output<typeof configSchema> & {
   /** The cluster's name, whether `cluster` was given as a name or an ARN. */
   clusterName: string;
 };
-export type TargetConfig = ReconcilerConfig['targets'][number];
+/** One target as validated, with defaults filled in. */
+export type TargetConfig = z.output<typeof targetSchema>;
+/** One target as written in the configuration (`port` may be left out). */
+export type TargetInput = z.input<typeof targetSchema>;
 export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
 
 /**
@@ -122,7 +126,7 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Reconci
   const inline = env[CONFIG_ENV];
   const file = env[CONFIG_FILE_ENV];
   if (inline !== undefined && inline.trim() !== '')
-    return parseConfig(parseJson(inline, CONFIG_ENV), CONFIG_ENV);
+    return parseConfig(decodeJson(inline, CONFIG_ENV), CONFIG_ENV);
   if (file !== undefined && file.trim() !== '') return loadConfigFile(file);
   throw new ConfigError(
     `no configuration: set ${CONFIG_ENV} (JSON) or ${CONFIG_FILE_ENV} (a JSON file path)`,
@@ -137,13 +141,13 @@ export function loadConfigFile(path: string): ReconcilerConfig {
   } catch (cause) {
     throw new ConfigError(`cannot read configuration file ${path}: ${(cause as Error).message}`, { cause });
   }
-  return parseConfig(parseJson(text, path), path);
+  return parseConfig(decodeJson(text, path), path);
 }
 
-function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(`invalid ${source}: not valid JSON (${(cause as Error).message})`, { cause });
-  }
+function decodeJson(text: string, source: string): unknown {
+  const parsed = parseJson(text);
+  if (parsed.ok) return parsed.value;
+  throw new ConfigError(`invalid ${source}: not valid JSON (${parsed.error.message})`, {
+    cause: parsed.error,
+  });
 }

@@ -1,6 +1,13 @@
 import * as z from 'zod/mini';
-import { isIPv4 } from './url';
+import { eniIpv4, findEni, idFromArn } from './core/task';
+import type { TaskEvent } from './core/types';
+import { isIPv4 } from './core/url';
+import { parseJson } from './json';
 import { formatIssues } from './validation';
+
+// The task vocabulary lives in the core; re-exported for the tools that model ECS tasks.
+export { isRunning, isStopping, STOPPING_STATUSES } from './core/task';
+export type { TaskEvent } from './core/types';
 
 /**
  * Intake of what the Lambda receives: ECS "Task State Change" events and the scheduled resync,
@@ -11,40 +18,6 @@ import { formatIssues } from './validation';
 
 /** EventBridge's own limit for an event; anything larger did not come from EventBridge. */
 export const MAX_EVENT_BYTES = 256 * 1024;
-
-/** `lastStatus` values at or past the point where a task stops serving. */
-export const STOPPING_STATUSES: ReadonlySet<string> = new Set([
-  'DEACTIVATING',
-  'STOPPING',
-  'DEPROVISIONING',
-  'STOPPED',
-  'DELETED',
-]);
-
-/** An ECS task state change, reduced to what the reconciler uses. */
-export interface TaskEvent {
-  eventId: string;
-  time?: string;
-  clusterArn: string;
-  /** The segment after `cluster/` in the ARN. */
-  clusterName: string;
-  taskArn: string;
-  /** The last segment of the task ARN (the Cloud Map instance id). */
-  taskId: string;
-  group?: string;
-  /** The ECS service name when `group` is `service:<name>`. */
-  service?: string;
-  lastStatus: string;
-  desiredStatus: string;
-  /** ECS's per-task change counter: duplicates share it, a higher one is newer. */
-  version: number;
-  /** The task's private IPv4 (informational: the reconciler writes only addresses Cloud Map lists). */
-  ipv4?: string;
-  /** False for EC2 bridge/host network mode tasks, which have no task IP at all. */
-  hasTaskNetwork: boolean;
-  stopCode?: string;
-  startedAt?: string;
-}
 
 export type Intake =
   | { kind: 'task'; event: TaskEvent }
@@ -116,10 +89,10 @@ export function parseEvent(input: unknown): Intake {
   }
   const d = detail.data;
   const clusterName = lastSegment(d.clusterArn, 'cluster/');
-  const taskId = d.taskArn.slice(d.taskArn.lastIndexOf('/') + 1);
+  const taskId = idFromArn(d.taskArn);
   const service = d.group?.startsWith('service:') ? d.group.slice('service:'.length) : undefined;
-  const eni = d.attachments?.find((a) => a.type === 'eni' || a.type === 'ElasticNetworkInterface');
-  const fromEni = eni?.details?.find((x) => x.name === 'privateIPv4Address')?.value;
+  const eni = findEni(d.attachments);
+  const fromEni = eniIpv4(eni);
   const fromContainers = d.containers?.map((c) => c.networkInterfaces?.[0]?.privateIpv4Address).find(Boolean);
   const ip = [fromEni, fromContainers].find((v): v is string => v !== undefined && isIPv4(v));
   const hasTaskNetwork =
@@ -152,23 +125,9 @@ export function parseEventText(text: string): Intake {
       reason: `payload of ${Buffer.byteLength(text, 'utf8')} bytes exceeds ${MAX_EVENT_BYTES}`,
     };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    return { kind: 'malformed', reason: `body is not JSON: ${(error as Error).message}` };
-  }
-  return parseEvent(parsed);
-}
-
-/** True when the event shows the task going away: `desiredStatus` STOPPED or `lastStatus` past RUNNING. */
-export function isStopping(event: Pick<TaskEvent, 'lastStatus' | 'desiredStatus'>): boolean {
-  return event.desiredStatus === 'STOPPED' || STOPPING_STATUSES.has(event.lastStatus);
-}
-
-/** True when the event shows the task serving: RUNNING and meant to stay so. */
-export function isRunning(event: Pick<TaskEvent, 'lastStatus' | 'desiredStatus'>): boolean {
-  return event.lastStatus === 'RUNNING' && event.desiredStatus === 'RUNNING';
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { kind: 'malformed', reason: `body is not JSON: ${parsed.error.message}` };
+  return parseEvent(parsed.value);
 }
 
 function lastSegment(arn: string, marker: string): string {

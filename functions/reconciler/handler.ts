@@ -2,10 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createAwsAdapters } from './aws/clients';
 import { loadConfigFromEnv } from './config';
-import { createHandler } from './invocation';
-import { Reconciler } from './reconcile';
 import { createRegistryClient } from './registry/client';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, type MetricsSink } from './telemetry';
+import { createReconcilerHandler } from './wiring';
 
 /**
  * The deployed Lambda. Everything is built once per container, at cold start: a bad
@@ -31,21 +30,12 @@ const sink: MetricsSink = {
   milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
 };
 
-const reconciler = new Reconciler({
+export const { handler } = createReconcilerHandler({
   config,
   ...createAwsAdapters(),
   registry: createRegistryClient(config.registry, { logger }),
   logger,
   metrics: sink,
-});
-
-export const handler = createHandler({
-  reconciler,
-  logger,
-  metrics: sink,
   flush: () => metrics.publishStoredMetrics(),
   correlate: (id) => logger.setCorrelationId(id),
-  // With one FIFO message group, a message handed back blocks every target until its visibility
-  // timeout ends: two short rounds here first (the simulation, tools/sim, measured the difference).
-  retry: { delaysMs: [2_000, 5_000] },
 });

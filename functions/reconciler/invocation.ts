@@ -1,4 +1,5 @@
 import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda';
+import { DEFAULTS, realSleep } from './defaults';
 import { RetryableError } from './errors';
 import { type Intake, MAX_EVENT_BYTES, parseEvent, parseEventText } from './event';
 import type { ReconcileOutcome, Reconciler, Trigger } from './reconcile';
@@ -59,20 +60,33 @@ function parseDirectEvent(event: unknown): Intake {
   return parseEvent(event);
 }
 
+/** An input dropped as malformed, as handed to `HandlerDeps.onMalformed`. */
+export interface Malformed {
+  source: number;
+  reason: string;
+  eventId?: string;
+  messageId?: string;
+}
+
 /** Turns parsed inputs into triggers, reporting and counting the malformed ones (never retried, never written). */
-export function toTriggers(inputs: InvocationInput[], logger: LoggerLike, metrics: MetricsSink): Trigger[] {
+export function toTriggers(
+  inputs: InvocationInput[],
+  logger: LoggerLike,
+  metrics: MetricsSink,
+  onMalformed?: (malformed: Malformed) => void,
+): Trigger[] {
   const triggers: Trigger[] = [];
   inputs.forEach((input, source) => {
     const { intake, attempt } = input;
     if (intake.kind === 'malformed') {
       metrics.count(MetricName.EventsMalformed);
-      logger.warn(`dropped malformed event: ${intake.reason}`, {
-        malformed: {
-          reason: intake.reason,
-          ...(intake.eventId === undefined ? {} : { eventId: intake.eventId }),
-          ...(input.messageId === undefined ? {} : { messageId: input.messageId }),
-        },
-      });
+      const malformed = {
+        reason: intake.reason,
+        ...(intake.eventId === undefined ? {} : { eventId: intake.eventId }),
+        ...(input.messageId === undefined ? {} : { messageId: input.messageId }),
+      };
+      logger.warn(`dropped malformed event: ${intake.reason}`, { malformed });
+      onMalformed?.({ source, ...malformed });
     } else if (intake.kind === 'schedule') {
       triggers.push({
         type: 'schedule',
@@ -113,6 +127,8 @@ export interface HandlerDeps {
   correlate?: (eventId: string) => void;
   /** Retries inside the invocation before failures go back to the queue (off when absent). */
   retry?: InvocationRetry;
+  /** Receives every input dropped as malformed. */
+  onMalformed?: (malformed: Malformed) => void;
 }
 
 /**
@@ -126,9 +142,9 @@ export interface HandlerDeps {
 export interface InvocationRetry {
   /** The wait before each extra round, e.g. `[2000, 5000]` for two more rounds. */
   delaysMs: readonly number[];
-  /** Start a round only while the invocation has at least this much time left after the wait. @default 15000 */
+  /** Start a round only while the invocation has at least this much time left after the wait. @default DEFAULTS.retryMinRemainingMs */
   minRemainingMs?: number;
-  /** @default setTimeout */
+  /** @default real time */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -158,7 +174,7 @@ export function createHandler(
         .map((i) => (i.intake.kind === 'malformed' ? undefined : eventIdOf(i.intake)))
         .find(Boolean);
       if (firstId !== undefined) deps.correlate?.(firstId);
-      const triggers = toTriggers(inputs, deps.logger, deps.metrics);
+      const triggers = toTriggers(inputs, deps.logger, deps.metrics, deps.onMalformed);
       let outcome = await deps.reconciler.reconcile(triggers);
       if (deps.retry !== undefined)
         outcome = await retryInside(deps.retry, deps.reconciler, triggers, outcome, context);
@@ -184,8 +200,8 @@ async function retryInside(
   first: ReconcileOutcome,
   context: InvocationContext | undefined,
 ): Promise<ReconcileOutcome> {
-  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const minRemaining = retry.minRemainingMs ?? 15_000;
+  const sleep = retry.sleep ?? realSleep;
+  const minRemaining = retry.minRemainingMs ?? DEFAULTS.retryMinRemainingMs;
   let outcome = first;
   for (const delay of retry.delaysMs) {
     if (outcome.retrySources.size === 0) break;

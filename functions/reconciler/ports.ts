@@ -4,7 +4,9 @@
  * adapters and the tests, replay and simulation fill with their own.
  */
 
-export type TargetKind = 'server' | 'agent';
+import type { CloudMapInstance, TargetKind, TaskState } from './core/types';
+
+export type { CloudMapHealth, CloudMapInstance, TargetKind, TaskState } from './core/types';
 
 /** Counts every remote call an adapter makes, so each decision record can say what it cost. */
 export interface CallContext {
@@ -27,38 +29,11 @@ export type ApiName =
 /** A call context that counts nothing, for callers that do not need the figures. */
 export const NO_COUNT: CallContext = { count: () => undefined };
 
-export type CloudMapHealth = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
-
-/** One Cloud Map instance as `DiscoverInstances` returns it. For ECS, `instanceId` is the task id. */
-export interface CloudMapInstance {
-  instanceId: string;
-  /** `AWS_INSTANCE_IPV4`, when present. */
-  ipv4?: string;
-  /** `AWS_INSTANCE_PORT` as a number, when present and valid. */
-  port?: number;
-  health: CloudMapHealth;
-  attributes: Record<string, string>;
-}
-
 export interface CloudMapPort {
   /** All instances of a service (any health). An unknown namespace or service yields an error. */
   discoverInstances(namespace: string, service: string, ctx: CallContext): Promise<CloudMapInstance[]>;
   /** The name of a Cloud Map service, from its ARN (for ECS services that use ServiceRegistries). */
   serviceNameByArn(arn: string, ctx: CallContext): Promise<string | undefined>;
-}
-
-/** The state of one ECS task, as `DescribeTasks` returns it. */
-export interface TaskState {
-  taskId: string;
-  taskArn?: string;
-  lastStatus: string;
-  desiredStatus: string;
-  version?: number;
-  /** ISO-8601. */
-  startedAt?: string;
-  group?: string;
-  /** The task's private IPv4 from its ENI, when it has one. */
-  ipv4?: string;
 }
 
 /** How an ECS service is discoverable in Cloud Map. */

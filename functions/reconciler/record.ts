@@ -1,7 +1,8 @@
-import type { ApiName, CloudMapHealth, TargetKind } from './ports';
+import type { ErrorReason, Reason } from './core/reasons';
+import type { Action, InstanceView, TargetKind, TargetMatch } from './core/types';
+import type { ApiName } from './ports';
 
-/** What the reconciler did about one target. */
-export type Action = 'noop' | 'update' | 'defer' | 'skip' | 'error';
+export type { Action, InstanceView, TargetMatch, TaskLiveness } from './core/types';
 
 /** What caused a reconcile. */
 export interface TriggerInfo {
@@ -15,22 +16,6 @@ export interface TriggerInfo {
   /** ECS service name from the event's `group`. */
   service?: string;
 }
-
-/** How the target was matched to the trigger. */
-export type TargetMatch = 'config' | 'service-connect' | 'service-registries' | 'all-targets';
-
-/** One Cloud Map instance as the decision saw it. */
-export interface InstanceView {
-  instanceId: string;
-  ipv4?: string;
-  port?: number;
-  health: CloudMapHealth;
-  /** ECS's view of the task: `live` (RUNNING/RUNNING), `stopping`, `stopped`, `pending`, `missing` (ECS does not know it). */
-  task: TaskLiveness;
-  eligible: boolean;
-}
-
-export type TaskLiveness = 'live' | 'pending' | 'stopping' | 'stopped' | 'missing';
 
 /**
  * One JSON record per target per reconcile: what triggered it, what was seen, what was decided and
@@ -52,8 +37,8 @@ export interface DecisionRecord {
   currentUrl?: string;
   desiredUrl?: string;
   action: Action;
-  /** A stable, machine-readable reason code (see README, "Decision rules"). */
-  reason: string;
+  /** A stable, machine-readable reason code (see README, "Decision rules", and core/reasons.ts). */
+  reason: Reason | ErrorReason;
   /** A sentence for people. */
   detail: string;
   dryRun: boolean;

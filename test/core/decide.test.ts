@@ -1,12 +1,7 @@
 import fc from 'fast-check';
-import {
-  type DecisionInput,
-  decide,
-  isOwnedHost,
-  liveness,
-  REASONS,
-} from '../../functions/reconciler/decide';
-import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/reconciler/ports';
+import { type DecisionInput, decide, isOwnedHost, liveness } from '../../functions/reconciler/core/decide';
+import { REASONS } from '../../functions/reconciler/core/reasons';
+import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
 
 /**
  * The decision table. Each row is plain data in, one decision out: the action, the reason code,

@@ -1,8 +1,6 @@
 import { parseConfig } from '../../functions/reconciler/config';
-import { createHandler } from '../../functions/reconciler/invocation';
-import { Reconciler } from '../../functions/reconciler/reconcile';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { type LoggerLike, NO_METRICS } from '../../functions/reconciler/telemetry';
+import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { taskEvent } from '../../tools/world/events';
 import { MemoryRegistry, VirtualClock, World } from '../../tools/world/world';
 
@@ -33,10 +31,6 @@ function harness(options: { retry?: boolean } = {}) {
   const registry = new MemoryRegistry(clock);
   registry.seed(REF, 'http://10.0.2.21:8003/');
   const records: DecisionRecord[] = [];
-  const take = (_m: string, ...extra: Record<string, unknown>[]) => {
-    for (const e of extra) if (e.decision !== undefined) records.push(e.decision as DecisionRecord);
-  };
-  const logger: LoggerLike = { debug: () => undefined, info: take, warn: take, error: take };
   const config = parseConfig({
     cluster: CLUSTER_ARN,
     namespace: 'sim.local',
@@ -47,22 +41,16 @@ function harness(options: { retry?: boolean } = {}) {
     ],
   });
   const slept: number[] = [];
-  const reconciler = new Reconciler({
+  const { handler } = createReconcilerHandler({
     config,
     cloudMap: world,
     ecs: world,
     registry,
-    logger,
     sleep: clock.sleep,
     now: clock.now,
-  });
-  const handler = createHandler({
-    reconciler,
-    logger,
-    metrics: NO_METRICS,
-    ...(options.retry
-      ? { retry: { delaysMs: [2_000, 5_000], sleep: async (ms: number) => void slept.push(ms) } }
-      : {}),
+    onRecord: (record) => records.push(record),
+    // The deployed retry delays, or none.
+    retry: options.retry ? { sleep: async (ms: number) => void slept.push(ms) } : { delaysMs: [] },
   });
   const sqs = (events: unknown[]) => ({
     Records: events.map((e, i) => ({

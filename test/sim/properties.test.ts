@@ -1,11 +1,9 @@
 import fc from 'fast-check';
 import { parseConfig } from '../../functions/reconciler/config';
-import { decide } from '../../functions/reconciler/decide';
-import { createHandler } from '../../functions/reconciler/invocation';
-import type { CloudMapInstance, TaskState } from '../../functions/reconciler/ports';
-import { Reconciler } from '../../functions/reconciler/reconcile';
-import { NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
-import { hostOf } from '../../functions/reconciler/url';
+import { decide } from '../../functions/reconciler/core/decide';
+import type { CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
+import { hostOf } from '../../functions/reconciler/core/url';
+import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { toTaskEvent } from '../../tools/sim/cluster';
 import { Rng } from '../../tools/sim/rng';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
@@ -115,15 +113,15 @@ function harness(clock: VirtualClock) {
     registry: { url: 'http://registry.local', auth: { type: 'static', tokenEnv: 'T' } },
     targets: [{ kind: 'server', path: REF.path, cloudMapService: CM, ecsService: SERVICE }],
   });
-  const reconciler = new Reconciler({
+  const { handler } = createReconcilerHandler({
     config,
     cloudMap: world,
     ecs: world,
     registry,
     sleep: async () => undefined,
     now: clock.now,
+    retry: { delaysMs: [] },
   });
-  const handler = createHandler({ reconciler, logger: SILENT_LOGGER, metrics: NO_METRICS });
   let ids = 0;
   const send = async (bodies: unknown[]) =>
     handler({

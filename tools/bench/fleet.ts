@@ -1,7 +1,7 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
+import { hostOf } from '../../functions/reconciler/core/url';
 import { parseEvent } from '../../functions/reconciler/event';
-import { createHandler } from '../../functions/reconciler/invocation';
 import type {
   ApiName,
   CallContext,
@@ -10,11 +10,9 @@ import type {
   RegistryPort,
   WriteResult,
 } from '../../functions/reconciler/ports';
-import { Reconciler } from '../../functions/reconciler/reconcile';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import type { TokenProvider } from '../../functions/reconciler/registry/auth';
-import { type LoggerLike, NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
-import { hostOf } from '../../functions/reconciler/url';
+import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { DEPLOYED } from '../../infra/deployed-defaults';
 import { scheduledEvent, taskEvent } from '../world/events';
 import { Timeline } from '../world/timeline';
@@ -23,7 +21,7 @@ import { SeededRandom } from './stats';
 
 /**
  * A simulated fleet for the benchmarks: N services of 1–4 tasks in the in-memory `World`, a
- * `MemoryRegistry` with one entry per service, and the real handler (`createHandler` over a real
+ * `MemoryRegistry` with one entry per service, and the deployed handler (wiring.ts, over a real
  * `Reconciler`) fed through a model of the deployed queue: one SQS FIFO message group, batches of
  * at most 10, one invocation at a time, failed messages (and everything behind them) redelivered
  * after the visibility timeout. ECS lifecycles, Cloud Map (de)registration and the registry's reset
@@ -290,19 +288,12 @@ export class Fleet {
       this.builtInUrl = `http://${this.services[0].cloudMapService}:8000/`;
     }
 
-    const capture = (extra: Record<string, unknown>[]) => {
-      const record = extra[0]?.decision as DecisionRecord | undefined;
-      if (record === undefined) return;
+    const capture = (record: DecisionRecord) => {
       this.count(record);
       if (!options.manualDelivery) this.invocationRecords.push(record);
     };
-    const logger: LoggerLike = {
-      debug: () => undefined,
-      info: (_m, ...extra) => capture(extra),
-      warn: (_m, ...extra) => capture(extra),
-      error: (_m, ...extra) => capture(extra),
-    };
-    const reconciler = new Reconciler({
+    // The deployed handler, in-invocation retry delays included, on the virtual clock.
+    this.handler = createReconcilerHandler({
       config: this.config,
       cloudMap: this.world,
       ecs: this.world,
@@ -312,12 +303,10 @@ export class Fleet {
           : withTokens(this.registry, options.tokens(this.clock.now), () =>
               this.registryCallTimes.push(this.clock.now()),
             ),
-      logger,
-      metrics: NO_METRICS,
       sleep: this.clock.sleep,
       now: this.clock.now,
-    });
-    this.handler = createHandler({ reconciler, logger: SILENT_LOGGER, metrics: NO_METRICS });
+      onRecord: capture,
+    }).handler;
     const resync = options.resyncEveryMs ?? 300_000;
     if (resync > 0) this.scheduleResync(resync);
   }

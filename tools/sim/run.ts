@@ -1,10 +1,8 @@
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
 import { parseEventText } from '../../functions/reconciler/event';
-import { createHandler } from '../../functions/reconciler/invocation';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
-import { Reconciler } from '../../functions/reconciler/reconcile';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent } from '../world/events';
 import { MemoryRegistry, VirtualClock, World } from '../world/world';
 import { SimAws, SimRegistry } from './adapters';
@@ -266,28 +264,21 @@ export async function runScenario(
     landed: (a) => obs.writeLanded(a),
   });
   const records: DecisionRecord[] = [];
-  const logger = recordingLogger(records);
-  const metrics: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
   const concurrency = knobs.lambda.queue === 'fifo' ? 1 : knobs.lambda.concurrency;
   // One reconciler per warm execution environment (each has its own service cache).
-  const handlers = Array.from({ length: concurrency }, () =>
-    createHandler({
-      reconciler: new Reconciler({
+  const handlers = Array.from(
+    { length: concurrency },
+    () =>
+      createReconcilerHandler({
         config,
         cloudMap: aws,
         ecs: aws,
         registry,
-        logger,
-        metrics,
         sleep: sched.sleep,
         now: sched.now,
-      }),
-      logger,
-      metrics,
-      ...(knobs.lambda.retryDelaysMs.length === 0
-        ? {}
-        : { retry: { delaysMs: knobs.lambda.retryDelaysMs, sleep: sched.sleep } }),
-    }),
+        onRecord: (record) => records.push(record),
+        retry: { delaysMs: knobs.lambda.retryDelaysMs },
+      }).handler,
   );
   const queue = new LambdaQueue(sched, root.fork('queue'), knobs.lambda, handlers);
   const eventBus = new EventBus(sched, root.fork('eventbridge'), knobs.eventBridge, (body) =>
@@ -461,13 +452,6 @@ export async function runScenario(
     if (url === undefined || url.trim() === '') result.violations.blankWrites++;
   }
   return result;
-}
-
-function recordingLogger(records: DecisionRecord[]): LoggerLike {
-  const take = (_m: string, ...extra: Record<string, unknown>[]) => {
-    for (const e of extra) if (e.decision !== undefined) records.push(e.decision as DecisionRecord);
-  };
-  return { debug: () => undefined, info: take, warn: take, error: take };
 }
 
 function distribution(values: number[]): Distribution {

@@ -3,6 +3,7 @@ import {
   GetServiceCommand,
   type ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
+import { idFromArn } from '../core/task';
 import { PermanentError } from '../errors';
 import type { CallContext, CloudMapHealth, CloudMapInstance, CloudMapPort } from '../ports';
 
@@ -44,7 +45,7 @@ export class CloudMapAdapter implements CloudMapPort {
 
   async serviceNameByArn(arn: string, ctx: CallContext): Promise<string | undefined> {
     if (this.names.has(arn)) return this.names.get(arn);
-    const id = arn.slice(arn.lastIndexOf('/') + 1);
+    const id = idFromArn(arn);
     ctx.count('cloudmap.GetService');
     try {
       const out = await this.client.send(new GetServiceCommand({ Id: id }));

@@ -4,6 +4,7 @@ import {
   type ECSClient,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { eniIpv4, findEni, idFromArn } from '../core/task';
 import type { CallContext, EcsPort, EcsServiceDiscovery, TaskState } from '../ports';
 
 /** DescribeTasks takes at most this many tasks per call. */
@@ -58,10 +59,9 @@ export class EcsAdapter implements EcsPort {
 
 function toTaskState(task: Task): TaskState | undefined {
   if (!task.taskArn || !task.lastStatus) return undefined;
-  const eni = task.attachments?.find((a) => a.type === 'ElasticNetworkInterface' || a.type === 'eni');
-  const ipv4 = eni?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
+  const ipv4 = eniIpv4(findEni(task.attachments));
   return {
-    taskId: task.taskArn.slice(task.taskArn.lastIndexOf('/') + 1),
+    taskId: idFromArn(task.taskArn),
     taskArn: task.taskArn,
     lastStatus: task.lastStatus,
     desiredStatus: task.desiredStatus ?? 'RUNNING',

@@ -3,8 +3,8 @@
  * port only when asked) and leave every other character as written.
  */
 import fc from 'fast-check';
-import { rewriteEndpoint } from '../functions/reconciler/registry';
-import { hostOf, isIPv4, splitUrl, swapHost, swapHostIfSame } from '../functions/reconciler/url';
+import { hostOf, isIPv4, splitUrl, swapHost, swapHostIfSame } from '../../functions/reconciler/core/url';
+import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
 
 describe('swapHost', () => {
   test.each([

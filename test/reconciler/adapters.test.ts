@@ -14,7 +14,7 @@ import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
 import { CloudMapAdapter } from '../../functions/reconciler/aws/cloudmap';
 import { EcsAdapter } from '../../functions/reconciler/aws/ecs';
 import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
-import { CountingContext } from '../../functions/reconciler/reconcile';
+import { CountingContext } from '../../functions/reconciler/orchestration/calls';
 
 const CLOUDMAP_FIXTURES = join(__dirname, '..', 'fixtures', 'cloudmap');
 const CLUSTER = 'mcp-gateway-ecs-cluster';

@@ -11,7 +11,7 @@ import {
   REFS,
   TASKS,
   TOKEN_ENV,
-} from './support';
+} from './helpers';
 
 /**
  * The scheduled resync's cheap path: a target whose entry holds the task we last verified is

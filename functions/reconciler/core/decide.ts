@@ -1,7 +1,14 @@
-import type { TargetConfig } from './config';
-import { STOPPING_STATUSES } from './event';
-import type { CloudMapHealth, CloudMapInstance, TaskState } from './ports';
-import type { Action, InstanceView, TaskLiveness } from './record';
+import type { Reason } from './reasons';
+import { STOPPING_STATUSES } from './task';
+import type {
+  Action,
+  CloudMapHealth,
+  CloudMapInstance,
+  InstanceView,
+  PortSource,
+  TaskLiveness,
+  TaskState,
+} from './types';
 import { isIPv4, splitUrl, swapHost } from './url';
 
 /**
@@ -12,7 +19,7 @@ import { isIPv4, splitUrl, swapHost } from './url';
 
 /** Everything one decision looks at. */
 export interface DecisionInput {
-  target: Pick<TargetConfig, 'cloudMapService' | 'port'>;
+  target: { cloudMapService: string; port: PortSource };
   namespace: string;
   /** The entry's current address (`proxy_pass_url` or `url`). */
   currentUrl: string;
@@ -30,7 +37,7 @@ export interface DecisionInput {
 
 export interface Decision {
   action: Exclude<Action, 'error'>;
-  /** Stable reason code; see `REASONS`. */
+  /** Stable reason code; see `REASONS` (reasons.ts). */
   reason: Reason;
   detail: string;
   desiredUrl?: string;
@@ -39,20 +46,6 @@ export interface Decision {
   chosen?: string;
   retryable: boolean;
 }
-
-/** Every reason code a decision can give, with what it means. */
-export const REASONS = {
-  'current-live': 'the current address is a live task: kept (sticky)',
-  'resolve-name': 'the entry named the Cloud Map service; pointed at a live task',
-  'current-not-live': 'the current address is not a live task; moved to a live one',
-  'port-changed': "the current task is live but the instance's port changed",
-  'no-live-instance': 'no live task in Cloud Map: the current address is kept',
-  'cloud-map-lag': 'a RUNNING task is not in Cloud Map yet and nothing else is live: retry later',
-  'cloud-map-lag-exhausted': 'a RUNNING task never appeared in Cloud Map within the retry budget: kept',
-  foreign: "the entry's host is neither the target's Cloud Map name nor an IPv4 address: not ours",
-  'unparsable-url': 'the entry has no usable URL',
-} as const;
-export type Reason = keyof typeof REASONS;
 
 const HEALTH_RANK: Record<CloudMapHealth, number> = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 };
 

@@ -19,7 +19,7 @@ import {
   TASKS,
   TOKEN_ENV,
   testConfig,
-} from './support';
+} from './helpers';
 
 type SeededTask = { service: string; taskId: string; ipv4: string };
 
@@ -630,6 +630,7 @@ describe('Function: createHandler', () => {
         v instanceof Set ? [...v] : v instanceof Map ? [...v.entries()] : v,
       );
       expect(loggedRecords(h)).toHaveLength(7);
+      expect(h.records).toEqual(loggedRecords(h)); // the onRecord sink sees what the log shows
       expect(everything).toContain('registry answered 503'); // the errors were there…
       expect(everything).not.toContain(SECRET_TOKEN); // …the secret was not
       expect(everything).not.toContain('Bearer');

@@ -17,7 +17,7 @@ import {
   SERVICES,
   sqsBatch,
   TASKS,
-} from './support';
+} from './helpers';
 
 /**
  * Property-based fuzzing of the whole handler. Thousands of generated inputs (arbitrary JSON,

@@ -6,7 +6,7 @@ import type { DirectResult } from '../../functions/reconciler/invocation';
 import type { IgnoreReason } from '../../functions/reconciler/reconcile';
 import { MetricName } from '../../functions/reconciler/telemetry';
 import { taskEvent } from '../../tools/world/events';
-import { CLUSTER_ARN, type Harness, harness, REFS, sqsBatch, TASKS } from './support';
+import { CLUSTER_ARN, type Harness, harness, REFS, sqsBatch, TASKS } from './helpers';
 
 /**
  * The hostile corpus (test/malformed, described in its README.md) through the real handler, both

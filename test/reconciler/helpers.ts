@@ -1,8 +1,9 @@
-import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
-import { createHandler } from '../../functions/reconciler/invocation';
+import { parseConfig, type ReconcilerConfig, type TargetInput } from '../../functions/reconciler/config';
 import type { EntryRef } from '../../functions/reconciler/ports';
-import { Reconciler, type ReconcilerDeps } from '../../functions/reconciler/reconcile';
+import type { Reconciler, ReconcilerDeps } from '../../functions/reconciler/reconcile';
+import type { DecisionRecord } from '../../functions/reconciler/record';
 import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
+import { createReconcilerHandler, type ReconcilerHandler } from '../../functions/reconciler/wiring';
 import { V1016_TARGETS } from '../../infra/deployed-defaults';
 import { MemoryRegistry, World, type WorldService } from '../../tools/world/world';
 
@@ -54,13 +55,7 @@ export const TASKS = {
   reg1: { service: 'mcp-gateway-registry', taskId: '0f1a2b3c4d5e46f7a8b9c0d1e2f3a4b5', ipv4: '10.0.0.10' },
 } as const;
 
-export type TargetInput = {
-  kind: 'server' | 'agent';
-  path: string;
-  cloudMapService: string;
-  ecsService?: string;
-  port?: 'url' | 'instance';
-};
+export type { TargetInput };
 
 /** Three of the v1.0.16 entries: two servers and an agent, each naming its ECS service. */
 export const DEFAULT_TARGETS: TargetInput[] = V1016_TARGETS.filter((t) =>
@@ -134,7 +129,9 @@ export interface Harness {
   logger: RecordingLogger;
   metrics: RecordingMetrics;
   reconciler: Reconciler;
-  handler: ReturnType<typeof createHandler>;
+  handler: ReconcilerHandler;
+  /** Every decision record, as the wiring's `onRecord` sink received it. */
+  records: DecisionRecord[];
 }
 
 export interface HarnessOptions {
@@ -147,7 +144,8 @@ export interface HarnessOptions {
 }
 
 /**
- * A reconciler over the world and an in-memory registry, wired through the real `createHandler`.
+ * A reconciler over the world and an in-memory registry, wired as deployed (wiring.ts) except
+ * that the in-invocation retry is off, so each test sees one round.
  * Seeded: currenttime has two live tasks (ct1 older, ct2 newer) and its entry on ct1's IP; every
  * other entry holds its Service Connect name, as the v1.0.16 stack registers them.
  */
@@ -174,7 +172,8 @@ export function harness(options: HarnessOptions = {}): Harness {
   }
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
-  const reconciler = new Reconciler({
+  const records: DecisionRecord[] = [];
+  const { reconciler, handler } = createReconcilerHandler({
     config,
     cloudMap: options.deps?.cloudMap ?? world,
     ecs: options.deps?.ecs ?? world,
@@ -183,12 +182,13 @@ export function harness(options: HarnessOptions = {}): Harness {
     metrics,
     sleep: world.clock.sleep,
     now: world.clock.now,
+    onRecord: (record) => records.push(record),
+    retry: { delaysMs: [] },
     ...(options.deps?.maxDeferAttempts === undefined
       ? {}
       : { maxDeferAttempts: options.deps.maxDeferAttempts }),
   });
-  const handler = createHandler({ reconciler, logger, metrics });
-  return { config, world, registry, logger, metrics, reconciler, handler };
+  return { config, world, registry, logger, metrics, reconciler, handler, records };
 }
 
 /** Wraps event bodies as an SQS FIFO batch, as the Lambda's event source mapping delivers it. */

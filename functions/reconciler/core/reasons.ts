@@ -1,0 +1,54 @@
+/**
+ * Every reason code a decision record can carry, with what it means: the decision's own reasons
+ * and the failures of the steps around it. Records, metrics and logs use these codes only.
+ */
+
+/** Reasons a decision gives. */
+export const REASONS = {
+  'current-live': 'the current address is a live task: kept (sticky)',
+  'resolve-name': 'the entry named the Cloud Map service; pointed at a live task',
+  'current-not-live': 'the current address is not a live task; moved to a live one',
+  'port-changed': "the current task is live but the instance's port changed",
+  'no-live-instance': 'no live task in Cloud Map: the current address is kept',
+  'cloud-map-lag': 'a RUNNING task is not in Cloud Map yet and nothing else is live: retry later',
+  'cloud-map-lag-exhausted': 'a RUNNING task never appeared in Cloud Map within the retry budget: kept',
+  foreign: "the entry's host is neither the target's Cloud Map name nor an IPv4 address: not ours",
+  'unparsable-url': 'the entry has no usable URL',
+} as const;
+export type Reason = keyof typeof REASONS;
+
+/** The remote steps of one entry's reconcile, in order; a failure is reported by the step it hit. */
+export type FailureStage = 'registry-read' | 'cloudmap' | 'ecs' | 'registry-write';
+
+/** Reasons of an `error` record. */
+export const ERROR_REASONS = {
+  'registry-read-failed': 'reading the entry from the registry failed',
+  'cloudmap-failed': "asking Cloud Map for the target's instances failed",
+  'ecs-failed': 'asking ECS for the state of the tasks failed',
+  'registry-write-failed': 'writing the new address to the registry failed',
+  'write-not-confirmed': 'the registry read back another address than the one written',
+  'entry-missing': 'the registry has no entry at the target path (the reconciler never creates one)',
+} as const;
+export type ErrorReason = keyof typeof ERROR_REASONS;
+
+const STAGE_FAILURE = {
+  'registry-read': 'registry-read-failed',
+  cloudmap: 'cloudmap-failed',
+  ecs: 'ecs-failed',
+  'registry-write': 'registry-write-failed',
+} as const satisfies Record<FailureStage, ErrorReason>;
+
+/** The reason of a failure at `stage`. */
+export function failedAt(stage: FailureStage): ErrorReason {
+  return STAGE_FAILURE[stage];
+}
+
+/** A target's entry keeps its address because no live task could be chosen. */
+export function isNoLiveInstance(reason: Reason | ErrorReason): boolean {
+  return reason === 'no-live-instance' || reason === 'cloud-map-lag-exhausted';
+}
+
+/** Cloud Map may not list a RUNNING task yet: looking again can change the decision. */
+export function isCloudMapLag(reason: Reason | ErrorReason): boolean {
+  return reason === 'cloud-map-lag' || reason === 'cloud-map-lag-exhausted';
+}

@@ -1,0 +1,49 @@
+/**
+ * ECS task vocabulary: which statuses mean a task is serving or going away, and how a task's id
+ * and private IP are read from what ECS reports (events and DescribeTasks share these shapes).
+ */
+
+/** `lastStatus` values at or past the point where a task stops serving. */
+export const STOPPING_STATUSES: ReadonlySet<string> = new Set([
+  'DEACTIVATING',
+  'STOPPING',
+  'DEPROVISIONING',
+  'STOPPED',
+  'DELETED',
+]);
+
+interface Status {
+  lastStatus: string;
+  desiredStatus: string;
+}
+
+/** True when the task is going away: `desiredStatus` STOPPED or `lastStatus` past RUNNING. */
+export function isStopping(task: Status): boolean {
+  return task.desiredStatus === 'STOPPED' || STOPPING_STATUSES.has(task.lastStatus);
+}
+
+/** True when the task is serving: RUNNING and meant to stay so. */
+export function isRunning(task: Status): boolean {
+  return task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING';
+}
+
+/** The last segment of an ARN: a task's id (the Cloud Map instance id), a Cloud Map service's id. */
+export function idFromArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/** A task attachment as ECS reports it, in events and in DescribeTasks. */
+export interface AttachmentLike {
+  type?: string | undefined;
+  details?: { name?: string | undefined; value?: string | undefined }[] | undefined;
+}
+
+/** The task's network interface attachment (awsvpc tasks have one; bridge and host tasks do not). */
+export function findEni<A extends AttachmentLike>(attachments: readonly A[] | undefined): A | undefined {
+  return attachments?.find((a) => a.type === 'eni' || a.type === 'ElasticNetworkInterface');
+}
+
+/** The private IPv4 that ECS lists on a network interface attachment, as written (not validated). */
+export function eniIpv4(eni: AttachmentLike | undefined): string | undefined {
+  return eni?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
+}

@@ -1,0 +1,121 @@
+import type { ReconcilerConfig } from '../config';
+import { type Decision, decide, isOwnedHost } from '../core/decide';
+import { type FailureStage, failedAt, isCloudMapLag } from '../core/reasons';
+import { decideFromPointer } from '../core/resync';
+import { isRunning } from '../core/task';
+import type { TaskState } from '../core/types';
+import { hostOf } from '../core/url';
+import { describeError, EntryNotFoundError, isRetryable } from '../errors';
+import type { CallContext, CloudMapPort, EcsPort, RegistryEntry, RegistryPort } from '../ports';
+import type { Plan } from './plan';
+import type { PointerCheck } from './pointers';
+import type { EntryOutcome } from './report';
+
+export interface EntryDeps {
+  config: ReconcilerConfig;
+  cloudMap: CloudMapPort;
+  ecs: EcsPort;
+  registry: RegistryPort;
+  sleep: (ms: number) => Promise<void>;
+  /** Deliveries of one trigger after which Cloud Map lag is no longer deferred. */
+  maxDeferAttempts: number;
+}
+
+/**
+ * One entry's reconcile, in a straight line: read the entry, load Cloud Map's instances and ECS's
+ * view of them (looking again while a new task registers), decide, and write when the decision
+ * says so. What an event says can only take a task out of the running, never put an address into
+ * the registry. Never throws: a failure is reported with the step it hit.
+ */
+export async function reconcileEntry(
+  plan: Plan,
+  stopping: ReadonlySet<string>,
+  check: PointerCheck | undefined,
+  ctx: CallContext,
+  deps: EntryDeps,
+): Promise<EntryOutcome> {
+  const { config } = deps;
+  const { target } = plan;
+  const runningTriggers = new Set(
+    plan.triggers.flatMap((t) => (t.type === 'task' && isRunning(t.event) ? [t.event.taskId] : [])),
+  );
+  const canDefer = plan.triggers.some(
+    (t) => t.type === 'task' && isRunning(t.event) && t.attempt < deps.maxDeferAttempts,
+  );
+  let stage: FailureStage = 'registry-read';
+  let entry: RegistryEntry | undefined;
+  let decision: Decision | undefined;
+  try {
+    entry = await deps.registry.readEntry({ kind: target.kind, path: target.path }, ctx);
+    const owned = isOwnedHost(hostOf(entry.url) ?? '', target.cloudMapService, config.namespace);
+    const input = {
+      target,
+      namespace: config.namespace,
+      currentUrl: entry.url,
+      stoppingTaskIds: stopping,
+      runningTriggerTaskIds: runningTriggers,
+      canDefer,
+    };
+    const fromPointer =
+      owned && check !== undefined
+        ? decideFromPointer({
+            currentUrl: entry.url,
+            pointer: check.pointer,
+            tasks: check.tasks,
+            stoppingTaskIds: stopping,
+            fullCheckMinutes: config.resyncFullCheckMinutes,
+          })
+        : undefined;
+    if (fromPointer !== undefined) return { entry, decision: fromPointer, pointerVerified: true };
+    if (!owned) {
+      decision = decide({ ...input, instances: [], tasks: new Map() });
+    } else {
+      for (let look = 0; ; look++) {
+        stage = 'cloudmap';
+        const instances = await deps.cloudMap.discoverInstances(
+          config.namespace,
+          target.cloudMapService,
+          ctx,
+        );
+        const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers])];
+        stage = 'ecs';
+        const tasks: Map<string, TaskState> =
+          ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
+        decision = decide({ ...input, instances, tasks });
+        if (!isCloudMapLag(decision.reason) || look >= config.lagRetry.attempts) break;
+        await deps.sleep(config.lagRetry.delayMs);
+      }
+    }
+    if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
+      return { entry, decision };
+    stage = 'registry-write';
+    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx);
+    const write = {
+      confirmed: result.confirmed,
+      disabledAfterWrite: result.disabledAfterWrite,
+      reenabled: result.reenabled,
+    };
+    if (result.confirmed) return { entry, decision, write };
+    return {
+      entry,
+      decision,
+      write,
+      failure: {
+        reason: 'write-not-confirmed',
+        detail: `wrote ${decision.desiredUrl} but read back ${result.url}`,
+        retryable: true,
+      },
+    };
+  } catch (error) {
+    const notFound = error instanceof EntryNotFoundError;
+    return {
+      ...(entry === undefined ? {} : { entry }),
+      ...(decision === undefined ? {} : { decision }),
+      failure: {
+        reason: notFound ? 'entry-missing' : failedAt(stage),
+        detail: describeError(error),
+        retryable: !notFound && isRetryable(error),
+      },
+    };
+  }
+}

@@ -1,0 +1,132 @@
+import type { ReconcilerConfig, TargetConfig } from '../config';
+import { type IgnoreReason, isOurCluster, isRegistryEvent, screen } from '../core/screen';
+import { isStopping } from '../core/task';
+import type { TargetMatch, TaskEvent } from '../core/types';
+import { describeError, isRetryable } from '../errors';
+import { type CallCounts, CountingContext, mergeCalls } from './calls';
+import type { Reporter } from './report';
+import type { ServiceDirectory, ServiceMatch } from './services';
+
+/** One thing that asks for a reconcile, with where it came from in the invocation. */
+export type Trigger =
+  | { type: 'task'; event: TaskEvent; source: number; attempt: number }
+  | { type: 'schedule'; eventId: string; time?: string; source: number; attempt: number };
+
+/** A trigger that was well-formed but asks for nothing (another cluster, a standalone task, …). */
+export interface Ignored {
+  source: number;
+  eventId: string;
+  taskId?: string;
+  reason: IgnoreReason;
+  detail: string;
+  /** Only a failed service lookup can be retried; every other reason is final. */
+  retryable: boolean;
+}
+
+/** The work for one registry entry: its target and every trigger that asks for it. */
+export interface Plan {
+  target: TargetConfig;
+  match: TargetMatch;
+  triggers: Trigger[];
+  /** Calls made to find the target (DescribeServices, GetService), charged to its record. */
+  lookupCalls: CallCounts;
+}
+
+export interface Planned {
+  plans: Plan[];
+  ignored: Ignored[];
+  /** Tasks of our cluster that a trigger shows going away. */
+  stopping: Set<string>;
+}
+
+export interface PlanDeps {
+  config: ReconcilerConfig;
+  services: ServiceDirectory;
+  reporter: Reporter;
+}
+
+/** Plans and pointers are kept per registry entry. */
+export function targetKey(target: Pick<TargetConfig, 'kind' | 'path'>): string {
+  return `${target.kind} ${target.path}`;
+}
+
+/**
+ * Turns triggers into one plan per registry entry: however many events name a target, it is
+ * reconciled once (bursts and duplicates coalesce). A schedule or a registry task's event asks
+ * for every target; a task event asks for the targets its ECS service serves.
+ */
+export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise<Planned> {
+  const { config, services, reporter } = deps;
+  const ignored: Ignored[] = [];
+  const plans = new Map<string, Plan>();
+  const stopping = new Set<string>();
+  const addPlan = (target: TargetConfig, match: TargetMatch, trigger: Trigger, calls?: CountingContext) => {
+    const key = targetKey(target);
+    let plan = plans.get(key);
+    if (plan === undefined) {
+      plan = { target, match, triggers: [], lookupCalls: {} };
+      plans.set(key, plan);
+    }
+    plan.triggers.push(trigger);
+    if (calls !== undefined) mergeCalls(plan.lookupCalls, calls.take());
+  };
+  const ignore = (
+    trigger: Trigger & { type: 'task' },
+    reason: IgnoreReason,
+    detail: string,
+    retryable = false,
+  ) => {
+    const ig: Ignored = {
+      source: trigger.source,
+      eventId: trigger.event.eventId,
+      taskId: trigger.event.taskId,
+      reason,
+      detail,
+      retryable,
+    };
+    reporter.ignored(ig);
+    ignored.push(ig);
+  };
+
+  for (const trigger of triggers) {
+    // Only events of our cluster: an ignored event must change nothing.
+    if (trigger.type === 'task' && isStopping(trigger.event) && isOurCluster(trigger.event, config))
+      stopping.add(trigger.event.taskId);
+  }
+  for (const trigger of triggers) {
+    if (trigger.type === 'schedule') {
+      for (const target of config.targets) addPlan(target, 'all-targets', trigger);
+      continue;
+    }
+    const why = screen(trigger.event, config);
+    if (why !== undefined) {
+      ignore(trigger, why[0], why[1]);
+      continue;
+    }
+    if (isRegistryEvent(trigger.event, config)) {
+      for (const target of config.targets) addPlan(target, 'all-targets', trigger);
+      continue;
+    }
+    const service = trigger.event.service as string;
+    const calls = new CountingContext();
+    let matches: ServiceMatch[];
+    try {
+      matches = await services.targetsFor(service, calls);
+    } catch (error) {
+      reporter.lookupFailed();
+      ignore(
+        trigger,
+        'service-lookup-failed',
+        `cannot look up ECS service ${service}: ${describeError(error)}`,
+        isRetryable(error),
+      );
+      continue;
+    }
+    if (matches.length === 0) {
+      ignore(trigger, 'unmanaged-service', `no target is served by ECS service ${service}`);
+      continue;
+    }
+    for (const m of matches) addPlan(m.target, m.match, trigger, calls);
+  }
+  return { plans: [...plans.values()], ignored, stopping };
+}

@@ -1,0 +1,127 @@
+import type { Decision } from '../core/decide';
+import { type ErrorReason, isNoLiveInstance } from '../core/reasons';
+import type { RegistryEntry } from '../ports';
+import type { DecisionRecord, TriggerInfo } from '../record';
+import { type LoggerLike, MetricName, type MetricsSink } from '../telemetry';
+import type { CallCounts } from './calls';
+import type { Ignored, Plan, Trigger } from './plan';
+
+/** Why an entry's reconcile ended in an error. */
+export interface Failure {
+  reason: ErrorReason;
+  detail: string;
+  retryable: boolean;
+}
+
+/** How one entry's read → decide → write line ended: with a decision, or with a failure. */
+export type EntryOutcome = {
+  entry?: RegistryEntry;
+  write?: DecisionRecord['write'];
+  /** The decision came from the resync's ECS-only check (the pointer's age is kept). */
+  pointerVerified?: boolean;
+} & ({ failure: Failure; decision?: Decision } | { failure?: undefined; decision: Decision });
+
+/** Builds the decision record of one entry's reconcile. */
+export function buildRecord(
+  plan: Plan,
+  outcome: EntryOutcome,
+  options: { calls: CallCounts; durationMs: number; dryRun: boolean; registryService: string | undefined },
+): DecisionRecord {
+  const { target } = plan;
+  const { decision, entry, failure } = outcome;
+  const last = plan.triggers.at(-1) as Trigger;
+  return {
+    trigger: triggerInfo(last, options.registryService),
+    coalesced: plan.triggers.length,
+    target: {
+      kind: target.kind,
+      path: target.path,
+      cloudMapService: target.cloudMapService,
+      ...(target.ecsService === undefined ? {} : { ecsService: target.ecsService }),
+      match: plan.match,
+    },
+    instances: decision?.instances ?? [],
+    ...(entry === undefined ? {} : { currentUrl: entry.url }),
+    ...(decision?.desiredUrl === undefined ? {} : { desiredUrl: decision.desiredUrl }),
+    action: failure === undefined ? outcome.decision.action : 'error',
+    reason: failure === undefined ? outcome.decision.reason : failure.reason,
+    detail: failure === undefined ? outcome.decision.detail : failure.detail,
+    dryRun: options.dryRun,
+    ...(outcome.write === undefined ? {} : { write: outcome.write }),
+    calls: options.calls,
+    retryable: failure === undefined ? outcome.decision.retryable : failure.retryable,
+    durationMs: options.durationMs,
+  };
+}
+
+function triggerInfo(trigger: Trigger, registryService: string | undefined): TriggerInfo {
+  if (trigger.type === 'schedule') return { type: 'schedule', eventId: trigger.eventId };
+  const e = trigger.event;
+  return {
+    type: e.service !== undefined && e.service === registryService ? 'registry-restart' : 'task',
+    eventId: e.eventId,
+    taskId: e.taskId,
+    lastStatus: e.lastStatus,
+    desiredStatus: e.desiredStatus,
+    version: e.version,
+    ...(e.service === undefined ? {} : { service: e.service }),
+  };
+}
+
+const ACTION_METRIC = {
+  noop: MetricName.DecisionNoop,
+  update: MetricName.DecisionUpdate,
+  defer: MetricName.DecisionDefer,
+  skip: MetricName.DecisionSkip,
+  error: MetricName.DecisionError,
+} as const;
+
+export interface ReporterDeps {
+  logger: LoggerLike;
+  metrics: MetricsSink;
+  /** Receives every decision record, after it is logged and counted. */
+  onRecord?: ((record: DecisionRecord) => void) | undefined;
+  /** Receives every ignored trigger, after it is logged and counted. */
+  onIgnored?: ((ignored: Ignored) => void) | undefined;
+}
+
+/** Logs and counts what the reconcile did, and hands it to the sinks. */
+export class Reporter {
+  constructor(private readonly deps: ReporterDeps) {}
+
+  record(record: DecisionRecord): void {
+    const { metrics: m, logger } = this.deps;
+    m.count(ACTION_METRIC[record.action]);
+    m.milliseconds(MetricName.ReconcileDuration, record.durationMs);
+    if (isNoLiveInstance(record.reason)) m.count(MetricName.NoLiveInstance);
+    if (record.reason === 'foreign') m.count(MetricName.ForeignEntry);
+    if (record.action === 'error') m.count(MetricName.Errors);
+    if (record.write?.disabledAfterWrite) m.count(MetricName.ServerDisabledAfterWrite);
+    const message = `${record.action} ${record.target.kind} ${record.target.path}: ${record.reason}`;
+    const level =
+      record.action === 'error' || record.write?.disabledAfterWrite
+        ? 'error'
+        : record.action === 'defer' || record.reason === 'no-live-instance' || record.reason === 'foreign'
+          ? 'warn'
+          : 'info';
+    logger[level](message, { decision: record });
+    this.deps.onRecord?.(record);
+  }
+
+  ignored(ig: Ignored): void {
+    if (ig.reason !== 'service-lookup-failed') this.deps.metrics.count(MetricName.EventsIgnored);
+    this.deps.logger.info(`ignored event: ${ig.detail}`, {
+      ignored: { eventId: ig.eventId, taskId: ig.taskId, reason: ig.reason },
+    });
+    this.deps.onIgnored?.(ig);
+  }
+
+  /** An ECS service lookup failed: counted as an error; the trigger is reported as ignored. */
+  lookupFailed(): void {
+    this.deps.metrics.count(MetricName.Errors);
+  }
+
+  warn(message: string): void {
+    this.deps.logger.warn(message);
+  }
+}

@@ -1,0 +1,67 @@
+import type { ReconcilerConfig, TargetConfig } from '../config';
+import type { TargetMatch } from '../core/types';
+import type { CallContext, CloudMapPort, EcsPort } from '../ports';
+
+/** A target an ECS service serves, and how that was found. */
+export interface ServiceMatch {
+  target: TargetConfig;
+  match: TargetMatch;
+}
+
+export interface ServiceDirectoryDeps {
+  config: Pick<ReconcilerConfig, 'cluster' | 'targets'>;
+  ecs: EcsPort;
+  cloudMap: CloudMapPort;
+  now: () => number;
+  /** How long an ECS service's discovery names are kept. */
+  ttlMs: number;
+}
+
+/** ECS services whose discovery names are kept (oldest dropped first). */
+const SERVICE_CACHE_MAX = 256;
+
+/**
+ * Which targets an ECS service serves: the targets that name it in the configuration, plus those
+ * found through its Cloud Map discovery names (Service Connect or ServiceRegistries), cached.
+ */
+export class ServiceDirectory {
+  private readonly cache = new Map<string, { at: number; matches: ServiceMatch[] }>();
+
+  constructor(private readonly deps: ServiceDirectoryDeps) {}
+
+  async targetsFor(service: string, ctx: CallContext): Promise<ServiceMatch[]> {
+    const { config } = this.deps;
+    const direct: ServiceMatch[] = config.targets
+      .filter((t) => t.ecsService === service)
+      .map((target) => ({ target, match: 'config' }));
+    const unnamed = config.targets.filter((t) => t.ecsService === undefined);
+    if (unnamed.length === 0) return direct;
+    const cached = this.cache.get(service);
+    if (cached !== undefined && this.deps.now() - cached.at < this.deps.ttlMs)
+      return [...direct, ...cached.matches];
+
+    const found = await this.deps.ecs.describeService(config.cluster, service, ctx);
+    const matches: ServiceMatch[] = [];
+    if (found !== undefined) {
+      const registryNames = new Set<string>();
+      for (const arn of found.registryArns) {
+        const name = await this.deps.cloudMap.serviceNameByArn(arn, ctx);
+        if (name !== undefined) registryNames.add(name);
+      }
+      for (const target of unnamed) {
+        if (found.discoveryNames.includes(target.cloudMapService))
+          matches.push({ target, match: 'service-connect' });
+        else if (registryNames.has(target.cloudMapService))
+          matches.push({ target, match: 'service-registries' });
+      }
+    }
+    // Bounded: events can name any service, and each unknown one would otherwise stay forever.
+    if (this.cache.size >= SERVICE_CACHE_MAX) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.delete(service);
+    this.cache.set(service, { at: this.deps.now(), matches });
+    return [...direct, ...matches];
+  }
+}
