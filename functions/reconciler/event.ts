@@ -24,8 +24,8 @@ export type Intake =
   | { kind: 'schedule'; eventId: string; time?: string }
   | { kind: 'malformed'; reason: string; eventId?: string };
 
-// Printable ASCII only (`!`–`~`, no `:` before the resource): `\S` let control characters and
-// look-alike Unicode through, and a task id with a NUL in it went on to DescribeTasks.
+// Printable ASCII only (`!`–`~`, no `:` before the resource): a looser `\S` would let control
+// characters and look-alike Unicode through, and a task id with a NUL in it on to DescribeTasks.
 const ARN = /^arn:[!-9;-~]+:ecs:[!-9;-~]*:[!-9;-~]*:(cluster|task)\/[!-~]+$/;
 const STATUS = /^[A-Z_]{1,32}$/;
 

@@ -4,7 +4,7 @@ import { RetryableError } from '../../functions/reconciler/errors';
 import { isRunning, isStopping, parseEvent, parseEventText } from '../../functions/reconciler/event';
 import type { DirectResult } from '../../functions/reconciler/invocation';
 import { MetricName } from '../../functions/reconciler/telemetry';
-import { hostOf, swapHost } from '../../functions/reconciler/url';
+import { hostOf, swapHost } from '../../functions/reconciler/core/url';
 import { taskEvent } from '../../tools/world/events';
 import {
   CLUSTER_ARN,

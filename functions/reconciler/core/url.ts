@@ -55,8 +55,8 @@ export function swapHost(url: string, host: string, port?: number): string {
   if (!m) throw new Error(`not an absolute URL with a host: ${JSON.stringify(url)}`);
   const { parts, portColon } = m;
   const newPort = port === undefined ? parts.port : String(port);
-  // Taken from the same match as the parts: a separate regex used to mistake the colon of
-  // `user:pass@` for a port colon and wrote `http://user:pass@10.0.3.17:/`.
+  // Taken from the same match as the parts, so the colon of `user:pass@` is never taken for a
+  // port colon (which would write `http://user:pass@10.0.3.17:/`).
   const portPart = newPort !== '' || (port === undefined && portColon) ? `:${newPort}` : '';
   return `${parts.scheme}${parts.userinfo}${host}${portPart}${parts.rest}`;
 }
