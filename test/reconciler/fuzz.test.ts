@@ -1,10 +1,10 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import fc from 'fast-check';
+import { hostOf, swapHost } from '../../functions/reconciler/core/url';
 import { RetryableError } from '../../functions/reconciler/errors';
 import { isRunning, isStopping, parseEvent, parseEventText } from '../../functions/reconciler/event';
 import type { DirectResult } from '../../functions/reconciler/invocation';
 import { MetricName } from '../../functions/reconciler/telemetry';
-import { hostOf, swapHost } from '../../functions/reconciler/core/url';
 import { taskEvent } from '../../tools/world/events';
 import {
   CLUSTER_ARN,
