@@ -57,7 +57,10 @@ export function screen(event: TaskEvent, scope: ScreenScope): [IgnoreReason, str
 }
 
 /** Whether the event is a registry task's, which re-applies every target. */
-export function isRegistryEvent(event: Pick<TaskEvent, 'service'>, scope: ScreenScope): boolean {
+export function isRegistryEvent(
+  event: Pick<TaskEvent, 'service'>,
+  scope: Pick<ScreenScope, 'registryService'>,
+): boolean {
   return event.service !== undefined && event.service === scope.registryService;
 }
 

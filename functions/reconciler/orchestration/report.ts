@@ -1,5 +1,6 @@
 import type { Decision } from '../core/decide';
 import { type ErrorReason, isNoLiveInstance } from '../core/reasons';
+import { isRegistryEvent } from '../core/screen';
 import type { RegistryEntry } from '../ports';
 import type { DecisionRecord, TriggerInfo } from '../record';
 import { type LoggerLike, MetricName, type MetricsSink } from '../telemetry';
@@ -58,7 +59,7 @@ function triggerInfo(trigger: Trigger, registryService: string | undefined): Tri
   if (trigger.type === 'schedule') return { type: 'schedule', eventId: trigger.eventId };
   const e = trigger.event;
   return {
-    type: e.service !== undefined && e.service === registryService ? 'registry-restart' : 'task',
+    type: isRegistryEvent(e, { registryService }) ? 'registry-restart' : 'task',
     eventId: e.eventId,
     taskId: e.taskId,
     lastStatus: e.lastStatus,
