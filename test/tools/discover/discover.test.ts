@@ -77,7 +77,7 @@ describeWithMoto('CLI: npm run discover', (moto) => {
     expect(row('/travel-assistant-agent')).toContain('matched');
     expect(row('/travel-assistant-agent')).toContain('service-registries');
     expect(out.stderr).toContain('4 target(s) found');
-    expect(out.stderr).not.toMatch(/NodeDeprecationWarning|no longer support/);
+    expect(out.stderr).not.toMatch(/NodeVersionSupportWarning|NodeDeprecationWarning/);
     // Read-only: nothing but reads reached the registry.
     expect(registry.requests().filter((r) => r.method !== 'GET' && !r.path.endsWith('/token'))).toEqual([]);
   });
