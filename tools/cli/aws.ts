@@ -45,15 +45,19 @@ export async function checkAwsSetup(client: ECSClient = new ECSClient({})): Prom
   return undefined;
 }
 
+/** How to fix a known AWS setup problem that an error's text shows, or '' when it shows none. */
+export function awsHint(text: string): string {
+  if (/Region is missing/i.test(text)) return REGION_HINT;
+  if (/CredentialsProviderError|Could not load credentials/i.test(text)) return CREDENTIALS_HINT;
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(text))
+    return 'the AWS endpoint cannot be reached: check the network and any AWS_ENDPOINT_URL setting';
+  return '';
+}
+
 /** One line about an AWS failure, with a hint where the cause is a known setup problem. */
 export function explainAwsError(error: unknown): string {
   const e = (error ?? {}) as { name?: string; message?: string; code?: string; cause?: { code?: string } };
   const text = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
-  if (/Region is missing/i.test(text)) return `${text} (${REGION_HINT})`;
-  if (e.name === 'CredentialsProviderError' || /Could not load credentials/i.test(text))
-    return `${text} (${CREDENTIALS_HINT})`;
-  const code = e.code ?? e.cause?.code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || /ECONNREFUSED|ENOTFOUND/.test(text))
-    return `${text} (the AWS endpoint cannot be reached: check the network and any AWS_ENDPOINT_URL setting)`;
-  return text;
+  const hint = awsHint(`${text} ${e.code ?? ''} ${e.cause?.code ?? ''}`);
+  return hint === '' ? text : `${text} (${hint})`;
 }
