@@ -94,7 +94,12 @@ function resync(note = 'the scheduled resync points every entry at a live task')
         upd('/flight-booking-agent', 'http://10.0.4.41:9000/', 'resolve-name'),
         upd('/travel-assistant-agent', 'http://10.0.4.51:9000/', 'resolve-name'),
         // Points outside the namespace (a hosted server): never touched.
-        { path: '/external-weather/', action: 'skip' as const, reason: 'foreign', url: 'https://weather.example.com/mcp/' },
+        {
+          path: '/external-weather/',
+          action: 'skip' as const,
+          reason: 'foreign',
+          url: 'https://weather.example.com/mcp/',
+        },
       ],
     },
   };
@@ -458,7 +463,14 @@ function scenarios(): Record<string, ScenarioFile> {
           { decisions: [noop('/currenttime/', 'http://10.0.1.11:8000/', 'no-live-instance')] },
         ),
         step('the replacement is RUNNING; Cloud Map does not list it within the retries: deferred', running, {
-          decisions: [{ path: '/currenttime/', action: 'defer', reason: 'cloud-map-lag', url: 'http://10.0.1.11:8000/' }],
+          decisions: [
+            {
+              path: '/currenttime/',
+              action: 'defer',
+              reason: 'cloud-map-lag',
+              url: 'http://10.0.1.11:8000/',
+            },
+          ],
         }),
         {
           note: 'the queue redelivers the event after its visibility timeout; Cloud Map lists the task now',
