@@ -370,7 +370,8 @@ function parseRecords(stdout: string): DecisionRecord[] {
   return stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as DecisionRecord);
+    .map((l) => JSON.parse(l) as { decision?: DecisionRecord })
+    .flatMap((l) => (l.decision === undefined ? [] : [l.decision]));
 }
 
 /** moto's default VPC subnet in the test region (EC2's query API; moto ignores the signature). */

@@ -355,7 +355,7 @@ describe('Powertools SecretsProvider', () => {
     const error = await thrownBy(() => client.readEntry(CURRENTTIME, countingContext()));
 
     expect(isRetryable(error)).toBe(true);
-    expect(error.message).toContain(`cannot read secret ${SECRET_ARN} (GetParameterError)`);
+    expect(error.message).toContain(`cannot read secret ${SECRET_ARN} (ThrottlingException)`);
   });
 });
 

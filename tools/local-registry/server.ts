@@ -174,6 +174,12 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     if (serverPath !== undefined && method === 'GET') {
       return settings.singleRoute ? store.getServerRoute(serverPath) : NOT_FOUND;
     }
+    if (path === '/api/agents') {
+      // The agent list (`{"agents": [...], "total_count": n}`), unpaged: registries hold few agents.
+      if (method !== 'GET') return methodNotAllowed();
+      const agents = store.agentPaths().map((p) => store.getAgentRoute(p).body);
+      return { status: 200, body: { agents, total_count: agents.length } };
+    }
     const agentPath = under(path, '/api/agents/');
     if (agentPath !== undefined) {
       if (method === 'GET') return store.getAgentRoute(agentPath);

@@ -1,12 +1,14 @@
+import '../cli/quiet-sdk';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile, type ReconcilerConfig } from '../../functions/reconciler/config';
+import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { describeError } from '../../functions/reconciler/errors';
-import { NO_COUNT } from '../../functions/reconciler/ports';
 import type { DecisionRecord, TriggerInfo } from '../../functions/reconciler/record';
-import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import type { MetricsSink } from '../../functions/reconciler/telemetry';
 import { NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
+import { awsHint, checkAwsSetup, explainAwsError } from '../cli/aws';
+import { fromCaller, loadConfig } from '../cli/io';
+import { recordLogger, stderrLogger } from '../cli/log-lines';
 import { embeddedEnvironment, liveEnvironment, loadWorld, type ReplayEnvironment } from './environment';
 import { localRegistryFactory } from './local-registry';
 import { rawDeliveries, replay, type StepResult, scenarioDeliveries } from './runner';
@@ -23,24 +25,34 @@ With no files, replays the scenarios in events/scenarios against the embedded wo
 from the world's records. Replaying an event also changes that world as AWS would (a task
 reaching RUNNING registers in Cloud Map, one going away deregisters). No AWS account needed.
 
-Inputs: scenario files (steps with expected decisions; each starts from a fresh world) and
-raw event files (one EventBridge event per file, or an array; replayed in order, in one world).
+Inputs (relative paths are from your directory; folders are read recursively):
+  *.json            a scenario (steps with expected decisions; each starts from a fresh world),
+                    one EventBridge event, an array of them, or an SQS batch as Lambda receives
+                    it ({"Records": [{"body": "<event JSON>"}]})
+  *.jsonl, *.ndjson one event (or SQS batch) per line
+Raw events have no expectations and replay in order, in one world.
 
 Options:
   --world FILE     world file for the embedded world (default: events/world.json)
   --config FILE    reconciler configuration, the Lambda's format (default: events/config.json)
-  --lag MS         Cloud Map registration lag in the embedded world (default: the world's)
-  --live           use real AWS: SDK clients on the standard credential chain and region,
-                   honouring AWS_ENDPOINT_URL_* (so also moto_server), and the registry at the
-                   configured URL with the configured auth; events do not change any world
-  --dry-run        decide and report, never write
-  --json           print the decision records (as the Lambda logs them), one JSON per line;
+  --lag MS         Cloud Map registration lag in the embedded world, for scenarios that set none
+                   of their own (default: the world's); steps' "lagged" expectations then apply
+  --live           use real AWS: SDK clients on the standard credential chain and region
+                   (AWS_REGION), honouring AWS_ENDPOINT_URL_* (so also moto_server), and the
+                   registry at the configured URL with the configured auth; events do not
+                   change any world
+  --dry-run        decide and report, never write (in the embedded world, its registry then
+                   takes each decided address itself, so scenarios keep their expectations)
+  --json           print what the Lambda logs for each decision ({"decision": …}), ignored event
+                   ({"ignored": …}) and malformed one ({"malformed": …}), one JSON per line;
                    the summary goes to stderr
-  --verbose        also print the reconciler's own log lines to stderr
+  --verbose        also print the reconciler's other log lines to stderr
   -h, --help       show this help
 
-Exit status: 0 when every decision is as expected; 1 when an expectation failed, an input
-could not be read, an event was invalid, or a decision ended in error; 2 on bad usage.`;
+Exit status: 0 when every decision is as expected; 1 when an expectation failed, there was no
+input or an input held no event or could not be read, an event was invalid, a decision ended in
+error, or a trigger could not be evaluated (an ECS service lookup failed: AWS unreachable, no
+region or credentials); 2 on bad usage.`;
 
 interface Tally {
   units: number;
@@ -49,6 +61,8 @@ interface Tally {
   ignored: number;
   malformed: number;
   failures: number;
+  unevaluated: number;
+  errors: number;
   writes: number;
 }
 
@@ -71,7 +85,9 @@ async function main(argv: string[]): Promise<number> {
 
   let config: ReconcilerConfig;
   try {
-    config = loadConfigFile(args.values.config ?? join(ROOT, 'events', 'config.json'));
+    config = loadConfig(
+      args.values.config === undefined ? join(ROOT, 'events', 'config.json') : fromCaller(args.values.config),
+    );
   } catch (error) {
     process.stderr.write(`replay: ${describeError(error)}\n`);
     return 1;
@@ -83,8 +99,22 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const paths = args.positionals.length > 0 ? args.positionals : [join(ROOT, 'events', 'scenarios')];
+  if (live) {
+    const setup = await checkAwsSetup();
+    if (setup !== undefined) {
+      process.stderr.write(`replay: ${setup}\n`);
+      return 1;
+    }
+  }
+  const paths =
+    args.positionals.length > 0
+      ? args.positionals.map((p) => fromCaller(p))
+      : [join(ROOT, 'events', 'scenarios')];
   const { units, errors } = loadInputs(paths);
+  if (units.length === 0 && errors.length === 0) {
+    process.stderr.write('replay: no input: no event file was given or found\n');
+    return 1;
+  }
   const tally: Tally = {
     units: units.length,
     deliveries: 0,
@@ -92,22 +122,27 @@ async function main(argv: string[]): Promise<number> {
     ignored: 0,
     malformed: 0,
     failures: errors.length,
+    unevaluated: 0,
+    errors: 0,
     writes: 0,
   };
   for (const e of errors) process.stderr.write(`✗ ${e.file}: ${e.message}\n`);
 
-  const logger = args.values.verbose ? stderrLogger() : SILENT_LOGGER;
+  const other = args.values.verbose ? stderrLogger() : undefined;
+  // In --json mode the reconciler's own record log lines are the output, exactly as the Lambda logs them.
+  const logger = json ? recordLogger(out, other) : (other ?? SILENT_LOGGER);
   const metrics: MetricsSink = NO_METRICS;
   const onStep = (r: StepResult) => {
     tally.deliveries++;
     tally.ignored += r.ignored.length;
     tally.malformed += r.malformed.length;
-    tally.failures += r.failures.length;
+    tally.failures += r.failures.length + r.unevaluated.length;
+    tally.unevaluated += r.unevaluated.length;
     for (const rec of r.records) {
       tally.decisions[rec.action] = (tally.decisions[rec.action] ?? 0) + 1;
       if (rec.action === 'update' && !rec.dryRun) tally.writes++;
-      if (json) out(JSON.stringify(rec));
-      else out(decisionLine(r.unit, rec));
+      if (rec.action === 'error') tally.errors++;
+      if (!json) out(decisionLine(r.unit, rec));
     }
     if (!json) {
       for (const i of r.ignored) {
@@ -117,28 +152,22 @@ async function main(argv: string[]): Promise<number> {
       for (const m of r.malformed) out(`${r.unit}  ${where}malformed: ${m}`);
     }
     for (const f of r.failures) process.stderr.write(`✗ ${r.unit}${r.note ? ` › ${r.note}` : ''}: ${f}\n`);
+    for (const u of r.unevaluated)
+      process.stderr.write(
+        `✗ ${r.unit}: not evaluated: ${u}${awsHint(u) === '' ? '' : ` (${awsHint(u)})`}\n`,
+      );
   };
 
   let shared: ReplayEnvironment | undefined;
   let seed: ReturnType<typeof loadWorld> | undefined;
   try {
-    if (!live) seed = loadWorld(args.values.world ?? join(ROOT, 'events', 'world.json'));
+    if (!live)
+      seed = loadWorld(
+        args.values.world === undefined ? join(ROOT, 'events', 'world.json') : fromCaller(args.values.world),
+      );
+    const mode = { followDryRun: config.dryRun && !live, lagging: lag !== undefined && lag > 0 };
     const fresh = async (registrationLagMs?: number): Promise<ReplayEnvironment> => {
-      if (live) {
-        const client = createRegistryClient(config.registry, { logger });
-        return liveEnvironment({
-          config,
-          registry: client,
-          control: {
-            url: async (ref) => (await client.readEntry(ref, NO_COUNT)).url,
-            set: async () => {
-              throw new Error('registry steps need the embedded world (they change the registry directly)');
-            },
-          },
-          logger,
-          metrics,
-        });
-      }
+      if (live) return liveEnvironment({ config, logger, metrics });
       return embeddedEnvironment({
         seed: seed as NonNullable<typeof seed>,
         config,
@@ -152,32 +181,46 @@ async function main(argv: string[]): Promise<number> {
       if (unit.scenario !== undefined) {
         if (!json) info(`\n▶ ${unit.label}: ${unit.scenario.scenario}`);
         if (live) shared ??= await fresh(lag);
-        const env = shared ?? (await fresh(lag ?? unit.scenario.world?.registrationLagMs));
+        // A scenario's own lag wins: its expectations are written for it.
+        const ownLag = unit.scenario.world?.registrationLagMs;
+        const env = shared ?? (await fresh(ownLag ?? lag));
         try {
-          await replay(env, unit.label, scenarioDeliveries(unit.scenario.steps), { logger, metrics, onStep });
+          await replay(env, unit.label, scenarioDeliveries(unit.scenario.steps), {
+            logger,
+            metrics,
+            onStep,
+            mode: { ...mode, lagging: ownLag === undefined && mode.lagging },
+          });
         } finally {
           if (env !== shared) await env.close();
         }
       } else {
         shared ??= await fresh(lag);
-        await replay(shared, unit.label, rawDeliveries(unit.events ?? []), { logger, metrics, onStep });
+        await replay(shared, unit.label, rawDeliveries(unit.events ?? []), { logger, metrics, onStep, mode });
       }
     }
   } catch (error) {
-    process.stderr.write(`replay: ${describeError(error)}\n`);
+    process.stderr.write(`replay: ${explainAwsError(error)}\n`);
     tally.failures++;
   } finally {
     await shared?.close();
   }
 
-  const decisions = Object.entries(tally.decisions)
-    .map(([a, n]) => `${a} ${n}`)
-    .join(', ');
+  const counts = Object.entries(tally.decisions);
+  const decided = counts.reduce((n, [, c]) => n + c, 0);
+  const problems = [
+    tally.unevaluated > 0 ? `${tally.unevaluated} trigger(s) could not be evaluated` : '',
+    tally.errors > 0 ? `${tally.errors} decision(s) in error` : '',
+    tally.failures - tally.unevaluated - tally.errors > 0
+      ? `${tally.failures - tally.unevaluated - tally.errors} other problem(s)`
+      : '',
+  ].filter(Boolean);
   info(
-    `\n${tally.units} input(s), ${tally.deliveries} deliveries: ${decisions || 'no decisions'}; ` +
+    `\n${tally.units} input(s), ${tally.deliveries} deliveries, ${decided} decision(s)` +
+      `${counts.length > 0 ? ` (${counts.map(([a, n]) => `${a} ${n}`).join(', ')})` : ''}; ` +
       `${tally.writes} write(s), ${tally.ignored} ignored, ${tally.malformed} malformed; ` +
-      `${tally.failures === 0 ? 'every decision as expected' : `${tally.failures} problem(s)`}` +
-      `${config.dryRun ? ' (dry run: nothing written)' : ''}${live ? ' [live]' : ' [embedded world]'}`,
+      `${tally.failures === 0 ? 'every decision as expected' : problems.join(', ')}` +
+      `${config.dryRun ? ' (dry run: the reconciler wrote nothing)' : ''}${live ? ' [live]' : ' [embedded world]'}`,
   );
   return tally.failures === 0 ? 0 : 1;
 }
@@ -225,14 +268,6 @@ function triggerText(t: TriggerInfo, coalesced: number): string {
 
 function short(id: string): string {
   return id.slice(0, 8);
-}
-
-function stderrLogger(): LoggerLike {
-  const write =
-    (level: string) =>
-    (message: string, ...extra: Record<string, unknown>[]) =>
-      process.stderr.write(`${JSON.stringify(Object.assign({ level, message }, ...extra))}\n`);
-  return { debug: write('DEBUG'), info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }
 
 main(process.argv.slice(2)).then(

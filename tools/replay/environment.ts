@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import type { EntryRef, RegistryPort } from '../../functions/reconciler/ports';
+import { type EntryRef, NO_COUNT, type RegistryPort } from '../../functions/reconciler/ports';
 import { Reconciler } from '../../functions/reconciler/reconcile';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import { liveReconciler } from '../cli/reconciler';
 import { MemoryRegistry, VirtualClock, World, type WorldService } from '../world/world';
 
 /**
@@ -50,25 +50,60 @@ export interface WorldSeed {
   agents: Record<string, unknown>[];
 }
 
-/** Reads the world file and the registry records it names. Throws with the file's name on error. */
+/** Reads the world file and the registry records it names. Throws naming the file and the bad field. */
 export function loadWorld(path: string): WorldSeed {
   const read = (file: string): Record<string, unknown> => {
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as Record<string, unknown>;
     } catch (error) {
       throw new Error(`world ${file}: ${(error as Error).message}`);
     }
   };
-  const world = read(path) as unknown as WorldFile;
-  for (const field of ['clusterArn', 'namespace', 'services', 'registry'] as const) {
-    if (world[field] === undefined) throw new Error(`world ${path}: ${field} is missing`);
-  }
+  const raw = read(path);
+  const problem = worldProblem(raw);
+  if (problem !== undefined) throw new Error(`world ${path}: ${problem}`);
+  const world = raw as unknown as WorldFile;
   const base = dirname(path);
   return {
     world,
     servers: world.registry.servers.map((f) => read(join(base, f))),
     agents: world.registry.agents.map((f) => read(join(base, f))),
   };
+}
+
+/** The first field of a world file that does not have its type, as `services.2.port: must be a number`. */
+function worldProblem(w: unknown): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(w)) return 'must be a JSON object';
+  const str = (v: unknown) => typeof v === 'string' && v !== '';
+  if (!str(w.clusterArn)) return 'clusterArn: must be a cluster ARN string';
+  if (!str(w.namespace)) return 'namespace: must be a string';
+  if (w.now !== undefined && !Number.isFinite(Date.parse(String(w.now))))
+    return 'now: must be an ISO-8601 time';
+  if (
+    w.registrationLagMs !== undefined &&
+    !(Number.isInteger(w.registrationLagMs) && (w.registrationLagMs as number) >= 0)
+  )
+    return 'registrationLagMs: must be a whole number of milliseconds';
+  if (!Array.isArray(w.services)) return 'services: must be an array';
+  for (const [i, s] of w.services.entries()) {
+    if (!isObject(s)) return `services.${i}: must be an object`;
+    for (const f of ['ecsService', 'cloudMapService'] as const)
+      if (!str(s[f])) return `services.${i}.${f}: must be a string`;
+    if (s.port !== undefined && !Number.isInteger(s.port)) return `services.${i}.port: must be a number`;
+    if (s.tasks !== undefined && !Array.isArray(s.tasks)) return `services.${i}.tasks: must be an array`;
+    for (const [j, t] of ((s.tasks as unknown[]) ?? []).entries()) {
+      if (!isObject(t) || !str(t.taskId) || !str(t.ipv4))
+        return `services.${i}.tasks.${j}: needs taskId and ipv4 strings`;
+    }
+  }
+  if (!isObject(w.registry)) return 'registry: must be an object';
+  for (const f of ['servers', 'agents'] as const) {
+    const list = w.registry[f];
+    if (!Array.isArray(list) || !list.every(str)) return `registry.${f}: must be an array of file names`;
+  }
+  return undefined;
 }
 
 export interface EmbeddedOptions {
@@ -129,20 +164,21 @@ async function memoryRegistry(seed: WorldSeed, clock: VirtualClock) {
   };
 }
 
-/** The live environment: real SDK clients and the registry at the configured URL. */
+/** The live environment: real SDK clients and the registry at the configured URL (see `liveReconciler`). */
 export function liveEnvironment(options: {
   config: ReconcilerConfig;
-  registry: RegistryPort;
-  control: ReplayRegistryControl;
   logger: LoggerLike;
   metrics: MetricsSink;
 }): ReplayEnvironment {
-  const reconciler = new Reconciler({
-    config: options.config,
-    ...createAwsAdapters(),
-    registry: options.registry,
-    logger: options.logger,
-    metrics: options.metrics,
-  });
-  return { reconciler, registry: options.control, close: async () => undefined };
+  const { reconciler, client } = liveReconciler(options);
+  return {
+    reconciler,
+    registry: {
+      url: async (ref) => (await client.readEntry(ref, NO_COUNT)).url,
+      set: async () => {
+        throw new Error('registry steps need the embedded world (they change the registry directly)');
+      },
+    },
+    close: async () => undefined,
+  };
 }

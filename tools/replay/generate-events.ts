@@ -93,9 +93,21 @@ function resync(note = 'the scheduled resync points every entry at a live task')
         upd('/realserverfaketools/', 'http://10.0.3.31:8002/', 'resolve-name'),
         upd('/flight-booking-agent', 'http://10.0.4.41:9000/', 'resolve-name'),
         upd('/travel-assistant-agent', 'http://10.0.4.51:9000/', 'resolve-name'),
+        // Points outside the namespace (a hosted server): never touched.
+        {
+          path: '/external-weather/',
+          action: 'skip' as const,
+          reason: 'foreign',
+          url: 'https://weather.example.com/mcp/',
+        },
       ],
     },
   };
+}
+
+/** A step with what to expect instead when Cloud Map lags behind ECS (`--lag`). */
+function lagged(s: ScenarioStep, expect: StepExpectation): ScenarioStep {
+  return { ...s, lagged: expect };
 }
 
 const TIME = 'mcp-gateway-currenttime';
@@ -147,19 +159,26 @@ function scenarios(): Record<string, ScenarioFile> {
       step('PENDING: not serving yet', ev(TIME, T.time2, 'PENDING', 'RUNNING', 2, '10.0.1.12'), {
         ignored: 'status-not-actionable',
       }),
-      step(
-        'RUNNING: the entry named the service; the newest live task is chosen',
-        ev(TIME, T.time2, 'RUNNING', 'RUNNING', 3, '10.0.1.12'),
-        {
-          decisions: [upd('/currenttime/', 'http://10.0.1.12:8000/', 'resolve-name')],
-        },
+      lagged(
+        step(
+          'RUNNING: the entry named the service; the newest live task is chosen',
+          ev(TIME, T.time2, 'RUNNING', 'RUNNING', 3, '10.0.1.12'),
+          {
+            decisions: [upd('/currenttime/', 'http://10.0.1.12:8000/', 'resolve-name')],
+          },
+        ),
+        // Cloud Map does not list the new task yet: the other live task is chosen instead.
+        { decisions: [upd('/currenttime/', 'http://10.0.1.11:8000/', 'resolve-name')] },
       ),
-      step(
-        'desiredStatus STOPPED: the first sign it is going; the pointer moves to the other live task',
-        ev(TIME, T.time2, 'RUNNING', 'STOPPED', 4, '10.0.1.12'),
-        {
-          decisions: [upd('/currenttime/', 'http://10.0.1.11:8000/', 'current-not-live')],
-        },
+      lagged(
+        step(
+          'desiredStatus STOPPED: the first sign it is going; the pointer moves to the other live task',
+          ev(TIME, T.time2, 'RUNNING', 'STOPPED', 4, '10.0.1.12'),
+          {
+            decisions: [upd('/currenttime/', 'http://10.0.1.11:8000/', 'current-not-live')],
+          },
+        ),
+        { decisions: [noop('/currenttime/', 'http://10.0.1.11:8000/', 'current-live')] },
       ),
       step('DEACTIVATING', ev(TIME, T.time2, 'DEACTIVATING', 'STOPPED', 5, '10.0.1.12'), {
         decisions: [noop('/currenttime/', 'http://10.0.1.11:8000/', 'current-live')],
@@ -424,6 +443,43 @@ function scenarios(): Record<string, ScenarioFile> {
         },
       ),
     ],
+  );
+
+  add(
+    '11-replacement-not-yet-in-cloud-map.json',
+    {
+      scenario: 'currenttime-server: a replacement Cloud Map lists only after the retries',
+      description:
+        'The only task crashes; its replacement reaches RUNNING 10 s before Cloud Map lists it, longer than the reconciler looks again (2 × 1.5 s). The decision is defer (cloud-map-lag, retryable): the queue redelivers the event, and once Cloud Map lists the task the entry is written.',
+      world: { registrationLagMs: 10_000 },
+    },
+    () => {
+      const running = ev(TIME, T.time4, 'RUNNING', 'RUNNING', 3, '10.0.1.14');
+      return [
+        resync(),
+        step(
+          'the only task crashes: nothing else is live, the address is kept',
+          ev(TIME, T.time1, 'STOPPED', 'STOPPED', 6, '10.0.1.11', { stopCode: 'EssentialContainerExited' }),
+          { decisions: [noop('/currenttime/', 'http://10.0.1.11:8000/', 'no-live-instance')] },
+        ),
+        step('the replacement is RUNNING; Cloud Map does not list it within the retries: deferred', running, {
+          decisions: [
+            {
+              path: '/currenttime/',
+              action: 'defer',
+              reason: 'cloud-map-lag',
+              url: 'http://10.0.1.11:8000/',
+            },
+          ],
+        }),
+        {
+          note: 'the queue redelivers the event after its visibility timeout; Cloud Map lists the task now',
+          event: running,
+          advanceMs: 10_000,
+          expect: { decisions: [upd('/currenttime/', 'http://10.0.1.14:8000/', 'current-not-live')] },
+        },
+      ];
+    },
   );
 
   add(

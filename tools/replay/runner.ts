@@ -17,6 +17,19 @@ export interface StepResult {
   malformed: string[];
   /** Expectations that did not hold, and input that could not be replayed. */
   failures: string[];
+  /** Triggers that could not be evaluated (the ECS service lookup failed), with why. */
+  unevaluated: string[];
+}
+
+/** How the replay runs, which decides what the scenarios' expectations are. */
+export interface ReplayMode {
+  /**
+   * Dry run in the embedded world: the reconciler writes nothing, and the world's registry then
+   * takes each decided address itself, so that later steps meet the state they were written for.
+   */
+  followDryRun?: boolean;
+  /** Cloud Map lags behind ECS in this run (`--lag`): steps' `lagged` expectations apply. */
+  lagging?: boolean;
 }
 
 /** A step: events delivered together, or a change made to the registry behind the reconciler's back. */
@@ -27,6 +40,7 @@ interface Delivery {
   registry?: ScenarioStep['registry'];
   advanceMs?: number;
   expect?: StepExpectation;
+  lagged?: StepExpectation;
   /** Raw events without expectations: anything malformed is a failure. */
   strict: boolean;
   loadError?: string;
@@ -45,6 +59,7 @@ export function scenarioDeliveries(steps: ScenarioStep[]): Delivery[] {
     ...(s.registry === undefined ? {} : { registry: s.registry }),
     ...(s.advanceMs === undefined ? {} : { advanceMs: s.advanceMs }),
     ...(s.expect === undefined ? {} : { expect: s.expect }),
+    ...(s.lagged === undefined ? {} : { lagged: s.lagged }),
     ...(s.loadError === undefined ? {} : { loadError: s.loadError }),
     strict: false,
   }));
@@ -66,7 +81,7 @@ export async function replay(
   env: ReplayEnvironment,
   unit: string,
   deliveries: Delivery[],
-  io: { logger: LoggerLike; metrics: MetricsSink; onStep?: (result: StepResult) => void },
+  io: { logger: LoggerLike; metrics: MetricsSink; onStep?: (result: StepResult) => void; mode?: ReplayMode },
 ): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const d of deliveries) {
@@ -78,6 +93,7 @@ export async function replay(
       ignored: [],
       malformed: [],
       failures: [],
+      unevaluated: [],
     };
     if (d.advanceMs !== undefined) env.world?.clock.advance(d.advanceMs);
     if (d.loadError !== undefined) {
@@ -99,10 +115,19 @@ export async function replay(
       const outcome = await env.reconciler.reconcile(toTriggers(inputs, io.logger, io.metrics));
       result.records = outcome.records;
       result.ignored = outcome.ignored;
+      for (const i of outcome.ignored)
+        if (i.reason === 'service-lookup-failed') result.unevaluated.push(i.detail);
+      if (io.mode?.followDryRun && env.world !== undefined) {
+        for (const r of outcome.records) {
+          if (r.action === 'update' && r.dryRun && r.desiredUrl !== undefined)
+            await env.registry.set({ kind: r.target.kind, path: r.target.path, url: r.desiredUrl });
+        }
+      }
       if (d.strict) for (const m of result.malformed) result.failures.push(`invalid event: ${m}`);
       for (const r of outcome.records)
         if (r.action === 'error') result.failures.push(`${r.target.path}: error ${r.reason}: ${r.detail}`);
-      if (d.expect !== undefined) result.failures.push(...check(d.expect, result));
+      const expect = io.mode?.lagging && d.lagged !== undefined ? d.lagged : d.expect;
+      if (expect !== undefined) result.failures.push(...check(expect, result));
     }
     io.onStep?.(result);
     results.push(result);

@@ -4,7 +4,7 @@ import type { Action } from '../../functions/reconciler/record';
 
 /**
  * The replay's input: scenario files (steps with expectations) and raw captured events (one
- * event per file, or an array of them). Reading never throws: a file that cannot be read or
+ * event, an array, JSON Lines or an SQS batch per file). Reading never throws: a file that cannot be read or
  * parsed becomes a `LoadError` naming the file, and the rest still replays.
  */
 
@@ -37,6 +37,11 @@ export interface ScenarioStep {
   /** Virtual time to let pass before the step. */
   advanceMs?: number;
   expect?: StepExpectation;
+  /**
+   * What to expect instead when Cloud Map lags behind ECS (`--lag` on a scenario that sets no lag
+   * of its own): a new task is not listed yet, so the decision can differ while the end state does not.
+   */
+  lagged?: StepExpectation;
   /** Set by the loader: the text of an `eventFile` that is not JSON (delivered as-is). */
   text?: string;
   /** Set by the loader: why an `eventFile` could not be read. */
@@ -57,7 +62,7 @@ export interface ReplayUnit {
   label: string;
   scenario?: ScenarioFile;
   /** Raw events, each with where it came from. */
-  events?: { origin: string; event: unknown; text?: string }[];
+  events?: RawEvent[];
 }
 
 export interface LoadError {
@@ -65,21 +70,31 @@ export interface LoadError {
   message: string;
 }
 
-/** Expands files and folders (folders: their `.json` files, sorted) and loads each. */
+/** Files the replay reads from a folder: JSON (one event, an array, a scenario, an SQS batch) and JSON Lines. */
+const INPUT_FILE = /\.(json|jsonl|ndjson)$/i;
+const JSON_LINES = /\.(jsonl|ndjson)$/i;
+
+/**
+ * Expands files and folders (folders recursively: their `.json`, `.jsonl` and `.ndjson` files, in
+ * path order) and loads each. A folder without such files, a missing path and a file holding no
+ * event are errors: nothing a user gives is skipped silently.
+ */
 export function loadInputs(paths: string[]): { units: ReplayUnit[]; errors: LoadError[] } {
   const units: ReplayUnit[] = [];
   const errors: LoadError[] = [];
   for (const path of paths) {
     let files: string[];
     try {
-      files = statSync(path).isDirectory()
-        ? readdirSync(path)
-            .filter((f) => f.endsWith('.json'))
-            .sort()
-            .map((f) => join(path, f))
-        : [path];
+      files = statSync(path).isDirectory() ? inputFiles(path) : [path];
     } catch (error) {
       errors.push({ file: path, message: `cannot read: ${(error as Error).message}` });
+      continue;
+    }
+    if (files.length === 0) {
+      errors.push({
+        file: path,
+        message: 'no .json, .jsonl or .ndjson file in this folder (or its subfolders)',
+      });
       continue;
     }
     for (const file of files) {
@@ -91,20 +106,33 @@ export function loadInputs(paths: string[]): { units: ReplayUnit[]; errors: Load
   return { units, errors };
 }
 
+function inputFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((d) => {
+      const path = join(dir, d.name);
+      if (d.isDirectory()) return inputFiles(path);
+      return d.isFile() && INPUT_FILE.test(d.name) ? [path] : [];
+    });
+}
+
+type RawEvent = { origin: string; event: unknown; text?: string };
+
 function loadFile(file: string): ReplayUnit | LoadError {
-  const label = relative(process.cwd(), resolve(file));
+  const label = relative(callerDir(), resolve(file)) || file;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
     return { file: label, message: `cannot read: ${(error as Error).message}` };
   }
+  if (JSON_LINES.test(file)) return rawUnit(label, jsonLines(text, label));
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     // A raw event file that is not JSON is still replayed: the reconciler must reject it itself.
-    return { file: label, label, events: [{ origin: label, event: undefined, text }] };
+    return rawUnit(label, [{ origin: label, event: undefined, text }]);
   }
   if (isScenario(value)) {
     const problem = checkScenario(value);
@@ -115,12 +143,51 @@ function loadFile(file: string): ReplayUnit | LoadError {
       scenario: resolveFiles(value, file),
     };
   }
-  const events = Array.isArray(value) ? value : [value];
-  return {
-    file: label,
-    label,
-    events: events.map((event, i) => ({ origin: Array.isArray(value) ? `${label}[${i}]` : label, event })),
-  };
+  return rawUnit(label, eventsOf(value, label));
+}
+
+function rawUnit(label: string, events: RawEvent[]): ReplayUnit | LoadError {
+  if (events.length === 0)
+    return { file: label, message: 'no event in this file (an empty array or no lines)' };
+  return { file: label, label, events };
+}
+
+/** One event per non-blank line; a line that is not JSON is kept as text for the reconciler to reject. */
+function jsonLines(text: string, label: string): RawEvent[] {
+  return text.split(/\r?\n/).flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    const origin = `${label}:${i + 1}`;
+    try {
+      return eventsOf(JSON.parse(line), origin);
+    } catch {
+      return [{ origin, event: undefined, text: line }];
+    }
+  });
+}
+
+/**
+ * The events a JSON value holds: one event, an array of them, or an SQS batch as Lambda receives
+ * it (`{"Records": [{"body": "<event JSON>"}]}`), each body delivered as the queue would.
+ */
+function eventsOf(value: unknown, origin: string): RawEvent[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => eventsOf(v, `${origin}[${i}]`));
+  const records = (value as { Records?: unknown } | null)?.Records;
+  if (Array.isArray(records)) {
+    return records.map((r, i) => {
+      const body = (r as { body?: unknown } | null)?.body;
+      const where = `${origin} Records[${i}]`;
+      // A body that is already parsed (a hand-made batch) is taken as the event it holds.
+      return typeof body === 'string'
+        ? { origin: where, event: undefined, text: body }
+        : { origin: where, event: body };
+    });
+  }
+  return [{ origin, event: value }];
+}
+
+/** Where the user called from: npm runs scripts from the package root and says where in `INIT_CWD`. */
+function callerDir(): string {
+  return process.env.INIT_CWD ?? process.cwd();
 }
 
 function isScenario(value: unknown): value is ScenarioFile {

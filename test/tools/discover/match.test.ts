@@ -1,0 +1,66 @@
+/** The matching rule of discover, on plain data: every reason an entry is or is not a target. */
+import { type DiscoverWorld, matchEntries } from '../../../tools/discover/match';
+
+const WORLD: DiscoverWorld = {
+  namespace: 'mcp-gateway.local',
+  cloudMapServices: [
+    { name: 'currenttime-server', arn: 'arn:cm:srv-time', ipv4s: ['10.0.1.11'] },
+    { name: 'mcpgw-server', arn: 'arn:cm:srv-gw', ipv4s: ['10.0.2.21', '10.0.9.9'] },
+    { name: 'stale-server', arn: 'arn:cm:srv-stale', ipv4s: ['10.0.9.9'] },
+  ],
+  ecsServices: [
+    { serviceName: 'mcp-gateway-currenttime', discoveryNames: ['currenttime-server'], registryArns: [] },
+    { serviceName: 'mcp-gateway-mcpgw', discoveryNames: [], registryArns: ['arn:cm:srv-gw'] },
+  ],
+};
+
+const entry = (url: string | undefined, path = '/x/') =>
+  url === undefined
+    ? { kind: 'server' as const, path, error: 'HTTP 403' }
+    : { kind: 'server' as const, path, url };
+
+describe('Function: matchEntries', () => {
+  test.each([
+    ['http://currenttime-server:8000/', 'matched', 'currenttime-server', 'service-connect'],
+    [
+      'http://CurrentTime-Server.mcp-gateway.local.:8000/',
+      'matched',
+      'currenttime-server',
+      'service-connect',
+    ],
+    ['http://10.0.2.21:8003/', 'matched', 'mcpgw-server', 'service-registries'],
+    ['http://10.0.9.9:8003/', 'ambiguous', undefined, undefined],
+    ['http://10.0.5.5:8003/', 'foreign', undefined, undefined],
+    ['https://weather.example.com/mcp/', 'foreign', undefined, undefined],
+    ['http://nothing-here:8000/', 'no-cloud-map-service', undefined, undefined],
+    ['http://nothing-here.mcp-gateway.local:8000/', 'no-cloud-map-service', undefined, undefined],
+    ['http://stale-server:8000/', 'no-ecs-service', 'stale-server', undefined],
+    ['not a url', 'foreign', undefined, undefined],
+  ])('%s → %s', (url, status, cloudMapService, via) => {
+    const [m] = matchEntries([entry(url)], WORLD);
+
+    expect([m?.status, m?.cloudMapService, m?.via]).toEqual([status, cloudMapService, via]);
+    expect(m?.detail).not.toBe('');
+  });
+
+  test('a Cloud Map service published by two ECS services is ambiguous', () => {
+    const world = {
+      ...WORLD,
+      ecsServices: [
+        ...WORLD.ecsServices,
+        { serviceName: 'mcp-gateway-time-canary', discoveryNames: ['currenttime-server'], registryArns: [] },
+      ],
+    };
+
+    const [m] = matchEntries([entry('http://currenttime-server:8000/')], world);
+
+    expect(m?.status).toBe('ambiguous');
+    expect(m?.detail).toContain('mcp-gateway-currenttime, mcp-gateway-time-canary');
+  });
+
+  test('an entry that could not be read is reported, not matched', () => {
+    const [m] = matchEntries([entry(undefined)], WORLD);
+
+    expect([m?.status, m?.detail]).toEqual(['unreadable', 'HTTP 403']);
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * A v1.0.16-like account in moto_server and a local registry over HTTP, for the CLI tests of
+ * discover, plan and replay --live: an ECS cluster whose services publish Cloud Map services of an
+ * HTTP namespace through ServiceRegistries, Fargate tasks registered as instances, and registry
+ * entries of every kind (short name, FQDN, instance IP, foreign host, unknown name, orphan service,
+ * a Cloud Map service published by two ECS services).
+ */
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand as CreateEcsServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  CreateHttpNamespaceCommand,
+  CreateServiceCommand,
+  GetOperationCommand,
+  RegisterInstanceCommand,
+  ServiceDiscoveryClient,
+} from '@aws-sdk/client-servicediscovery';
+import { type LocalRegistry, startLocalRegistry } from '../../../tools/local-registry';
+import { loadWorld } from '../../../tools/replay/environment';
+import type { AwsClientConfig } from '../../support/moto';
+
+export const ROOT = resolve(__dirname, '..', '..', '..');
+export const CLUSTER = 'mcp-gateway-ecs-cluster';
+export const NAMESPACE = 'mcp-gateway.local';
+export const TOKEN_ENV = 'TOOLS_TEST_REGISTRY_TOKEN';
+export const TOKEN = 'tools-test-static-token-0123456789';
+
+export interface Account {
+  /** Task IPs by Cloud Map service. */
+  ips: Record<string, string[]>;
+  cloudMapArns: Record<string, string>;
+}
+
+/** Cloud Map services, the ECS services that publish them (ServiceRegistries), and tasks each. */
+const LAYOUT = [
+  { cloudMap: 'currenttime-server', ecs: ['mcp-gateway-currenttime'], tasks: 1, port: '8000' },
+  { cloudMap: 'mcpgw-server', ecs: ['mcp-gateway-mcpgw'], tasks: 1, port: '8003' },
+  { cloudMap: 'travel-assistant-agent', ecs: ['mcp-gateway-travel-assistant-agent'], tasks: 1, port: '9000' },
+  { cloudMap: 'flight-booking-agent', ecs: ['mcp-gateway-flight-booking-agent'], tasks: 1, port: '9000' },
+  { cloudMap: 'orphan-server', ecs: [], tasks: 0, port: '8000' },
+  {
+    cloudMap: 'shared-server',
+    ecs: ['mcp-gateway-shared-a', 'mcp-gateway-shared-b'],
+    tasks: 0,
+    port: '8000',
+  },
+] as const;
+
+/** Seeds moto. `serviceConnect` names ECS services created with Service Connect instead of ServiceRegistries. */
+export async function seedAccount(
+  config: AwsClientConfig,
+  endpoint: string,
+  options: { serviceConnect?: string[] } = {},
+): Promise<Account> {
+  const ecs = new ECSClient(config);
+  const cloudMap = new ServiceDiscoveryClient(config);
+  const subnet = await defaultSubnet(endpoint, config.region);
+  await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'app',
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [{ name: 'app', image: 'app:latest', memory: 512 }],
+    }),
+  );
+  const ns = await cloudMap.send(new CreateHttpNamespaceCommand({ Name: NAMESPACE }));
+  const op = await cloudMap.send(new GetOperationCommand({ OperationId: ns.OperationId }));
+  const namespaceId = op.Operation?.Targets?.NAMESPACE as string;
+  const account: Account = { ips: {}, cloudMapArns: {} };
+  const network = {
+    awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-0123456789abcdef0'] },
+  };
+  for (const item of LAYOUT) {
+    const created = await cloudMap.send(
+      new CreateServiceCommand({ Name: item.cloudMap, NamespaceId: namespaceId }),
+    );
+    const id = created.Service?.Id as string;
+    account.cloudMapArns[item.cloudMap] = created.Service?.Arn as string;
+    for (const name of item.ecs) {
+      const sc = options.serviceConnect?.includes(name) ?? false;
+      await ecs.send(
+        new CreateEcsServiceCommand({
+          cluster: CLUSTER,
+          serviceName: name,
+          taskDefinition: 'app',
+          desiredCount: 0,
+          launchType: 'FARGATE',
+          ...(sc
+            ? {
+                serviceConnectConfiguration: {
+                  enabled: true,
+                  namespace: NAMESPACE,
+                  services: [{ portName: 'http', discoveryName: item.cloudMap }],
+                },
+              }
+            : { serviceRegistries: [{ registryArn: created.Service?.Arn as string }] }),
+        }),
+      );
+    }
+    account.ips[item.cloudMap] = [];
+    if (item.tasks === 0) continue;
+    const out = await ecs.send(
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: 'app',
+        launchType: 'FARGATE',
+        count: item.tasks,
+        group: `service:${item.ecs[0]}`,
+        networkConfiguration: network,
+      }),
+    );
+    for (const t of out.tasks ?? []) {
+      const taskId = (t.taskArn as string).split('/').pop() as string;
+      const ip = t.attachments?.[0]?.details?.find((d) => d.name === 'privateIPv4Address')?.value as string;
+      account.ips[item.cloudMap]?.push(ip);
+      await cloudMap.send(
+        new RegisterInstanceCommand({
+          ServiceId: id,
+          InstanceId: taskId,
+          Attributes: { AWS_INSTANCE_IPV4: ip, AWS_INSTANCE_PORT: item.port },
+        }),
+      );
+    }
+  }
+  return account;
+}
+
+/**
+ * The registry: the v1.0.16 records of events/registry with their addresses set per kind of
+ * match, plus entries that must not match. `travelIp` is an instance IP of travel-assistant-agent.
+ */
+export async function startRegistry(travelIp: string): Promise<LocalRegistry> {
+  const seed = loadWorld(join(ROOT, 'events', 'world.json'));
+  const server = (path: string) => seed.servers.find((s) => s.path === path) as Record<string, unknown>;
+  const agent = (path: string) => seed.agents.find((a) => a.path === path) as Record<string, unknown>;
+  const currenttime = server('/currenttime/');
+  const servers: Record<string, unknown>[] = [
+    { ...currenttime, proxy_pass_url: 'http://currenttime-server:8000/' },
+    { ...server('/airegistry-tools/'), proxy_pass_url: `http://mcpgw-server.${NAMESPACE}:8003/` },
+    {
+      ...currenttime,
+      path: '/weather/',
+      server_name: 'Weather',
+      proxy_pass_url: 'https://weather.example.com/mcp/',
+    },
+    {
+      ...currenttime,
+      path: '/missing/',
+      server_name: 'Missing',
+      proxy_pass_url: 'http://missing-server:8000/',
+    },
+    { ...currenttime, path: '/orphan/', server_name: 'Orphan', proxy_pass_url: 'http://orphan-server:8000/' },
+    { ...currenttime, path: '/shared/', server_name: 'Shared', proxy_pass_url: 'http://shared-server:8000/' },
+  ];
+  const agents = [
+    { ...agent('/travel-assistant-agent'), url: `http://${travelIp}:9000/` },
+    { ...agent('/flight-booking-agent'), url: 'http://flight-booking-agent:9000/' },
+  ];
+  return startLocalRegistry({
+    staticToken: TOKEN,
+    seed: { servers, agents, state: Object.fromEntries(servers.map((s) => [String(s.path), true])) },
+  });
+}
+
+/** The partial configuration discover starts from. */
+export function partialConfig(registryUrl: string): Record<string, unknown> {
+  return {
+    cluster: CLUSTER,
+    namespace: NAMESPACE,
+    registryService: 'mcp-gateway-registry',
+    registry: {
+      url: registryUrl,
+      auth: { type: 'static', tokenEnv: TOKEN_ENV },
+      timeoutMs: 2000,
+      maxAttempts: 1,
+    },
+  };
+}
+
+const run = promisify(execFile);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a tool's CLI in a fresh Node process, as `npm run <tool>` would (tsx), from `cwd`. */
+export async function runCli(
+  tool: 'discover' | 'plan' | 'replay',
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = ROOT,
+): Promise<CliResult> {
+  const argv = ['--import', 'tsx', join(ROOT, 'tools', tool, 'cli.ts'), ...args];
+  try {
+    const { stdout, stderr } = await run(process.execPath, argv, { env, cwd, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** moto's default VPC subnet (EC2's query API; moto ignores the signature). */
+async function defaultSubnet(endpoint: string, region: string): Promise<string> {
+  const response = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: 'Action=DescribeSubnets&Version=2016-11-15',
+  });
+  const subnet = /<subnetId>([^<]+)<\/subnetId>/.exec(await response.text())?.[1];
+  if (subnet === undefined) throw new Error('moto has no default subnet');
+  return subnet;
+}

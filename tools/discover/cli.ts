@@ -1,0 +1,140 @@
+import '../cli/quiet-sdk';
+import { parseArgs } from 'node:util';
+import { EcsAdapter } from '../../functions/reconciler/aws/ecs';
+import { parseConfig } from '../../functions/reconciler/config';
+import { describeError } from '../../functions/reconciler/errors';
+import { NO_COUNT } from '../../functions/reconciler/ports';
+import { createRegistryClient } from '../../functions/reconciler/registry/client';
+import { awsClients, checkAwsSetup, explainAwsError } from '../cli/aws';
+import { fromCaller, readJsonFile } from '../cli/io';
+import { matchEntries } from './match';
+import { configDocument, matchTable, paramsDocument } from './output';
+import { listRegistryEntries } from './registry-list';
+import { readWorld } from './sources';
+
+const HELP = `Usage: npm run discover -- --config <partial.json> [--params]
+
+Finds the reconciler's targets in a live account: reads every server and agent of the registry,
+the namespace's Cloud Map services (and the IPv4s their instances list) and the cluster's ECS
+services (their Service Connect discovery names and ServiceRegistries), and matches each entry
+whose address host is a Cloud Map service of the namespace (short name or <name>.<namespace>)
+or an IPv4 one of its instances lists now. Read-only.
+
+  --config FILE   a reconciler configuration without "targets": cluster, namespace,
+                  registryService, registry (url and auth); paths are from your directory
+  --params        print the CDK parameters file (infra/params.example.json's shape) instead
+  -h, --help      show this help
+
+Prints the complete configuration (or parameters) on stdout and, on stderr, a table of every
+registry entry and why it was or was not matched. AWS: the standard credential chain and region
+(AWS_REGION), honouring AWS_ENDPOINT_URL_*.
+
+Exit status: 0 when at least one target was found and everything could be read; 1 when none
+was found or a read failed (the summary says how many); 2 on bad usage.`;
+
+const PLACEHOLDER_TARGET = { kind: 'server', path: '/', cloudMapService: 'placeholder' };
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    process.stderr.write(`discover: ${(error as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (args.values.config === undefined) {
+    process.stderr.write(`discover: --config is required\n\n${HELP}\n`);
+    return 2;
+  }
+  const file = fromCaller(args.values.config);
+  let partial: Record<string, unknown>;
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    const value = readJsonFile(file, 'configuration file');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error(`invalid configuration file ${file}: must be a JSON object`);
+    partial = value as Record<string, unknown>;
+    // Everything but the targets, which discover supplies.
+    config = parseConfig({ ...partial, targets: [PLACEHOLDER_TARGET] }, file);
+  } catch (error) {
+    process.stderr.write(`discover: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const setup = await checkAwsSetup();
+  if (setup !== undefined) {
+    process.stderr.write(`discover: ${setup}\n`);
+    return 1;
+  }
+
+  const { ecs, cloudMap } = awsClients();
+  const client = createRegistryClient(config.registry);
+  let world: Awaited<ReturnType<typeof readWorld>>;
+  try {
+    world = await readWorld(
+      { ecs, cloudMap, describe: new EcsAdapter(ecs) },
+      config.cluster,
+      config.namespace,
+      NO_COUNT,
+    );
+  } catch (error) {
+    process.stderr.write(`discover: cannot read the account: ${explainAwsError(error)}\n`);
+    return 1;
+  }
+  let entries: Awaited<ReturnType<typeof listRegistryEntries>>;
+  try {
+    entries = await listRegistryEntries(config, client, NO_COUNT);
+  } catch (error) {
+    process.stderr.write(
+      `discover: cannot list the registry at ${config.registry.url}: ${describeError(error)}\n`,
+    );
+    return 1;
+  }
+  const matches = matchEntries(entries, world);
+  process.stderr.write(`${matchTable(matches)}\n`);
+  const found = matches.filter((m) => m.status === 'matched').length;
+  const unreadable = matches.filter((m) => m.status === 'unreadable').length;
+  process.stderr.write(
+    `\n${entries.length} registry entries, ${world.cloudMapServices.length} Cloud Map services, ` +
+      `${world.ecsServices.length} ECS services: ${found} target(s) found` +
+      `${unreadable > 0 ? `; ${unreadable} entr${unreadable === 1 ? 'y' : 'ies'} could not be read` : ''}\n`,
+  );
+
+  if (args.values.params) {
+    const { params, notes } = paramsDocument(partial, matches);
+    process.stdout.write(`${JSON.stringify(params, null, 2)}\n`);
+    for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  } else {
+    const document = configDocument(partial, matches);
+    if (found > 0) parseConfig(document, 'the discovered configuration');
+    process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  }
+  if (found === 0) process.stderr.write('discover: no target found\n');
+  return found > 0 && unreadable === 0 ? 0 : 1;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string' },
+      params: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`discover: ${describeError(error)}\n`);
+    process.exitCode = 1;
+  },
+);

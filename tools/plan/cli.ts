@@ -1,0 +1,99 @@
+import '../cli/quiet-sdk';
+import { parseArgs } from 'node:util';
+import type { ReconcilerConfig } from '../../functions/reconciler/config';
+import { describeError, PermanentError } from '../../functions/reconciler/errors';
+import { checkAwsSetup } from '../cli/aws';
+import { fromCaller, loadConfig } from '../cli/io';
+import { recordLogger, stderrLogger } from '../cli/log-lines';
+import { liveReconciler } from '../cli/reconciler';
+import { planSummary, planTable } from './table';
+
+const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--verbose]
+
+A live, read-only resync of every target: for each entry its current address, the Cloud Map
+instances with their ECS state and health, and what the reconciler would do and why. It runs
+the reconciler itself in dry-run mode against real AWS and the configured registry, and never
+writes (the registry client is also wrapped so that a write is refused).
+
+  --config FILE   the reconciler configuration (the Lambda's format); paths are from your directory
+  --json          print the decision records as the Lambda logs them ({"decision": …}), one per line
+  --verbose       also print the reconciler's other log lines to stderr
+  -h, --help      show this help
+
+AWS: the standard credential chain and region (AWS_REGION), honouring AWS_ENDPOINT_URL_*.
+
+Exit status: 0 when no target would end in error; 1 when any would (or AWS or the registry
+cannot be used; the summary says how many); 2 on bad usage.`;
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    process.stderr.write(`plan: ${(error as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (args.values.config === undefined) {
+    process.stderr.write(`plan: --config is required\n\n${HELP}\n`);
+    return 2;
+  }
+  let config: ReconcilerConfig;
+  try {
+    config = { ...loadConfig(fromCaller(args.values.config)), dryRun: true };
+  } catch (error) {
+    process.stderr.write(`plan: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const setup = await checkAwsSetup();
+  if (setup !== undefined) {
+    process.stderr.write(`plan: ${setup}\n`);
+    return 1;
+  }
+  const json = args.values.json === true;
+  const other = args.values.verbose ? stderrLogger() : undefined;
+  const logger = json
+    ? recordLogger((line) => process.stdout.write(`${line}\n`), other)
+    : (other ?? recordLogger(() => undefined));
+  const { reconciler } = liveReconciler({
+    config,
+    logger,
+    registry: (client) => ({
+      readEntry: (ref, ctx) => client.readEntry(ref, ctx),
+      writeUrl: async () => {
+        throw new PermanentError('plan never writes');
+      },
+    }),
+  });
+  const outcome = await reconciler.reconcile([{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]);
+  if (!json) process.stdout.write(`${planTable(outcome.records)}\n\n`);
+  process.stderr.write(`${planSummary(outcome.records)}\n`);
+  return outcome.records.some((r) => r.action === 'error') ? 1 : 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`plan: ${describeError(error)}\n`);
+    process.exitCode = 1;
+  },
+);
