@@ -1,10 +1,11 @@
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import type { RegistryPort } from '../../functions/reconciler/ports';
-import { Reconciler } from '../../functions/reconciler/reconcile';
+import type { Reconciler } from '../../functions/reconciler/reconcile';
 import { createRegistryClient, type RegistryClient } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import { NO_METRICS } from '../../functions/reconciler/telemetry';
+import { createReconciler } from '../../functions/reconciler/wiring';
 
 /**
  * The live reconciler of the CLIs (`replay --live`, `plan`): real SDK clients and the configured
@@ -18,7 +19,7 @@ export function liveReconciler(options: {
   registry?: (client: RegistryClient) => RegistryPort;
 }): { reconciler: Reconciler; client: RegistryClient } {
   const client = createRegistryClient(options.config.registry, { logger: options.logger });
-  const reconciler = new Reconciler({
+  const reconciler = createReconciler({
     config: options.config,
     ...createAwsAdapters(),
     registry: options.registry === undefined ? client : options.registry(client),

@@ -1,4 +1,4 @@
-import { isOwnedHost } from '../../functions/reconciler/decide';
+import { isOwnedHost } from '../../functions/reconciler/core/decide';
 import type { EcsServiceDiscovery, TargetKind } from '../../functions/reconciler/ports';
 import { hostOf, isIPv4 } from '../../functions/reconciler/url';
 import type { ListedEntry } from './registry-list';

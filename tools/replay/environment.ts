@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { type EntryRef, NO_COUNT, type RegistryPort } from '../../functions/reconciler/ports';
-import { Reconciler } from '../../functions/reconciler/reconcile';
+import type { Reconciler } from '../../functions/reconciler/reconcile';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import { createReconciler } from '../../functions/reconciler/wiring';
 import { liveReconciler } from '../cli/reconciler';
 import { MemoryRegistry, VirtualClock, World, type WorldService } from '../world/world';
 
@@ -132,7 +133,7 @@ export async function embeddedEnvironment(options: EmbeddedOptions): Promise<Rep
   });
   for (const s of file.services) for (const t of s.tasks ?? []) world.seedTask(s.ecsService, t);
   const registry = await (options.registry ?? memoryRegistry)(options.seed, clock);
-  const reconciler = new Reconciler({
+  const reconciler = createReconciler({
     config: options.config,
     cloudMap: world,
     ecs: world,
