@@ -5,16 +5,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, MetricName } from '../../functions/reconciler/telemetry';
-import {
-  DEFAULT_TARGETS,
-  egressPorts,
-  InvalidReconcilerPropsError,
-  MESSAGE_GROUP_ID,
-  RegistryReconciler,
-  STATIC_TOKEN_ENV,
-  secretResource,
-  TASK_STATUSES,
-} from '../../infra/registry-reconciler';
+import { DEFAULT_TARGETS, STATIC_TOKEN_ENV } from '../../infra/defaults';
+import { MESSAGE_GROUP_ID, TASK_STATUSES } from '../../infra/delivery';
+import { egressPorts } from '../../infra/network';
+import { secretResource } from '../../infra/permissions';
+import { InvalidReconcilerPropsError, RegistryReconciler } from '../../infra/registry-reconciler';
 import { actionsOf, iamStatements, minimalProps, newApp, SECRET_ARN, synthReconciler } from './helpers';
 
 const NETWORK = {
