@@ -11,13 +11,12 @@ import {
   STATIC_TOKEN_ENV,
 } from './defaults';
 import type { ReconcilerTarget, RegistryReconcilerProps } from './props';
+import type { Assert, Same } from './type-checks';
 
 /**
  * `ReconcilerTarget` documents a target for construct users; it must stay the configuration's
  * target (with its defaults optional). Either side changing alone fails `npm run typecheck` here.
  */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 export type TargetShapeMatchesConfig = Assert<
   Same<ReconcilerTarget, Readonly<Omit<TargetConfig, 'port'> & Partial<Pick<TargetConfig, 'port'>>>>
 >;
