@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod/mini';
-import { formatIssues } from '../functions/reconciler/validation';
+// For its side effect: zod's English messages (`Invalid input: expected number, …`).
+import '../functions/reconciler/validation';
 import type { ReconcilerTarget, RegistryReconcilerProps } from './props';
 import type { Assert, Same } from './type-checks';
 import type { InvalidReconcilerPropsError } from './validation';
@@ -174,7 +175,6 @@ export function loadParams(
   if (!result.success) {
     for (const issue of result.error.issues) {
       const key = issue.path.map(String).join('.');
-      const top = String(issue.path[0] ?? '');
       if (issue.code === 'unrecognized_keys') {
         for (const unknown of issue.keys) {
           const where = [key, unknown].filter((p) => p !== '').join('.');
