@@ -172,21 +172,22 @@ export function loadParams(
     else problems.push(`-c dryRun: ${JSON.stringify(value)} is neither true nor false`);
   }
   const result = paramsSchema.safeParse(merged);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const key = issue.path.map(String).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        for (const unknown of issue.keys) {
-          const where = [key, unknown].filter((p) => p !== '').join('.');
-          problems.push(`${shown}: ${where}: unknown key${suggestion(unknown)}`);
-        }
-        continue;
-      }
-      problems.push(located(key === '' ? '(root)' : key, issue.message, origin));
-    }
-  }
-  if (problems.length > 0) throw new ParamsError(problems);
-  return (result as { data: ReconcilerParams }).data;
+  if (!result.success) problems.push(...describeIssues(result.error.issues, origin));
+  if (problems.length > 0 || !result.success) throw new ParamsError(problems);
+  return result.data;
+}
+
+/** The schema's issues as problem lines; an unknown key is always the file's (`-c` takes known keys only). */
+function describeIssues(issues: readonly z.core.$ZodIssue[], origin: ParamsOrigin): string[] {
+  return issues.flatMap((issue) => {
+    const key = issue.path.map(String).join('.');
+    if (issue.code !== 'unrecognized_keys')
+      return [located(key === '' ? '(root)' : key, issue.message, origin)];
+    return issue.keys.map((unknown) => {
+      const where = [key, unknown].filter((p) => p !== '').join('.');
+      return `${origin.file}: ${where}: unknown key${suggestion(unknown)}`;
+    });
+  });
 }
 
 /** ` (did you mean "x"?)` for a key that differs from a known one only in case or by a plural s. */
