@@ -1,30 +1,65 @@
 /**
- * The CDK app: `npx cdk deploy -c params=infra/params.json` (see infra/README.fragment.md).
+ * The CDK app: `npx cdk deploy -c params=infra/params.json` (README, "Deploy").
  * Synth is offline: no lookups, no credentials, an environment-agnostic stack.
+ *
+ * A bad parameter (a missing file, an unknown key, a bad `-c` value, a value the construct rejects)
+ * is printed as one line per problem naming the key and where it came from, and the app exits 1
+ * before anything is synthesized.
  */
 import * as path from 'node:path';
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_STACK_NAME, loadParams, toReconcilerProps } from './params';
+import {
+  contextKeys,
+  DEFAULT_STACK_NAME,
+  displayPath,
+  loadParams,
+  ParamsError,
+  paramsErrorFromProps,
+  toReconcilerProps,
+} from './params';
 import { RegistryReconcilerStack } from './registry-reconciler-stack';
+import { InvalidReconcilerPropsError } from './validation';
 
 const EXAMPLE_PARAMS = path.join(__dirname, 'params.example.json');
 
-const app = new App();
-const paramsFile = path.resolve(String(app.node.tryGetContext('params') ?? EXAMPLE_PARAMS));
-const params = loadParams(paramsFile, (key) => app.node.tryGetContext(key));
-
-const stack = new RegistryReconcilerStack(app, params.stackName ?? DEFAULT_STACK_NAME, {
-  reconciler: toReconcilerProps(params),
-  // Stack tags: CloudFormation propagates them to every resource that takes tags.
-  ...(params.tags === undefined ? {} : { tags: params.tags }),
-});
-if (paramsFile === EXAMPLE_PARAMS) {
-  Annotations.of(stack).addWarningV2(
-    'reconciler:exampleParams',
-    'Synthesized with infra/params.example.json (example names and ARNs). Deploy with -c params=<your file>.',
-  );
+/**
+ * Adds the reconciler stack to `app` from its context: the parameters file named by `params`
+ * (default infra/params.example.json), then the `-c` overrides. Throws `ParamsError`.
+ */
+export function buildApp(app: App): RegistryReconcilerStack {
+  const context = (key: string) => app.node.tryGetContext(key);
+  const paramsFile = path.resolve(String(context('params') ?? EXAMPLE_PARAMS));
+  const params = loadParams(paramsFile, context);
+  let stack: RegistryReconcilerStack;
+  try {
+    stack = new RegistryReconcilerStack(app, params.stackName ?? DEFAULT_STACK_NAME, {
+      reconciler: toReconcilerProps(params, displayPath(paramsFile)),
+      // Stack tags: CloudFormation propagates them to every resource that takes tags.
+      ...(params.tags === undefined ? {} : { tags: params.tags }),
+    });
+  } catch (error) {
+    if (!(error instanceof InvalidReconcilerPropsError)) throw error;
+    throw paramsErrorFromProps(error, { file: displayPath(paramsFile), fromContext: contextKeys(context) });
+  }
+  if (paramsFile === EXAMPLE_PARAMS) {
+    Annotations.of(stack).addWarningV2(
+      'reconciler:exampleParams',
+      'Synthesized with infra/params.example.json (example names and ARNs). Deploy with -c params=<your file>.',
+    );
+  }
+  // AWS Solutions checks run on every synth: an unacknowledged finding fails it.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
 }
 
-// AWS Solutions checks run on every synth: an unacknowledged finding fails it.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+if (require.main === module) {
+  try {
+    buildApp(new App());
+  } catch (error) {
+    if (!(error instanceof ParamsError)) throw error;
+    console.error(error.message);
+    // Exit now: the App would otherwise synthesize what was built so far when the process ends.
+    process.exit(1);
+  }
+}

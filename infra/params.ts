@@ -3,13 +3,19 @@
  * Gateway stack's resources, with a few keys overridable one by one from CDK context
  * (`-c registryUrl=https://…`). The file's shape is checked here; what the values mean is checked by
  * `RegistryReconciler` itself, so a construct user and a params-file user get the same errors.
+ * Every error is a `ParamsError`: one line per problem, each naming the key and where its value
+ * came from (the file, or `-c <key>`).
  */
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod/mini';
-import { formatIssues } from '../functions/reconciler/validation';
-import type { RegistryReconcilerProps } from './registry-reconciler';
+// For its side effect: zod's English messages (`Invalid input: expected number, …`).
+import '../functions/reconciler/validation';
+import type { ReconcilerTarget, RegistryReconcilerProps } from './props';
+import type { Assert, Same } from './type-checks';
+import type { InvalidReconcilerPropsError } from './validation';
 
 const str = z.string().check(z.minLength(1));
 const posInt = z.int().check(z.minimum(1));
@@ -80,6 +86,14 @@ const paramsSchema = z.strictObject({
 /** The parameters file, as written. */
 export type ReconcilerParams = z.output<typeof paramsSchema>;
 
+/**
+ * A target in the file is a construct target (`ReconcilerTarget`, itself pinned to the function's
+ * configuration in function-config.ts): either changing alone fails `npm run typecheck`.
+ */
+export type ParamsTargetMatchesProps = Assert<
+  Same<Readonly<NonNullable<ReconcilerParams['targets']>[number]>, ReconcilerTarget>
+>;
+
 /** Keys that `-c key=value` may set or override (CDK context values from the command line are strings). */
 export const CONTEXT_OVERRIDES = [
   'stackName',
@@ -95,38 +109,146 @@ export const CONTEXT_OVERRIDES = [
 /** The default stack name. */
 export const DEFAULT_STACK_NAME = 'McpGatewayRegistryReconciler';
 
+/** Bad parameters: one line per problem, each `<where>: <key>: <what is wrong>`. */
+export class ParamsError extends Error {
+  constructor(readonly lines: readonly string[]) {
+    super(lines.join('\n'));
+    this.name = 'ParamsError';
+  }
+}
+
+/** Where the parameters came from: the file, and the keys `-c` set. */
+export interface ParamsOrigin {
+  /** The parameters file, as it is best shown (relative to the working directory when inside it). */
+  readonly file: string;
+  /** The keys whose value came from `-c key=value`. */
+  readonly fromContext: ReadonlySet<string>;
+}
+
+/** How a path is shown in messages: relative to the working directory when it is inside it. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** The keys of `CONTEXT_OVERRIDES` that the context sets. */
+export function contextKeys(context: (key: string) => unknown): Set<string> {
+  return new Set(CONTEXT_OVERRIDES.filter((key) => context(key) !== undefined));
+}
+
 /**
- * Reads the parameters: the JSON file, then the context overrides. Throws one error naming every
- * bad field and the file.
+ * Reads the parameters: the JSON file, then the context overrides. Throws a `ParamsError` naming
+ * every bad key and where it came from.
  */
 export function loadParams(
   file: string,
   context: (key: string) => unknown = () => undefined,
 ): ReconcilerParams {
+  const shown = displayPath(file);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
-    throw new Error(`cannot read parameters file ${file}: ${(cause as Error).message}`, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file (copy infra/params.example.json there and edit it)'
+        : cause instanceof SyntaxError
+          ? `not valid JSON (${cause.message})`
+          : (cause as Error).message;
+    throw new ParamsError([`${shown}: cannot read the parameters file: ${why}`]);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new Error(`parameters file ${file}: must hold a JSON object`);
+    throw new ParamsError([`${shown}: the parameters file must hold a JSON object`]);
   }
+  const origin: ParamsOrigin = { file: shown, fromContext: contextKeys(context) };
+  const problems: string[] = [];
   const merged: Record<string, unknown> = { ...raw };
-  for (const key of CONTEXT_OVERRIDES) {
+  for (const key of origin.fromContext) {
     const value = context(key);
-    if (value === undefined) continue;
-    merged[key] = key === 'dryRun' ? parseBoolean(value) : value;
+    if (key !== 'dryRun') merged[key] = value;
+    else if (value === true || value === 'true') merged[key] = true;
+    else if (value === false || value === 'false') merged[key] = false;
+    else problems.push(`-c dryRun: ${JSON.stringify(value)} is neither true nor false`);
   }
   const result = paramsSchema.safeParse(merged);
-  if (!result.success) throw new Error(`invalid parameters (${file}): ${formatIssues(result.error)}`);
+  if (!result.success) problems.push(...describeIssues(result.error.issues, origin));
+  if (problems.length > 0 || !result.success) throw new ParamsError(problems);
   return result.data;
 }
 
-function parseBoolean(value: unknown): unknown {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return value;
+/** The schema's issues as problem lines; an unknown key is always the file's (`-c` takes known keys only). */
+function describeIssues(issues: readonly z.core.$ZodIssue[], origin: ParamsOrigin): string[] {
+  return issues.flatMap((issue) => {
+    const key = issue.path.map(String).join('.');
+    if (issue.code !== 'unrecognized_keys')
+      return [located(key === '' ? '(root)' : key, issue.message, origin)];
+    return issue.keys.map((unknown) => {
+      const where = [key, unknown].filter((p) => p !== '').join('.');
+      return `${origin.file}: ${where}: unknown key${suggestion(unknown)}`;
+    });
+  });
+}
+
+/** ` (did you mean "x"?)` for a key that differs from a known one only in case or by a plural s. */
+function suggestion(key: string): string {
+  const norm = (k: string) => k.toLowerCase().replace(/s$/, '');
+  const known = Object.keys(paramsSchema.def.shape).find((k) => k !== key && norm(k) === norm(key));
+  return known === undefined ? '' : ` (did you mean "${known}"?)`;
+}
+
+/** Param keys whose construct prop (or configuration field) has another name. */
+const KEY_OF_PROP: Record<string, string> = {
+  registryTimeout: 'registryTimeoutMs',
+  resyncInterval: 'resyncMinutes',
+  resyncFullCheck: 'resyncFullCheckMinutes',
+  timeout: 'timeoutSeconds',
+  logRetention: 'logRetentionDays',
+  'alarms.noLiveInstanceFor': 'alarms.noLiveInstanceMinutes',
+  'alarms.oldestMessageAge': 'alarms.oldestMessageAgeMinutes',
+  'lagRetry.delay': 'lagRetry.delayMs',
+  'registry.url': 'registryUrl',
+  'registry.timeoutMs': 'registryTimeoutMs',
+  'registry.maxAttempts': 'registryMaxAttempts',
+  'registry.reenableAfterWrite': 'reenableAfterWrite',
+  'registry.auth': 'auth',
+};
+
+/** A problem line of the construct or the configuration parser, with the param key and its origin. */
+function attribute(problem: string, origin: ParamsOrigin): string {
+  const match = /^([A-Za-z][\w.]*): (.*)$/s.exec(problem);
+  if (match === null) return `${origin.file}: ${problem}`;
+  const [, propKey = '', message] = match;
+  const prefix = Object.keys(KEY_OF_PROP)
+    .filter((k) => propKey === k || propKey.startsWith(`${k}.`))
+    .sort((a, b) => b.length - a.length)[0];
+  const key = prefix === undefined ? propKey : `${KEY_OF_PROP[prefix]}${propKey.slice(prefix.length)}`;
+  return located(key, message, origin);
+}
+
+/** `<file>: <key>: <message>`, or `-c <key>: <message>` for a value given on the command line. */
+function located(key: string, message: string | undefined, origin: ParamsOrigin): string {
+  const top = key.split('.')[0] ?? key;
+  if (!origin.fromContext.has(top)) return `${origin.file}: ${key}: ${message}`;
+  return key === top ? `-c ${top}: ${message}` : `-c ${top}: ${key}: ${message}`;
+}
+
+/**
+ * The construct's `InvalidReconcilerPropsError` in the parameters' terms: each problem under the
+ * param key it concerns and where that value came from.
+ */
+export function paramsErrorFromProps(error: InvalidReconcilerPropsError, origin: ParamsOrigin): ParamsError {
+  const configPrefix = /^invalid reconciler configuration: /;
+  const lines = error.problems.flatMap((problem) =>
+    configPrefix.test(problem)
+      ? // The function's parser lists its fields as `a: …; b: …` (formatIssues).
+        problem
+          .replace(configPrefix, '')
+          .split('; ')
+          .map((p) => attribute(p, origin))
+      : [attribute(problem, origin)],
+  );
+  return new ParamsError(lines);
 }
 
 const RETENTION_DAYS = new Set<number>(
@@ -138,13 +260,16 @@ function map<T, R>(value: T | undefined, f: (v: T) => R): R | undefined {
   return value === undefined ? undefined : f(value);
 }
 
-/** Maps the parameters to the construct's props (durations and enums in CDK's types). */
-export function toReconcilerProps(params: ReconcilerParams): RegistryReconcilerProps {
+/**
+ * Maps the parameters to the construct's props (durations and enums in CDK's types). `file` names
+ * the parameters in an error.
+ */
+export function toReconcilerProps(params: ReconcilerParams, file = 'parameters'): RegistryReconcilerProps {
   const { logRetentionDays, alarms, lagRetry } = params;
   if (logRetentionDays !== undefined && !RETENTION_DAYS.has(logRetentionDays)) {
-    throw new Error(
-      `invalid parameters: logRetentionDays: ${logRetentionDays} is not a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, …)`,
-    );
+    throw new ParamsError([
+      `${file}: logRetentionDays: ${logRetentionDays} is not a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, …)`,
+    ]);
   }
   return {
     cluster: params.cluster,

@@ -1,13 +1,17 @@
 /**
- * How the Lambda is bundled for its runtime, in one place. `npm run build` (`tsx tools/build.ts`),
- * the benchmarks (tools/bench) and the CDK construct (`NodejsFunction`, through `CDK_BUNDLING`) all
- * read these values, so the bundle that is measured is the bundle that is deployed.
+ * Builds the Lambda bundle: `npm run build` (`tsx tools/build.ts`) and the benchmarks (tools/bench).
+ * The esbuild options come from infra/bundling.ts, which the CDK construct (`NodejsFunction`) reads
+ * as well, so the bundle that is measured is the bundle that is deployed.
  *
  * Importing this module has no side effects (esbuild is loaded only when a build runs).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { BuildOptions, Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
+import { CDK_BUNDLING, LAMBDA_BUNDLING } from '../infra/bundling';
+
+// The options live in infra/bundling.ts, which the CDK construct reads too; re-exported for the tools.
+export { CDK_BUNDLING, CREATE_REQUIRE_BANNER, LAMBDA_BUNDLING, LAMBDA_TARGET } from '../infra/bundling';
 
 /** The repository root (this file lives in `tools/`). */
 export const ROOT = resolve(__dirname, '..');
@@ -20,68 +24,6 @@ export const BASELINE_ENTRY = 'tools/bench/baseline-handler.ts';
 
 /** Where `npm run build` writes the Lambda: `dist/handler.mjs` (+ `.map`, + metafile). */
 export const LAMBDA_OUTDIR = 'dist';
-
-/** Lambda's Node runtime (`nodejs22.x`): the bundle's syntax target. Local tooling stays Node 20. */
-export const LAMBDA_TARGET = 'node22';
-
-/**
- * ES module output can still contain CommonJS packages that call `require()` (for example for Node
- * built-ins); esbuild's ESM shim then throws "Dynamic require of … is not supported" unless a real
- * `require` is in scope. Today no bundled package needs it (the ES module builds are picked), so
- * the options leave it out and `bundle()` fails loudly if that shim ever appears: then add
- * `banner: { js: CREATE_REQUIRE_BANNER }` (CDK: `banner: CREATE_REQUIRE_BANNER`).
- */
-export const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __bannerCreateRequire } from 'node:module'; const require = __bannerCreateRequire(import.meta.url);";
-
-/**
- * The esbuild options for both bundles. Plain values: the CDK construct maps them through
- * `CDK_BUNDLING`, the build and the benchmarks pass them to esbuild as they are.
- *
- * - `format: 'esm'`, `.mjs`: Lambda loads it as an ES module (no `"type"` needed next to it).
- * - `mainFields: ['module', 'main']`: the ES module builds of the SDK and Powertools tree-shake far
- *   better than their CommonJS builds (measured with esbuild: 383 KB vs 643 KB for the same clients).
- * - No `external`: the SDK is bundled at the lockfile's versions instead of the runtime's copy, so
- *   what is tested is what runs, and one file loads faster than the runtime's `node_modules`.
- * - `sourcemap: 'linked'`: an external `.map` file plus the `sourceMappingURL` comment that
- *   `NODE_OPTIONS=--enable-source-maps` needs to map stack traces (`'external'` omits the comment).
- * - `legalComments: 'linked'`: license comments go to `handler.mjs.LEGAL.txt`, not into the bundle.
- * - No banner: see `CREATE_REQUIRE_BANNER`.
- */
-export const LAMBDA_BUNDLING = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: LAMBDA_TARGET,
-  minify: true,
-  sourcemap: 'linked',
-  legalComments: 'linked',
-  mainFields: ['module', 'main'],
-  outExtension: { '.js': '.mjs' },
-  metafile: true,
-  logLevel: 'warning',
-} as const satisfies BuildOptions;
-
-/**
- * The same options in the shape of `aws-cdk-lib/aws-lambda-nodejs` `BundlingOptions` (enum fields
- * as their string values: `OutputFormat.ESM === 'esm'`, `SourceMapMode.DEFAULT === 'default'`,
- * i.e. linked). Use in the construct as
- * `bundling: { ...CDK_BUNDLING, format: OutputFormat.ESM, sourceMapMode: SourceMapMode.DEFAULT }`.
- * `bundleAwsSDK: true` and `externalModules: []` matter: NodejsFunction otherwise leaves `@aws-sdk/*`
- * out of the bundle (the runtime's copy, whose version moves, would be loaded instead).
- */
-export const CDK_BUNDLING = {
-  format: 'esm',
-  target: LAMBDA_TARGET,
-  minify: true,
-  sourceMap: true,
-  sourceMapMode: 'default',
-  mainFields: ['module', 'main'] as string[],
-  metafile: true,
-  bundleAwsSDK: true,
-  externalModules: [] as string[],
-  esbuildArgs: { '--legal-comments': 'linked' },
-} as const;
 
 /** The text of esbuild's ESM `require` shim, present only when a CommonJS module needs `require`. */
 const DYNAMIC_REQUIRE_SHIM = 'Dynamic require of';
@@ -114,7 +56,7 @@ export async function bundle(entry: string, outdir: string): Promise<BundleResul
   });
   if (readFileSync(outfile, 'utf8').includes(DYNAMIC_REQUIRE_SHIM)) {
     throw new Error(
-      `${entry}: a bundled CommonJS module calls require(), which fails in an ES module: add the createRequire banner (CREATE_REQUIRE_BANNER in tools/build.ts)`,
+      `${entry}: a bundled CommonJS module calls require(), which fails in an ES module: add the createRequire banner (CREATE_REQUIRE_BANNER in infra/bundling.ts)`,
     );
   }
   const metafile = result.metafile;

@@ -99,3 +99,42 @@ export function actionsOf(statement: Record<string, unknown>): string[] {
   const action = statement.Action;
   return Array.isArray(action) ? action.map(String) : [String(action)];
 }
+
+/** A VPC and two private subnets, by id. */
+export const NETWORK = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+};
+
+/** The one `AWS::Lambda::Function` of the template. */
+export function functionProps(template: Template): Record<string, unknown> {
+  const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+  expect(fns).toHaveLength(1);
+  return (fns[0] as { Properties: Record<string, unknown> }).Properties;
+}
+
+export function environmentOf(template: Template): Record<string, unknown> {
+  return (functionProps(template).Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** An ECS resource ARN as CDK writes it in an environment-agnostic stack. */
+export function ecsArnJoin(resource: string) {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':ecs:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:${resource}`,
+      ],
+    ],
+  };
+}
+
+export function clusterArnJoin(cluster: string) {
+  return ecsArnJoin(`cluster/${cluster}`);
+}

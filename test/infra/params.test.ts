@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadParams, toReconcilerProps } from '../../infra/params';
+import { loadParams, ParamsError, toReconcilerProps } from '../../infra/params';
 import { RegistryReconcilerStack } from '../../infra/registry-reconciler-stack';
 import { newApp, REPO_ROOT } from './helpers';
 
@@ -15,6 +15,16 @@ function writeParams(content: unknown): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'reconciler-params-')), 'params.json');
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;
+}
+
+/** What `f` throws (the test fails if it throws nothing). */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
 }
 
 const MINIMAL = {
@@ -48,15 +58,38 @@ describe('Function: loadParams', () => {
     expect(params.dryRun).toBe(false);
   });
 
-  it('names every bad key and the file', () => {
+  it('names every bad key and the file, one line each', () => {
     const file = writeParams({ ...MINIMAL, resyncMinutes: 'five', unknownKey: 1 });
-    expect(() => loadParams(file)).toThrow(new RegExp(`invalid parameters \\(${file}\\):.*resyncMinutes`));
-    expect(() => loadParams(file)).toThrow(/unknownKey/);
+    const error = thrown(() => loadParams(file));
+    expect(error).toBeInstanceOf(ParamsError);
+    expect((error as ParamsError).lines).toEqual([
+      `${file}: resyncMinutes: Invalid input: expected number, received string`,
+      `${file}: unknownKey: unknown key`,
+    ]);
+  });
+
+  it('suggests the key an unknown one was probably meant to be', () => {
+    const file = writeParams({ ...MINIMAL, target: [] });
+    expect(() => loadParams(file)).toThrow(`${file}: target: unknown key (did you mean "targets"?)`);
+  });
+
+  it('blames a bad -c value on -c, not on the file', () => {
+    const context: Record<string, string> = { dryRun: 'maybe', logLevel: 'LOUD' };
+    const error = thrown(() => loadParams(EXAMPLE, (key) => context[key])) as ParamsError;
+    expect(error.lines).toEqual([
+      '-c dryRun: "maybe" is neither true nor false',
+      expect.stringMatching(/^-c logLevel: .*"DEBUG"/),
+    ]);
+    expect(error.message).not.toContain('params.example.json');
   });
 
   it('says when the file is missing or not JSON', () => {
-    expect(() => loadParams('/nonexistent/params.json')).toThrow(/cannot read parameters file/);
-    expect(() => loadParams(writeParams('{ not json'))).toThrow(/cannot read parameters file/);
+    expect(() => loadParams('/nonexistent/params.json')).toThrow(
+      '/nonexistent/params.json: cannot read the parameters file: no such file (copy infra/params.example.json there and edit it)',
+    );
+    expect(() => loadParams(writeParams('{ not json'))).toThrow(
+      /cannot read the parameters file: not valid JSON/,
+    );
     expect(() => loadParams(writeParams('[]'))).toThrow(/must hold a JSON object/);
   });
 });
@@ -85,8 +118,9 @@ describe('Function: toReconcilerProps', () => {
   });
 
   it('rejects a log retention CloudWatch does not offer', () => {
-    expect(() => toReconcilerProps(loadParams(writeParams({ ...MINIMAL, logRetentionDays: 2 })))).toThrow(
-      /logRetentionDays: 2/,
+    const file = writeParams({ ...MINIMAL, logRetentionDays: 2 });
+    expect(() => toReconcilerProps(loadParams(file), file)).toThrow(
+      new RegExp(`^${file}: logRetentionDays: 2 is not a CloudWatch Logs retention`),
     );
   });
 });

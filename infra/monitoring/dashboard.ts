@@ -1,0 +1,102 @@
+/**
+ * The dashboard, top to bottom: what came in, what was decided, what failed, how long it took,
+ * what needs attention, the queues, the function, the alarms (README, "Operate > Dashboard").
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, MetricName } from '../../functions/reconciler/telemetry';
+import type { ReconcilerQueues } from '../delivery';
+import type { ReconcilerAlarms } from './alarms';
+import type { ReconcilerMetrics } from './metrics';
+
+/** What the dashboard shows besides the metrics. */
+export interface DashboardSettings {
+  readonly clusterName: string;
+  readonly namespace: string;
+  readonly queues: ReconcilerQueues;
+  readonly alarms: ReconcilerAlarms;
+}
+
+export function buildDashboard(
+  scope: Construct,
+  metrics: ReconcilerMetrics,
+  settings: DashboardSettings,
+): cloudwatch.Dashboard {
+  const { queues } = settings;
+  const sum = (name: string, label: string) => metrics.published(name).with({ label });
+  const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+    new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
+  const duration = (statistic: string, label: string) =>
+    metrics.published(MetricName.ReconcileDuration, statistic).with({ label });
+
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', { defaultInterval: Duration.hours(6) });
+  dashboard.addWidgets(
+    new cloudwatch.TextWidget({
+      markdown: `# Registry reconciler\nCluster \`${settings.clusterName}\`, namespace \`${settings.namespace}\`, metrics \`${METRICS_NAMESPACE}\` / service \`${metrics.serviceName}\`. One FIFO message group: one batch at a time.`,
+      width: 24,
+      height: 2,
+    }),
+  );
+  dashboard.addWidgets(
+    graph('Events received', [
+      sum(MetricName.EventsReceived, 'received'),
+      sum(MetricName.EventsIgnored, 'ignored'),
+      sum(MetricName.EventsMalformed, 'malformed'),
+    ]),
+    graph('Decisions by action', [
+      sum(MetricName.DecisionNoop, 'noop'),
+      sum(MetricName.DecisionUpdate, 'update'),
+      sum(MetricName.DecisionDefer, 'defer'),
+      sum(MetricName.DecisionSkip, 'skip'),
+      sum(MetricName.DecisionError, 'error'),
+    ]),
+    graph('Errors', [
+      sum(MetricName.Errors, 'reconcile errors'),
+      metrics.functionErrors().with({ label: 'failed invocations' }),
+    ]),
+  );
+  dashboard.addWidgets(
+    graph('Reconcile duration (ms)', [
+      duration('Average', 'avg'),
+      duration('p99', 'p99'),
+      duration('Maximum', 'max'),
+    ]),
+    graph('Needs attention', [
+      sum(MetricName.DecisionDefer, 'deferred'),
+      sum(MetricName.NoLiveInstance, 'no live instance'),
+      sum(MetricName.ForeignEntry, 'foreign entry'),
+      sum(MetricName.ServerDisabledAfterWrite, 'server disabled after write'),
+    ]),
+    graph('Dead-letter queues (messages)', [
+      metrics.messagesVisible(queues.deadLetterQueue).with({ label: 'FIFO DLQ (failed processing)' }),
+      metrics.messagesVisible(queues.deliveryDeadLetterQueue).with({ label: 'delivery DLQ (EventBridge)' }),
+    ]),
+  );
+  dashboard.addWidgets(
+    graph(
+      'Queue backlog',
+      [
+        metrics.messagesVisible(queues.queue).with({ label: 'waiting' }),
+        metrics.messagesInFlight(queues.queue).with({ label: 'in flight' }),
+      ],
+      [metrics.oldestMessageAge(queues.queue).with({ label: 'oldest age (s)' })],
+    ),
+    graph(
+      'Function',
+      [
+        metrics.functionInvocations().with({ label: 'invocations' }),
+        metrics.functionErrors().with({ label: 'errors' }),
+        metrics.functionThrottles().with({ label: 'throttles' }),
+      ],
+      [metrics.functionMaxDuration().with({ label: 'max duration (ms)' })],
+    ),
+    new cloudwatch.AlarmStatusWidget({
+      title: 'Alarms',
+      alarms: Object.values(settings.alarms) as cloudwatch.IAlarm[],
+      width: 8,
+      height: 6,
+    }),
+  );
+  return dashboard;
+}

@@ -1,0 +1,80 @@
+/**
+ * Where the function runs: the stack's VPC and subnets, imported by id (no lookups, so synth needs
+ * no credentials), and its security group, given or created with only the egress it needs.
+ */
+import { Fn, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { ReconcilerNetworkProps, RegistryReconcilerProps } from './props';
+
+/** The function's VPC settings. */
+export interface ReconcilerNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.ISubnet[];
+  readonly securityGroups: ec2.ISecurityGroup[];
+  /** The security group the construct created, when none was given. */
+  readonly created: ec2.SecurityGroup | undefined;
+}
+
+/** Imports the VPC and subnets, gives the role ENI management, and picks or creates the security group. */
+export function importNetwork(
+  scope: Construct,
+  role: iam.Role,
+  network: ReconcilerNetworkProps,
+  props: Pick<RegistryReconcilerProps, 'registryUrl' | 'auth'>,
+): ReconcilerNetwork {
+  // Attribute imports, not fromLookup: synth must work without credentials. The VPC's AZs are
+  // never read (the subnets are passed explicitly), but the import needs a non-empty list.
+  const vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId: network.vpcId,
+    availabilityZones: Fn.getAzs(),
+  });
+  const subnets = network.subnetIds.map((subnetId, i) =>
+    ec2.Subnet.fromSubnetId(scope, `Subnet${i}`, subnetId),
+  );
+  Validations.of(vpc).acknowledge({
+    id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+    reason: 'Nothing selects subnets from this VPC: the function is given its subnets by id.',
+  });
+  for (const subnet of subnets) {
+    Validations.of(subnet).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      reason: "Only the subnet id is used (the function's VPC configuration); its route table is never read.",
+    });
+  }
+  // Lambda creates the function's network interfaces with the function's own role.
+  role.addManagedPolicy(
+    iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+  );
+  if (network.securityGroupIds !== undefined && network.securityGroupIds.length > 0) {
+    const securityGroups = network.securityGroupIds.map((sg, i) =>
+      ec2.SecurityGroup.fromSecurityGroupId(scope, `SecurityGroup${i}`, sg, { mutable: false }),
+    );
+    return { vpc, subnets, securityGroups, created: undefined };
+  }
+  const created = new ec2.SecurityGroup(scope, 'SecurityGroup', {
+    vpc,
+    description: 'Registry reconciler function: outbound HTTPS to AWS APIs, the registry and Keycloak',
+    allowAllOutbound: false,
+  });
+  for (const port of egressPorts(props)) {
+    created.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `HTTP(S) on ${port}`);
+  }
+  return { vpc, subnets, securityGroups: [created], created };
+}
+
+/** Outbound TCP ports the created security group opens: 443 (AWS APIs) and those of the registry and Keycloak. */
+export function egressPorts(props: Pick<RegistryReconcilerProps, 'registryUrl' | 'auth'>): number[] {
+  const urls = [props.registryUrl, ...(props.auth.type === 'keycloak' ? [props.auth.tokenUrl] : [])];
+  const ports = new Set<number>([443]);
+  for (const url of urls) {
+    try {
+      const u = new URL(url);
+      ports.add(u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443);
+    } catch {
+      // reported by validation
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}

@@ -1,0 +1,88 @@
+/** infra/validation.ts: every bad prop fails synth, each problem named. */
+import 'aws-cdk-lib/testhelpers/jest-autoclean';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { InvalidReconcilerPropsError, RegistryReconciler } from '../../infra/registry-reconciler';
+import { minimalProps, newApp, synthReconciler } from './helpers';
+
+describe('Construct: RegistryReconciler', () => {
+  describe('validation', () => {
+    const invalid =
+      (overrides: Parameters<typeof minimalProps>[0], stackProps = {}) =>
+      () =>
+        synthReconciler(overrides, stackProps);
+
+    it('fails synth on a configuration the function would reject, naming the field', () => {
+      expect(invalid({ registryUrl: 'ftp://registry' })).toThrow(/registry\.url: must be an http\(s\) URL/);
+      expect(
+        invalid({
+          targets: [
+            { kind: 'server', path: '/a/', cloudMapService: 'a' },
+            { kind: 'server', path: '/a/', cloudMapService: 'b' },
+          ],
+        }),
+      ).toThrow(/targets\.1\.path: duplicates targets\.0/);
+      expect(invalid({ cluster: 'not a cluster' })).toThrow(/cluster: must be an ECS cluster name or ARN/);
+    });
+
+    it('rejects the M2M secret’s partial ARN, which Secrets Manager would misread', () => {
+      expect(
+        invalid({
+          auth: {
+            type: 'keycloak',
+            tokenUrl: 'https://kc.example.com/token',
+            secretArn:
+              'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-keycloak-m2m-client-secret',
+          },
+        }),
+      ).toThrow(/pass the complete ARN/);
+    });
+
+    it('lists every problem at once', () => {
+      let error: unknown;
+      try {
+        synthReconciler({
+          network: { vpcId: 'vpc-1', subnetIds: [] },
+          resyncInterval: Duration.seconds(90),
+          memorySize: 100,
+          alarmEmail: 'nobody',
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidReconcilerPropsError);
+      const problems = (error as InvalidReconcilerPropsError).problems;
+      expect(problems).toEqual([
+        expect.stringMatching(/^resyncInterval: must be whole minutes/),
+        expect.stringMatching(/^memorySize: /),
+        expect.stringMatching(/^network\.vpcId: /),
+        'network.subnetIds: name at least one subnet',
+        expect.stringMatching(/^alarmEmail: /),
+      ]);
+      expect((error as Error).message).toContain('RegistryReconciler TestStack/Reconciler: invalid props:');
+    });
+
+    it('rejects a cluster in another Region than a concrete stack environment', () => {
+      expect(
+        invalid(
+          { cluster: 'arn:aws:ecs:eu-west-1:111122223333:cluster/c' },
+          { env: { account: '111122223333', region: 'us-west-2' } },
+        ),
+      ).toThrow(/cluster: is in eu-west-1, the stack deploys to us-west-2/);
+    });
+
+    it('rejects both an alarm topic and an e-mail address', () => {
+      const app = newApp();
+      const stack = new Stack(app, 'S');
+      const topic = new sns.Topic(stack, 'T');
+      expect(
+        () =>
+          new RegistryReconciler(
+            stack,
+            'R',
+            minimalProps({ alarmTopic: topic, alarmEmail: 'a@example.com' }),
+          ),
+      ).toThrow(/alarmTopic and alarmEmail/);
+    });
+  });
+});
