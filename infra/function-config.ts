@@ -2,7 +2,7 @@
  * The configuration the function reads from `RECONCILER_CONFIG`, built from the props. The
  * function's parser (functions/reconciler/config.ts) owns its shape and defaults.
  */
-import type { TargetConfig } from '../functions/reconciler/config';
+import type { TargetInput } from '../functions/reconciler/config';
 import {
   DEFAULT_CLUSTER,
   DEFAULT_NAMESPACE,
@@ -15,11 +15,9 @@ import type { Assert, Same } from './type-checks';
 
 /**
  * `ReconcilerTarget` documents a target for construct users; it must stay the configuration's
- * target (with its defaults optional). Either side changing alone fails `npm run typecheck` here.
+ * target as written (`TargetInput`: its defaults optional). Either side changing alone fails `npm run typecheck` here.
  */
-export type TargetShapeMatchesConfig = Assert<
-  Same<ReconcilerTarget, Readonly<Omit<TargetConfig, 'port'> & Partial<Pick<TargetConfig, 'port'>>>>
->;
+export type TargetShapeMatchesConfig = Assert<Same<ReconcilerTarget, Readonly<TargetInput>>>;
 
 /**
  * The configuration object the function reads from `RECONCILER_CONFIG`, built from the props with
