@@ -75,7 +75,7 @@ for (const generation of GENERATIONS)
         registry = await startLocalRegistry({
           generation,
           // moto gives tasks random 10.x addresses whatever the subnet's range: allow-list both.
-        allowedCidrs: generation === '1.29' ? [vpc.cidr, '10.0.0.0/8'] : [],
+          allowedCidrs: generation === '1.29' ? [vpc.cidr, '10.0.0.0/8'] : [],
           clients: { [CLIENT_ID]: CLIENT_SECRET },
           seed: {
             servers: seed.servers,
