@@ -67,8 +67,8 @@ export class Faults {
    * The registry's security scan fails for the next `count` successful server writes (Infinity:
    * all of them): the server is switched off and, unless `tag` is false, tagged
    * `security-pending`. With `delayMs` 0 (default) before the write answers; otherwise in the
-   * background that long after it, as both generations really do; on 1.29 the late scan saves the
-   * record it captured at write time (with the tag), which puts that write's address back.
+   * background that long after it, as both generations really do; the late scan then saves the
+   * record it captured at write time (with the tag), which can put that write's address back.
    */
   disableAfterWrite(count = 1, options: { tag?: boolean; delayMs?: number } = {}): void {
     this.scans.push({ remaining: count, tag: options.tag ?? true, delayMs: options.delayMs ?? 0 });

@@ -212,15 +212,15 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     const timer = setTimeout(() => {
       scanTimers.delete(timer);
       if (stopped || store.rawServer(path) === undefined) return;
-      if (current !== undefined && scan.tag && captured !== undefined) {
-        // 1.29's scan task saves the record it was handed at write time, tag added.
+      if (scan.tag && captured !== undefined) {
+        // Both generations' scan task saves the record it was handed at write time, tag added.
         const tags = Array.isArray(captured.tags) ? captured.tags : [];
         store.replaceServer(path, {
           ...captured,
           tags: tags.includes('security-pending') ? tags : [...tags, 'security-pending'],
         });
         store.setEnabled(path, false);
-        current.touchServer(path);
+        current?.touchServer(path);
       } else {
         store.failSecurityScan(path, scan.tag);
       }
