@@ -177,6 +177,25 @@ describe('registry 1.29', () => {
     expect(after.id).not.toBe(before.id);
   });
 
+  test('a registry that answers PATCH with 405 is written by register from then on (learnt once per client)', async () => {
+    registry.faults.failNext(1, {
+      status: 405,
+      body: { detail: 'Method Not Allowed' },
+      match: { method: 'PATCH' },
+    });
+    const client = clientFor(registry);
+    const entry = await client.readEntry(PLAIN, countingContext());
+    const first = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
+    expect(first).toMatchObject({ route: 'register', confirmed: true });
+    expect(registry.getServer(PLAIN.path)?.num_tools).toBe(6);
+    const again = await client.readEntry(PLAIN, countingContext());
+    const second = await client.writeUrl(again, 'http://10.0.3.18:8002/', countingContext());
+    expect(second.route).toBe('register');
+    expect(requestLines(registry).filter((l) => l.startsWith('PATCH'))).toEqual([
+      'PATCH /api/servers/weather',
+    ]);
+  });
+
   test('the URL policy refusal: PATCH once, register at most twice, a non-retryable policy-denied error naming SSRF_ALLOWED_CIDRS and the address', async () => {
     await registry.stop();
     registry = await start({ generation: '1.29' });

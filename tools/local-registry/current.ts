@@ -107,7 +107,8 @@ export class CurrentGeneration {
   getServer(path: string, who: Principal): Answer {
     const answer = this.store.getServerRoute(path);
     if (answer.status !== 200 || !isObject(answer.body)) return answer;
-    const body: Record<string, unknown> = { ...answer.body, tool_list: [] };
+    // The tool filter fails closed for the reconciler's principal and keeps num_tools consistent.
+    const body: Record<string, unknown> = { ...answer.body, tool_list: [], num_tools: 0 };
     body.visibility ??= 'public';
     if (!isObject(body.metadata)) body.metadata = {};
     if (!who.isAdmin) {
@@ -161,10 +162,16 @@ export class CurrentGeneration {
     const metadata = form.get('metadata');
     if (metadata === null || metadata === '') record.metadata = {};
     record.visibility = form.get('visibility') || 'public';
-    const toolList = form.get('tool_list_json');
-    if (toolList !== null && toolList !== '') {
-      record.num_tools = Array.isArray(record.tool_list) ? record.tool_list.length : 0;
+    const groups = form.get('allowed_groups');
+    if (groups) {
+      record.allowed_groups = groups
+        .split(',')
+        .map((g) => g.trim())
+        .filter((g) => g !== '');
     }
+    // `len(tool_list) if tool_list else num_tools`: an empty list sent keeps the form's count.
+    if (Array.isArray(record.tool_list) && record.tool_list.length > 0)
+      record.num_tools = record.tool_list.length;
     record.updated_at = this.stamp();
     return answer;
   }
