@@ -45,8 +45,6 @@ async function start(options: LocalRegistryOptions): Promise<LocalRegistry> {
   const registry = await startFixtureRegistry(options);
   registry.putServer(plainServer(), { enabled: true });
   registry.setEnabled(SLASHED.path, true);
-  // Seeded after start: let the generation stamp it like the rest.
-  registry.seed({ servers: [], agents: [] });
   return registry;
 }
 

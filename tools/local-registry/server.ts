@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AgentCard } from './agent-card';
+import { type AgentCard, agentPathOf } from './agent-card';
 import { CurrentGeneration, type Principal } from './current';
 import { Faults } from './faults';
 import { parseCidr } from './policy';
@@ -375,13 +375,20 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       log = [];
     },
     getServer: (path) => store.getServer(path),
-    putServer: (record, opts = {}) => store.putServer(record, opts.enabled),
+    putServer: (record, opts = {}) => {
+      store.putServer(record, opts.enabled);
+      current?.adopt();
+    },
     deleteServer: (path) => store.deleteServer(path),
     serverPaths: () => store.serverPaths(),
     isEnabled: (path) => store.isEnabled(path),
     setEnabled: (path, enabled) => store.setEnabled(path, enabled),
     getAgent: (path) => store.getAgent(path),
-    putAgent: (card) => store.putAgent(card),
+    putAgent: (card) => {
+      const stored = store.putAgent(card);
+      current?.adopt();
+      return store.getAgent(agentPathOf(card)) ?? stored;
+    },
     agentPaths: () => store.agentPaths(),
     seed: applySeed,
     reset: () => {
