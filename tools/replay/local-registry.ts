@@ -9,6 +9,8 @@ import type { EmbeddedOptions, WorldSeed } from './environment';
 export interface LocalRegistryFactoryOptions {
   /** The registry generation to speak; the newest (`1.29`) by default. */
   generation?: Generation;
+  /** 1.29's `SSRF_ALLOWED_CIDRS`; the world's task subnets by default. */
+  allowedCidrs?: string[];
 }
 
 /**
@@ -33,7 +35,7 @@ export function localRegistryFactory(
       seed: { servers: seed.servers, agents: seed.agents, state },
       now: clock.now,
       generation,
-      allowedCidrs: taskSubnets(seed),
+      allowedCidrs: options.allowedCidrs ?? taskSubnets(seed),
     });
     const client = createRegistryClient(
       { ...config.registry, url: server.url, auth: { type: 'static', tokenEnv: 'REPLAY_REGISTRY_TOKEN' } },
