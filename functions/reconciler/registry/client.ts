@@ -396,7 +396,7 @@ export class RegistryClient implements RegistryPort {
           'server',
           entry.path,
           newUrl,
-          `register answered 500 ${REGISTER_FAILED_DETAIL} twice for a private address`,
+          `register answered 500 ${REGISTER_FAILED_DETAIL} twice for a private address, which is how it words the policy's refusal`,
         );
       }
       throw error;

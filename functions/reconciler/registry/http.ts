@@ -261,7 +261,7 @@ function describeAuthFailure(response: RegistryResponse): string {
   if (response.status === 403) {
     return 'HTTP 403 (Access forbidden): the registry (v1.0.16) does not know this token, even after a refresh; check registry.auth';
   }
-  if (response.contentType === 'text/html' || response.body === undefined) {
+  if (response.contentType === 'text/html') {
     return "HTTP 401 from nginx's HTML error page: no valid token reached the registry's auth check (v1.0.16 answers a missing or expired token so), even after a refresh; check registry.auth";
   }
   return `HTTP 401${detailOf(response.body)}: the token was rejected even after a refresh; check registry.auth`;
