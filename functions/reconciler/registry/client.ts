@@ -1,6 +1,7 @@
 /**
  * The registry adapter behind `RegistryPort`: reads servers and agents, rewrites their address,
- * and reads them back to confirm. It speaks the registry's HTTP API as v1.0.16 and the newer mainline serve it.
+ * and reads them back to confirm. It speaks both registry generations (v1.0.16 and 1.2x), finding
+ * out once per client which routes the registry offers unless `api` pins them.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ReconcilerConfig } from '../config';
@@ -133,9 +134,13 @@ export class RegistryClient implements RegistryPort {
   }
 
   /**
-   * Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads
-   * the entry back. A server the registry switched off after the write is reported (and switched
-   * back on only with `reenableAfterWrite`). Writing the address the entry already has is a no-op.
+   * Rewrites the entry's address to `newUrl` by the best route the registry has (PATCH with the
+   * entry's tag; else register-overwrite or PUT, re-sending every other field as read), then reads
+   * the entry back. The result names the route and what it reset. On a 412 the entry is read again
+   * and `options.redecide` says what to write now (bounded by `maxConflicts`); without it a
+   * `WriteConflictError` carries the entry as read. A server the registry switched off before the
+   * read-back is reported (and switched back on only with `reenableAfterWrite`); the background
+   * scan's later verdict is `verifyWrite`'s. Writing the address the entry already has is a no-op.
    */
   async writeUrl(
     entry: RegistryEntry,
