@@ -59,6 +59,18 @@ const configSchema = z.strictObject({
     maxAttempts: z._default(z.int().check(z.minimum(1), z.maximum(10)), 3),
     /** Re-enable a server that the registry disabled after our write. Overrides a security control: off by default. */
     reenableAfterWrite: z._default(z.boolean(), false),
+    /**
+     * The registry contract to speak: `auto` finds out from the registry's answers (once per
+     * container); `1.0.16` (list read, register, PUT) or `1.29` (single read, PATCH with If-Match) pins it.
+     */
+    api: z._default(z.enum(['auto', '1.0.16', '1.29']), 'auto'),
+    /** Largest HTTP answer body read from the registry or the token endpoint. */
+    maxResponseBytes: z._default(
+      z.int().check(z.minimum(1024), z.maximum(64 * 1024 * 1024)),
+      4 * 1024 * 1024,
+    ),
+    /** How long after a write the entry is read again to see what the registry's background scan did. */
+    verifyAfterMs: z._default(z.int().check(z.minimum(0), z.maximum(300_000)), 15_000),
   }),
   targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
   /** Decide and report, never write. */

@@ -99,3 +99,52 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/**
+ * The registry's URL security policy (1.26+: `SSRF_ALLOWED_CIDRS` / `SSRF_ALLOWED_HOSTS`) refused
+ * the address. A retry cannot help until the registry's operator allow-lists the tasks' subnets.
+ */
+export class PolicyDeniedError extends PermanentError {
+  readonly code = 'policy-denied';
+
+  constructor(
+    readonly kind: 'server' | 'agent',
+    readonly path: string,
+    /** The address the write needed (`http://10.0.1.9:8000/`). */
+    readonly address: string,
+    /** The registry's own words, shortened. */
+    readonly detail: string,
+  ) {
+    super(
+      `registry URL security policy refused ${kind} ${path} -> ${address} (${detail}): allow the tasks' subnets in the registry's SSRF_ALLOWED_CIDRS (or the host in SSRF_ALLOWED_HOSTS); see the README, "Registry URL policy"`,
+    );
+  }
+}
+
+/** An HTTP answer (registry or token endpoint) was larger than the configured cap; reading stopped there. */
+export class ResponseTooLargeError extends PermanentError {
+  constructor(
+    readonly urlPath: string,
+    readonly capBytes: number,
+  ) {
+    super(
+      `answer from ${urlPath} exceeds the ${capBytes}-byte cap (registry.maxResponseBytes); stopped reading`,
+    );
+  }
+}
+
+/**
+ * A compare-and-swap write found the entry changed since it was read (412), and no re-decision was
+ * possible. `current` is the entry as read again: decide again from it; never overwrite blindly.
+ * Retryable, so an unhandled conflict is re-decided on the next delivery.
+ */
+export class WriteConflictError extends RetryableError {
+  readonly code = 'stale';
+
+  constructor(
+    message: string,
+    readonly current: unknown,
+  ) {
+    super(message);
+  }
+}

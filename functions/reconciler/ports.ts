@@ -71,7 +71,14 @@ export interface RegistryEntry extends EntryRef {
   enabled?: boolean;
   /** The record as the registry returned it (opaque to the core). */
   record: Record<string, unknown>;
+  /** A server the registry switched off and tagged `security-pending` (its security scan). */
+  securityPending?: boolean;
+  /** The compare-and-swap tag for this read (`W/"<ms>"`), when the registry has one. */
+  etag?: string;
 }
+
+/** How a write reached the registry. `none`: nothing to write. */
+export type WriteRoute = 'patch' | 'register' | 'put' | 'none';
 
 export interface WriteResult {
   /** The address read back after the write. */
@@ -82,11 +89,50 @@ export interface WriteResult {
   disabledAfterWrite: boolean;
   /** The reconciler re-enabled it (only with the explicit opt-in). */
   reenabled: boolean;
+  /** Which route wrote (the decision record's `write.route`). */
+  route?: WriteRoute;
+  /** Fields the route reset besides the address (`id`, `registered_by`, …); empty for PATCH. */
+  resets?: string[];
+  /** The entry changed under the write (412) and `redecide` said no write is needed any more. */
+  superseded?: boolean;
+}
+
+/** Options of one write. */
+export interface WriteOptions {
+  /**
+   * Called with the entry as read again after a compare-and-swap conflict (412): the address to
+   * write now, or undefined when no write is needed any more. Without it a conflict throws
+   * `WriteConflictError`. Called at most `maxConflicts` times (the client's bound).
+   */
+  redecide?: (current: RegistryEntry) => string | undefined;
+}
+
+/** What a check some time after a write found (the registry scans in the background). */
+export interface WriteVerification {
+  /** The address the entry has now. */
+  url: string;
+  /** It still has the address written. */
+  confirmed: boolean;
+  /** Disabled and tagged `security-pending` (the scan failed). */
+  disabledSecurityPending: boolean;
+  /** Disabled without the tag. */
+  disabled: boolean;
+  /** The address is not the one written: a late scan saved the record it captured earlier, or another writer. */
+  addressWrittenBack: boolean;
+  /** The entry as read. */
+  entry: RegistryEntry;
 }
 
 export interface RegistryPort {
   /** Reads one entry. Throws `EntryNotFoundError` when there is none. */
   readEntry(ref: EntryRef, ctx: CallContext): Promise<RegistryEntry>;
   /** Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads it back. */
-  writeUrl(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult>;
+  writeUrl(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    options?: WriteOptions,
+  ): Promise<WriteResult>;
+  /** Reads the entry again after a settle delay and says what the registry's scan did to the write. */
+  verifyWrite?(ref: EntryRef, written: string, ctx: CallContext): Promise<WriteVerification>;
 }

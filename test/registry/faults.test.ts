@@ -62,7 +62,7 @@ describe('401', () => {
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as RegistryRejectedError).status).toBe(401);
     expect(error.message).toBe(
-      'registry read of server /currenttime/ (GET /api/servers/currenttime/): HTTP 401 (Not authenticated): the token was rejected even after a refresh',
+      'registry read of server /currenttime/ (GET /api/servers/currenttime/): HTTP 401 (Not authenticated): the token was rejected even after a refresh; check registry.auth',
     );
     expect(registry.requests()).toHaveLength(2);
   });

@@ -41,7 +41,13 @@ describe.each(SHAPES)('server rewrite keeps every field: %s', (_name, settings) 
 
     const result = await client.writeUrl(entry, newUrl, ctx);
 
-    expect(result).toEqual({ url: newUrl, confirmed: true, disabledAfterWrite: false, reenabled: false });
+    expect(result).toMatchObject({
+      url: newUrl,
+      confirmed: true,
+      disabledAfterWrite: false,
+      reenabled: false,
+    });
+    expect(result.route).toBe(entry.kind === 'server' ? 'register' : 'put');
     const expected: Record<string, unknown> = { ...storedBefore, proxy_pass_url: newUrl };
     // The register route always sets supported_transports; a record without one gets its default.
     expected.supported_transports ??= ['streamable-http'];
@@ -116,7 +122,13 @@ describe('agent rewrite', () => {
 
     const result = await client.writeUrl(entry, newUrl, countingContext());
 
-    expect(result).toEqual({ url: newUrl, confirmed: true, disabledAfterWrite: false, reenabled: false });
+    expect(result).toMatchObject({
+      url: newUrl,
+      confirmed: true,
+      disabledAfterWrite: false,
+      reenabled: false,
+    });
+    expect(result.route).toBe(entry.kind === 'server' ? 'register' : 'put');
     expect(registry.getAgent(path)).toEqual({
       ...before,
       url: newUrl,

@@ -392,6 +392,27 @@ describe('CLI', () => {
       listShape: 'paged',
       singleRoute: true,
       storage: 'documentdb',
+      generation: undefined,
+      allowedCidrs: [],
+      allowedHosts: [],
+    });
+  });
+
+  test('--generation 1.0.16 picks its list, route and storage; 1.29 takes allow-lists', () => {
+    expect(parseCli(['--generation', '1.0.16'])).toMatchObject({
+      generation: '1.0.16',
+      listShape: 'v1.0.16',
+      singleRoute: false,
+      storage: 'file',
+    });
+    expect(
+      parseCli(['--generation', '1.29', '--allow-cidr', '10.0.0.0/16', '--allow-host', 'mcpgw-server']),
+    ).toMatchObject({
+      generation: '1.29',
+      listShape: 'paged',
+      singleRoute: true,
+      allowedCidrs: ['10.0.0.0/16'],
+      allowedHosts: ['mcpgw-server'],
     });
   });
 
@@ -426,6 +447,9 @@ describe('CLI', () => {
       listShape: 'v1.0.16',
       singleRoute: false,
       storage: 'file',
+      generation: undefined,
+      allowedCidrs: [],
+      allowedHosts: [],
     });
   });
 
@@ -433,6 +457,8 @@ describe('CLI', () => {
     [['--port', 'x'], /--port must be an integer/],
     [['--list-shape', 'v2'], /--list-shape must be one of paged, v1.0.16/],
     [['--client', 'nocolon'], /--client must be <id>:<secret>/],
+    [['--generation', '2.0'], /--generation must be one of 1.0.16, 1.29/],
+    [['--allow-cidr', '10.0.0.0/33'], /not an IPv4 CIDR/],
     [['--bogus'], /Unknown option/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(message);

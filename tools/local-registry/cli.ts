@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { parseCidr } from './policy';
 import { loadSeed } from './seed';
 import { startLocalRegistry } from './server';
 import type { ListShape, StorageMode } from './store';
@@ -22,6 +23,9 @@ Options:
   --list-shape <shape>   paged (mainline, default) or v1.0.16 (unpaged {"servers":[...]})
   --no-single-route      answer GET /api/servers/{path} with 404, as v1.0.16 does
   --storage <mode>       documentdb (default: omitted optional fields survive an overwrite) or file
+  --generation <g>       1.0.16 or 1.29: speak that registry generation (see tools/local-registry/README.md)
+  --allow-cidr <cidr>    1.29: an SSRF_ALLOWED_CIDRS range the URL policy admits; repeatable
+  --allow-host <name>    1.29: an SSRF_ALLOWED_HOSTS name; repeatable
   --help                 show this help
 `;
 
@@ -38,6 +42,9 @@ export function parseCli(argv: string[]) {
       'list-shape': { type: 'string' },
       'no-single-route': { type: 'boolean' },
       storage: { type: 'string' },
+      generation: { type: 'string' },
+      'allow-cidr': { type: 'string', multiple: true },
+      'allow-host': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -45,8 +52,21 @@ export function parseCli(argv: string[]) {
   });
   const port = integer(values.port ?? '0', '--port', 0, 65_535);
   const tokenTtlSeconds = integer(values['token-ttl'] ?? '300', '--token-ttl', 1, 86_400);
-  const listShape = oneOf(values['list-shape'] ?? 'paged', '--list-shape', ['paged', 'v1.0.16'] as const);
-  const storage = oneOf(values.storage ?? 'documentdb', '--storage', ['documentdb', 'file'] as const);
+  const generation =
+    values.generation === undefined
+      ? undefined
+      : oneOf(values.generation, '--generation', ['1.0.16', '1.29'] as const);
+  const old = generation === '1.0.16';
+  const listShape = oneOf(values['list-shape'] ?? (old ? 'v1.0.16' : 'paged'), '--list-shape', [
+    'paged',
+    'v1.0.16',
+  ] as const);
+  const storage = oneOf(values.storage ?? (old ? 'file' : 'documentdb'), '--storage', [
+    'documentdb',
+    'file',
+  ] as const);
+  const allowedCidrs = values['allow-cidr'] ?? [];
+  for (const cidr of allowedCidrs) parseCidr(cidr);
   const clients: Record<string, string> = {};
   for (const pair of values.client ?? []) {
     const colon = pair.indexOf(':');
@@ -62,8 +82,11 @@ export function parseCli(argv: string[]) {
     clients,
     tokenTtlSeconds,
     listShape: listShape as ListShape,
-    singleRoute: values['no-single-route'] !== true,
+    singleRoute: values['no-single-route'] !== true && !old,
     storage: storage as StorageMode,
+    generation,
+    allowedCidrs,
+    allowedHosts: values['allow-host'] ?? [],
   };
 }
 
@@ -104,11 +127,15 @@ async function main(): Promise<void> {
     listShape: cli.listShape,
     singleRoute: cli.singleRoute,
     storage: cli.storage,
+    ...(cli.generation === undefined ? {} : { generation: cli.generation }),
+    allowedCidrs: cli.allowedCidrs,
+    allowedHosts: cli.allowedHosts,
     seed: loadSeed(cli.seeds),
   });
   const lines = [
     `local registry listening on ${registry.url}`,
     `  servers: ${registry.serverPaths().length}, agents: ${registry.agentPaths().length}`,
+    `  generation: ${cli.generation ?? 'mainline model (no PATCH, no URL policy)'}${cli.allowedCidrs.length ? `, allowed CIDRs: ${cli.allowedCidrs.join(', ')}` : ''}`,
     `  list shape: ${cli.listShape}, single-server route: ${cli.singleRoute ? 'on' : 'off'}, storage: ${cli.storage}`,
     `  Keycloak token URL: ${registry.tokenUrl}${Object.keys(cli.clients).length ? ` (clients: ${Object.keys(cli.clients).join(', ')})` : ' (no clients: add --client id:secret)'}`,
     generated === undefined ? '  static token: as given' : `  static token (generated): ${generated}`,

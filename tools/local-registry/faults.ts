@@ -20,7 +20,9 @@ export type Fault =
   /** Answer 401 whatever the token ("401 once"). */
   | { kind: 'unauthorized' }
   /** Wait this long, then handle the request normally. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Answer 200 with a body of this many bytes, streamed without a `content-length`. */
+  | { kind: 'huge'; bytes: number };
 
 interface Armed {
   fault: Fault;
@@ -33,7 +35,7 @@ const DEFAULT_MATCH: FaultMatch = { path: '/api/' };
 /** Faults armed for coming requests, plus the security-scan simulation for coming writes. */
 export class Faults {
   private armed: Armed[] = [];
-  private scans: { remaining: number; tag: boolean }[] = [];
+  private scans: { remaining: number; tag: boolean; delayMs: number }[] = [];
   private lostWrites = 0;
 
   /** The next `count` matching requests get `status` (503 by default) and a FastAPI-style body. */
@@ -62,12 +64,19 @@ export class Faults {
   }
 
   /**
-   * The registry's security scan fails for the next `count` successful registrations (Infinity:
+   * The registry's security scan fails for the next `count` successful server writes (Infinity:
    * all of them): the server is switched off and, unless `tag` is false, tagged
-   * `security-pending`, before the register call answers.
+   * `security-pending`. With `delayMs` 0 (default) before the write answers; otherwise in the
+   * background that long after it, as both generations really do; the late scan then saves the
+   * record it captured at write time (with the tag), which can put that write's address back.
    */
-  disableAfterWrite(count = 1, options: { tag?: boolean } = {}): void {
-    this.scans.push({ remaining: count, tag: options.tag ?? true });
+  disableAfterWrite(count = 1, options: { tag?: boolean; delayMs?: number } = {}): void {
+    this.scans.push({ remaining: count, tag: options.tag ?? true, delayMs: options.delayMs ?? 0 });
+  }
+
+  /** The next `count` matching requests get a 200 whose body is `bytes` long (a hostile or broken endpoint). */
+  hugeBodyNext(count: number, bytes: number, options: { match?: FaultMatch } = {}): void {
+    this.arm({ kind: 'huge', bytes }, count, options.match);
   }
 
   /**
@@ -111,11 +120,11 @@ export class Faults {
   }
 
   /** @internal Whether the security scan fails for this write; returns whether to tag. */
-  takeScanFailure(): { tag: boolean } | undefined {
+  takeScanFailure(): { tag: boolean; delayMs: number } | undefined {
     const scan = this.scans.find((s) => s.remaining > 0);
     if (scan === undefined) return undefined;
     scan.remaining--;
-    return { tag: scan.tag };
+    return { tag: scan.tag, delayMs: scan.delayMs };
   }
 
   private arm(fault: Fault, count: number, match: FaultMatch = DEFAULT_MATCH): void {

@@ -3,9 +3,12 @@
  * command line with `npx tsx tools/local-registry/cli.ts`.
  */
 export type { AgentCard } from './agent-card';
+export { CurrentGeneration, epochMs, naiveUtc, type Principal, weakEtag } from './current';
 export { type Fault, type FaultMatch, Faults } from './faults';
+export { parseCidr, policyDenial, type UrlPolicy } from './policy';
 export { loadSeed, type SeedData } from './seed';
 export {
+  type Generation,
   type LocalRegistry,
   type LocalRegistryOptions,
   type LocalRegistrySettings,

@@ -5,8 +5,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AgentCard } from './agent-card';
+import { type AgentCard, agentPathOf } from './agent-card';
+import { CurrentGeneration, type Principal } from './current';
 import { Faults } from './faults';
+import { parseCidr } from './policy';
 import type { SeedData } from './seed';
 import {
   type Answer,
@@ -18,6 +20,18 @@ import {
   type StorageMode,
 } from './store';
 import { TOKEN_PATH, type TokenCheck, TokenIssuer } from './tokens';
+
+/**
+ * The registry generation to speak. `1.0.16`: the file backend's unpaged list, no single read, no
+ * PATCH, nginx's HTML 401 and a 403 for a wrong token. `1.29`: DocumentDB records, the single read,
+ * PATCH with If-Match, the URL policy, agent ETags. Unset: the older mainline model (paged list,
+ * single read, register and PUT only, no policy), for tests of the v1-contract paths.
+ */
+export type Generation = '1.0.16' | '1.29';
+
+/** nginx's own 401 page (v1.0.16: the auth request failed before the registry saw the request). */
+const NGINX_401_HTML =
+  '<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 
 /** Switches that change how the registry behaves; mutable at run time through `settings`. */
 export interface LocalRegistrySettings {
@@ -45,6 +59,14 @@ export interface LocalRegistryOptions extends Partial<LocalRegistrySettings> {
   now?: () => number;
   /** Largest request body accepted (default 10 MiB). */
   maxBodyBytes?: number;
+  /** The generation to speak (see `Generation`); sets `listShape`, `singleRoute` and `storage` unless given. */
+  generation?: Generation;
+  /** 1.29's `SSRF_ALLOWED_CIDRS` (IPv4 CIDRs); empty by default, as the deployments ship it. */
+  allowedCidrs?: string[];
+  /** 1.29's `SSRF_ALLOWED_HOSTS`. */
+  allowedHosts?: string[];
+  /** Keycloak clients that are not in `registry-admins` (1.29: no `proxy_pass_url` on reads, 403 on writes). */
+  nonAdminClients?: string[];
 }
 
 /** One request as the server received it. Secrets in forms (`client_secret`) are redacted. */
@@ -59,10 +81,12 @@ export interface LoggedRequest {
   json?: unknown;
   /** What the bearer token was. */
   auth: TokenCheck;
+  /** The `If-Match` header, when sent. */
+  ifMatch?: string;
   /** The status answered; 0 until answered, and for a dropped connection. */
   status: number;
   /** The injected fault that shaped the answer, if any. */
-  fault?: 'status' | 'drop' | 'unauthorized' | 'delay';
+  fault?: 'status' | 'drop' | 'unauthorized' | 'delay' | 'huge';
 }
 
 /** A running local registry. */
@@ -73,6 +97,8 @@ export interface LocalRegistry {
   /** The fake Keycloak token endpoint (`registry.auth.tokenUrl`). */
   readonly tokenUrl: string;
   readonly settings: LocalRegistrySettings;
+  /** The generation spoken, when one was chosen. */
+  readonly generation: Generation | undefined;
   readonly faults: Faults;
   /** Every request received since start (or the last `clearRequests`/`reset`), oldest first. */
   requests(): LoggedRequest[];
@@ -113,14 +139,26 @@ const REDACTED_FIELDS = new Set(['client_secret', 'auth_credential']);
 /** Starts a local registry on 127.0.0.1. */
 export async function startLocalRegistry(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
   const now = options.now ?? Date.now;
+  const generation = options.generation;
+  const old = generation === '1.0.16';
   const initialSettings: LocalRegistrySettings = {
-    listShape: options.listShape ?? DEFAULT_SETTINGS.listShape,
-    singleRoute: options.singleRoute ?? DEFAULT_SETTINGS.singleRoute,
-    storage: options.storage ?? DEFAULT_SETTINGS.storage,
+    listShape: options.listShape ?? (old ? 'v1.0.16' : DEFAULT_SETTINGS.listShape),
+    singleRoute: options.singleRoute ?? (old ? false : DEFAULT_SETTINGS.singleRoute),
+    storage: options.storage ?? (old ? 'file' : DEFAULT_SETTINGS.storage),
   };
+  for (const cidr of options.allowedCidrs ?? []) parseCidr(cidr);
+  const nonAdmin = new Set(options.nonAdminClients ?? []);
   const settings: LocalRegistrySettings = { ...initialSettings };
   const store = new RegistryStore(now);
+  const current =
+    generation === '1.29'
+      ? new CurrentGeneration(store, now, {
+          allowedCidrs: options.allowedCidrs ?? [],
+          allowedHosts: options.allowedHosts ?? [],
+        })
+      : undefined;
   const faults = new Faults();
+  const scanTimers = new Set<NodeJS.Timeout>();
   const tokens = new TokenIssuer({
     staticTokens: options.staticToken === undefined ? [] : [options.staticToken],
     clients: options.clients ?? {},
@@ -136,6 +174,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     for (const server of data.servers ?? []) store.putServer(server);
     for (const agent of data.agents ?? []) store.putAgent(agent);
     store.applyState(data.state ?? {});
+    current?.adopt();
   };
   if (options.seed) applySeed(options.seed);
 
@@ -151,28 +190,81 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       pendingDelays.add(done);
     });
 
+  const refused = (auth: TokenCheck): Answer => {
+    if (generation === '1.29') return { status: 401, body: { error: 'Authentication required' } };
+    if (generation === '1.0.16') {
+      return auth === 'invalid'
+        ? { status: 403, body: { error: 'Access forbidden' } }
+        : { status: 401, body: NGINX_401_HTML, headers: { 'content-type': 'text/html' } };
+    }
+    return { status: 401, body: { detail: 'Not authenticated' } };
+  };
+
+  /** After a server write: the security scan, if one is armed to fail. */
+  const scanAfterWrite = (path: string): void => {
+    const scan = faults.takeScanFailure();
+    if (!scan) return;
+    if (scan.delayMs <= 0) {
+      store.failSecurityScan(path, scan.tag);
+      return;
+    }
+    const captured = store.getServer(path);
+    const timer = setTimeout(() => {
+      scanTimers.delete(timer);
+      if (stopped || store.rawServer(path) === undefined) return;
+      if (scan.tag && captured !== undefined) {
+        // Both generations' scan task saves the record it was handed at write time, tag added.
+        const tags = Array.isArray(captured.tags) ? captured.tags : [];
+        store.replaceServer(path, {
+          ...captured,
+          tags: tags.includes('security-pending') ? tags : [...tags, 'security-pending'],
+        });
+        store.setEnabled(path, false);
+        current?.touchServer(path);
+      } else {
+        store.failSecurityScan(path, scan.tag);
+      }
+    }, scan.delayMs);
+    scanTimers.add(timer);
+  };
+
   const route = (
     method: string,
     path: string,
     query: URLSearchParams,
     body: Body,
     auth: TokenCheck,
+    who: Principal,
+    ifMatch: string | undefined,
   ): Answer => {
     if (path === TOKEN_PATH) {
       return method === 'POST' ? tokens.tokenEndpoint(body.form, body.authorization) : methodNotAllowed();
     }
     if (!path.startsWith('/api/')) return NOT_FOUND;
     // nginx's auth_request runs before the registry sees the request.
-    if (auth !== 'static' && auth !== 'keycloak')
-      return { status: 401, body: { detail: 'Not authenticated' } };
-    if (path === '/api/servers')
-      return method === 'GET' ? store.listServers(query, settings.listShape) : methodNotAllowed();
-    if (path === '/api/servers/register') return method === 'POST' ? register(body) : methodNotAllowed();
-    if (path === '/api/servers/toggle')
-      return method === 'POST' ? store.toggle(body.form) : methodNotAllowed();
+    if (auth !== 'static' && auth !== 'keycloak') return refused(auth);
+    if (path === '/api/servers') {
+      if (method !== 'GET') return methodNotAllowed();
+      return current ? current.listServers(query, who) : store.listServers(query, settings.listShape);
+    }
+    if (path === '/api/servers/register') return method === 'POST' ? register(body, who) : methodNotAllowed();
+    if (path === '/api/servers/toggle') {
+      if (method !== 'POST') return methodNotAllowed();
+      if (current && !who.isAdmin) return { status: 403, body: { detail: 'Admin access required' } };
+      const answer = store.toggle(body.form);
+      if (answer.status === 200) current?.touchServer(body.form.get('path') ?? '');
+      return answer;
+    }
     const serverPath = under(path, '/api/servers/');
     if (serverPath !== undefined && method === 'GET') {
-      return settings.singleRoute ? store.getServerRoute(serverPath) : NOT_FOUND;
+      if (!settings.singleRoute) return NOT_FOUND;
+      return current ? current.getServer(serverPath, who) : store.getServerRoute(serverPath);
+    }
+    if (serverPath !== undefined && method === 'PATCH' && current) {
+      if (body.jsonError) return jsonInvalid();
+      const answer = current.patchServer(serverPath, body.json, ifMatch, who);
+      if (answer.written !== undefined && answer.urlChanged) scanAfterWrite(answer.written);
+      return answer;
     }
     if (path === '/api/agents') {
       // The agent list (`{"agents": [...], "total_count": n}`), unpaged: registries hold few agents.
@@ -182,22 +274,29 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     }
     const agentPath = under(path, '/api/agents/');
     if (agentPath !== undefined) {
-      if (method === 'GET') return store.getAgentRoute(agentPath);
-      if (method === 'PUT') return body.jsonError ? jsonInvalid() : store.putAgentRoute(agentPath, body.json);
+      if (method === 'GET')
+        return current ? current.getAgent(agentPath, who) : store.getAgentRoute(agentPath);
+      if (method === 'PUT') {
+        if (body.jsonError) return jsonInvalid();
+        return current
+          ? current.putAgent(agentPath, body.json, who)
+          : store.putAgentRoute(agentPath, body.json);
+      }
+      if (method === 'PATCH' && current) {
+        return body.jsonError ? jsonInvalid() : current.patchAgent(agentPath, body.json, ifMatch, who);
+      }
       return methodNotAllowed();
     }
     return NOT_FOUND;
   };
 
-  const register = (body: Body): Answer => {
+  const register = (body: Body, who: Principal): Answer => {
     if (faults.takeLostWrite()) {
       return created(body.form.get('path') ?? '', body.form.get('name') ?? '');
     }
-    const answer = store.register(body.form, settings.storage);
-    if (answer.written !== undefined) {
-      const scan = faults.takeScanFailure();
-      if (scan) store.failSecurityScan(answer.written, scan.tag);
-    }
+    const base = (form: URLSearchParams) => store.register(form, settings.storage);
+    const answer = current ? current.register(body.form, who, base) : base(body.form);
+    if (answer.written !== undefined) scanAfterWrite(answer.written);
     return { status: answer.status, body: answer.body };
   };
 
@@ -215,6 +314,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       ...(body.formFields ? { form: redact(body.formFields) } : {}),
       ...(body.json !== undefined ? { json: body.json } : {}),
       auth,
+      ...(typeof req.headers['if-match'] === 'string' ? { ifMatch: req.headers['if-match'] } : {}),
       status: 0,
     };
     log.push(entry);
@@ -237,9 +337,19 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     }
     if (fault?.kind === 'unauthorized') {
       entry.fault = 'unauthorized';
-      return send(res, entry, { status: 401, body: { detail: 'Not authenticated' } });
+      return send(res, entry, refused('expired'));
     }
-    send(res, entry, route(method, path, url.searchParams, body, auth));
+    if (fault?.kind === 'huge') {
+      entry.fault = 'huge';
+      return streamHuge(res, entry, fault.bytes);
+    }
+    const clientId = tokens.clientIdOf(req.headers.authorization);
+    const who: Principal =
+      auth === 'static'
+        ? { username: 'admin', isAdmin: true }
+        : { username: clientId ?? 'anonymous', isAdmin: clientId !== undefined && !nonAdmin.has(clientId) };
+    const ifMatch = req.headers['if-match'];
+    send(res, entry, route(method, path, url.searchParams, body, auth, who, ifMatch));
   };
 
   const server = createServer((req, res) => {
@@ -264,25 +374,35 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     port,
     tokenUrl: `${url}${TOKEN_PATH}`,
     settings,
+    generation,
     faults,
     requests: () => log.map((e) => structuredClone(e)),
     clearRequests: () => {
       log = [];
     },
     getServer: (path) => store.getServer(path),
-    putServer: (record, opts = {}) => store.putServer(record, opts.enabled),
+    putServer: (record, opts = {}) => {
+      store.putServer(record, opts.enabled);
+      current?.adopt();
+    },
     deleteServer: (path) => store.deleteServer(path),
     serverPaths: () => store.serverPaths(),
     isEnabled: (path) => store.isEnabled(path),
     setEnabled: (path, enabled) => store.setEnabled(path, enabled),
     getAgent: (path) => store.getAgent(path),
-    putAgent: (card) => store.putAgent(card),
+    putAgent: (card) => {
+      const stored = store.putAgent(card);
+      current?.adopt();
+      return store.getAgent(agentPathOf(card)) ?? stored;
+    },
     agentPaths: () => store.agentPaths(),
     seed: applySeed,
     reset: () => {
       store.clear();
       if (options.seed) applySeed(options.seed);
       Object.assign(settings, initialSettings);
+      for (const timer of scanTimers) clearTimeout(timer);
+      scanTimers.clear();
       faults.clear();
       log = [];
     },
@@ -290,6 +410,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     expireTokens: () => tokens.expireAll(),
     stop: async () => {
       stopped = true;
+      for (const timer of scanTimers) clearTimeout(timer);
       for (const release of [...pendingDelays]) release();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -346,12 +467,34 @@ function send(res: ServerResponse, entry: LoggedRequest, answer: Answer): void {
   entry.status = answer.status;
   // The client may have given up (timeout) while a delayed answer was pending.
   if (res.destroyed || res.writableEnded) return;
-  const payload = JSON.stringify(answer.body);
+  const html = answer.headers?.['content-type'] === 'text/html';
+  const payload = html ? String(answer.body) : JSON.stringify(answer.body);
   res.writeHead(answer.status, {
     'content-type': 'application/json',
+    ...answer.headers,
     'content-length': Buffer.byteLength(payload),
   });
   res.end(payload);
+}
+
+/** A 200 of `bytes` bytes in 64 KiB chunks, without `content-length`, honouring backpressure; stops when the client goes. */
+function streamHuge(res: ServerResponse, entry: LoggedRequest, bytes: number): void {
+  entry.status = 200;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let left = bytes;
+  const pump = (): void => {
+    while (left > 0 && !res.destroyed) {
+      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      if (!res.write(piece)) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('close', () => {
+    left = 0;
+  });
+  pump();
 }
 
 function redact(fields: Record<string, string>): Record<string, string> {

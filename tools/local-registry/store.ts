@@ -20,6 +20,8 @@ export type ServerRecord = Record<string, unknown>;
 export interface Answer {
   status: number;
   body: unknown;
+  /** Extra response headers (`etag`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -452,8 +454,28 @@ export class RegistryStore {
     return { status: 200, body: clone(card) };
   }
 
+  /** The stored record itself (no copy), for the generation layers that change it in place. */
+  rawServer(path: string): ServerRecord | undefined {
+    return this.servers.get(path);
+  }
+
+  /** Replaces a stored record as is (no defaults applied). */
+  replaceServer(path: string, record: ServerRecord): void {
+    this.servers.set(path, record);
+  }
+
+  /** The stored card itself (no copy). */
+  rawAgent(path: string): AgentCard | undefined {
+    return this.agents.get(path);
+  }
+
+  /** Replaces a stored card as is. */
+  replaceAgent(path: string, card: AgentCard): void {
+    this.agents.set(path, card);
+  }
+
   /** The repository lookup: the exact path, else the path with/without its trailing slash. */
-  private lookupServer(path: string): [string, ServerRecord] | undefined {
+  lookupServer(path: string): [string, ServerRecord] | undefined {
     for (const candidate of [path, alternatePath(path)]) {
       const record = this.servers.get(candidate);
       if (record !== undefined) return [candidate, record];
@@ -462,7 +484,7 @@ export class RegistryStore {
   }
 
   /** One item of v1.0.16's `GET /api/servers`, field for field. */
-  private listItem(path: string, stored: ServerRecord): Record<string, unknown> {
+  listItem(path: string, stored: ServerRecord): Record<string, unknown> {
     const record = readable(stored);
     const enabled = this.isEnabled(path);
     const version = get(record, 'version', 'v1.0.0');

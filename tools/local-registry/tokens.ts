@@ -70,6 +70,13 @@ export class TokenIssuer {
     return this.options.now() < entry.expiresAt ? 'keycloak' : 'expired';
   }
 
+  /** The Keycloak client a valid issued token belongs to, or undefined (static, unknown, expired). */
+  clientIdOf(authorization: string | undefined): string | undefined {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    const entry = token === undefined ? undefined : this.issued.get(token);
+    return entry !== undefined && this.options.now() < entry.expiresAt ? entry.clientId : undefined;
+  }
+
   /**
    * `POST {TOKEN_PATH}`: the client-credentials grant, client authenticated by `client_id` /
    * `client_secret` form fields or HTTP Basic, answered in Keycloak's shapes.

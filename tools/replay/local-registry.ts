@@ -2,15 +2,28 @@ import { randomBytes } from 'node:crypto';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { NO_COUNT } from '../../functions/reconciler/ports';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import { startLocalRegistry } from '../local-registry';
-import type { EmbeddedOptions } from './environment';
+import { type Generation, naiveUtc, startLocalRegistry } from '../local-registry';
+import type { EmbeddedOptions, WorldSeed } from './environment';
+
+/** How the embedded world's registry behaves. */
+export interface LocalRegistryFactoryOptions {
+  /** The registry generation to speak; the newest (`1.29`) by default. */
+  generation?: Generation;
+  /** 1.29's `SSRF_ALLOWED_CIDRS`; the world's task subnets by default. */
+  allowedCidrs?: string[];
+}
 
 /**
  * The embedded world's registry: the local registry server on 127.0.0.1, seeded from the world's
  * records, and the reconciler's real registry client talking to it over HTTP with a static token.
- * So the replay exercises the same client, forms and read-backs as the Lambda.
+ * So the replay exercises the same client, routes and read-backs as the Lambda. On 1.29 the
+ * world's task subnets are allow-listed in the URL policy, as a user must (README, "Registry URL policy").
  */
-export function localRegistryFactory(config: ReconcilerConfig): NonNullable<EmbeddedOptions['registry']> {
+export function localRegistryFactory(
+  config: ReconcilerConfig,
+  options: LocalRegistryFactoryOptions = {},
+): NonNullable<EmbeddedOptions['registry']> {
+  const generation = options.generation ?? '1.29';
   return async (seed, clock) => {
     const token = randomBytes(24).toString('base64url');
     const disabled = new Set(seed.world.registry.disabled ?? []);
@@ -21,11 +34,17 @@ export function localRegistryFactory(config: ReconcilerConfig): NonNullable<Embe
       staticToken: token,
       seed: { servers: seed.servers, agents: seed.agents, state },
       now: clock.now,
+      generation,
+      allowedCidrs: options.allowedCidrs ?? taskSubnets(seed),
     });
     const client = createRegistryClient(
       { ...config.registry, url: server.url, auth: { type: 'static', tokenEnv: 'REPLAY_REGISTRY_TOKEN' } },
       { env: { REPLAY_REGISTRY_TOKEN: token }, sleep: clock.sleep },
     );
+    let tick = 0;
+    // An out-of-band change is a change: on 1.29 it moves updated_at, so a stale tag gets its 412.
+    const stamp = (): Record<string, unknown> =>
+      server.generation === '1.29' ? { updated_at: naiveUtc(clock.now(), ++tick) } : {};
     return {
       port: client,
       control: {
@@ -34,15 +53,27 @@ export function localRegistryFactory(config: ReconcilerConfig): NonNullable<Embe
           if (ref.kind === 'server') {
             const record = server.getServer(ref.path);
             if (record === undefined) throw new Error(`no server at ${ref.path}`);
-            server.putServer({ ...record, proxy_pass_url: ref.url });
+            server.putServer({ ...record, proxy_pass_url: ref.url, ...stamp() });
           } else {
             const card = server.getAgent(ref.path);
             if (card === undefined) throw new Error(`no agent at ${ref.path}`);
-            server.putAgent({ ...card, url: ref.url });
+            server.putAgent({ ...card, url: ref.url, ...stamp() });
           }
         },
       },
       close: () => server.stop(),
     };
   };
+}
+
+/** The /16 of every task address the world starts with: the VPC ranges a user allow-lists. */
+export function taskSubnets(seed: WorldSeed): string[] {
+  const ranges = new Set<string>();
+  for (const service of seed.world.services) {
+    for (const task of service.tasks ?? []) {
+      const [a, b] = task.ipv4.split('.');
+      if (a !== undefined && b !== undefined) ranges.add(`${a}.${b}.0.0/16`);
+    }
+  }
+  return [...ranges].sort();
 }

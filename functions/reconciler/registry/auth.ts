@@ -4,8 +4,9 @@
  * Keycloak client-credentials token. Tokens and client secrets never appear in a log line, an
  * error message or an error's cause.
  */
-import { isRetryable, PermanentError, RetryableError } from '../errors';
+import { isRetryable, PermanentError, ResponseTooLargeError, RetryableError } from '../errors';
 import type { CallContext } from '../ports';
+import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
 import { asRecord, parseJson } from './json';
 import { type RegistryLogger, SILENT_LOGGER } from './logger';
 
@@ -70,6 +71,8 @@ export interface KeycloakTokenProviderOptions {
   logger?: RegistryLogger;
   /** Clock in epoch milliseconds; tests move it to reach expiry. */
   now?: () => number;
+  /** Largest token answer read (default `DEFAULT_MAX_RESPONSE_BYTES`). */
+  maxResponseBytes?: number;
 }
 
 interface ClientCredentials {
@@ -180,8 +183,13 @@ export class KeycloakTokenProvider implements TokenProvider {
         signal: AbortSignal.timeout(this.options.timeoutMs),
         redirect: 'manual',
       });
-      text = await response.text();
+      text = await readCappedText(
+        response,
+        this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        new URL(this.options.tokenUrl).pathname,
+      );
     } catch (error) {
+      if (error instanceof ResponseTooLargeError) throw error;
       const name = (error as { name?: unknown } | null)?.name;
       const reason =
         name === 'TimeoutError' || name === 'AbortError'

@@ -1,11 +1,22 @@
 /**
  * The registry adapter behind `RegistryPort`: reads servers and agents, rewrites their address,
- * and reads them back to confirm. It speaks the registry's HTTP API as v1.0.16 and the newer mainline serve it.
+ * and reads them back to confirm. It speaks both registry generations (v1.0.16 and 1.2x), finding
+ * out once per client which routes the registry offers unless `api` pins them.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ReconcilerConfig } from '../config';
-import { EntryNotFoundError, PermanentError } from '../errors';
-import type { ApiName, CallContext, EntryRef, RegistryEntry, RegistryPort, WriteResult } from '../ports';
+import { EntryNotFoundError, PermanentError, PolicyDeniedError, WriteConflictError } from '../errors';
+import type {
+  ApiName,
+  CallContext,
+  EntryRef,
+  RegistryEntry,
+  RegistryPort,
+  WriteOptions,
+  WriteResult,
+  WriteRoute,
+  WriteVerification,
+} from '../ports';
 import { splitUrl } from '../url';
 import {
   KeycloakTokenProvider,
@@ -14,10 +25,20 @@ import {
   StaticTokenProvider,
   type TokenProvider,
 } from './auth';
-import { describeRequest, RegistryHttp, type RegistryHttpOptions, RegistryResponseError } from './http';
+import { weakEtagOf } from './etag';
+import {
+  describeRequest,
+  RegistryHttp,
+  type RegistryHttpOptions,
+  type RegistryRequest,
+  type RegistryResponse,
+  RegistryResponseError,
+  RegistryUnavailableError,
+} from './http';
 import { asRecord } from './json';
 import { type RegistryLogger, SILENT_LOGGER } from './logger';
-import { agentUpdateBody, fieldsResetByRewrite, serverRegistrationForm } from './rewrite';
+import { policyBlocksByDefault, policyRefusal, REGISTER_FAILED_DETAIL } from './policy';
+import { agentUpdateBody, fieldsResetByRewrite, rewriteEndpoint, serverRegistrationForm } from './rewrite';
 import { powertoolsSecretSource } from './secrets';
 
 /** The HTTP options plus what the client itself decides. */
@@ -26,15 +47,35 @@ export interface RegistryClientOptions extends RegistryHttpOptions {
   reenableAfterWrite: boolean;
   /** Servers asked for per page of `GET /api/servers` (the registry allows at most 500). */
   pageSize?: number;
+  /** Which registry contract to speak; `auto` (default) finds out from the registry's answers. */
+  api?: RegistryApi;
+  /** Compare-and-swap conflicts (412) re-decided within one write before giving up (default 3). */
+  maxConflicts?: number;
 }
+
+/** The registry generations whose contracts the client speaks (see README, "Compatibility"). */
+export type RegistryGeneration = '1.0.16' | '1.29';
+/** `registry.api`: a generation, or `auto`. */
+export type RegistryApi = 'auto' | RegistryGeneration;
+
+/** The tag the registry's security scan puts on a server it switched off. */
+export const SECURITY_PENDING_TAG = 'security-pending';
+
+/** A route's presence: learnt once per client (container) from the registry's answers, or pinned. */
+type Presence = 'unknown' | 'present' | 'absent';
 
 /** Whether a read is the first look at an entry or the confirmation after a write. */
 interface ReadPhase {
   api: Extract<ApiName, 'registry.read' | 'registry.readBack'>;
-  action: 'read' | 'read-back';
+  action: 'read' | 'read-back' | 'verify';
 }
 const READ: ReadPhase = { api: 'registry.read', action: 'read' };
 const READ_BACK: ReadPhase = { api: 'registry.readBack', action: 'read-back' };
+const VERIFY: ReadPhase = { api: 'registry.read', action: 'verify' };
+/** Fields a register-overwrite on 1.2x always resets, whatever is sent. */
+const REGISTER_RESETS_1_2X = ['id', 'registered_by'];
+/** Fields PUT of an agent resets on 1.2x. */
+const PUT_RESETS_1_2X = ['id'];
 
 /** The registry's maximum page size. */
 export const MAX_PAGE_SIZE = 500;
@@ -55,22 +96,31 @@ const SERVER_FIELDS_EXPECTED_TO_CHANGE = new Set([
 ]);
 const AGENT_FIELDS_EXPECTED_TO_CHANGE = new Set(['url', 'updated_at', 'updatedAt']);
 
-/**
- * Whether `GET /api/servers/{path}` exists. v1.0.16 has no such route and answers 404, the same
- * status a newer registry gives for a missing entry; so a 404 always falls back to the list, and
- * only "404 there, but found in the list" proves the route absent. Then it is not tried again.
- */
-type SingleRoute = 'unknown' | 'present' | 'absent';
-
 /** The MCP Gateway Registry over its public HTTP API (through nginx, with a bearer token). */
 export class RegistryClient implements RegistryPort {
   private readonly http: RegistryHttp;
   private readonly logger: RegistryLogger;
   private readonly pageSize: number;
-  private singleRoute: SingleRoute = 'unknown';
+  private readonly maxConflicts: number;
+  /**
+   * Whether `GET /api/servers/{path}` exists. v1.0.16 has no such route and answers 404, the same
+   * status a newer registry gives for a missing entry; so a 404 always falls back to the list, and
+   * only "404 there, but found in the list" proves the route absent. Then it is not tried again.
+   */
+  private singleRoute: Presence;
+  /** `PATCH /api/servers/{path}` (1.2x). Learnt from a 404/405 to a PATCH. */
+  private serverPatch: Presence;
+  /** `PATCH /api/agents/{path}` (1.2x, which also sends an agent `ETag`). */
+  private agentPatch: Presence;
 
   constructor(private readonly options: RegistryClientOptions) {
     this.http = new RegistryHttp(options);
+    const api = options.api ?? 'auto';
+    const pinned: Presence = api === 'auto' ? 'unknown' : api === '1.29' ? 'present' : 'absent';
+    this.singleRoute = pinned;
+    this.serverPatch = pinned;
+    this.agentPatch = pinned;
+    this.maxConflicts = options.maxConflicts ?? 3;
     this.logger = options.logger ?? SILENT_LOGGER;
     this.pageSize = options.pageSize ?? MAX_PAGE_SIZE;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > MAX_PAGE_SIZE) {
@@ -84,11 +134,20 @@ export class RegistryClient implements RegistryPort {
   }
 
   /**
-   * Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads
-   * the entry back. A server the registry switched off after the write is reported (and switched
-   * back on only with `reenableAfterWrite`). Writing the address the entry already has is a no-op.
+   * Rewrites the entry's address to `newUrl` by the best route the registry has (PATCH with the
+   * entry's tag; else register-overwrite or PUT, re-sending every other field as read), then reads
+   * the entry back. The result names the route and what it reset. On a 412 the entry is read again
+   * and `options.redecide` says what to write now (bounded by `maxConflicts`); without it a
+   * `WriteConflictError` carries the entry as read. A server the registry switched off before the
+   * read-back is reported (and switched back on only with `reenableAfterWrite`); the background
+   * scan's later verdict is `verifyWrite`'s. Writing the address the entry already has is a no-op.
    */
-  async writeUrl(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
+  async writeUrl(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
     const parts = splitUrl(newUrl);
     if (!parts || !/^https?:\/\/$/i.test(parts.scheme)) {
       throw new PermanentError(
@@ -98,11 +157,68 @@ export class RegistryClient implements RegistryPort {
     if (newUrl === entry.url) {
       // Every write triggers a re-index, an nginx reload, a health check and maybe a security scan.
       this.logger.debug('address unchanged; not writing', { kind: entry.kind, path: entry.path });
-      return { url: entry.url, confirmed: true, disabledAfterWrite: false, reenabled: false };
+      return unchanged(entry);
     }
-    return entry.kind === 'server'
-      ? this.writeServer(entry, newUrl, ctx)
-      : this.writeAgent(entry, newUrl, ctx);
+    let current = entry;
+    let target = newUrl;
+    for (let conflicts = 0; ; conflicts++) {
+      const outcome =
+        current.kind === 'server'
+          ? await this.writeServer(current, target, ctx)
+          : await this.writeAgent(current, target, ctx);
+      if (outcome !== 'conflict') return outcome;
+      // Someone changed the entry since we read it: read it again and decide again, never overwrite.
+      const fresh = await this.readEntry(current, ctx);
+      this.logger.warn('registry answered 412: the entry changed since it was read; deciding again', {
+        kind: current.kind,
+        path: current.path,
+        conflicts: conflicts + 1,
+      });
+      if (options.redecide === undefined || conflicts + 1 >= this.maxConflicts) {
+        throw new WriteConflictError(
+          `registry write of ${current.kind} ${current.path}: the entry changed since it was read (HTTP 412, ${conflicts + 1} time${conflicts === 0 ? '' : 's'}); decide again from the entry as read now`,
+          fresh,
+        );
+      }
+      const next = options.redecide(fresh);
+      if (next === undefined || next === fresh.url) {
+        return { ...unchanged(fresh), confirmed: next !== undefined, superseded: true };
+      }
+      current = fresh;
+      target = next;
+    }
+  }
+
+  /**
+   * Reads the entry again (some time after a write: the registry scans in the background) and says
+   * whether the scan disabled it (`security-pending`) or a late scan wrote an older address back.
+   * Never re-enables and never writes.
+   */
+  async verifyWrite(ref: EntryRef, written: string, ctx: CallContext): Promise<WriteVerification> {
+    const entry =
+      ref.kind === 'server'
+        ? await this.readServer(ref, ctx, VERIFY)
+        : await this.readAgent(ref, ctx, VERIFY);
+    const disabled = entry.enabled === false;
+    const verification: WriteVerification = {
+      url: entry.url,
+      confirmed: entry.url === written,
+      disabledSecurityPending: disabled && entry.securityPending === true,
+      disabled,
+      addressWrittenBack: entry.url !== written,
+      entry,
+    };
+    if (verification.disabled || verification.addressWrittenBack) {
+      this.logger.warn('the entry changed after our write settled', {
+        kind: ref.kind,
+        path: ref.path,
+        written,
+        now: entry.url,
+        disabled,
+        securityPending: verification.disabledSecurityPending,
+      });
+    }
+    return verification;
   }
 
   private async readServer(ref: EntryRef, ctx: CallContext, phase: ReadPhase): Promise<RegistryEntry> {
@@ -124,6 +240,9 @@ export class RegistryClient implements RegistryPort {
         this.singleRoute = 'present';
         return serverEntry(ref, record);
       }
+      if (this.options.api === '1.29' && response.status === 200 && record?.path === ref.path) {
+        return serverEntry(ref, record);
+      }
     }
     const found = await this.scanServerList(ref, ctx, phase);
     if (found === undefined) throw new EntryNotFoundError('server', ref.path);
@@ -139,6 +258,7 @@ export class RegistryClient implements RegistryPort {
     ref: EntryRef,
     ctx: CallContext,
     phase: ReadPhase,
+    extraQuery = '',
   ): Promise<RegistryEntry | undefined> {
     let offset = 0;
     let total: number | undefined;
@@ -147,7 +267,7 @@ export class RegistryClient implements RegistryPort {
     for (let page = 1; ; page++) {
       const request = {
         method: 'GET',
-        path: `/api/servers?limit=${this.pageSize}&offset=${offset}`,
+        path: `/api/servers?limit=${this.pageSize}&offset=${offset}${extraQuery}`,
         entry: ref,
         ...phase,
       } as const;
@@ -195,21 +315,178 @@ export class RegistryClient implements RegistryPort {
     });
   }
 
-  private async writeServer(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
-    const form = serverRegistrationForm(entry, newUrl);
-    const reset = fieldsResetByRewrite(entry.record);
-    if (reset.length > 0) {
-      this.logger.warn('registry did not show these fields; the rewrite resets them to its defaults', {
-        path: entry.path,
-        fields: reset,
+  /** The route for a server write: PATCH where the registry has it and can apply it, else register. */
+  private serverRoute(entry: RegistryEntry): 'patch' | 'register' {
+    // 1.2x strips a stored trailing slash before its update, which then matches nothing (500).
+    if (entry.path.endsWith('/')) return 'register';
+    if (this.serverPatch === 'absent' || entry.etag === undefined) return 'register';
+    return 'patch';
+  }
+
+  private async writeServer(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+  ): Promise<WriteResult | 'conflict'> {
+    if (this.serverRoute(entry) === 'patch') {
+      const patch: Record<string, unknown> = { proxy_pass_url: newUrl };
+      for (const field of ['mcp_endpoint', 'sse_endpoint'] as const) {
+        const value = entry.record[field];
+        if (typeof value === 'string' && value !== '') {
+          const moved = rewriteEndpoint(value, entry.url, newUrl);
+          if (moved !== value) patch[field] = moved;
+        }
+      }
+      const outcome = await this.patch(entry, patch, newUrl, ctx, `/api/servers${encodePath(entry.path)}`);
+      if (outcome === 'conflict') return outcome;
+      if (outcome === 'written') {
+        this.serverPatch = 'present';
+        return this.afterServerWrite(entry, newUrl, ctx, 'patch', []);
+      }
+      if (outcome === 'absent') {
+        this.serverPatch = 'absent';
+        this.logger.info('registry has no PATCH for servers; writing by register-overwrite from now on');
+      }
+      // 'unsaved': the registry could not apply the patch to this record; register can.
+    }
+    return this.registerServer(entry, newUrl, ctx);
+  }
+
+  /** Register-overwrite, re-sending every field the registry would otherwise reset. */
+  private async registerServer(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
+    const tags = Array.isArray(entry.record.tags) ? entry.record.tags : [];
+    if (tags.includes(SECURITY_PENDING_TAG)) {
+      // Register re-sends the tags as the operator's: the scan's marker would become permanent.
+      throw new PermanentError(
+        `cannot rewrite server ${entry.path} by register-overwrite: it is tagged ${SECURITY_PENDING_TAG} (the registry's security scan disabled it), and register would re-send that tag as the operator's; let the registry re-scan it or clear the tag, then the next resync writes`,
+      );
+    }
+    const current1x = isCurrentGeneration(entry.record);
+    const record = current1x ? await this.withStoredToolCount(entry, ctx) : entry.record;
+    const resets = current1x ? [...REGISTER_RESETS_1_2X] : fieldsResetByRewrite(entry.record);
+    if (current1x && !Array.isArray(record.tool_list) && Number(record.num_tools) > 0)
+      resets.push('tool_list');
+    const form = serverRegistrationForm({ ...entry, record }, newUrl);
+    if (typeof record.visibility === 'string' && record.visibility !== '')
+      form.set('visibility', record.visibility);
+    if (resets.length > 0) {
+      this.logger.warn(
+        'register-overwrite resets these fields (the registry did not show them, or always resets them to its defaults)',
+        { path: entry.path, fields: resets },
+      );
+    }
+    const policyCovers = this.hasPolicy(entry) && policyBlocksByDefault(newUrl);
+    try {
+      await this.http.send(
+        {
+          method: 'POST',
+          path: '/api/servers/register',
+          form,
+          api: 'registry.write',
+          entry,
+          action: 'write',
+          // The policy's refusal is a bare 500 here: once more at most, to tell it from a transient fault.
+          ...(policyCovers ? { maxAttempts: 2 } : {}),
+        },
+        ctx,
+      );
+    } catch (error) {
+      if (
+        policyCovers &&
+        error instanceof RegistryUnavailableError &&
+        error.status === 500 &&
+        error.message.includes(REGISTER_FAILED_DETAIL)
+      ) {
+        throw new PolicyDeniedError(
+          'server',
+          entry.path,
+          newUrl,
+          `register answered 500 ${REGISTER_FAILED_DETAIL} twice for a private address, which is how it words the policy's refusal`,
+        );
+      }
+      throw error;
+    }
+    return this.afterServerWrite(entry, newUrl, ctx, 'register', resets);
+  }
+
+  /**
+   * The record with the stored `num_tools`: 1.2x's single read shows an empty `tool_list`, and
+   * register stores the length of a `tool_list_json` sent; the list read with
+   * `include_tools=false` shows the stored count. An empty `tool_list` is then not re-sent.
+   */
+  private async withStoredToolCount(
+    entry: RegistryEntry,
+    ctx: CallContext,
+  ): Promise<Record<string, unknown>> {
+    const listed = await this.scanServerList(entry, ctx, READ, '&include_tools=false');
+    const stored = listed?.record.num_tools;
+    const record = { ...entry.record };
+    if (typeof stored === 'number' && Number.isInteger(stored)) record.num_tools = stored;
+    const tools = record.tool_list;
+    if (Array.isArray(tools) && tools.length !== record.num_tools) delete record.tool_list;
+    return record;
+  }
+
+  /** Whether this registry has the URL security policy (1.26+; every registry with the single read here). */
+  private hasPolicy(entry: RegistryEntry): boolean {
+    return (
+      this.options.api === '1.29' || (this.options.api !== '1.0.16' && isCurrentGeneration(entry.record))
+    );
+  }
+
+  /**
+   * One compare-and-swap PATCH. `written`; `conflict` (412); `absent` (the route does not exist);
+   * `unsaved` (1.2x's 500 "Failed to save server"). Throws `PolicyDeniedError` on the policy's 400.
+   */
+  private async patch(
+    entry: RegistryEntry,
+    json: Record<string, unknown>,
+    newUrl: string,
+    ctx: CallContext,
+    path: string,
+  ): Promise<'written' | 'conflict' | 'absent' | 'unsaved'> {
+    const request: RegistryRequest = {
+      method: 'PATCH',
+      path,
+      json,
+      api: 'registry.write',
+      entry,
+      action: 'write',
+      headers: entry.etag === undefined ? {} : { 'if-match': entry.etag },
+      accept: [400, 404, 405, 412, 500],
+      // A lost answer to a retried PATCH comes back as 412 and is re-decided: safe, but rarely worth it.
+      maxAttempts: 2,
+    };
+    const response = await this.http.send(request, ctx);
+    if (response.status >= 200 && response.status < 300) return 'written';
+    if (response.status === 412) return 'conflict';
+    if (response.status === 405 || (response.status === 404 && isRouteMissing(response))) return 'absent';
+    const refusal = policyRefusal(response.body);
+    if (response.status === 400 && refusal !== undefined) {
+      throw new PolicyDeniedError(entry.kind, entry.path, newUrl, refusal);
+    }
+    if (response.status === 500 && detailText(response) === 'Failed to save server') return 'unsaved';
+    if (response.status === 404) throw new EntryNotFoundError(entry.kind, entry.path);
+    if (response.status === 500) {
+      throw new RegistryUnavailableError(`${describeRequest(request)}: HTTP 500 (${detailText(response)})`, {
+        status: 500,
       });
     }
-    await this.http.send(
-      { method: 'POST', path: '/api/servers/register', form, api: 'registry.write', entry, action: 'write' },
-      ctx,
+    throw new PermanentError(
+      `${describeRequest(request)}: HTTP ${response.status} (${detailText(response)})`,
     );
+  }
+
+  private async afterServerWrite(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    route: WriteRoute,
+    resets: string[],
+  ): Promise<WriteResult> {
     const after = await this.readServer(entry, ctx, READ_BACK);
-    const confirmed = this.checkReadBack(entry, after, newUrl, SERVER_FIELDS_EXPECTED_TO_CHANGE);
+    const expected = new Set([...SERVER_FIELDS_EXPECTED_TO_CHANGE, ...resets, 'num_tools', 'tool_list']);
+    const confirmed = this.checkReadBack(entry, after, newUrl, expected);
     const disabledAfterWrite = entry.enabled === true && after.enabled === false;
     let reenabled = false;
     if (disabledAfterWrite) {
@@ -234,7 +511,7 @@ export class RegistryClient implements RegistryPort {
         this.logger.warn('re-enabled the server (reenableAfterWrite is on)', { path: entry.path });
       }
     }
-    return { url: after.url, confirmed, disabledAfterWrite, reenabled };
+    return { url: after.url, confirmed, disabledAfterWrite, reenabled, route, resets };
   }
 
   private async readAgent(ref: EntryRef, ctx: CallContext, phase: ReadPhase): Promise<RegistryEntry> {
@@ -256,27 +533,57 @@ export class RegistryClient implements RegistryPort {
       this.warnNearMiss(ref, record.path);
       throw new EntryNotFoundError('agent', ref.path);
     }
-    return { kind: 'agent', path: ref.path, url: record.url, record };
+    if (response.etag !== undefined && this.agentPatch === 'unknown') this.agentPatch = 'present';
+    // A2A reverse-proxy mode (1.27+): `url` is the gateway's; the backend address is `proxy_pass_url`.
+    const backend = agentBackendField(record);
+    return {
+      kind: 'agent',
+      path: ref.path,
+      url: record[backend] as string,
+      record,
+      ...(response.etag === undefined ? {} : { etag: response.etag }),
+    };
   }
 
-  private async writeAgent(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
-    const json = agentUpdateBody(entry, newUrl);
-    const response = await this.http.send(
-      {
-        method: 'PUT',
-        path: `/api/agents${encodePath(entry.path)}`,
-        json,
-        api: 'registry.write',
-        entry,
-        action: 'write',
-        accept: [404],
-      },
-      ctx,
-    );
-    if (response.status === 404) throw new EntryNotFoundError('agent', entry.path);
+  private async writeAgent(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+  ): Promise<WriteResult | 'conflict'> {
+    const field = agentBackendField(entry.record);
+    const path = `/api/agents${encodePath(entry.path)}`;
+    let route: WriteRoute = 'put';
+    let resets: string[] = [];
+    if (entry.etag !== undefined && this.agentPatch !== 'absent') {
+      const outcome = await this.patch(entry, { [field]: newUrl }, newUrl, ctx, path);
+      if (outcome === 'conflict') return outcome;
+      if (outcome === 'written') route = 'patch';
+      else if (outcome === 'absent') this.agentPatch = 'absent';
+    }
+    if (route === 'put') {
+      const json = agentUpdateBody(entry, newUrl);
+      if (field === 'proxy_pass_url') {
+        json.url = entry.record.url;
+        json.proxy_pass_url = newUrl;
+      }
+      resets = typeof entry.record.id === 'string' ? [...PUT_RESETS_1_2X] : [];
+      const response = await this.http.send(
+        { method: 'PUT', path, json, api: 'registry.write', entry, action: 'write', accept: [400, 404] },
+        ctx,
+      );
+      if (response.status === 404) throw new EntryNotFoundError('agent', entry.path);
+      if (response.status === 400) {
+        const refusal = policyRefusal(response.body);
+        if (refusal !== undefined) throw new PolicyDeniedError('agent', entry.path, newUrl, refusal);
+        throw new PermanentError(
+          `registry write of agent ${entry.path} (PUT ${path}): HTTP 400 (${detailText(response)})`,
+        );
+      }
+    }
     const after = await this.readAgent(entry, ctx, READ_BACK);
-    const confirmed = this.checkReadBack(entry, after, newUrl, AGENT_FIELDS_EXPECTED_TO_CHANGE);
-    return { url: after.url, confirmed, disabledAfterWrite: false, reenabled: false };
+    const expected = new Set([...AGENT_FIELDS_EXPECTED_TO_CHANGE, 'proxy_pass_url', ...resets]);
+    const confirmed = this.checkReadBack(entry, after, newUrl, expected);
+    return { url: after.url, confirmed, disabledAfterWrite: false, reenabled: false, route, resets };
   }
 
   /** Whether the read-back shows `newUrl`; logs fields the registry changed that we did not. */
@@ -309,7 +616,11 @@ export class RegistryClient implements RegistryPort {
 }
 
 /** The `registry` part of the validated configuration. */
-export type RegistryConfig = ReconcilerConfig['registry'];
+export type RegistryConfig = Omit<
+  ReconcilerConfig['registry'],
+  'api' | 'maxResponseBytes' | 'verifyAfterMs'
+> &
+  Partial<Pick<ReconcilerConfig['registry'], 'api' | 'maxResponseBytes' | 'verifyAfterMs'>>;
 
 /** Everything `createRegistryClient` would otherwise take from the process or build itself. */
 export interface RegistryClientDeps {
@@ -332,6 +643,7 @@ export function createTokenProvider(
   auth: RegistryConfig['auth'],
   timeoutMs: number,
   deps: Pick<RegistryClientDeps, 'logger' | 'now' | 'env' | 'secrets'> = {},
+  maxResponseBytes?: number,
 ): TokenProvider {
   if (auth.type === 'static') return new StaticTokenProvider(auth.tokenEnv, deps.env);
   return new KeycloakTokenProvider({
@@ -342,6 +654,7 @@ export function createTokenProvider(
     timeoutMs,
     logger: deps.logger,
     now: deps.now,
+    ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
   });
 }
 
@@ -349,10 +662,12 @@ export function createTokenProvider(
 export function createRegistryClient(config: RegistryConfig, deps: RegistryClientDeps = {}): RegistryClient {
   return new RegistryClient({
     baseUrl: config.url,
-    tokens: deps.tokens ?? createTokenProvider(config.auth, config.timeoutMs, deps),
+    tokens: deps.tokens ?? createTokenProvider(config.auth, config.timeoutMs, deps, config.maxResponseBytes),
     timeoutMs: config.timeoutMs,
     maxAttempts: config.maxAttempts,
     reenableAfterWrite: config.reenableAfterWrite,
+    ...(config.api === undefined ? {} : { api: config.api }),
+    ...(config.maxResponseBytes === undefined ? {} : { maxResponseBytes: config.maxResponseBytes }),
     logger: deps.logger,
     sleep: deps.sleep,
     random: deps.random,
@@ -368,7 +683,49 @@ function serverEntry(ref: EntryRef, record: Record<string, unknown>): RegistryEn
     );
   }
   const enabled = typeof record.is_enabled === 'boolean' ? record.is_enabled : undefined;
-  return { kind: 'server', path: ref.path, url, ...(enabled === undefined ? {} : { enabled }), record };
+  const tags = Array.isArray(record.tags) ? record.tags : [];
+  const etag = weakEtagOf(record);
+  return {
+    kind: 'server',
+    path: ref.path,
+    url,
+    ...(enabled === undefined ? {} : { enabled }),
+    record,
+    securityPending: enabled === false && tags.includes(SECURITY_PENDING_TAG),
+    ...(etag === undefined ? {} : { etag }),
+  };
+}
+
+/** The result of a write that did not happen: the entry already has the address. */
+function unchanged(entry: RegistryEntry): WriteResult {
+  return {
+    url: entry.url,
+    confirmed: true,
+    disabledAfterWrite: false,
+    reenabled: false,
+    route: 'none',
+    resets: [],
+  };
+}
+
+/** A 1.2x record (DocumentDB): it carries `id` and `updated_at`, which v1.0.16's reads never show. */
+function isCurrentGeneration(record: Record<string, unknown>): boolean {
+  return typeof record.updated_at === 'string' || typeof record.id === 'string';
+}
+
+/** Which agent field holds the backend address: `proxy_pass_url` in A2A reverse-proxy mode, else `url`. */
+function agentBackendField(record: Record<string, unknown>): 'url' | 'proxy_pass_url' {
+  return typeof record.proxy_pass_url === 'string' && record.proxy_pass_url !== '' ? 'proxy_pass_url' : 'url';
+}
+
+/** FastAPI's own 404/405 for a path no route matches (`{"detail":"Not Found"}`), not an entry's absence. */
+function isRouteMissing(response: RegistryResponse): boolean {
+  return detailText(response) === 'Not Found';
+}
+
+function detailText(response: RegistryResponse): string {
+  const detail = (response.body as { detail?: unknown } | undefined)?.detail;
+  return typeof detail === 'string' ? detail.slice(0, 200) : `HTTP ${response.status}`;
 }
 
 /** Field names whose values differ between two records, ignoring `ignore`. */

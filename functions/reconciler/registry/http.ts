@@ -7,6 +7,7 @@
 import { PermanentError, ReconcilerError, RetryableError } from '../errors';
 import type { ApiName, CallContext, EntryRef } from '../ports';
 import type { TokenProvider } from './auth';
+import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
 import { parseJson } from './json';
 import { type RegistryLogger, SILENT_LOGGER } from './logger';
 
@@ -31,12 +32,18 @@ export class RegistryRejectedError extends PermanentError {
   }
 }
 
+/** The registry did not accept the token (401, or v1.0.16's 403 "Access forbidden"), even after a refresh. */
+export class RegistryAuthError extends RegistryRejectedError {}
+
+/** The principal is known but lacks a permission or the ownership a route needs (403). */
+export class RegistryPermissionError extends RegistryRejectedError {}
+
 /** The registry answered in a shape the client does not understand. */
 export class RegistryResponseError extends PermanentError {}
 
 /** One request to the registry. */
 export interface RegistryRequest {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** Path under the registry's base URL, with any query: `/api/servers?limit=500&offset=0`. */
   path: string;
   /** Sent as `application/x-www-form-urlencoded`. */
@@ -51,6 +58,10 @@ export interface RegistryRequest {
   action: string;
   /** Statuses the caller handles itself (404 on reads) instead of getting an error. */
   accept?: readonly number[];
+  /** Extra request headers (`if-match`). */
+  headers?: Record<string, string>;
+  /** Attempts for this request, when fewer than the client's `maxAttempts`. */
+  maxAttempts?: number;
 }
 
 /** A registry answer: the status and, when the body is JSON, the parsed body. */
@@ -60,6 +71,10 @@ export interface RegistryResponse {
   body: unknown;
   /** The `Location` header of a redirect. */
   location?: string;
+  /** The `ETag` header, when sent. */
+  etag?: string;
+  /** The body's media type (`application/json`, `text/html`), lower-case, without parameters. */
+  contentType?: string;
 }
 
 /** Where the registry is and how to talk to it. */
@@ -79,6 +94,8 @@ export interface RegistryHttpOptions {
   /** First backoff delay; doubles per attempt up to `backoffMaxMs`. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Largest answer body read; more is a non-retryable `ResponseTooLargeError`. */
+  maxResponseBytes?: number;
 }
 
 const DEFAULT_BACKOFF_BASE_MS = 200;
@@ -94,6 +111,7 @@ export class RegistryHttp {
   private readonly random: () => number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(private readonly options: RegistryHttpOptions) {
     if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
@@ -105,6 +123,7 @@ export class RegistryHttp {
     this.random = options.random ?? Math.random;
     this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
     this.backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /**
@@ -126,7 +145,7 @@ export class RegistryHttp {
         forceRefresh = false;
         ctx.count(request.api);
         const response = await this.fetchOnce(request, token);
-        if (response.status === 401 && !refreshed) {
+        if ((response.status === 401 || isTokenForbidden(response)) && !refreshed) {
           // An expired or revoked token: get a fresh one and try once more, without using up an attempt.
           refreshed = true;
           forceRefresh = true;
@@ -138,6 +157,15 @@ export class RegistryHttp {
           continue;
         }
         if (isOk(response.status) || request.accept?.includes(response.status)) return response;
+        if (response.status === 401 || isTokenForbidden(response)) {
+          throw new RegistryAuthError(`${what}: ${describeAuthFailure(response)}`, response.status);
+        }
+        if (response.status === 403) {
+          throw new RegistryPermissionError(
+            `${what}: HTTP 403${detailOf(response.body)}: the principal lacks the permission or ownership; reading proxy_pass_url and every write need registry admin (the M2M client in registry-admins) or the entry's owner, register also needs register_service`,
+            403,
+          );
+        }
         if (response.status < 500 && response.status !== 429) {
           const hint =
             response.status === 401
@@ -161,7 +189,7 @@ export class RegistryHttp {
           failure = { reason: `network error (${networkCode(error)})`, cause: error };
         }
       }
-      if (attempt >= this.options.maxAttempts) {
+      if (attempt >= Math.min(this.options.maxAttempts, request.maxAttempts ?? Number.POSITIVE_INFINITY)) {
         throw new RegistryUnavailableError(
           `${what} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${failure.reason}`,
           failure,
@@ -185,7 +213,11 @@ export class RegistryHttp {
   }
 
   private async fetchOnce(request: RegistryRequest, token: string): Promise<RegistryResponse> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...request.headers,
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+    };
     let body: string | undefined;
     if (request.form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -204,10 +236,35 @@ export class RegistryHttp {
       // re-send a bearer token and a write somewhere we were not told to.
       redirect: 'manual',
     });
-    const text = await response.text();
+    const text = await readCappedText(response, this.maxResponseBytes, request.path.split('?')[0] ?? '');
     const location = response.headers.get('location');
-    return { status: response.status, body: parseJson(text), ...(location === null ? {} : { location }) };
+    const etag = response.headers.get('etag');
+    const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+    return {
+      status: response.status,
+      body: parseJson(text),
+      ...(location === null ? {} : { location }),
+      ...(etag === null ? {} : { etag }),
+      ...(contentType === undefined || contentType === '' ? {} : { contentType }),
+    };
   }
+}
+
+/** v1.0.16 answers a wrong static token with `403 {"error":"Access forbidden"}`: a token problem, not a permission. */
+function isTokenForbidden(response: RegistryResponse): boolean {
+  const body = response.body as { error?: unknown } | undefined;
+  return response.status === 403 && body?.error === 'Access forbidden';
+}
+
+/** Names the answer by generation: each one words a refused token differently. */
+function describeAuthFailure(response: RegistryResponse): string {
+  if (response.status === 403) {
+    return 'HTTP 403 (Access forbidden): the registry (v1.0.16) does not know this token, even after a refresh; check registry.auth';
+  }
+  if (response.contentType === 'text/html') {
+    return "HTTP 401 from nginx's HTML error page: no valid token reached the registry's auth check (v1.0.16 answers a missing or expired token so), even after a refresh; check registry.auth";
+  }
+  return `HTTP 401${detailOf(response.body)}: the token was rejected even after a refresh; check registry.auth`;
 }
 
 function isOk(status: number): boolean {

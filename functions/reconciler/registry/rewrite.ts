@@ -45,6 +45,15 @@ export function serverRegistrationForm(entry: RegistryEntry, newUrl: string): UR
     const value = record[field];
     if (typeof value === 'string' && value !== '') form.set(field, rewriteEndpoint(value, entry.url, newUrl));
   }
+  // Shown by 1.2x reads; register would drop or reset them when not sent.
+  setIfText(form, 'visibility', record.visibility);
+  setIfText(form, 'transport', record.transport);
+  setIfText(form, 'status', record.status);
+  if (Array.isArray(record.allowed_groups) && record.allowed_groups.length > 0) {
+    form.set('allowed_groups', joinList(entry, 'allowed_groups', record.allowed_groups));
+  }
+  if (Array.isArray(record.headers) && record.headers.length > 0)
+    form.set('headers', JSON.stringify(record.headers));
   // `version` is never sent: with it the registry may register a new version instead of updating.
   return form;
 }
@@ -87,17 +96,22 @@ export function rewriteEndpoint(endpoint: string, oldUrl: string, newUrl: string
 function joinTags(entry: RegistryEntry, tags: unknown): string {
   if (tags === undefined || tags === null) return '';
   if (!Array.isArray(tags)) throw unsendable(entry, 'tags', 'is not a list');
-  for (const tag of tags) {
-    // The registry splits on commas and strips blanks: such a tag would come back changed.
-    if (typeof tag !== 'string' || tag.includes(',') || tag.trim() !== tag || tag === '') {
+  return joinList(entry, 'tags', tags);
+}
+
+/** A list the registry receives comma-joined and splits again, checked to survive that. */
+function joinList(entry: RegistryEntry, field: string, items: unknown[]): string {
+  for (const item of items) {
+    // The registry splits on commas and strips blanks: such an item would come back changed.
+    if (typeof item !== 'string' || item.includes(',') || item.trim() !== item || item === '') {
       throw unsendable(
         entry,
-        'tags',
-        `contains ${JSON.stringify(tag)}, which the registry would split or alter`,
+        field,
+        `contains ${JSON.stringify(item)}, which the registry would split or alter`,
       );
     }
   }
-  return tags.join(',');
+  return items.join(',');
 }
 
 function requireText(entry: RegistryEntry, field: string, value: unknown): string {

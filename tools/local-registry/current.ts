@@ -1,0 +1,303 @@
+/**
+ * What registry 1.29 (DocumentDB) does differently from v1.0.16, on top of `RegistryStore`: records
+ * with `id`, `registered_by`, `updated_at`; the single read without an `ETag` and with an empty
+ * `tool_list`; PATCH with a weak `If-Match` (and its trailing-slash 500); register's resets and the
+ * URL policy's bare 500; agents with an `ETag`, PATCH, and PUT's new `id`. Read off the registry's
+ * source at 1.29.0 (see test/registry for the behaviours pinned).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentCard } from './agent-card';
+import { applyAgentUpdate, normalizeAgentPath, ValidationFailure } from './agent-card';
+import { policyDenial, type UrlPolicy } from './policy';
+import { type Answer, type RegistryStore, type ServerRecord, unprocessable } from './store';
+
+/** Who is calling, as the auth layer tells the registry. */
+export interface Principal {
+  username: string;
+  isAdmin: boolean;
+}
+
+/** Server fields PATCH refuses (registrant-only or managed elsewhere). */
+const SERVER_PATCH_REFUSED = [
+  'id',
+  'path',
+  'registered_by',
+  'is_enabled',
+  'version',
+  'deployment',
+  'auth_scheme',
+  'auth_credential',
+  'auth_header_name',
+  'registered_at',
+  'updated_at',
+];
+const AGENT_PATCH_REFUSED = ['id', 'path', 'registered_by', 'registered_at', 'updated_at'];
+
+/** `datetime.utcnow().isoformat()`: naive, microseconds. A counter fills the sub-millisecond digits. */
+export function naiveUtc(ms: number, tick: number): string {
+  const micro = String(tick % 1000).padStart(3, '0');
+  return `${new Date(ms).toISOString().slice(0, 23)}${micro}`;
+}
+
+/** Epoch ms of a naive ISO timestamp read as UTC, truncated like Python's `int(ts.timestamp() * 1000)`. */
+export function epochMs(value: unknown): number {
+  if (typeof value !== 'string') return 0;
+  const m = /^(.*?)(?:\.(\d{1,6}))?$/.exec(value);
+  const base = Date.parse(`${m?.[1] ?? value}Z`);
+  if (Number.isNaN(base)) return 0;
+  const micro = Number((m?.[2] ?? '').padEnd(6, '0'));
+  return Math.trunc((base / 1000 + micro / 1e6) * 1000);
+}
+
+export function weakEtag(record: Record<string, unknown>): string {
+  return `W/"${epochMs(record.updated_at ?? record.registered_at)}"`;
+}
+
+/** `parse_if_match`: undefined (none), a number, or the 400 answer. */
+function parseIfMatch(header: string | undefined): number | undefined | Answer {
+  if (header === undefined) return undefined;
+  const s = header.trim();
+  if (s.startsWith('"') && s.endsWith('"')) {
+    return { status: 400, body: { detail: 'Strong ETag not supported; use weak form W/"<epoch_ms>"' } };
+  }
+  const m = /^W\/"(\d+)"$/.exec(s);
+  if (!m?.[1]) return { status: 400, body: { detail: 'Malformed If-Match header' } };
+  return Number(m[1]);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The 1.29 behaviours; `store` holds the data. */
+export class CurrentGeneration {
+  private tick = 0;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly now: () => number,
+    private readonly policy: UrlPolicy,
+  ) {}
+
+  stamp(): string {
+    this.tick++;
+    return naiveUtc(this.now(), this.tick);
+  }
+
+  /** Seeded records get what DocumentDB documents carry. */
+  adopt(): void {
+    for (const path of this.store.serverPaths()) {
+      const record = this.store.rawServer(path);
+      if (record === undefined) continue;
+      record.id ??= randomUUID();
+      record.registered_by ??= 'admin';
+      record.registered_at ??= this.stamp();
+      record.updated_at ??= record.registered_at;
+    }
+    for (const path of this.store.agentPaths()) {
+      const card = this.store.rawAgent(path);
+      if (card === undefined) continue;
+      card.id ??= randomUUID();
+      card.registered_at ??= this.stamp();
+      card.updated_at ??= card.registered_at;
+    }
+  }
+
+  /** `GET /api/servers/{path}`: no ETag header; `tool_list` shows empty; `proxy_pass_url` for admins only. */
+  getServer(path: string, who: Principal): Answer {
+    const answer = this.store.getServerRoute(path);
+    if (answer.status !== 200 || !isObject(answer.body)) return answer;
+    // The tool filter fails closed for the reconciler's principal and keeps num_tools consistent.
+    const body: Record<string, unknown> = { ...answer.body, tool_list: [], num_tools: 0 };
+    body.visibility ??= 'public';
+    if (!isObject(body.metadata)) body.metadata = {};
+    if (!who.isAdmin) {
+      delete body.proxy_pass_url;
+      delete body.mcp_endpoint;
+      delete body.sse_endpoint;
+    }
+    return { status: 200, body };
+  }
+
+  /** `GET /api/servers`: paged, items carry `id`; `include_tools=false` shows the stored count and no tools. */
+  listServers(query: URLSearchParams, who: Principal): Answer {
+    const answer = this.store.listServers(query, 'paged');
+    if (answer.status !== 200 || !isObject(answer.body)) return answer;
+    const includeTools = query.get('include_tools') !== 'false';
+    const servers = (answer.body.servers as Record<string, unknown>[]).map((item) => {
+      const stored = this.store.rawServer(String(item.path)) ?? {};
+      const tools = Array.isArray(stored.tool_list) ? stored.tool_list : [];
+      const shown: Record<string, unknown> = {
+        id: stored.id,
+        ...item,
+        tool_list: includeTools ? tools : [],
+        num_tools: includeTools ? tools.length : (stored.num_tools ?? 0),
+      };
+      // Backend addresses are for admins only, in the list as in the single read.
+      if (!who.isAdmin) delete shown.proxy_pass_url;
+      return shown;
+    });
+    return { status: 200, body: { ...answer.body, servers } };
+  }
+
+  /** `POST /api/servers/register` on 1.29: the policy (a bare 500), then register with its resets. */
+  register(
+    form: URLSearchParams,
+    who: Principal,
+    base: (form: URLSearchParams) => Answer & { written?: string },
+  ): Answer & { written?: string } {
+    if (!who.isAdmin) {
+      return { status: 403, body: { detail: 'You do not have permission to register services' } };
+    }
+    if (policyDenial(form.get('proxy_pass_url'), this.policy) !== undefined) {
+      // The route wraps the policy's UrlValidationError like any other failure.
+      return { status: 500, body: { detail: 'Service registration failed' } };
+    }
+    const answer = base(form);
+    if (answer.written === undefined) return answer;
+    const record = this.store.rawServer(answer.written);
+    if (record === undefined) return answer;
+    record.id = randomUUID();
+    record.registered_by = who.username;
+    const metadata = form.get('metadata');
+    if (metadata === null || metadata === '') record.metadata = {};
+    record.visibility = form.get('visibility') || 'public';
+    const groups = form.get('allowed_groups');
+    if (groups) {
+      record.allowed_groups = groups
+        .split(',')
+        .map((g) => g.trim())
+        .filter((g) => g !== '');
+    }
+    // `len(tool_list) if tool_list else num_tools`: an empty list sent keeps the form's count.
+    if (Array.isArray(record.tool_list) && record.tool_list.length > 0)
+      record.num_tools = record.tool_list.length;
+    record.updated_at = this.stamp();
+    return answer;
+  }
+
+  /** `PATCH /api/servers/{path}`: JSON merge patch with an optional weak If-Match. */
+  patchServer(
+    rawPath: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    who: Principal,
+  ): Answer & { written?: string; urlChanged?: boolean } {
+    // `_normalize_server_path`: one leading slash, no trailing slash.
+    const path = `/${rawPath.replace(/^\/+|\/+$/g, '')}`;
+    const found = this.store.lookupServer(path);
+    if (found === undefined) return { status: 404, body: { detail: `Server not found at path '${path}'` } };
+    const [storedPath, existing] = found;
+    if (!who.isAdmin && existing.registered_by !== who.username) {
+      return { status: 403, body: { detail: 'You can only patch servers you registered' } };
+    }
+    const clientTs = parseIfMatch(ifMatch);
+    if (typeof clientTs === 'object') return clientTs;
+    if (clientTs !== undefined && clientTs !== epochMs(existing.updated_at ?? existing.registered_at)) {
+      return { status: 412, body: { detail: 'If-Match does not match current server version' } };
+    }
+    if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
+    const refused = Object.keys(body).filter((k) => SERVER_PATCH_REFUSED.includes(k));
+    if (refused.length > 0) {
+      return unprocessable(refused.map((k) => ({ loc: ['body', k], msg: `Field '${k}' cannot be patched` })));
+    }
+    if (Object.keys(body).length === 0) return { status: 400, body: { detail: 'Empty patch body' } };
+    const merged: ServerRecord = { ...existing };
+    for (const [k, v] of Object.entries(body)) {
+      if (v === null) delete merged[k];
+      else merged[k] = v;
+    }
+    for (const field of ['proxy_pass_url', 'mcp_endpoint', 'sse_endpoint']) {
+      const denial = policyDenial(merged[field], this.policy);
+      if (denial !== undefined && field in body) {
+        return { status: 400, body: { detail: `URL rejected by security policy: ${denial}` } };
+      }
+    }
+    // `update_server(path)` matches the normalised path exactly: a stored `/currenttime/` is missed.
+    if (storedPath !== path) return { status: 500, body: { detail: 'Failed to save server' } };
+    merged.updated_at = this.stamp();
+    this.store.replaceServer(storedPath, merged);
+    const fresh = this.getServer(storedPath, { username: who.username, isAdmin: true });
+    return {
+      ...fresh,
+      headers: { etag: weakEtag(merged) },
+      written: storedPath,
+      urlChanged: existing.proxy_pass_url !== merged.proxy_pass_url,
+    };
+  }
+
+  /** `POST /api/servers/toggle` also stamps `updated_at` on 1.29. */
+  touchServer(path: string): void {
+    const found = this.store.lookupServer(path);
+    if (found) found[1].updated_at = this.stamp();
+  }
+
+  /** `GET /api/agents/{path}` with its weak ETag. */
+  getAgent(rawPath: string, who: Principal): Answer {
+    const answer = this.store.getAgentRoute(rawPath);
+    if (answer.status !== 200 || !isObject(answer.body)) return answer;
+    const body = { ...answer.body };
+    if (!who.isAdmin) delete body.proxy_pass_url;
+    return { ...answer, body, headers: { etag: weakEtag(answer.body) } };
+  }
+
+  /** `PATCH /api/agents/{path}`: merge patch, If-Match, the policy on `url` and the stored `proxy_pass_url`. */
+  patchAgent(rawPath: string, body: unknown, ifMatch: string | undefined, who: Principal): Answer {
+    const path = normalizeAgentPath(rawPath);
+    const existing = this.store.rawAgent(path);
+    if (existing === undefined) return { status: 404, body: { detail: `Agent not found at path '${path}'` } };
+    if (!who.isAdmin && existing.registered_by !== who.username) {
+      return { status: 403, body: { detail: 'You can only modify agents you registered' } };
+    }
+    const clientTs = parseIfMatch(ifMatch);
+    if (typeof clientTs === 'object') return clientTs;
+    if (clientTs !== undefined && clientTs !== epochMs(existing.updated_at ?? existing.registered_at)) {
+      return { status: 412, body: { detail: 'If-Match does not match current agent version' } };
+    }
+    if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
+    const refused = Object.keys(body).filter((k) => AGENT_PATCH_REFUSED.includes(k));
+    if (refused.length > 0) {
+      return unprocessable(refused.map((k) => ({ loc: ['body', k], msg: `Field '${k}' cannot be patched` })));
+    }
+    const merged: AgentCard = { ...existing, ...body };
+    // Any patch re-checks both addresses the card holds.
+    for (const field of ['url', 'proxy_pass_url']) {
+      const denial = policyDenial(merged[field], this.policy);
+      if (denial !== undefined)
+        return { status: 400, body: { detail: `URL rejected by security policy: ${denial}` } };
+    }
+    merged.updated_at = this.stamp();
+    this.store.replaceAgent(path, merged);
+    return { status: 200, body: structuredClone(merged), headers: { etag: weakEtag(merged) } };
+  }
+
+  /** `PUT /api/agents/{path}` on 1.29: the policy on `url`, and a new `id`. */
+  putAgent(rawPath: string, body: unknown, who: Principal): Answer {
+    const path = normalizeAgentPath(rawPath);
+    const existing = this.store.rawAgent(path);
+    if (existing === undefined) return { status: 404, body: { detail: `Agent not found at path '${path}'` } };
+    if (!who.isAdmin && existing.registered_by !== who.username) {
+      return { status: 403, body: { detail: 'You can only modify agents you registered' } };
+    }
+    let card: AgentCard;
+    try {
+      card = applyAgentUpdate(existing, path, body);
+    } catch (error) {
+      if (error instanceof ValidationFailure) return unprocessable(error.problems);
+      throw error;
+    }
+    const proxy =
+      isObject(body) && typeof body.proxy_pass_url === 'string'
+        ? body.proxy_pass_url
+        : existing.proxy_pass_url;
+    for (const url of [card.url, proxy]) {
+      const denial = policyDenial(url, this.policy);
+      if (denial !== undefined)
+        return { status: 400, body: { detail: `URL rejected by security policy: ${denial}` } };
+    }
+    const stored: AgentCard = { ...card, id: randomUUID(), updated_at: this.stamp() };
+    if (proxy !== undefined) stored.proxy_pass_url = proxy;
+    this.store.replaceAgent(path, stored);
+    return { status: 200, body: structuredClone(stored) };
+  }
+}
