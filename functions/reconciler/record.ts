@@ -1,6 +1,6 @@
 import type { ErrorReason, Reason } from './core/reasons';
 import type { Action, InstanceView, TargetKind, TargetMatch } from './core/types';
-import type { ApiName } from './ports';
+import type { ApiName, WriteRoute } from './ports';
 
 export type { Action, InstanceView, TargetMatch, TaskLiveness } from './core/types';
 
@@ -42,7 +42,19 @@ export interface DecisionRecord {
   /** A sentence for people. */
   detail: string;
   dryRun: boolean;
-  write?: { confirmed: boolean; disabledAfterWrite: boolean; reenabled: boolean };
+  write?: {
+    confirmed: boolean;
+    disabledAfterWrite: boolean;
+    reenabled: boolean;
+    /** Which registry route wrote (`patch`, `register`, `put`; `none` when nothing needed writing). */
+    route?: WriteRoute;
+    /** Fields that route resets on the registry's side (register: `id`, `registered_by`; agent PUT: `id`). */
+    resets?: string[];
+    /** The entry changed under the write (412) and the decision, taken again, needed no write. */
+    superseded?: boolean;
+  };
+  /** The registry holds the server disabled and tagged `security-pending` (its security scan failed). */
+  securityPending?: true;
   /** Remote calls made for this target, by API. */
   calls: Partial<Record<ApiName, number>>;
   /** Whether a retry could change the outcome (set for `defer` and retryable `error`). */

@@ -26,6 +26,10 @@ export const MetricName = {
   Errors: 'Errors',
   /** The registry disabled a server after our write (its security scan). */
   ServerDisabledAfterWrite: 'ServerDisabledAfterWrite',
+  /** The registry's URL security policy refused a task address (SSRF_ALLOWED_CIDRS lacks the tasks' subnets). */
+  PolicyDenied: 'PolicyDenied',
+  /** A managed server the registry holds disabled with `security-pending` (its scan failed), seen on any read. */
+  ServerSecurityPending: 'ServerSecurityPending',
   /** Time to reconcile one target, in milliseconds. */
   ReconcileDuration: 'ReconcileDuration',
 } as const;

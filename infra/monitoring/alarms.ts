@@ -1,5 +1,5 @@
 /**
- * The eight alarms: what each watches, its threshold, and what its description tells the operator
+ * The alarms: what each watches, its threshold, and what its description tells the operator
  * (README, "Operate > Alarms", is the runbook). Names are `<stack>-<construct id>-<name>`.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -20,6 +20,8 @@ export interface ReconcilerAlarms {
   readonly oldestMessageAge: cloudwatch.Alarm;
   readonly noLiveInstance: cloudwatch.Alarm;
   readonly serverDisabledAfterWrite: cloudwatch.Alarm;
+  readonly policyDenied: cloudwatch.Alarm;
+  readonly serverSecurityPending: cloudwatch.Alarm;
 }
 
 /** Threshold defaults (README, "Deploy > Parameters"). */
@@ -126,6 +128,22 @@ export function buildAlarms(
       alarmDescription:
         'The registry disabled a server right after the reconciler rewrote its address (security scan). Review the scan, then re-enable it in the registry.',
       metric: metrics.published(MetricName.ServerDisabledAfterWrite),
+      threshold: 1,
+      evaluationPeriods: 1,
+    }),
+    policyDenied: alarm('PolicyDeniedAlarm', {
+      alarmName: 'registry-url-policy-denied',
+      alarmDescription:
+        "The registry's URL security policy (1.26+) refused a task address: add the tasks' subnets to the registry's SSRF_ALLOWED_CIDRS (README, Deploy > Registry URL policy). The decision record names the address.",
+      metric: metrics.published(MetricName.PolicyDenied),
+      threshold: 1,
+      evaluationPeriods: 1,
+    }),
+    serverSecurityPending: alarm('ServerSecurityPendingAlarm', {
+      alarmName: 'server-security-pending',
+      alarmDescription:
+        'A managed server is disabled and tagged security-pending (the registry security scan failed). Review the scan result in the registry, then re-enable the server there.',
+      metric: metrics.published(MetricName.ServerSecurityPending).with({ period: Duration.minutes(15) }),
       threshold: 1,
       evaluationPeriods: 1,
     }),

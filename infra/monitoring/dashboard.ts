@@ -67,6 +67,8 @@ export function buildDashboard(
       sum(MetricName.NoLiveInstance, 'no live instance'),
       sum(MetricName.ForeignEntry, 'foreign entry'),
       sum(MetricName.ServerDisabledAfterWrite, 'server disabled after write'),
+      sum(MetricName.ServerSecurityPending, 'security-pending seen'),
+      sum(MetricName.PolicyDenied, 'URL policy denied'),
     ]),
     graph('Dead-letter queues (messages)', [
       metrics.messagesVisible(queues.deadLetterQueue).with({ label: 'FIFO DLQ (failed processing)' }),

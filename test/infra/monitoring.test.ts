@@ -18,8 +18,8 @@ describe('Construct: RegistryReconciler — monitoring', () => {
         Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }],
       });
 
-      it('creates eight alarms, each notifying the topic on ALARM and OK', () => {
-        template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+      it('creates ten alarms, each notifying the topic on ALARM and OK', () => {
+        template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
         const topicRef = { Ref: template.getResourceId('AWS::SNS::Topic', {}) };
         template.allResourcesProperties('AWS::CloudWatch::Alarm', {
           AlarmActions: [topicRef],
@@ -51,6 +51,17 @@ describe('Construct: RegistryReconciler — monitoring', () => {
           ...alarmMetric(MetricName.Errors),
           Period: 900,
           Threshold: 5,
+        });
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...alarmMetric(MetricName.PolicyDenied),
+          Threshold: 1,
+          AlarmDescription: Match.stringLikeRegexp('SSRF_ALLOWED_CIDRS'),
+        });
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...alarmMetric(MetricName.ServerSecurityPending),
+          Period: 900,
+          Threshold: 1,
+          AlarmDescription: Match.stringLikeRegexp('security-pending'),
         });
       });
 

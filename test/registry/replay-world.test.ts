@@ -33,6 +33,10 @@ describe.each(['1.0.16', '1.29'] as const)('registry %s', (generation) => {
         config,
         ...io,
         registry: localRegistryFactory(config, { generation }),
+        // A scenario's own Cloud Map lag, as the replay CLI applies it.
+        ...(unit.scenario.world?.registrationLagMs === undefined
+          ? {}
+          : { registrationLagMs: unit.scenario.world.registrationLagMs }),
       });
       try {
         const results = await replay(env, unit.label, scenarioDeliveries(unit.scenario.steps), io);

@@ -41,6 +41,10 @@ Options:
                    (AWS_REGION), honouring AWS_ENDPOINT_URL_* (so also moto_server), and the
                    registry at the configured URL with the configured auth; events do not
                    change any world
+  --registry-generation 1.29|1.0.16
+                   the embedded registry's generation (default 1.29: PATCH with If-Match, the URL
+                   security policy with the world's task subnets allowed; 1.0.16: the file-backend
+                   registry, list reads and register-overwrite)
   --dry-run        decide and report, never write (in the embedded world, its registry then
                    takes each decided address itself, so scenarios keep their expectations)
   --json           print what the Lambda logs for each decision ({"decision": …}), ignored event
@@ -96,6 +100,12 @@ async function main(argv: string[]): Promise<number> {
   const lag = args.values.lag === undefined ? undefined : Number(args.values.lag);
   if (lag !== undefined && !(Number.isInteger(lag) && lag >= 0)) {
     process.stderr.write(`replay: --lag must be a whole number of milliseconds, got ${args.values.lag}\n`);
+    return 2;
+  }
+
+  const generation = args.values['registry-generation'] ?? '1.29';
+  if (generation !== '1.29' && generation !== '1.0.16') {
+    process.stderr.write(`replay: --registry-generation must be 1.29 or 1.0.16, got ${generation}\n`);
     return 2;
   }
 
@@ -173,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
         config,
         logger,
         metrics,
-        registry: localRegistryFactory(config),
+        registry: localRegistryFactory(config, { generation }),
         ...(registrationLagMs === undefined ? {} : { registrationLagMs }),
       });
     };
@@ -220,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
       `${counts.length > 0 ? ` (${counts.map(([a, n]) => `${a} ${n}`).join(', ')})` : ''}; ` +
       `${tally.writes} write(s), ${tally.ignored} ignored, ${tally.malformed} malformed; ` +
       `${tally.failures === 0 ? 'every decision as expected' : problems.join(', ')}` +
-      `${config.dryRun ? ' (dry run: the reconciler wrote nothing)' : ''}${live ? ' [live]' : ' [embedded world]'}`,
+      `${config.dryRun ? ' (dry run: the reconciler wrote nothing)' : ''}${live ? ' [live]' : ` [embedded world, registry ${generation}]`}`,
   );
   return tally.failures === 0 ? 0 : 1;
 }
@@ -235,6 +245,7 @@ function parse(argv: string[]) {
       config: { type: 'string' },
       lag: { type: 'string' },
       live: { type: 'boolean' },
+      'registry-generation': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },

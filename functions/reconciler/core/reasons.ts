@@ -28,6 +28,8 @@ export const ERROR_REASONS = {
   'registry-write-failed': 'writing the new address to the registry failed',
   'write-not-confirmed': 'the registry read back another address than the one written',
   'entry-missing': 'the registry has no entry at the target path (the reconciler never creates one)',
+  'policy-denied':
+    "the registry's URL security policy refused the task address (allow the tasks' subnets in SSRF_ALLOWED_CIDRS)",
 } as const;
 export type ErrorReason = keyof typeof ERROR_REASONS;
 

@@ -5,8 +5,15 @@ import { decideFromPointer } from '../core/resync';
 import { isRunning } from '../core/task';
 import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
-import { describeError, EntryNotFoundError, isRetryable } from '../errors';
-import type { CallContext, CloudMapPort, EcsPort, RegistryEntry, RegistryPort } from '../ports';
+import { describeError, EntryNotFoundError, isRetryable, PolicyDeniedError } from '../errors';
+import type {
+  CallContext,
+  CloudMapInstance,
+  CloudMapPort,
+  EcsPort,
+  RegistryEntry,
+  RegistryPort,
+} from '../ports';
 import type { Plan } from './plan';
 import type { PointerCheck } from './pointers';
 import type { EntryOutcome } from './report';
@@ -67,20 +74,17 @@ export async function reconcileEntry(
           })
         : undefined;
     if (fromPointer !== undefined) return { entry, decision: fromPointer, pointerVerified: true };
+    let instances: CloudMapInstance[] = [];
+    let tasks: ReadonlyMap<string, TaskState> = new Map();
     if (!owned) {
-      decision = decide({ ...input, instances: [], tasks: new Map() });
+      decision = decide({ ...input, instances, tasks });
     } else {
       for (let look = 0; ; look++) {
         stage = 'cloudmap';
-        const instances = await deps.cloudMap.discoverInstances(
-          config.namespace,
-          target.cloudMapService,
-          ctx,
-        );
+        instances = await deps.cloudMap.discoverInstances(config.namespace, target.cloudMapService, ctx);
         const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers])];
         stage = 'ecs';
-        const tasks: Map<string, TaskState> =
-          ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
+        tasks = ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
         decision = decide({ ...input, instances, tasks });
         if (!isCloudMapLag(decision.reason) || look >= config.lagRetry.attempts) break;
         await deps.sleep(config.lagRetry.delayMs);
@@ -89,12 +93,25 @@ export async function reconcileEntry(
     if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
       return { entry, decision };
     stage = 'registry-write';
-    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx);
+    // A compare-and-swap conflict (412) means someone changed the entry after our read: decide
+    // again on what the registry holds now, with the same Cloud Map and ECS view.
+    let again: { entry: RegistryEntry; decision: Decision } | undefined;
+    const redecide = (current: RegistryEntry): string | undefined => {
+      const fresh = decide({ ...input, currentUrl: current.url, instances, tasks });
+      again = { entry: current, decision: fresh };
+      return fresh.action === 'update' ? fresh.desiredUrl : undefined;
+    };
+    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx, { redecide });
+    if (again !== undefined) ({ entry, decision } = again);
     const write = {
       confirmed: result.confirmed,
       disabledAfterWrite: result.disabledAfterWrite,
       reenabled: result.reenabled,
+      ...(result.route === undefined ? {} : { route: result.route }),
+      ...(result.resets === undefined || result.resets.length === 0 ? {} : { resets: result.resets }),
+      ...(result.superseded === true ? { superseded: true } : {}),
     };
+    if (result.superseded === true) return { entry, decision, write };
     if (result.confirmed) return { entry, decision, write };
     return {
       entry,
@@ -112,7 +129,11 @@ export async function reconcileEntry(
       ...(entry === undefined ? {} : { entry }),
       ...(decision === undefined ? {} : { decision }),
       failure: {
-        reason: notFound ? 'entry-missing' : failedAt(stage),
+        reason: notFound
+          ? 'entry-missing'
+          : error instanceof PolicyDeniedError
+            ? 'policy-denied'
+            : failedAt(stage),
         detail: describeError(error),
         retryable: !notFound && isRetryable(error),
       },

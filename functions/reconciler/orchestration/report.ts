@@ -49,6 +49,7 @@ export function buildRecord(
     detail: failure === undefined ? outcome.decision.detail : failure.detail,
     dryRun: options.dryRun,
     ...(outcome.write === undefined ? {} : { write: outcome.write }),
+    ...(entry?.securityPending === true ? { securityPending: true as const } : {}),
     calls: options.calls,
     retryable: failure === undefined ? outcome.decision.retryable : failure.retryable,
     durationMs: options.durationMs,
@@ -98,11 +99,16 @@ export class Reporter {
     if (record.reason === 'foreign') m.count(MetricName.ForeignEntry);
     if (record.action === 'error') m.count(MetricName.Errors);
     if (record.write?.disabledAfterWrite) m.count(MetricName.ServerDisabledAfterWrite);
+    if (record.reason === 'policy-denied') m.count(MetricName.PolicyDenied);
+    if (record.securityPending) m.count(MetricName.ServerSecurityPending);
     const message = `${record.action} ${record.target.kind} ${record.target.path}: ${record.reason}`;
     const level =
       record.action === 'error' || record.write?.disabledAfterWrite
         ? 'error'
-        : record.action === 'defer' || record.reason === 'no-live-instance' || record.reason === 'foreign'
+        : record.action === 'defer' ||
+            record.reason === 'no-live-instance' ||
+            record.reason === 'foreign' ||
+            record.securityPending
           ? 'warn'
           : 'info';
     logger[level](message, { decision: record });
