@@ -5,6 +5,7 @@
  */
 
 import type { CloudMapInstance, TargetKind, TaskState } from './core/types';
+import type { HostForms } from './core/url';
 
 export type { CloudMapHealth, CloudMapInstance, TargetKind, TaskState } from './core/types';
 
@@ -84,9 +85,23 @@ export interface WriteResult {
   reenabled: boolean;
 }
 
+export interface WriteOptions {
+  /** The names the entry's host goes by: endpoints on any of them move with the address. */
+  hostForms: HostForms;
+}
+
 export interface RegistryPort {
   /** Reads one entry. Throws `EntryNotFoundError` when there is none. */
   readEntry(ref: EntryRef, ctx: CallContext): Promise<RegistryEntry>;
-  /** Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads it back. */
-  writeUrl(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult>;
+  /**
+   * Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads it
+   * back. `mcp_endpoint` / `sse_endpoint` follow the address when their host is a form of
+   * `options.hostForms` (core/url.ts `isHostForm`).
+   */
+  writeUrl(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    options?: WriteOptions,
+  ): Promise<WriteResult>;
 }

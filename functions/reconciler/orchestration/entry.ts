@@ -51,6 +51,7 @@ export async function reconcileEntry(
     const input = {
       target,
       namespace: config.namespace,
+      ecsServices: plan.ecsServices,
       currentUrl: entry.url,
       stoppingTaskIds: stopping,
       runningTriggerTaskIds: runningTriggers,
@@ -89,7 +90,12 @@ export async function reconcileEntry(
     if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
       return { entry, decision };
     stage = 'registry-write';
-    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx);
+    const hostForms = {
+      entryHost: hostOf(entry.url) ?? '',
+      cloudMapService: target.cloudMapService,
+      namespace: config.namespace,
+    };
+    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx, { hostForms });
     const write = {
       confirmed: result.confirmed,
       disabledAfterWrite: result.disabledAfterWrite,

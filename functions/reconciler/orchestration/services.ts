@@ -64,4 +64,19 @@ export class ServiceDirectory {
     this.cache.set(service, { at: this.deps.now(), matches });
     return [...direct, ...matches];
   }
+
+  /**
+   * The ECS services that recent lookups found serving `target` (not configured by name), so that
+   * a resync or registry restart can check a task's `group` too. Empty after a cold start until an
+   * event of the service is looked up; configure `ecsService` to have the check always.
+   */
+  servicesOf(target: TargetConfig): string[] {
+    const found: string[] = [];
+    for (const [service, entry] of this.cache) {
+      if (this.deps.now() - entry.at >= this.deps.ttlMs) continue;
+      if (entry.matches.some((m) => m.target.kind === target.kind && m.target.path === target.path))
+        found.push(service);
+    }
+    return found;
+  }
 }
