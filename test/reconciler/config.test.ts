@@ -236,28 +236,28 @@ describe('Function: parseConfig', () => {
       withField('targets', [
         { kind: 'server', path: '/currenttime/../admin/secret', cloudMapService: 'currenttime-server' },
       ]),
-      /targets\.0\.path: must have no \"\.\" or \"\.\.\" segments/,
+      /targets\.0\.path: must have no "\." or "\.\." segments/,
     ],
     [
       'path with a trailing .. segment',
       withField('targets', [
         { kind: 'server', path: '/currenttime/..', cloudMapService: 'currenttime-server' },
       ]),
-      /targets\.0\.path: must have no \"\.\" or \"\.\.\"/,
+      /targets\.0\.path: must have no "\." or "\.\."/,
     ],
     [
       'path with a . segment',
       withField('targets', [
         { kind: 'server', path: '/./currenttime/', cloudMapService: 'currenttime-server' },
       ]),
-      /targets\.0\.path: must have no \"\.\" or \"\.\.\"/,
+      /targets\.0\.path: must have no "\." or "\.\."/,
     ],
     [
       'path with a percent-encoded .. segment',
       withField('targets', [
         { kind: 'server', path: '/currenttime/%2e%2E/admin', cloudMapService: 'currenttime-server' },
       ]),
-      /targets\.0\.path: must have no \"\.\" or \"\.\.\" segments \(also percent-encoded\)/,
+      /targets\.0\.path: must have no "\." or "\.\." segments \(also percent-encoded\)/,
     ],
     [
       'path with a percent-encoded . segment',
