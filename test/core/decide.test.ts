@@ -501,6 +501,16 @@ const rows: [string, Row][] = [
     },
   ],
   [
+    'no ECS service confirmed to run the target: no task is eligible',
+    {
+      currentUrl: NAME_URL,
+      ecsServices: [],
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { group: `service:${SVC}` })],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
     'the ECS service is not known: the group is not checked',
     {
       currentUrl: NAME_URL,

@@ -130,6 +130,27 @@ describe('Reconciler: Cloud Map is checked against ECS', () => {
     }
   });
 
+  it('asks ECS which service a listed task runs in when the target names none, even on the first resync', async () => {
+    // Prepare: no event has been looked up yet; a HEALTHY mcpgw task is listed under the travel agent
+    const h = harness({ config: testConfig({ targets: [DISCOVERED_TARGET] }) });
+    h.world.registerInstance('travel-assistant-agent', {
+      instanceId: TASKS.gw1.taskId,
+      ipv4: TASKS.gw1.ipv4,
+    });
+    h.world.setTaskHealth(TASKS.gw1.taskId, 'HEALTHY');
+
+    // Act
+    const { outcome } = (await h.handler(scheduledEvent('sched-1'))) as DirectResult;
+
+    // Assess: DescribeServices for both groups; only the travel agent's own service serves it
+    const record = outcome.records[0];
+    expect(record?.desiredUrl).toBe(`http://${TASKS.ta1.ipv4}:9001/`);
+    expect(record?.instances.find((v) => v.instanceId === TASKS.gw1.taskId)?.ineligible).toBe(
+      'other-service',
+    );
+    expect(record?.calls['ecs.DescribeServices']).toBe(2);
+  });
+
   it('moves off a live current task that is UNHEALTHY when another is HEALTHY', async () => {
     // Prepare
     const h = harness();

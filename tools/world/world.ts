@@ -148,6 +148,8 @@ export class World implements CloudMapPort, EcsPort {
       ...(event.group === undefined ? {} : { group: event.group }),
       ...((event.ipv4 ?? known?.ipv4) === undefined ? {} : { ipv4: (event.ipv4 ?? known?.ipv4) as string }),
       ...(service === undefined ? {} : { service }),
+      // Events never carry healthStatus: ECS's container health stays what it was.
+      ...(known?.healthStatus === undefined ? {} : { healthStatus: known.healthStatus }),
       clusterArn: event.clusterArn,
     });
     if (event.clusterArn !== this.clusterArn || !event.hasTaskNetwork) return;
@@ -220,10 +222,10 @@ export class World implements CloudMapPort, EcsPort {
 
   /**
    * Makes the next `count` DescribeTasks calls answer with a failure other than MISSING for every
-   * task asked about, as the ECS adapter reports it (a retryable `EcsFailureError`).
+   * task asked about, as the ECS adapter reports it (a retryable `EcsFailureError`); 0 ends it.
    */
   failDescribeTasks(count: number, reason = 'INTERNAL_ERROR'): void {
-    this.describeFailures += count;
+    this.describeFailures = count;
     this.describeFailureReason = reason;
   }
 

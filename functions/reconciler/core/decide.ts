@@ -23,8 +23,9 @@ export interface DecisionInput {
   target: { cloudMapService: string; port: PortSource };
   namespace: string;
   /**
-   * The ECS services known to run the target (configured, or found by the service lookup). When
-   * any is known, only tasks whose `group` is `service:<one of them>` are eligible.
+   * The ECS services known to run the target (configured, or found by the service lookup): only
+   * tasks whose `group` is `service:<one of them>` are eligible (none, when the list is empty).
+   * Undefined: the service is not known and the group is not checked.
    */
   ecsServices?: readonly string[];
   /** The entry's current address (`proxy_pass_url` or `url`). */
@@ -205,7 +206,8 @@ export function decide(input: DecisionInput): Decision {
 function viewInstances(input: DecisionInput): InstanceView[] {
   const seen = new Set<string>();
   const views: InstanceView[] = [];
-  const groups = new Set((input.ecsServices ?? []).map((s) => `service:${s}`));
+  const groups =
+    input.ecsServices === undefined ? undefined : new Set(input.ecsServices.map((s) => `service:${s}`));
   for (const i of input.instances) {
     if (seen.has(i.instanceId)) continue; // Cloud Map can list an id twice; one view each
     seen.add(i.instanceId);
@@ -218,7 +220,7 @@ function viewInstances(input: DecisionInput): InstanceView[] {
         ? 'no-ipv4'
         : task !== 'live'
           ? 'not-live'
-          : groups.size > 0 && !groups.has(state?.group ?? '')
+          : groups !== undefined && !groups.has(state?.group ?? '')
             ? 'other-service'
             : ecsIpv4 !== ipv4
               ? 'ip-mismatch'

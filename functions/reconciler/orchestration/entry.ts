@@ -9,6 +9,7 @@ import { describeError, EntryNotFoundError, isRetryable } from '../errors';
 import type { CallContext, CloudMapPort, EcsPort, RegistryEntry, RegistryPort } from '../ports';
 import type { Plan } from './plan';
 import type { PointerCheck } from './pointers';
+import type { ServiceDirectory } from './services';
 import type { EntryOutcome } from './report';
 
 export interface EntryDeps {
@@ -19,6 +20,34 @@ export interface EntryDeps {
   sleep: (ms: number) => Promise<void>;
   /** Deliveries of one trigger after which Cloud Map lag is no longer deferred. */
   maxDeferAttempts: number;
+  /** Which targets an ECS service serves: tells whether a task's service runs the target. */
+  services: Pick<ServiceDirectory, 'targetsFor'>;
+}
+
+/**
+ * The ECS services that run the target, as far as ECS confirms: the configured `ecsService`; else
+ * those the plan knows plus, for each other service a live task names in its `group`, whether the
+ * service lookup (DescribeServices, cached) finds it publishing the target's Cloud Map service.
+ */
+async function servingServices(
+  plan: Plan,
+  tasks: ReadonlyMap<string, TaskState>,
+  ctx: CallContext,
+  deps: EntryDeps,
+): Promise<string[]> {
+  const { target } = plan;
+  if (target.ecsService !== undefined) return [target.ecsService];
+  const serving = [...plan.ecsServices];
+  const asked = new Set(serving);
+  for (const task of tasks.values()) {
+    const service = task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
+    if (service === undefined || asked.has(service) || !isRunning(task)) continue;
+    asked.add(service);
+    const matches = await deps.services.targetsFor(service, ctx);
+    if (matches.some((m) => m.target.kind === target.kind && m.target.path === target.path))
+      serving.push(service);
+  }
+  return serving;
 }
 
 /**
@@ -51,7 +80,6 @@ export async function reconcileEntry(
     const input = {
       target,
       namespace: config.namespace,
-      ecsServices: plan.ecsServices,
       currentUrl: entry.url,
       stoppingTaskIds: stopping,
       runningTriggerTaskIds: runningTriggers,
@@ -82,7 +110,8 @@ export async function reconcileEntry(
         stage = 'ecs';
         const tasks: Map<string, TaskState> =
           ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
-        decision = decide({ ...input, instances, tasks });
+        const ecsServices = await servingServices(plan, tasks, ctx, deps);
+        decision = decide({ ...input, instances, tasks, ecsServices });
         if (!isCloudMapLag(decision.reason) || look >= config.lagRetry.attempts) break;
         await deps.sleep(config.lagRetry.delayMs);
       }
