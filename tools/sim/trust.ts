@@ -131,7 +131,7 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
   const registry = new MemoryRegistry(world.clock);
   const refs = new Map<string, EntryRef>();
   const named = new Set(services.filter((_, i) => i % 2 === 0).map((x) => x.ecsService));
-  const targets: TargetInput[] = services.map((s, i) => {
+  const targets: TargetInput[] = services.map((s) => {
     const ref: EntryRef = { kind: 'server', path: `/${s.ecsService}/` };
     refs.set(s.ecsService, ref);
     registry.seed(ref, `http://${s.cloudMapService}:8000/`, true, {
@@ -319,8 +319,7 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
         const d = deploying.get(t.service);
         await stop(t);
         const replacement = await start(t.service, false);
-        if (d !== undefined && d.fresh.includes(t))
-          d.fresh = [...d.fresh.filter((f) => f !== t), replacement];
+        if (d?.fresh.includes(t)) d.fresh = [...d.fresh.filter((f) => f !== t), replacement];
       }
     }
     // Rolling deployments: two new tasks, then the old ones stop once both new ones are HEALTHY.

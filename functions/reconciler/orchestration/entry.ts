@@ -9,8 +9,8 @@ import { describeError, EntryNotFoundError, isRetryable } from '../errors';
 import type { CallContext, CloudMapPort, EcsPort, RegistryEntry, RegistryPort } from '../ports';
 import type { Plan } from './plan';
 import type { PointerCheck } from './pointers';
-import type { ServiceDirectory } from './services';
 import type { EntryOutcome } from './report';
+import type { ServiceDirectory } from './services';
 
 export interface EntryDeps {
   config: ReconcilerConfig;
