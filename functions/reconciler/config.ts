@@ -4,7 +4,39 @@ import { ConfigError } from './errors';
 import { parseJson } from './json';
 import { formatIssues } from './validation';
 
-const nonEmpty = z.string().check(z.minLength(1), z.trim());
+/** A name that must say something: trimmed first, so a blank one is rejected. */
+const nonEmpty = z.string().check(z.trim(), z.minLength(1, 'must not be empty or blank'));
+
+/** Dot-separated labels (Cloud Map service and namespace names): no empty label, no `.` or `..`. */
+const LABELS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Why a registry path cannot be used as written, or undefined. The path is joined to the
+ * registry's URL with the bearer token attached: a `.`/`..` segment (also percent-encoded), a
+ * query, a fragment, whitespace or a control character could send that token elsewhere on the host.
+ */
+export function registryPathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'must start with /';
+  if (/[\s\p{Cc}]/u.test(path)) return 'must contain no whitespace or control characters';
+  if (path.includes('?') || path.includes('#'))
+    return 'must contain no ? or # (a path, not a query or fragment)';
+  if (path.includes('\\')) return 'must contain no backslash';
+  // `//` would read as a host to anything that resolves the path as a URL reference.
+  if (path.includes('//')) return 'must contain no empty segment (//)';
+  for (const segment of path.split('/').slice(1)) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return `has a malformed percent-encoding in segment ${JSON.stringify(segment)}`;
+    }
+    if (decoded === '.' || decoded === '..')
+      return `must have no "." or ".." segments (also percent-encoded): ${JSON.stringify(segment)}`;
+    if (decoded !== segment && /[/\\?#\s\p{Cc}]/u.test(decoded))
+      return `must not percent-encode a /, \\, ?, # or control character: ${JSON.stringify(segment)}`;
+  }
+  return undefined;
+}
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
@@ -30,9 +62,19 @@ const staticAuth = z.strictObject({
 const targetSchema = z.strictObject({
   kind: z.enum(['server', 'agent']),
   /** The registry path, exactly as stored (`/currenttime/`, `/flight-booking-agent`). */
-  path: z.string().check(z.regex(/^\/\S*$/, 'must start with / and contain no spaces')),
-  /** The Cloud Map service whose instances are the candidates (`currenttime-server`). */
-  cloudMapService: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,127}$/, 'must be a Cloud Map service name')),
+  path: z.string().check(
+    z.superRefine((path, ctx) => {
+      const problem = registryPathProblem(path);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: path });
+    }),
+  ),
+  /** The Cloud Map service whose instances are the candidates: the bare name (`currenttime-server`). */
+  cloudMapService: z
+    .string()
+    .check(
+      z.maxLength(127, 'must be a Cloud Map service name (at most 127 characters)'),
+      z.regex(LABELS, 'must be a Cloud Map service name'),
+    ),
   /** The ECS service that runs it; found through DescribeServices when absent. */
   ecsService: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS service name'))),
   /** Where the written port comes from: the entry URL's own port (default) or the instance's `AWS_INSTANCE_PORT`. */
@@ -47,7 +89,12 @@ const configSchema = z.strictObject({
       z.refine((v) => CLUSTER_NAME.test(v) || CLUSTER_ARN.test(v), 'must be an ECS cluster name or ARN'),
     ),
   /** Cloud Map namespace name (`mcp-gateway.local`). */
-  namespace: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,1024}$/, 'must be a Cloud Map namespace name')),
+  namespace: z
+    .string()
+    .check(
+      z.maxLength(1024, 'must be a Cloud Map namespace name (at most 1024 characters)'),
+      z.regex(LABELS, 'must be a Cloud Map namespace name'),
+    ),
   /** The registry's own ECS service: a task of it reaching RUNNING re-applies every target. */
   registryService: z.optional(nonEmpty),
   registry: z.strictObject({
@@ -114,14 +161,22 @@ export function parseConfig(input: unknown, source = 'configuration'): Reconcile
   if (!result.success) throw new ConfigError(`invalid ${source}: ${formatIssues(result.error)}`);
   const config = result.data;
   const seen = new Map<string, number>();
+  const problems: string[] = [];
+  const suffix = `.${config.namespace.toLowerCase()}`;
   config.targets.forEach((t, i) => {
     const key = `${t.kind} ${t.path}`;
     const first = seen.get(key);
-    if (first !== undefined) {
-      throw new ConfigError(`invalid ${source}: targets.${i}.path: duplicates targets.${first} (${key})`);
-    }
+    if (first !== undefined) problems.push(`targets.${i}.path: duplicates targets.${first} (${key})`);
     seen.set(key, i);
+    // The namespace is added by the reconciler; a name that already carries it never matches an entry.
+    if (t.cloudMapService.toLowerCase().endsWith(suffix)) {
+      const bare = t.cloudMapService.slice(0, -suffix.length);
+      problems.push(
+        `targets.${i}.cloudMapService: must be the bare Cloud Map service name, without the namespace: use ${JSON.stringify(bare)}, not ${JSON.stringify(t.cloudMapService)}`,
+      );
+    }
   });
+  if (problems.length > 0) throw new ConfigError(`invalid ${source}: ${problems.join('; ')}`);
   const clusterName = CLUSTER_ARN.exec(config.cluster)?.[1] ?? config.cluster;
   return { ...config, clusterName };
 }

@@ -5,6 +5,7 @@
  */
 
 import type { CloudMapInstance, TargetKind, TaskState } from './core/types';
+import type { HostForms } from './core/url';
 
 export type { CloudMapHealth, CloudMapInstance, TargetKind, TaskState } from './core/types';
 
@@ -105,6 +106,8 @@ export interface WriteOptions {
    * `WriteConflictError`. Called at most `maxConflicts` times (the client's bound).
    */
   redecide?: (current: RegistryEntry) => string | undefined;
+  /** The names the entry's host goes by: endpoints on any of them move with the address. */
+  hostForms?: HostForms;
 }
 
 /** What a check some time after a write found (the registry scans in the background). */
@@ -126,13 +129,15 @@ export interface WriteVerification {
 export interface RegistryPort {
   /** Reads one entry. Throws `EntryNotFoundError` when there is none. */
   readEntry(ref: EntryRef, ctx: CallContext): Promise<RegistryEntry>;
-  /** Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads it back. */
+  /**
+   * Rewrites the entry's address to `newUrl`, re-sending every other field as read, then reads it
+   * back. `mcp_endpoint` / `sse_endpoint` follow the address when their host is a form of
+   * `options.hostForms` (core/url.ts `isHostForm`).
+   */
   writeUrl(
     entry: RegistryEntry,
     newUrl: string,
     ctx: CallContext,
     options?: WriteOptions,
   ): Promise<WriteResult>;
-  /** Reads the entry again after a settle delay and says what the registry's scan did to the write. */
-  verifyWrite?(ref: EntryRef, written: string, ctx: CallContext): Promise<WriteVerification>;
 }

@@ -87,6 +87,7 @@ export class Reconciler {
       registry: deps.registry,
       sleep: deps.sleep ?? realSleep,
       maxDeferAttempts: deps.maxDeferAttempts ?? DEFAULTS.maxDeferAttempts,
+      services: this.services,
     };
   }
 

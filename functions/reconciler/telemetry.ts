@@ -22,6 +22,11 @@ export const MetricName = {
   NoLiveInstance: 'NoLiveInstance',
   /** An entry whose host is neither the target's Cloud Map name nor an IPv4 address. */
   ForeignEntry: 'ForeignEntry',
+  /**
+   * Cloud Map instances of a live task that ECS does not vouch for: ECS gives the task another IPv4
+   * (`ip-mismatch`) or the task is of another ECS service (`other-service`). Never written.
+   */
+  UntrustedInstance: 'UntrustedInstance',
   /** Failures while reconciling (retryable or not). */
   Errors: 'Errors',
   /** The registry disabled a server after our write (its security scan). */

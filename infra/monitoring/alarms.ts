@@ -22,6 +22,7 @@ export interface ReconcilerAlarms {
   readonly serverDisabledAfterWrite: cloudwatch.Alarm;
   readonly policyDenied: cloudwatch.Alarm;
   readonly serverSecurityPending: cloudwatch.Alarm;
+  readonly untrustedInstance: cloudwatch.Alarm;
 }
 
 /** Threshold defaults (README, "Deploy > Parameters"). */
@@ -144,6 +145,14 @@ export function buildAlarms(
       alarmDescription:
         'A managed server is disabled and tagged security-pending (the registry security scan failed). Review the scan result in the registry, then re-enable the server there.',
       metric: metrics.published(MetricName.ServerSecurityPending).with({ period: Duration.minutes(15) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+    }),
+    untrustedInstance: alarm('UntrustedInstanceAlarm', {
+      alarmName: 'untrusted-instance',
+      alarmDescription:
+        'Cloud Map lists an instance ECS does not vouch for (its IP is not the one ECS gives the task, or the task is of another ECS service); never written. Logs Insights: filter ispresent(untrusted.target.path). Check with aws servicediscovery list-instances and aws ecs describe-tasks; deregister the instance and review who holds servicediscovery:RegisterInstance in the namespace.',
+      metric: metrics.published(MetricName.UntrustedInstance),
       threshold: 1,
       evaluationPeriods: 1,
     }),

@@ -69,6 +69,7 @@ export function buildDashboard(
       sum(MetricName.ServerDisabledAfterWrite, 'server disabled after write'),
       sum(MetricName.ServerSecurityPending, 'security-pending seen'),
       sum(MetricName.PolicyDenied, 'URL policy denied'),
+      sum(MetricName.UntrustedInstance, 'untrusted instance'),
     ]),
     graph('Dead-letter queues (messages)', [
       metrics.messagesVisible(queues.deadLetterQueue).with({ label: 'FIFO DLQ (failed processing)' }),

@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { type DecisionInput, decide, isOwnedHost, liveness } from '../../functions/reconciler/core/decide';
+import {
+  type DecisionInput,
+  decide,
+  isOwnedHost,
+  liveness,
+  untrustedInstances,
+} from '../../functions/reconciler/core/decide';
 import { REASONS } from '../../functions/reconciler/core/reasons';
 import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
 
@@ -18,6 +24,7 @@ const IP = { [A]: '10.0.1.11', [B]: '10.0.1.12', [C]: '10.0.1.13', [X]: '10.0.1.
   string
 >;
 
+const SVC = 'mcp-gateway-currenttime';
 const NAME_URL = 'http://currenttime-server:8000/';
 const A_URL = 'http://10.0.1.11:8000/';
 const B_URL = 'http://10.0.1.12:8000/';
@@ -68,6 +75,8 @@ interface Row {
   running?: string[];
   canDefer?: boolean;
   port?: 'url' | 'instance';
+  /** The target's ECS services, when known. */
+  ecsServices?: string[];
   expected: {
     action: 'noop' | 'update' | 'defer' | 'skip';
     reason: keyof typeof REASONS;
@@ -87,6 +96,7 @@ function run(row: Row) {
     stoppingTaskIds: new Set(row.stopping ?? []),
     runningTriggerTaskIds: new Set(row.running ?? []),
     canDefer: row.canDefer ?? true,
+    ...(row.ecsServices === undefined ? {} : { ecsServices: row.ecsServices }),
   };
   return decide(input);
 }
@@ -384,17 +394,274 @@ const rows: [string, Row][] = [
       expected: { action: 'noop', reason: 'no-live-instance' },
     },
   ],
+  // Eligibility checks both sources: ECS must give the task the instance's IPv4, and (when the
+  // target's ECS service is known) the task must be of that service.
   [
-    "ECS reports another IP for the task: Cloud Map's is written",
+    'ECS gives the task another IP than Cloud Map: never written',
     {
       currentUrl: NAME_URL,
       instances: [inst(B)],
+      tasks: [task(B, 'RUNNING', 'RUNNING', { ipv4: '6.6.6.6' })],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'ECS gives another IP for the newest task: the other task is chosen',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
       tasks: [
-        task(B, 'RUNNING', 'RUNNING', { ipv4: '6.6.6.6' }),
-        task(X, 'RUNNING', 'RUNNING', { ipv4: '6.6.6.7' }),
+        task(A, 'RUNNING', 'RUNNING', { ipv4: '10.0.1.99', startedAt: '2026-01-01T00:09:00.000Z' }),
+        task(B),
       ],
-      running: [X],
       expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    "the current address is Cloud Map's IP for a task ECS gives another: moved off it",
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { ipv4: '10.0.1.99' }), task(B)],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'ECS gives the task no IP at all: not eligible',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A)],
+      tasks: [{ taskId: A, lastStatus: 'RUNNING', desiredStatus: 'RUNNING' }],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'IPs that differ only in a trailing dot are the same',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { ip: '10.0.1.11.' })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'a task of another ECS service is never chosen',
+    {
+      currentUrl: NAME_URL,
+      ecsServices: [SVC],
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { group: 'service:intruder', startedAt: '2026-01-01T00:09:00.000Z' }),
+        task(B, 'RUNNING', 'RUNNING', { group: `service:${SVC}` }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'the only live task is of another ECS service: address kept',
+    {
+      currentUrl: NAME_URL,
+      ecsServices: [SVC],
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { group: 'service:intruder' })],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'a standalone task (family:) when the ECS service is known: not eligible',
+    {
+      currentUrl: NAME_URL,
+      ecsServices: [SVC],
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { group: 'family:currenttime' })],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'the current task is of another ECS service: moved to one of the target',
+    {
+      currentUrl: A_URL,
+      ecsServices: [SVC],
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { group: 'service:intruder' }),
+        task(B, 'RUNNING', 'RUNNING', { group: `service:${SVC}` }),
+      ],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'any of several known ECS services is accepted',
+    {
+      currentUrl: NAME_URL,
+      ecsServices: ['blue', SVC],
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { group: `service:${SVC}` })],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'no ECS service confirmed to run the target: no task is eligible',
+    {
+      currentUrl: NAME_URL,
+      ecsServices: [],
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { group: `service:${SVC}` })],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'the ECS service is not known: the group is not checked',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { group: 'service:anything' })],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+
+  // ECS container health: HEALTHY > UNKNOWN > UNHEALTHY; sticky unless UNHEALTHY while a HEALTHY one lives.
+  [
+    'container HEALTHY preferred over a newer UNKNOWN task (still starting)',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { healthStatus: 'HEALTHY' }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'UNKNOWN', startedAt: '2026-01-01T00:09:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'container UNKNOWN preferred over a newer UNHEALTHY task',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING'),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'UNHEALTHY', startedAt: '2026-01-01T00:09:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'container health outranks Cloud Map health',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A, { health: 'HEALTHY' }), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { healthStatus: 'UNKNOWN' }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'HEALTHY' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'a container-UNHEALTHY task only when nothing else is live',
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { healthStatus: 'UNHEALTHY' }), task(B, 'STOPPED', 'STOPPED')],
+      expected: { action: 'update', reason: 'resolve-name', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'current container UNHEALTHY while another is HEALTHY: moves',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B), inst(C)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { healthStatus: 'UNHEALTHY' }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'HEALTHY' }),
+        task(C, 'RUNNING', 'RUNNING', { healthStatus: 'UNKNOWN', startedAt: '2026-01-01T00:09:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'current-unhealthy', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'current container UNHEALTHY, the others only UNKNOWN: kept (sticky)',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { healthStatus: 'UNHEALTHY' }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'UNKNOWN' }),
+      ],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'current container UNKNOWN while another is HEALTHY: kept (sticky)',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { healthStatus: 'UNKNOWN' }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'HEALTHY' }),
+      ],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'current container UNHEALTHY, the HEALTHY one is of another service: kept',
+    {
+      currentUrl: A_URL,
+      ecsServices: [SVC],
+      instances: [inst(A), inst(B)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { healthStatus: 'UNHEALTHY', group: `service:${SVC}` }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'HEALTHY', group: 'service:intruder' }),
+      ],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
+    'deployment: the current task stops; the old HEALTHY task wins over the new one still starting',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B), inst(C)],
+      tasks: [
+        task(A, 'RUNNING', 'STOPPED', { healthStatus: 'HEALTHY' }),
+        task(B, 'RUNNING', 'RUNNING', { healthStatus: 'HEALTHY' }),
+        task(C, 'RUNNING', 'RUNNING', { healthStatus: 'UNKNOWN', startedAt: '2026-01-01T00:09:00.000Z' }),
+      ],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+
+  // Hosts are compared normalised: letter case and a trailing dot do not make another host.
+  [
+    'the current IP with a trailing dot is still the live task: no write',
+    {
+      currentUrl: 'http://10.0.1.11.:8000/',
+      instances: [inst(A), inst(B)],
+      tasks: [task(A), task(B, 'RUNNING', 'RUNNING', { startedAt: '2026-01-01T00:09:00.000Z' })],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: 'http://10.0.1.11.:8000/', chosen: A },
+    },
+  ],
+  [
+    'the long name in another letter case with a trailing dot resolves',
+    {
+      currentUrl: 'http://CurrentTime-Server.MCP-Gateway.Local.:8000/mcp',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: {
+        action: 'update',
+        reason: 'resolve-name',
+        desiredUrl: 'http://10.0.1.11:8000/mcp',
+        chosen: A,
+      },
+    },
+  ],
+  [
+    'the current IP with a trailing dot and a changed instance port: the port is fixed',
+    {
+      currentUrl: 'http://10.0.1.11.:8000/',
+      port: 'instance',
+      instances: [inst(A, { port: 9000 })],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'port-changed', desiredUrl: 'http://10.0.1.11:9000/', chosen: A },
     },
   ],
 
@@ -775,20 +1042,54 @@ describe('Function: decide', () => {
     expect(missing).toEqual([]);
   });
 
-  it('never proposes an address whose host is not a listed instance IPv4', () => {
+  it("never proposes an address that is not both the chosen instance's IPv4 and ECS's IPv4 for its task", () => {
     // Prepare
     const listed = (row: Row) =>
-      new Set(row.instances.flatMap((i) => (i.ipv4 === undefined ? [] : [i.ipv4])));
+      new Set(row.instances.flatMap((i) => (i.ipv4 === undefined ? [] : [i.ipv4.replace(/\.$/, '')])));
 
     // Act
     const written = rows.flatMap(([name, row]) => {
       const d = run(row);
-      return d.action === 'update' ? [{ name, host: new URL(d.desiredUrl as string).hostname, row }] : [];
+      return d.action === 'update' ? [{ name, host: new URL(d.desiredUrl as string).hostname, row, d }] : [];
     });
 
     // Assess
     expect(written.length).toBeGreaterThan(20);
-    for (const w of written) expect(listed(w.row).has(w.host)).toBe(true);
+    for (const w of written) {
+      expect(listed(w.row).has(w.host)).toBe(true);
+      expect(w.row.tasks.find((t) => t.taskId === w.d.chosen)?.ipv4).toBe(w.host);
+    }
+  });
+
+  it('shows why each instance is not eligible, and ECS’s IP when it differs', () => {
+    // Prepare
+    const row: Row = {
+      currentUrl: NAME_URL,
+      ecsServices: [SVC],
+      instances: [inst(A), inst(B), inst(C, { health: 'UNHEALTHY' }), inst(X)],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { group: `service:${SVC}`, ipv4: '10.0.1.99' }),
+        task(B, 'RUNNING', 'RUNNING', { group: 'service:intruder', healthStatus: 'HEALTHY' }),
+        task(C, 'RUNNING', 'RUNNING', { group: `service:${SVC}` }),
+        task(X, 'RUNNING', 'RUNNING', { group: `service:${SVC}`, healthStatus: 'UNKNOWN' }),
+      ],
+      expected: { action: 'update', reason: 'resolve-name' },
+    };
+
+    // Act
+    const decision = run(row);
+
+    // Assess
+    expect(
+      decision.instances.map((v) => [v.instanceId, v.eligible, v.ineligible, v.ecsIpv4, v.taskHealth]),
+    ).toEqual([
+      [A, false, 'ip-mismatch', '10.0.1.99', undefined],
+      [B, false, 'other-service', undefined, 'HEALTHY'],
+      [C, false, 'cloud-map-unhealthy', undefined, undefined],
+      [X, true, undefined, undefined, 'UNKNOWN'],
+    ]);
+    expect(untrustedInstances(decision.instances).map((v) => v.instanceId)).toEqual([A, B]);
+    expect(decision.chosen).toBe(X);
   });
 
   it('reports one view per Cloud Map instance with its liveness', () => {
@@ -805,9 +1106,25 @@ describe('Function: decide', () => {
 
     // Assess
     expect(decision.instances).toEqual([
-      { instanceId: A, ipv4: '10.0.1.11', port: 8000, health: 'UNKNOWN', task: 'stopping', eligible: false },
-      { instanceId: B, port: 8000, health: 'UNKNOWN', task: 'live', eligible: false },
-      { instanceId: C, ipv4: '10.0.1.13', port: 8000, health: 'HEALTHY', task: 'missing', eligible: false },
+      {
+        instanceId: A,
+        ipv4: '10.0.1.11',
+        port: 8000,
+        health: 'UNKNOWN',
+        task: 'stopping',
+        eligible: false,
+        ineligible: 'not-live',
+      },
+      { instanceId: B, port: 8000, health: 'UNKNOWN', task: 'live', eligible: false, ineligible: 'no-ipv4' },
+      {
+        instanceId: C,
+        ipv4: '10.0.1.13',
+        port: 8000,
+        health: 'HEALTHY',
+        task: 'missing',
+        eligible: false,
+        ineligible: 'not-live',
+      },
     ]);
   });
 
@@ -930,5 +1247,155 @@ describe('Function: isOwnedHost', () => {
 
     // Assess
     expect(owned).toBe(expected);
+  });
+});
+
+describe('Properties: trust, health and host spelling', () => {
+  const IPS = ['10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.99'];
+  const HEALTH_ORDER = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 } as const;
+  const arbTask = (id: string) =>
+    fc
+      .record({
+        status: fc.constantFrom(
+          ['RUNNING', 'RUNNING'],
+          ['RUNNING', 'STOPPED'],
+          ['PENDING', 'RUNNING'],
+          ['STOPPED', 'STOPPED'],
+        ),
+        ipv4: fc.option(fc.constantFrom(...IPS), { nil: undefined }),
+        group: fc.constantFrom(`service:${SVC}`, 'service:intruder', 'family:currenttime', undefined),
+        healthStatus: fc.constantFrom(
+          'HEALTHY' as const,
+          'UNHEALTHY' as const,
+          'UNKNOWN' as const,
+          undefined,
+        ),
+        minute: fc.integer({ min: 0, max: 9 }),
+        known: fc.boolean(),
+      })
+      .map(({ status, ipv4, group, healthStatus, minute, known }): TaskState | undefined =>
+        known
+          ? {
+              taskId: id,
+              lastStatus: status[0] as string,
+              desiredStatus: status[1] as string,
+              startedAt: `2026-01-01T00:0${minute}:00.000Z`,
+              ...(ipv4 === undefined ? {} : { ipv4 }),
+              ...(group === undefined ? {} : { group }),
+              ...(healthStatus === undefined ? {} : { healthStatus }),
+            }
+          : undefined,
+      );
+  const arbWorld = fc
+    .record({
+      ips: fc.tuple(...[A, B, C, X].map(() => fc.constantFrom(...IPS))),
+      health: fc.tuple(
+        ...[A, B, C, X].map(() => fc.constantFrom<CloudMapHealth>('HEALTHY', 'UNKNOWN', 'UNHEALTHY')),
+      ),
+      listed: fc.subarray([A, B, C, X], { minLength: 0 }),
+      tasks: fc.tuple(...[A, B, C, X].map((id) => arbTask(id))),
+      current: fc.constantFrom(...IPS, 'currenttime-server'),
+      ecsServices: fc.option(fc.constant([SVC]), { nil: undefined }),
+    })
+    .map((w) => {
+      const ids = [A, B, C, X];
+      const input: DecisionInput = {
+        target: { cloudMapService: 'currenttime-server', port: 'url' },
+        namespace: 'mcp-gateway.local',
+        currentUrl: `http://${w.current}:8000/`,
+        instances: w.listed.map((id) =>
+          inst(id, { ip: w.ips[ids.indexOf(id)], health: w.health[ids.indexOf(id)] }),
+        ),
+        tasks: new Map(w.tasks.flatMap((t) => (t === undefined ? [] : [[t.taskId, t] as const]))),
+        stoppingTaskIds: new Set(),
+        runningTriggerTaskIds: new Set(),
+        canDefer: false,
+        ...(w.ecsServices === undefined ? {} : { ecsServices: w.ecsServices }),
+      };
+      return input;
+    });
+  const OPTIONS = { seed: 20261201, numRuns: 2000 };
+
+  it('writes only an address ECS gives the chosen task, of the known service, live', () => {
+    fc.assert(
+      fc.property(arbWorld, (input) => {
+        const d = decide(input);
+        if (d.action !== 'update') return;
+        const chosenTask = input.tasks.get(d.chosen as string);
+        expect(chosenTask?.ipv4).toBe(new URL(d.desiredUrl as string).hostname);
+        expect(liveness(d.chosen as string, input.tasks, input.stoppingTaskIds)).toBe('live');
+        if (input.ecsServices !== undefined) expect(chosenTask?.group).toBe(`service:${SVC}`);
+      }),
+      OPTIONS,
+    );
+  });
+
+  it('marks every instance ECS does not vouch for as ip-mismatch or other-service, and never chooses it', () => {
+    fc.assert(
+      fc.property(arbWorld, (input) => {
+        const d = decide(input);
+        for (const v of d.instances) {
+          const t = input.tasks.get(v.instanceId);
+          if (v.task !== 'live' || v.ipv4 === undefined) continue;
+          const wrongService = input.ecsServices !== undefined && t?.group !== `service:${SVC}`;
+          const wrongIp = t?.ipv4 !== v.ipv4;
+          if (wrongService) expect(v.ineligible).toBe('other-service');
+          else if (wrongIp) expect(v.ineligible).toBe('ip-mismatch');
+          if (wrongService || wrongIp) expect(d.chosen).not.toBe(v.instanceId);
+        }
+      }),
+      OPTIONS,
+    );
+  });
+
+  it('chooses by container health: nothing eligible is healthier than a newly chosen task', () => {
+    fc.assert(
+      fc.property(arbWorld, (input) => {
+        const d = decide(input);
+        if (d.action !== 'update' || d.reason === 'port-changed') return;
+        const rank = (id: string | undefined) =>
+          HEALTH_ORDER[d.instances.find((v) => v.instanceId === id)?.taskHealth ?? 'UNKNOWN'];
+        for (const v of d.instances.filter((e) => e.eligible)) {
+          expect(HEALTH_ORDER[v.taskHealth ?? 'UNKNOWN']).toBeGreaterThanOrEqual(rank(d.chosen));
+        }
+      }),
+      OPTIONS,
+    );
+  });
+
+  it('keeps a live current task unless it is UNHEALTHY and a HEALTHY one is eligible', () => {
+    fc.assert(
+      fc.property(arbWorld, (input) => {
+        const d = decide(input);
+        const host = new URL(input.currentUrl).hostname;
+        const current = d.instances.find((v) => v.eligible && v.ipv4 === host);
+        if (current === undefined) return;
+        const healthyOther = d.instances.some((v) => v.eligible && v.taskHealth === 'HEALTHY');
+        if (current.taskHealth === 'UNHEALTHY' && healthyOther) {
+          expect(d.reason).toBe('current-unhealthy');
+        } else {
+          expect([d.action, d.reason, d.chosen]).toEqual(['noop', 'current-live', current.instanceId]);
+        }
+      }),
+      OPTIONS,
+    );
+  });
+
+  it('decides the same whatever the letter case or trailing dot of the current host', () => {
+    fc.assert(
+      fc.property(arbWorld, fc.boolean(), fc.boolean(), (input, upper, dot) => {
+        const host = new URL(input.currentUrl).hostname;
+        const spelled = `${upper ? host.toUpperCase() : host}${dot ? '.' : ''}`;
+        const plain = decide(input);
+        const other = decide({ ...input, currentUrl: `http://${spelled}:8000/` });
+        expect([other.action, other.reason, other.chosen]).toEqual([
+          plain.action,
+          plain.reason,
+          plain.chosen,
+        ]);
+        if (plain.action === 'update') expect(other.desiredUrl).toBe(plain.desiredUrl);
+      }),
+      OPTIONS,
+    );
   });
 });

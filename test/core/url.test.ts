@@ -3,7 +3,15 @@
  * port only when asked) and leave every other character as written.
  */
 import fc from 'fast-check';
-import { hostOf, isIPv4, splitUrl, swapHost, swapHostIfSame } from '../../functions/reconciler/core/url';
+import {
+  hostOf,
+  isHostForm,
+  isIPv4,
+  normalizeHost,
+  splitUrl,
+  swapHost,
+  swapHostIfSame,
+} from '../../functions/reconciler/core/url';
 import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
 
 describe('swapHost', () => {
@@ -132,6 +140,40 @@ describe('rewriteEndpoint (mcp_endpoint / sse_endpoint)', () => {
   ])('%s with %s → %s gives %s', (endpoint, oldUrl, newUrl, expected) => {
     expect(rewriteEndpoint(endpoint, oldUrl, newUrl)).toBe(expected);
   });
+
+  describe('with the target host forms', () => {
+    const forms = {
+      entryHost: 'currenttime-server',
+      cloudMapService: 'currenttime-server',
+      namespace: 'mcp-gateway.local',
+    };
+    const oldUrl = 'http://currenttime-server:8000/';
+    const newUrl = 'http://10.0.1.11:8000/';
+    test.each([
+      // the long name of the same Cloud Map service follows, in any case, with a trailing dot
+      ['http://currenttime-server.mcp-gateway.local:8000/mcp', 'http://10.0.1.11:8000/mcp'],
+      ['http://CurrentTime-Server.MCP-Gateway.local.:8000/mcp', 'http://10.0.1.11:8000/mcp'],
+      ['http://currenttime-server.:8000/sse', 'http://10.0.1.11:8000/sse'],
+      // another service's name, or another namespace: untouched
+      ['http://realserverfaketools-server:8002/mcp', 'http://realserverfaketools-server:8002/mcp'],
+      ['http://currenttime-server.other.local:8000/mcp', 'http://currenttime-server.other.local:8000/mcp'],
+    ])('%s follows as %s', (endpoint, expected) => {
+      expect(rewriteEndpoint(endpoint, oldUrl, newUrl, forms)).toBe(expected);
+    });
+
+    it('follows the old IP when the entry held one', () => {
+      const fromIp = { ...forms, entryHost: '10.0.1.9' };
+      expect(rewriteEndpoint('http://10.0.1.9.:8000/mcp', 'http://10.0.1.9:8000/', newUrl, fromIp)).toBe(
+        'http://10.0.1.11:8000/mcp',
+      );
+    });
+
+    it('without the forms, leaves the long name where it was (the address host differs)', () => {
+      expect(rewriteEndpoint('http://currenttime-server.mcp-gateway.local:8000/mcp', oldUrl, newUrl)).toBe(
+        'http://currenttime-server.mcp-gateway.local:8000/mcp',
+      );
+    });
+  });
 });
 
 describe('splitUrl, hostOf, isIPv4', () => {
@@ -166,5 +208,73 @@ describe('splitUrl, hostOf, isIPv4', () => {
     ['', false],
   ])('isIPv4(%j) is %s', (host, expected) => {
     expect(isIPv4(host)).toBe(expected);
+  });
+});
+
+describe('normalizeHost', () => {
+  it.each([
+    ['10.0.1.11.', '10.0.1.11'],
+    ['CurrentTime-Server.', 'currenttime-server'],
+    ['currenttime-server.MCP-Gateway.local', 'currenttime-server.mcp-gateway.local'],
+    ['10.0.1.11', '10.0.1.11'],
+  ])('%s → %s', (host, expected) => {
+    expect(normalizeHost(host)).toBe(expected);
+  });
+});
+
+describe('isHostForm', () => {
+  const forms = {
+    entryHost: '10.0.1.11',
+    cloudMapService: 'currenttime-server',
+    namespace: 'mcp-gateway.local',
+  };
+
+  it.each([
+    ['10.0.1.11', true],
+    ['10.0.1.11.', true],
+    ['currenttime-server', true],
+    ['CurrentTime-Server', true],
+    ['currenttime-server.', true],
+    ['currenttime-server.mcp-gateway.local', true],
+    ['CURRENTTIME-SERVER.MCP-GATEWAY.LOCAL.', true],
+    ['10.0.1.12', false],
+    ['currenttime-server.other.local', false],
+    ['mcpgw-server', false],
+    ['currenttime', false],
+    ['', false],
+  ])('%s → %s (entry on the old IP)', (host, expected) => {
+    expect(isHostForm(host, forms)).toBe(expected);
+  });
+
+  it('takes the entry host itself in any spelling, whether an IP or a name', () => {
+    expect(
+      isHostForm('CurrentTime-Server.', { ...forms, entryHost: 'currenttime-server.mcp-gateway.local.' }),
+    ).toBe(true);
+    expect(isHostForm('10.0.1.11', { ...forms, entryHost: '10.0.1.11.' })).toBe(true);
+  });
+
+  it('holds for every spelling of every form, and for no other host (property)', () => {
+    const spellings = (h: string) =>
+      fc
+        .tuple(fc.boolean(), fc.boolean())
+        .map(([upper, dot]) => `${upper ? h.toUpperCase() : h}${dot ? '.' : ''}`);
+    const form = fc
+      .constantFrom('10.0.1.11', 'currenttime-server', 'currenttime-server.mcp-gateway.local')
+      .chain(spellings);
+    const other = fc
+      .stringMatching(/^[a-z0-9.-]{1,30}$/)
+      .filter(
+        (h) =>
+          !['10.0.1.11', 'currenttime-server', 'currenttime-server.mcp-gateway.local'].includes(
+            normalizeHost(h),
+          ),
+      );
+    fc.assert(
+      fc.property(form, other, (yes, no) => {
+        expect(isHostForm(yes, forms)).toBe(true);
+        expect(isHostForm(no, forms)).toBe(false);
+      }),
+      { seed: 20261201, numRuns: 500 },
+    );
   });
 });

@@ -18,8 +18,8 @@ describe('Construct: RegistryReconciler — monitoring', () => {
         Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }],
       });
 
-      it('creates ten alarms, each notifying the topic on ALARM and OK', () => {
-        template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+      it('creates eleven alarms, each notifying the topic on ALARM and OK', () => {
+        template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
         const topicRef = { Ref: template.getResourceId('AWS::SNS::Topic', {}) };
         template.allResourcesProperties('AWS::CloudWatch::Alarm', {
           AlarmActions: [topicRef],
@@ -62,6 +62,11 @@ describe('Construct: RegistryReconciler — monitoring', () => {
           Period: 900,
           Threshold: 1,
           AlarmDescription: Match.stringLikeRegexp('security-pending'),
+        });
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...alarmMetric(MetricName.UntrustedInstance),
+          Period: 300,
+          Threshold: 1,
         });
       });
 

@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
 import { CloudMapAdapter } from '../../functions/reconciler/aws/cloudmap';
-import { EcsAdapter } from '../../functions/reconciler/aws/ecs';
+import { EcsAdapter, EcsFailureError } from '../../functions/reconciler/aws/ecs';
 import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
 import { CountingContext } from '../../functions/reconciler/orchestration/calls';
 
@@ -409,6 +409,116 @@ describe('Class: EcsAdapter', () => {
       expect(states.get('d'.repeat(32))?.lastStatus).toBe('STOPPED');
       expect(states.has('b'.repeat(32))).toBe(false);
     });
+
+    it.each(['HEALTHY', 'UNHEALTHY', 'UNKNOWN'] as const)(
+      'keeps the task healthStatus %s',
+      async (health) => {
+        // Prepare
+        ecsMock.on(DescribeTasksCommand).resolves({
+          tasks: [
+            runningTask('a'.repeat(32), {
+              healthStatus: health,
+              containers: [{ name: 'app', healthStatus: health === 'HEALTHY' ? 'UNHEALTHY' : 'HEALTHY' }],
+            }),
+          ],
+        });
+        const adapter = new EcsAdapter(new ECSClient({}));
+
+        // Act
+        const states = await adapter.describeTasks(CLUSTER, ['a'.repeat(32)], new CountingContext());
+
+        // Assess: the task-level health (ECS's fold of the essential containers), not a container's own
+        expect(states.get('a'.repeat(32))?.healthStatus).toBe(health);
+      },
+    );
+
+    it('leaves healthStatus out when ECS gives none or an unknown value', async () => {
+      // Prepare
+      ecsMock.on(DescribeTasksCommand).resolves({
+        tasks: [runningTask('a'.repeat(32)), runningTask('b'.repeat(32), { healthStatus: 'SICK' as never })],
+      });
+      const adapter = new EcsAdapter(new ECSClient({}));
+
+      // Act
+      const states = await adapter.describeTasks(
+        CLUSTER,
+        ['a', 'b'].map((c) => c.repeat(32)),
+        new CountingContext(),
+      );
+
+      // Assess
+      expect(states.get('a'.repeat(32))).not.toHaveProperty('healthStatus');
+      expect(states.get('b'.repeat(32))).not.toHaveProperty('healthStatus');
+    });
+
+    it('reads the IP from the ENI attachment and the group as ECS gives them; no ENI, no ipv4', async () => {
+      // Prepare
+      ecsMock.on(DescribeTasksCommand).resolves({
+        tasks: [
+          runningTask('a'.repeat(32), {
+            group: 'service:other-service',
+            attachments: [
+              {
+                type: 'ElasticNetworkInterface',
+                details: [{ name: 'privateIPv4Address', value: '10.0.9.99' }],
+              },
+            ],
+          }),
+          runningTask('b'.repeat(32), { group: 'family:currenttime' }),
+        ],
+      });
+      const adapter = new EcsAdapter(new ECSClient({}));
+
+      // Act
+      const states = await adapter.describeTasks(
+        CLUSTER,
+        ['a', 'b'].map((c) => c.repeat(32)),
+        new CountingContext(),
+      );
+
+      // Assess
+      expect(states.get('a'.repeat(32))).toMatchObject({ ipv4: '10.0.9.99', group: 'service:other-service' });
+      expect(states.get('b'.repeat(32))).toMatchObject({ group: 'family:currenttime' });
+      expect(states.get('b'.repeat(32))).not.toHaveProperty('ipv4');
+    });
+
+    it.each([
+      ['ACCESS_DENIED', undefined],
+      ['INTERNAL_ERROR', 'try again'],
+      [undefined, undefined],
+    ])(
+      'fails, retryable, on a DescribeTasks failure with reason %s (not MISSING)',
+      async (reason, detail) => {
+        // Prepare
+        ecsMock.on(DescribeTasksCommand).resolves({
+          tasks: [runningTask('a'.repeat(32))],
+          failures: [
+            { arn: TASK_ARN('b'.repeat(32)), reason: 'MISSING' },
+            {
+              arn: TASK_ARN('c'.repeat(32)),
+              ...(reason === undefined ? {} : { reason }),
+              ...(detail ? { detail } : {}),
+            },
+          ],
+        });
+        const adapter = new EcsAdapter(new ECSClient({}));
+
+        // Act
+        const call = adapter.describeTasks(
+          CLUSTER,
+          ['a', 'b', 'c'].map((c) => c.repeat(32)),
+          new CountingContext(),
+        );
+
+        // Assess
+        await expect(call).rejects.toBeInstanceOf(EcsFailureError);
+        const error = await call.catch((e: unknown) => e);
+        expect(isRetryable(error)).toBe(true);
+        expect((error as Error).message).toContain(TASK_ARN('c'.repeat(32)));
+        expect((error as Error).message).not.toContain(TASK_ARN('b'.repeat(32)));
+        if (reason !== undefined) expect((error as Error).message).toContain(reason);
+      },
+    );
 
     it('makes no call for no ids', async () => {
       // Prepare

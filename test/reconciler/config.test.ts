@@ -231,6 +231,167 @@ describe('Function: parseConfig', () => {
     ],
     ['lagRetry out of range', withField('lagRetry', { attempts: 99 }), /lagRetry\.attempts/],
     ['timeoutMs out of range', withField('registry.timeoutMs', 10), /registry\.timeoutMs/],
+    [
+      'path with a .. segment',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/../admin/secret', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must have no "\." or "\.\." segments/,
+    ],
+    [
+      'path with a trailing .. segment',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/..', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must have no "\." or "\.\."/,
+    ],
+    [
+      'path with a . segment',
+      withField('targets', [
+        { kind: 'server', path: '/./currenttime/', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must have no "\." or "\.\."/,
+    ],
+    [
+      'path with a percent-encoded .. segment',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/%2e%2E/admin', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must have no "\." or "\.\." segments \(also percent-encoded\)/,
+    ],
+    [
+      'path with a percent-encoded . segment',
+      withField('targets', [
+        { kind: 'server', path: '/%2E/currenttime/', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must have no/,
+    ],
+    [
+      'path with a percent-encoded slash',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime%2f..%2fadmin/', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must not percent-encode a \//,
+    ],
+    [
+      'path with a malformed percent-encoding',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime%zz/', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: has a malformed percent-encoding/,
+    ],
+    [
+      'path with a query',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/?admin=1', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no \? or #/,
+    ],
+    [
+      'path with a fragment',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/#x', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no \? or #/,
+    ],
+    [
+      'path with a space',
+      withField('targets', [
+        { kind: 'server', path: '/current time/', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no whitespace or control characters/,
+    ],
+    [
+      'path with a tab',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/\t', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no whitespace/,
+    ],
+    [
+      'path with a newline',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/\n', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no whitespace/,
+    ],
+    [
+      'path with a control character',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/\u0001', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no whitespace or control characters/,
+    ],
+    [
+      'path with a DEL character',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/\u007f', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no whitespace or control/,
+    ],
+    [
+      'path with a backslash',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime\\..\\admin', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no backslash/,
+    ],
+    [
+      'path with an empty segment',
+      withField('targets', [
+        { kind: 'server', path: '//registry.example.com/', cloudMapService: 'currenttime-server' },
+      ]),
+      /targets\.0\.path: must contain no empty segment/,
+    ],
+    [
+      'cloudMapService with the namespace',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/', cloudMapService: 'currenttime-server.mcp-gateway.local' },
+      ]),
+      /targets\.0\.cloudMapService: must be the bare Cloud Map service name, without the namespace: use "currenttime-server", not "currenttime-server\.mcp-gateway\.local"/,
+    ],
+    [
+      'cloudMapService with the namespace in another letter case',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/', cloudMapService: 'currenttime-server.MCP-Gateway.Local' },
+      ]),
+      /targets\.0\.cloudMapService: must be the bare Cloud Map service name.*use "currenttime-server"/,
+    ],
+    [
+      'cloudMapService of dots',
+      withField('targets', [{ kind: 'server', path: '/currenttime/', cloudMapService: '..' }]),
+      /targets\.0\.cloudMapService: must be a Cloud Map service name/,
+    ],
+    [
+      'cloudMapService with a trailing dot',
+      withField('targets', [
+        { kind: 'server', path: '/currenttime/', cloudMapService: 'currenttime-server.' },
+      ]),
+      /targets\.0\.cloudMapService: must be a Cloud Map service name/,
+    ],
+    [
+      'blank registryService',
+      withField('registryService', '   '),
+      /registryService: must not be empty or blank/,
+    ],
+    [
+      'empty registryService',
+      withField('registryService', ''),
+      /registryService: must not be empty or blank/,
+    ],
+    ['blank cluster', withField('cluster', '  '), /cluster: must be an ECS cluster name or ARN/],
+    ['empty namespace', withField('namespace', ''), /namespace: must be a Cloud Map namespace name/],
+    ['namespace of dots', withField('namespace', '..'), /namespace: must be a Cloud Map namespace name/],
+    [
+      'blank ecsService',
+      withField('targets', [{ kind: 'server', path: '/x/', cloudMapService: 'x', ecsService: ' ' }]),
+      /targets\.0\.ecsService/,
+    ],
+    [
+      'blank tokenEnv',
+      withField('registry.auth', { type: 'static', tokenEnv: ' ' }),
+      /registry\.auth\.tokenEnv/,
+    ],
   ])('names the bad field: %s', (_name, input, field) => {
     // Act
     const error = errorOf(() => parseConfig(input));
@@ -239,6 +400,39 @@ describe('Function: parseConfig', () => {
     expect(error.name).toBe('ConfigError');
     expect(error.message).toMatch(/^invalid configuration: /);
     expect(error.message).toMatch(field);
+  });
+
+  it.each(['/currenttime/', '/flight-booking-agent', '/my.server/', '/a/b/', '/a..b/', '/caf%C3%A9/'])(
+    'accepts the registry path %s',
+    (path) => {
+      // Act
+      const config = parseConfig(withField('targets', [{ kind: 'server', path, cloudMapService: 'x' }]));
+
+      // Assess
+      expect(config.targets[0]?.path).toBe(path);
+    },
+  );
+
+  it('keeps a registryService trimmed', () => {
+    // Act
+    const config = parseConfig(withField('registryService', ' mcp-gateway-registry '));
+
+    // Assess
+    expect(config.registryService).toBe('mcp-gateway-registry');
+  });
+
+  it('names a namespaced cloudMapService and a duplicate target at once', () => {
+    // Prepare
+    const input = withField('targets', [
+      { kind: 'server', path: '/a/', cloudMapService: 'a.mcp-gateway.local' },
+      { kind: 'server', path: '/a/', cloudMapService: 'a' },
+    ]);
+
+    // Act
+    const error = errorOf(() => parseConfig(input));
+
+    // Assess
+    expect(error.message).toMatch(/targets\.0\.cloudMapService: .*; targets\.1\.path: duplicates targets\.0/);
   });
 
   it('does not echo a token pasted where an env var name belongs', () => {

@@ -1,3 +1,6 @@
+import { EcsFailureError } from '../../functions/reconciler/aws/ecs';
+import type { TaskHealth } from '../../functions/reconciler/core/types';
+import type { HostForms } from '../../functions/reconciler/core/url';
 import { EntryNotFoundError, RetryableError } from '../../functions/reconciler/errors';
 import { isRunning, isStopping, type TaskEvent } from '../../functions/reconciler/event';
 import type {
@@ -10,6 +13,7 @@ import type {
   RegistryEntry,
   RegistryPort,
   TaskState,
+  WriteOptions,
   WriteResult,
 } from '../../functions/reconciler/ports';
 import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
@@ -81,6 +85,8 @@ export class World implements CloudMapPort, EcsPort {
   readonly calls = new Map<string, number>();
   /** Injected failures: the next N calls to an API fail with a throttling error. */
   private readonly throttles = new Map<string, number>();
+  private describeFailures = 0;
+  private describeFailureReason = 'INTERNAL_ERROR';
 
   constructor(options: WorldOptions) {
     this.clock = options.clock ?? new VirtualClock();
@@ -99,8 +105,12 @@ export class World implements CloudMapPort, EcsPort {
   }
 
   /** Puts a task straight into RUNNING and registers it at once (for seeding a world). */
-  seedTask(ecsService: string, task: { taskId: string; ipv4: string; startedAt?: string }): void {
+  seedTask(
+    ecsService: string,
+    task: { taskId: string; ipv4: string; startedAt?: string; healthStatus?: TaskHealth },
+  ): void {
     this.setTask({
+      ...(task.healthStatus === undefined ? {} : { healthStatus: task.healthStatus }),
       taskId: task.taskId,
       taskArn: this.taskArn(task.taskId),
       lastStatus: 'RUNNING',
@@ -138,6 +148,8 @@ export class World implements CloudMapPort, EcsPort {
       ...(event.group === undefined ? {} : { group: event.group }),
       ...((event.ipv4 ?? known?.ipv4) === undefined ? {} : { ipv4: (event.ipv4 ?? known?.ipv4) as string }),
       ...(service === undefined ? {} : { service }),
+      // Events never carry healthStatus: ECS's container health stays what it was.
+      ...(known?.healthStatus === undefined ? {} : { healthStatus: known.healthStatus }),
       clusterArn: event.clusterArn,
     });
     if (event.clusterArn !== this.clusterArn || !event.hasTaskNetwork) return;
@@ -173,6 +185,48 @@ export class World implements CloudMapPort, EcsPort {
       const reg = regs.get(taskId);
       if (reg !== undefined && reg.goneAt === undefined) reg.goneAt = this.clock.now() + lagMs;
     }
+  }
+
+  /** Sets the container health ECS reports for a task (`healthStatus` in DescribeTasks). */
+  setTaskHealth(taskId: string, healthStatus: TaskHealth | undefined): void {
+    const task = this.tasks.get(taskId);
+    if (task === undefined) return;
+    if (healthStatus === undefined) delete task.healthStatus;
+    else task.healthStatus = healthStatus;
+  }
+
+  /**
+   * Registers an instance by hand, as anyone allowed to register in the namespace can: its id and
+   * IPv4 need not be those of any task ECS runs. Replaces a registration with the same id.
+   */
+  registerInstance(
+    cloudMapService: string,
+    instance: { instanceId: string; ipv4: string; port?: number },
+  ): void {
+    const regs = this.registrations.get(cloudMapService);
+    if (regs === undefined) throw new Error(`no Cloud Map service ${cloudMapService} in the world`);
+    regs.set(instance.instanceId, {
+      instance: {
+        instanceId: instance.instanceId,
+        ipv4: instance.ipv4,
+        ...(instance.port === undefined ? {} : { port: instance.port }),
+        health: 'UNKNOWN',
+        attributes: {
+          AWS_INSTANCE_IPV4: instance.ipv4,
+          ...(instance.port === undefined ? {} : { AWS_INSTANCE_PORT: String(instance.port) }),
+        },
+      },
+      visibleAt: this.clock.now(),
+    });
+  }
+
+  /**
+   * Makes the next `count` DescribeTasks calls answer with a failure other than MISSING for every
+   * task asked about, as the ECS adapter reports it (a retryable `EcsFailureError`); 0 ends it.
+   */
+  failDescribeTasks(count: number, reason = 'INTERNAL_ERROR'): void {
+    this.describeFailures = count;
+    this.describeFailureReason = reason;
   }
 
   /** Makes the next `count` calls to `api` fail as throttled (a retryable error). */
@@ -226,6 +280,12 @@ export class World implements CloudMapPort, EcsPort {
     const out = new Map<string, TaskState>();
     for (let at = 0; at < taskIds.length; at += 100) {
       this.serve('ecs.DescribeTasks', ctx);
+      if (this.describeFailures > 0) {
+        this.describeFailures--;
+        throw new EcsFailureError(
+          taskIds.slice(at, at + 100).map((id) => `${this.taskArn(id)}: ${this.describeFailureReason}`),
+        );
+      }
       for (const id of taskIds.slice(at, at + 100)) {
         const task = this.tasks.get(id.slice(id.lastIndexOf('/') + 1));
         if (task === undefined || !this.sameCluster(cluster, task.clusterArn)) continue;
@@ -285,6 +345,8 @@ export interface RegistryWrite {
   path: string;
   from: string;
   to: string;
+  /** The names of the entry's host the writer said endpoints may be on. */
+  hostForms?: HostForms;
 }
 
 /**
@@ -326,7 +388,12 @@ export class MemoryRegistry implements RegistryPort {
     return structuredClone(entry);
   }
 
-  async writeUrl(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
+  async writeUrl(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    options?: WriteOptions,
+  ): Promise<WriteResult> {
     ctx.count('registry.write');
     this.fault(entry);
     const stored = this.entries.get(key(entry));
@@ -334,7 +401,8 @@ export class MemoryRegistry implements RegistryPort {
     const wasEnabled = stored.enabled === true;
     for (const field of ['mcp_endpoint', 'sse_endpoint']) {
       const v = stored.record[field];
-      if (typeof v === 'string') stored.record[field] = rewriteEndpoint(v, stored.url, newUrl);
+      if (typeof v === 'string')
+        stored.record[field] = rewriteEndpoint(v, stored.url, newUrl, options?.hostForms);
     }
     this.writes.push({
       at: this.clock.now(),
@@ -342,6 +410,7 @@ export class MemoryRegistry implements RegistryPort {
       path: entry.path,
       from: stored.url,
       to: newUrl,
+      ...(options === undefined ? {} : { hostForms: options.hostForms }),
     });
     stored.url = newUrl;
     if (this.disableAfterWrite && stored.kind === 'server') stored.enabled = false;

@@ -5,6 +5,8 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { eniIpv4, findEni, idFromArn } from '../core/task';
+import type { TaskHealth } from '../core/types';
+import { RetryableError } from '../errors';
 import type { CallContext, EcsPort, EcsServiceDiscovery, TaskState } from '../ports';
 
 /** DescribeTasks takes at most this many tasks per call. */
@@ -25,7 +27,16 @@ export class EcsAdapter implements EcsPort {
         const state = toTaskState(task);
         if (state !== undefined) states.set(state.taskId, state);
       }
-      // `failures` (reason MISSING) are tasks ECS does not know: they stay absent from the map.
+      // MISSING: ECS does not know the task (gone for over an hour, or never ran): it stays absent
+      // from the map. Any other failure says nothing about the task, so it must not read as gone.
+      const failed = (out.failures ?? []).filter((f) => f.reason !== 'MISSING');
+      if (failed.length > 0) {
+        throw new EcsFailureError(
+          failed.map(
+            (f) => `${f.arn ?? '(no arn)'}: ${f.reason ?? '(no reason)'}${f.detail ? ` (${f.detail})` : ''}`,
+          ),
+        );
+      }
     }
     return states;
   }
@@ -57,9 +68,28 @@ export class EcsAdapter implements EcsPort {
   }
 }
 
+/** DescribeTasks answered with failures other than MISSING: ECS could not say what these tasks are. */
+export class EcsFailureError extends RetryableError {
+  constructor(readonly failures: string[]) {
+    super(`DescribeTasks failed for ${failures.length} task(s): ${failures.slice(0, 5).join('; ')}`);
+  }
+}
+
+const TASK_HEALTH: ReadonlySet<string> = new Set(['HEALTHY', 'UNHEALTHY', 'UNKNOWN']);
+
+/**
+ * ECS's task-level `healthStatus`: the essential containers' health folded by ECS itself
+ * (UNHEALTHY if any is, HEALTHY only when all are, else UNKNOWN). Anything else is left out.
+ */
+function taskHealth(task: Task): TaskHealth | undefined {
+  const h = task.healthStatus;
+  return h !== undefined && TASK_HEALTH.has(h) ? (h as TaskHealth) : undefined;
+}
+
 function toTaskState(task: Task): TaskState | undefined {
   if (!task.taskArn || !task.lastStatus) return undefined;
   const ipv4 = eniIpv4(findEni(task.attachments));
+  const healthStatus = taskHealth(task);
   return {
     taskId: idFromArn(task.taskArn),
     taskArn: task.taskArn,
@@ -69,5 +99,6 @@ function toTaskState(task: Task): TaskState | undefined {
     ...(task.startedAt === undefined ? {} : { startedAt: task.startedAt.toISOString() }),
     ...(task.group === undefined ? {} : { group: task.group }),
     ...(ipv4 === undefined ? {} : { ipv4 }),
+    ...(healthStatus === undefined ? {} : { healthStatus }),
   };
 }

@@ -6,10 +6,11 @@ import type {
   CloudMapInstance,
   InstanceView,
   PortSource,
+  TaskHealth,
   TaskLiveness,
   TaskState,
 } from './types';
-import { isIPv4, splitUrl, swapHost } from './url';
+import { isIPv4, normalizeHost, splitUrl, swapHost } from './url';
 
 /**
  * The decision, as a pure function of plain data: which address a registry entry should hold,
@@ -21,6 +22,12 @@ import { isIPv4, splitUrl, swapHost } from './url';
 export interface DecisionInput {
   target: { cloudMapService: string; port: PortSource };
   namespace: string;
+  /**
+   * The ECS services known to run the target (configured, or found by the service lookup): only
+   * tasks whose `group` is `service:<one of them>` are eligible (none, when the list is empty).
+   * Undefined: the service is not known and the group is not checked.
+   */
+  ecsServices?: readonly string[];
   /** The entry's current address (`proxy_pass_url` or `url`). */
   currentUrl: string;
   /** Cloud Map's instances of the target's service (any health). */
@@ -47,7 +54,7 @@ export interface Decision {
   retryable: boolean;
 }
 
-const HEALTH_RANK: Record<CloudMapHealth, number> = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 };
+const HEALTH_RANK: Record<CloudMapHealth | TaskHealth, number> = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 };
 
 /** ECS's view of a task, folded with what the triggering events said. */
 export function liveness(
@@ -67,9 +74,9 @@ export function liveness(
 
 /** Whether the entry's host is one the reconciler manages for this target. */
 export function isOwnedHost(host: string, cloudMapService: string, namespace: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, '');
-  const name = cloudMapService.toLowerCase();
-  return isIPv4(h) || h === name || h === `${name}.${namespace.toLowerCase()}`;
+  const h = normalizeHost(host);
+  const name = normalizeHost(cloudMapService);
+  return isIPv4(h) || h === name || h === `${name}.${normalizeHost(namespace)}`;
 }
 
 /** Decides what address the entry should hold. */
@@ -84,7 +91,7 @@ export function decide(input: DecisionInput): Decision {
       retryable: false,
     };
   }
-  const host = parts.host.toLowerCase();
+  const host = normalizeHost(parts.host);
   if (!isOwnedHost(host, input.target.cloudMapService, input.namespace)) {
     return {
       action: 'skip',
@@ -108,12 +115,25 @@ export function decide(input: DecisionInput): Decision {
   const current = isIPv4(host) ? eligible.find((v) => v.ipv4 === host) : undefined;
   if (current !== undefined) {
     const desiredUrl = urlFor(current);
-    if (desiredUrl === input.currentUrl) {
+    const better = pick(eligible, input.tasks);
+    if (current.taskHealth === 'UNHEALTHY' && better !== undefined && better.taskHealth === 'HEALTHY') {
+      return {
+        action: 'update',
+        reason: 'current-unhealthy',
+        detail: `task ${current.instanceId} is live but its containers are UNHEALTHY; chose HEALTHY task ${better.instanceId}`,
+        desiredUrl: urlFor(better),
+        instances: views,
+        chosen: better.instanceId,
+        retryable: false,
+      };
+    }
+    // The host as written may differ in spelling only (`10.0.1.11.`): that is still this task.
+    if (desiredUrl === swapHost(input.currentUrl, current.ipv4 ?? '')) {
       return {
         action: 'noop',
         reason: 'current-live',
         detail: `${host} is live task ${current.instanceId}`,
-        desiredUrl,
+        desiredUrl: input.currentUrl,
         instances: views,
         chosen: current.instanceId,
         retryable: false,
@@ -178,36 +198,67 @@ export function decide(input: DecisionInput): Decision {
 }
 
 /**
- * Each Cloud Map instance with ECS's view of its task. Eligible: the task is live and the instance
- * has an IPv4. Instances Cloud Map marks UNHEALTHY are eligible only when no other live one is.
+ * Each Cloud Map instance with ECS's view of its task. Eligible: the instance has an IPv4, its task
+ * is live, ECS gives that task the same IPv4 and, when the target's ECS service is known, the task
+ * belongs to it. Cloud Map lists what anyone allowed to register in the namespace put there; ECS
+ * says what runs. Instances Cloud Map marks UNHEALTHY are eligible only when no other live one is.
  */
 function viewInstances(input: DecisionInput): InstanceView[] {
   const seen = new Set<string>();
   const views: InstanceView[] = [];
+  const groups =
+    input.ecsServices === undefined ? undefined : new Set(input.ecsServices.map((s) => `service:${s}`));
   for (const i of input.instances) {
     if (seen.has(i.instanceId)) continue; // Cloud Map can list an id twice; one view each
     seen.add(i.instanceId);
     const task = liveness(i.instanceId, input.tasks, input.stoppingTaskIds);
-    const ipv4 = i.ipv4 !== undefined && isIPv4(i.ipv4) ? i.ipv4 : undefined;
+    const ipv4 = i.ipv4 !== undefined && isIPv4(normalizeHost(i.ipv4)) ? normalizeHost(i.ipv4) : undefined;
+    const state = input.tasks.get(i.instanceId);
+    const ecsIpv4 = state?.ipv4 === undefined ? undefined : normalizeHost(state.ipv4);
+    const ineligible =
+      ipv4 === undefined
+        ? 'no-ipv4'
+        : task !== 'live'
+          ? 'not-live'
+          : groups !== undefined && !groups.has(state?.group ?? '')
+            ? 'other-service'
+            : ecsIpv4 !== ipv4
+              ? 'ip-mismatch'
+              : undefined;
     views.push({
       instanceId: i.instanceId,
       ...(ipv4 === undefined ? {} : { ipv4 }),
       ...(i.port === undefined ? {} : { port: i.port }),
       health: i.health,
       task,
-      eligible: task === 'live' && ipv4 !== undefined,
+      ...(state?.healthStatus === undefined ? {} : { taskHealth: state.healthStatus }),
+      ...(ineligible === 'ip-mismatch' && ecsIpv4 !== undefined ? { ecsIpv4 } : {}),
+      eligible: ineligible === undefined,
+      ...(ineligible === undefined ? {} : { ineligible }),
     });
   }
   if (views.some((v) => v.eligible && v.health !== 'UNHEALTHY')) {
-    for (const v of views) if (v.health === 'UNHEALTHY') v.eligible = false;
+    for (const v of views) {
+      if (v.eligible && v.health === 'UNHEALTHY') {
+        v.eligible = false;
+        v.ineligible = 'cloud-map-unhealthy';
+      }
+    }
   }
   return views;
 }
 
+/** Instances that Cloud Map lists but ECS does not vouch for: never written, always reported. */
+export function untrustedInstances(views: readonly InstanceView[]): InstanceView[] {
+  return views.filter((v) => v.ineligible === 'ip-mismatch' || v.ineligible === 'other-service');
+}
+
 /**
- * Deterministic choice among eligible instances: the best Cloud Map health, then the most
- * recently started task (during a rolling deployment that is a task of the new revision, so the
- * pointer moves once instead of hopping across old tasks), then the smallest instance id.
+ * Deterministic choice among eligible instances: the best ECS container health (HEALTHY, then
+ * UNKNOWN, then UNHEALTHY: a task failing its health check only when nothing else is live), then
+ * the best Cloud Map health, then the most recently started task (during a rolling deployment
+ * that is a task of the new revision, so the pointer moves once instead of hopping across old
+ * tasks), then the smallest instance id.
  */
 function pick(eligible: InstanceView[], tasks: ReadonlyMap<string, TaskState>): InstanceView | undefined {
   // Compared as instants, not text: ECS writes 0–3 fractional digits ("…:00Z" sorts after "…:00.5Z").
@@ -218,6 +269,7 @@ function pick(eligible: InstanceView[], tasks: ReadonlyMap<string, TaskState>): 
   };
   return [...eligible].sort(
     (a, b) =>
+      HEALTH_RANK[a.taskHealth ?? 'UNKNOWN'] - HEALTH_RANK[b.taskHealth ?? 'UNKNOWN'] ||
       HEALTH_RANK[a.health] - HEALTH_RANK[b.health] ||
       compare(started(b), started(a)) ||
       compare(a.instanceId, b.instanceId),

@@ -8,6 +8,8 @@ export const REASONS = {
   'current-live': 'the current address is a live task: kept (sticky)',
   'resolve-name': 'the entry named the Cloud Map service; pointed at a live task',
   'current-not-live': 'the current address is not a live task; moved to a live one',
+  'current-unhealthy':
+    'the current task is live but ECS reports its containers UNHEALTHY while another task is HEALTHY: moved',
   'port-changed': "the current task is live but the instance's port changed",
   'no-live-instance': 'no live task in Cloud Map: the current address is kept',
   'cloud-map-lag': 'a RUNNING task is not in Cloud Map yet and nothing else is live: retry later',

@@ -1,7 +1,7 @@
 import { type Decision, liveness } from './decide';
 import type { ErrorReason, Reason } from './reasons';
 import type { Action, TaskState } from './types';
-import { hostOf } from './url';
+import { hostOf, normalizeHost } from './url';
 
 /**
  * The scheduled resync's shortcut. It exists to catch what events missed; when the entry still
@@ -38,6 +38,13 @@ export function decideFromPointer(input: PointerDecisionInput): Decision | undef
   const { currentUrl, pointer } = input;
   if (currentUrl !== pointer.url) return undefined;
   if (liveness(pointer.taskId, input.tasks, input.stoppingTaskIds) !== 'live') return undefined;
+  const task = input.tasks.get(pointer.taskId);
+  // A task failing its health check may have a HEALTHY sibling to move to: only the full check knows.
+  if (task?.healthStatus === 'UNHEALTHY') return undefined;
+  // The address must still be the one ECS gives that task.
+  if (task?.ipv4 === undefined || normalizeHost(task.ipv4) !== normalizeHost(hostOf(currentUrl) ?? '')) {
+    return undefined;
+  }
   return {
     action: 'noop',
     reason: 'current-live',

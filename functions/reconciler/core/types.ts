@@ -10,6 +10,13 @@ export type PortSource = 'url' | 'instance';
 
 export type CloudMapHealth = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
 
+/**
+ * ECS's container health for a task (`healthStatus`): HEALTHY or UNHEALTHY once its essential
+ * containers' health checks have answered, UNKNOWN while they have not (a task that is still
+ * starting) or when the task defines none.
+ */
+export type TaskHealth = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
+
 /** One Cloud Map instance as `DiscoverInstances` returns it. For ECS, `instanceId` is the task id. */
 export interface CloudMapInstance {
   instanceId: string;
@@ -33,6 +40,8 @@ export interface TaskState {
   group?: string;
   /** The task's private IPv4 from its ENI, when it has one. */
   ipv4?: string;
+  /** ECS's container health; absent counts as UNKNOWN. */
+  healthStatus?: TaskHealth;
 }
 
 /** An ECS task state change, reduced to what the reconciler uses. */
@@ -76,5 +85,27 @@ export interface InstanceView {
   health: CloudMapHealth;
   /** ECS's view of the task: `live` (RUNNING/RUNNING), `stopping`, `stopped`, `pending`, `missing` (ECS does not know it). */
   task: TaskLiveness;
+  /** ECS's container health of the task, when ECS reports one. */
+  taskHealth?: TaskHealth;
+  /** The task's IPv4 as ECS gives it, shown when it is not the instance's `AWS_INSTANCE_IPV4`. */
+  ecsIpv4?: string;
   eligible: boolean;
+  /** Why the instance is not eligible; absent when it is. */
+  ineligible?: IneligibleReason;
 }
+
+/**
+ * Why an instance is not eligible. `ip-mismatch` and `other-service` mean Cloud Map lists an
+ * instance that ECS does not vouch for: counted (`UntrustedInstance`) and logged as a warning.
+ */
+export type IneligibleReason =
+  /** Cloud Map gives no usable `AWS_INSTANCE_IPV4`. */
+  | 'no-ipv4'
+  /** ECS does not show the task RUNNING and meant to stay so (see `task`). */
+  | 'not-live'
+  /** ECS gives the task another IPv4 (or none) than the instance's `AWS_INSTANCE_IPV4`. */
+  | 'ip-mismatch'
+  /** The task's `group` is not `service:<the target's ECS service>`. */
+  | 'other-service'
+  /** Cloud Map marks the instance UNHEALTHY while another instance is eligible. */
+  | 'cloud-map-unhealthy';

@@ -70,3 +70,36 @@ export function swapHostIfSame(url: string, oldHost: string, newHost: string, po
   if (!parts || parts.host.toLowerCase() !== oldHost.toLowerCase()) return url;
   return swapHost(url, newHost, port);
 }
+
+/**
+ * A host as compared: lower case, without the trailing dot of a fully qualified name
+ * (`10.0.1.11.` and `CurrentTime-Server.` name the same host as `10.0.1.11` and `currenttime-server`).
+ * Every comparison of hosts goes through this.
+ */
+export function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/\.$/, '');
+}
+
+/** The names one registry entry's host goes by: its current host and the target's Cloud Map names. */
+export interface HostForms {
+  /** The host of the entry's current address (an IP or a name), as written. */
+  entryHost: string;
+  /** The target's Cloud Map service (`currenttime-server`). */
+  cloudMapService: string;
+  /** The Cloud Map namespace (`mcp-gateway.local`). */
+  namespace: string;
+}
+
+/**
+ * Whether `host` is a form of the entry's host or of the target: the entry's current host (the
+ * old IP), the short name or `<name>.<namespace>`, in any letter case, with or without a trailing
+ * dot. `mcp_endpoint` and `sse_endpoint` whose host is such a form follow the address when it moves.
+ */
+export function isHostForm(host: string, forms: HostForms): boolean {
+  const h = normalizeHost(host);
+  if (h === '') return false;
+  const name = normalizeHost(forms.cloudMapService);
+  return (
+    h === normalizeHost(forms.entryHost) || h === name || h === `${name}.${normalizeHost(forms.namespace)}`
+  );
+}

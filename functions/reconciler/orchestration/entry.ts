@@ -17,6 +17,7 @@ import type {
 import type { Plan } from './plan';
 import type { PointerCheck } from './pointers';
 import type { EntryOutcome } from './report';
+import type { ServiceDirectory } from './services';
 
 export interface EntryDeps {
   config: ReconcilerConfig;
@@ -26,6 +27,34 @@ export interface EntryDeps {
   sleep: (ms: number) => Promise<void>;
   /** Deliveries of one trigger after which Cloud Map lag is no longer deferred. */
   maxDeferAttempts: number;
+  /** Which targets an ECS service serves: tells whether a task's service runs the target. */
+  services: Pick<ServiceDirectory, 'targetsFor'>;
+}
+
+/**
+ * The ECS services that run the target, as far as ECS confirms: the configured `ecsService`; else
+ * those the plan knows plus, for each other service a live task names in its `group`, whether the
+ * service lookup (DescribeServices, cached) finds it publishing the target's Cloud Map service.
+ */
+async function servingServices(
+  plan: Plan,
+  tasks: ReadonlyMap<string, TaskState>,
+  ctx: CallContext,
+  deps: EntryDeps,
+): Promise<string[]> {
+  const { target } = plan;
+  if (target.ecsService !== undefined) return [target.ecsService];
+  const serving = [...plan.ecsServices];
+  const asked = new Set(serving);
+  for (const task of tasks.values()) {
+    const service = task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
+    if (service === undefined || asked.has(service) || !isRunning(task)) continue;
+    asked.add(service);
+    const matches = await deps.services.targetsFor(service, ctx);
+    if (matches.some((m) => m.target.kind === target.kind && m.target.path === target.path))
+      serving.push(service);
+  }
+  return serving;
 }
 
 /**
@@ -76,6 +105,7 @@ export async function reconcileEntry(
     if (fromPointer !== undefined) return { entry, decision: fromPointer, pointerVerified: true };
     let instances: CloudMapInstance[] = [];
     let tasks: ReadonlyMap<string, TaskState> = new Map();
+    let ecsServices: string[] | undefined;
     if (!owned) {
       decision = decide({ ...input, instances, tasks });
     } else {
@@ -85,7 +115,8 @@ export async function reconcileEntry(
         const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers])];
         stage = 'ecs';
         tasks = ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
-        decision = decide({ ...input, instances, tasks });
+        ecsServices = await servingServices(plan, tasks, ctx, deps);
+        decision = decide({ ...input, instances, tasks, ecsServices });
         if (!isCloudMapLag(decision.reason) || look >= config.lagRetry.attempts) break;
         await deps.sleep(config.lagRetry.delayMs);
       }
@@ -93,15 +124,20 @@ export async function reconcileEntry(
     if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
       return { entry, decision };
     stage = 'registry-write';
+    const hostForms = {
+      entryHost: hostOf(entry.url) ?? '',
+      cloudMapService: target.cloudMapService,
+      namespace: config.namespace,
+    };
     // A compare-and-swap conflict (412) means someone changed the entry after our read: decide
     // again on what the registry holds now, with the same Cloud Map and ECS view.
     let again: { entry: RegistryEntry; decision: Decision } | undefined;
     const redecide = (current: RegistryEntry): string | undefined => {
-      const fresh = decide({ ...input, currentUrl: current.url, instances, tasks });
+      const fresh = decide({ ...input, currentUrl: current.url, instances, tasks, ecsServices });
       again = { entry: current, decision: fresh };
       return fresh.action === 'update' ? fresh.desiredUrl : undefined;
     };
-    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx, { redecide });
+    const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx, { redecide, hostForms });
     if (again !== undefined) ({ entry, decision } = again);
     const write = {
       confirmed: result.confirmed,

@@ -30,6 +30,11 @@ export interface Plan {
   triggers: Trigger[];
   /** Calls made to find the target (DescribeServices, GetService), charged to its record. */
   lookupCalls: CallCounts;
+  /**
+   * The ECS services known to run the target: the configured one, else those the service lookup
+   * found serving it. Empty when none is known; the decision then cannot check a task's `group`.
+   */
+  ecsServices: string[];
 }
 
 export interface Planned {
@@ -60,13 +65,22 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
   const ignored: Ignored[] = [];
   const plans = new Map<string, Plan>();
   const stopping = new Set<string>();
-  const addPlan = (target: TargetConfig, match: TargetMatch, trigger: Trigger, calls?: CountingContext) => {
+  const addPlan = (
+    target: TargetConfig,
+    match: TargetMatch,
+    trigger: Trigger,
+    calls?: CountingContext,
+    servedBy?: string,
+  ) => {
     const key = targetKey(target);
     let plan = plans.get(key);
     if (plan === undefined) {
-      plan = { target, match, triggers: [], lookupCalls: {} };
+      const known = target.ecsService === undefined ? services.servicesOf(target) : [target.ecsService];
+      plan = { target, match, triggers: [], lookupCalls: {}, ecsServices: [...known] };
       plans.set(key, plan);
     }
+    if (target.ecsService === undefined && servedBy !== undefined && !plan.ecsServices.includes(servedBy))
+      plan.ecsServices.push(servedBy);
     plan.triggers.push(trigger);
     if (calls !== undefined) mergeCalls(plan.lookupCalls, calls.take());
   };
@@ -126,7 +140,7 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
       ignore(trigger, 'unmanaged-service', `no target is served by ECS service ${service}`);
       continue;
     }
-    for (const m of matches) addPlan(m.target, m.match, trigger, calls);
+    for (const m of matches) addPlan(m.target, m.match, trigger, calls, service);
   }
   return { plans: [...plans.values()], ignored, stopping };
 }

@@ -1,4 +1,4 @@
-import type { Decision } from '../core/decide';
+import { type Decision, untrustedInstances } from '../core/decide';
 import { type ErrorReason, isNoLiveInstance } from '../core/reasons';
 import { isRegistryEvent } from '../core/screen';
 import type { RegistryEntry } from '../ports';
@@ -101,6 +101,30 @@ export class Reporter {
     if (record.write?.disabledAfterWrite) m.count(MetricName.ServerDisabledAfterWrite);
     if (record.reason === 'policy-denied') m.count(MetricName.PolicyDenied);
     if (record.securityPending) m.count(MetricName.ServerSecurityPending);
+    const untrusted = untrustedInstances(record.instances);
+    if (untrusted.length > 0) {
+      m.count(MetricName.UntrustedInstance, untrusted.length);
+      logger.warn(
+        `untrusted Cloud Map instance(s) for ${record.target.kind} ${record.target.path}: ${untrusted
+          .map((v) =>
+            v.ineligible === 'ip-mismatch'
+              ? `${v.instanceId} lists ${v.ipv4} but ECS gives the task ${v.ecsIpv4 ?? 'no IP'}`
+              : `${v.instanceId} is not a task of the target's ECS service`,
+          )
+          .join('; ')}; never written`,
+        {
+          untrusted: {
+            target: record.target,
+            instances: untrusted.map((v) => ({
+              instanceId: v.instanceId,
+              reason: v.ineligible,
+              ipv4: v.ipv4,
+              ...(v.ecsIpv4 === undefined ? {} : { ecsIpv4: v.ecsIpv4 }),
+            })),
+          },
+        },
+      );
+    }
     const message = `${record.action} ${record.target.kind} ${record.target.path}: ${record.reason}`;
     const level =
       record.action === 'error' || record.write?.disabledAfterWrite

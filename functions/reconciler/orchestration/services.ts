@@ -26,6 +26,12 @@ const SERVICE_CACHE_MAX = 256;
  */
 export class ServiceDirectory {
   private readonly cache = new Map<string, { at: number; matches: ServiceMatch[] }>();
+  /**
+   * Target key → the ECS services lookups found serving it, for the container's life: which ECS
+   * service publishes a Cloud Map name changes only with a redeploy, and forgetting it would let
+   * a resync accept a task of any service.
+   */
+  private readonly servedBy = new Map<string, string[]>();
 
   constructor(private readonly deps: ServiceDirectoryDeps) {}
 
@@ -62,6 +68,20 @@ export class ServiceDirectory {
     }
     this.cache.delete(service);
     this.cache.set(service, { at: this.deps.now(), matches });
+    for (const m of matches) {
+      const key = `${m.target.kind} ${m.target.path}`;
+      const known = this.servedBy.get(key) ?? [];
+      if (!known.includes(service)) this.servedBy.set(key, [...known, service].slice(-SERVICE_CACHE_MAX));
+    }
     return [...direct, ...matches];
+  }
+
+  /**
+   * The ECS services that lookups found serving `target` (not configured by name), so that a
+   * resync or registry restart can check a task's `group` too. Empty after a cold start until an
+   * event of the service is looked up; configure `ecsService` to have the check always.
+   */
+  servicesOf(target: TargetConfig): string[] {
+    return [...(this.servedBy.get(`${target.kind} ${target.path}`) ?? [])];
   }
 }

@@ -5,6 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ReconcilerConfig } from '../config';
+import { type HostForms, splitUrl } from '../core/url';
 import { EntryNotFoundError, PermanentError, PolicyDeniedError, WriteConflictError } from '../errors';
 import type {
   ApiName,
@@ -17,7 +18,6 @@ import type {
   WriteRoute,
   WriteVerification,
 } from '../ports';
-import { splitUrl } from '../url';
 import {
   KeycloakTokenProvider,
   type SecretGetter,
@@ -162,9 +162,14 @@ export class RegistryClient implements RegistryPort {
     let current = entry;
     let target = newUrl;
     for (let conflicts = 0; ; conflicts++) {
+      // Endpoints follow any form of the host the entry has now (it may have changed under a 412).
+      const forms =
+        options.hostForms === undefined
+          ? undefined
+          : { ...options.hostForms, entryHost: splitUrl(current.url)?.host ?? options.hostForms.entryHost };
       const outcome =
         current.kind === 'server'
-          ? await this.writeServer(current, target, ctx)
+          ? await this.writeServer(current, target, ctx, forms)
           : await this.writeAgent(current, target, ctx);
       if (outcome !== 'conflict') return outcome;
       // Someone changed the entry since we read it: read it again and decide again, never overwrite.
@@ -327,13 +332,14 @@ export class RegistryClient implements RegistryPort {
     entry: RegistryEntry,
     newUrl: string,
     ctx: CallContext,
+    hostForms: HostForms | undefined,
   ): Promise<WriteResult | 'conflict'> {
     if (this.serverRoute(entry) === 'patch') {
       const patch: Record<string, unknown> = { proxy_pass_url: newUrl };
       for (const field of ['mcp_endpoint', 'sse_endpoint'] as const) {
         const value = entry.record[field];
         if (typeof value === 'string' && value !== '') {
-          const moved = rewriteEndpoint(value, entry.url, newUrl);
+          const moved = rewriteEndpoint(value, entry.url, newUrl, hostForms);
           if (moved !== value) patch[field] = moved;
         }
       }
@@ -349,11 +355,16 @@ export class RegistryClient implements RegistryPort {
       }
       // 'unsaved': the registry could not apply the patch to this record; register can.
     }
-    return this.registerServer(entry, newUrl, ctx);
+    return this.registerServer(entry, newUrl, ctx, hostForms);
   }
 
   /** Register-overwrite, re-sending every field the registry would otherwise reset. */
-  private async registerServer(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
+  private async registerServer(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    hostForms: HostForms | undefined,
+  ): Promise<WriteResult> {
     const tags = Array.isArray(entry.record.tags) ? entry.record.tags : [];
     if (tags.includes(SECURITY_PENDING_TAG)) {
       // Register re-sends the tags as the operator's: the scan's marker would become permanent.
@@ -366,7 +377,7 @@ export class RegistryClient implements RegistryPort {
     const resets = current1x ? [...REGISTER_RESETS_1_2X] : fieldsResetByRewrite(entry.record);
     if (current1x && !Array.isArray(record.tool_list) && Number(record.num_tools) > 0)
       resets.push('tool_list');
-    const form = serverRegistrationForm({ ...entry, record }, newUrl);
+    const form = serverRegistrationForm({ ...entry, record }, newUrl, hostForms);
     if (typeof record.visibility === 'string' && record.visibility !== '')
       form.set('visibility', record.visibility);
     if (resets.length > 0) {

@@ -5,9 +5,10 @@
  * `num_tools` 0, `license` N/A), and an agent is replaced by a PUT of its card. So every field
  * is re-sent as read, and only the address (and endpoints on the same host) changes.
  */
+
+import { type HostForms, isHostForm, normalizeHost, splitUrl, swapHost } from '../core/url';
 import { PermanentError } from '../errors';
 import type { RegistryEntry } from '../ports';
-import { splitUrl, swapHostIfSame } from '../url';
 import { isObject } from './json';
 
 /** Fields the registry's read shapes carry that this module reads. */
@@ -17,7 +18,11 @@ type ServerRecord = Record<string, unknown>;
  * The form for `POST /api/servers/register` that rewrites `entry` to `newUrl`. Throws a
  * `PermanentError` naming the field when the record cannot be re-sent without loss.
  */
-export function serverRegistrationForm(entry: RegistryEntry, newUrl: string): URLSearchParams {
+export function serverRegistrationForm(
+  entry: RegistryEntry,
+  newUrl: string,
+  hostForms?: HostForms,
+): URLSearchParams {
   const record: ServerRecord = entry.record;
   const form = new URLSearchParams();
   // FastAPI treats an empty form field as missing: an empty name or description would get a 422.
@@ -43,7 +48,8 @@ export function serverRegistrationForm(entry: RegistryEntry, newUrl: string): UR
   }
   for (const field of ['mcp_endpoint', 'sse_endpoint'] as const) {
     const value = record[field];
-    if (typeof value === 'string' && value !== '') form.set(field, rewriteEndpoint(value, entry.url, newUrl));
+    if (typeof value === 'string' && value !== '')
+      form.set(field, rewriteEndpoint(value, entry.url, newUrl, hostForms));
   }
   // Shown by 1.2x reads; register would drop or reset them when not sent.
   setIfText(form, 'visibility', record.visibility);
@@ -81,16 +87,28 @@ export function agentUpdateBody(entry: RegistryEntry, newUrl: string): Record<st
 }
 
 /**
- * `mcp_endpoint` / `sse_endpoint` follow the address when they name the same host; their port
- * follows too when it was the address's port and the port changed.
+ * `mcp_endpoint` / `sse_endpoint` follow the address when their host is a form of the entry's
+ * host or of the target (`hostForms`: the old IP, the short name or `<name>.<namespace>`, in any
+ * case, with or without a trailing dot), or, without `hostForms`, the same host as the address.
+ * Their port follows too when it was the address's port and the port changed.
  */
-export function rewriteEndpoint(endpoint: string, oldUrl: string, newUrl: string): string {
+export function rewriteEndpoint(
+  endpoint: string,
+  oldUrl: string,
+  newUrl: string,
+  hostForms?: HostForms,
+): string {
   const before = splitUrl(oldUrl);
   const after = splitUrl(newUrl);
   const own = splitUrl(endpoint);
   if (!before || !after || !own) return endpoint;
+  const follows =
+    hostForms === undefined
+      ? normalizeHost(own.host) === normalizeHost(before.host)
+      : isHostForm(own.host, hostForms);
+  if (!follows) return endpoint;
   const portFollows = after.port !== before.port && after.port !== '' && own.port === before.port;
-  return swapHostIfSame(endpoint, before.host, after.host, portFollows ? Number(after.port) : undefined);
+  return swapHost(endpoint, after.host, portFollows ? Number(after.port) : undefined);
 }
 
 function joinTags(entry: RegistryEntry, tags: unknown): string {
