@@ -1,0 +1,32 @@
+/**
+ * How long a message handed back stays invisible before its next delivery (set with
+ * ChangeMessageVisibility on that message alone; in a FIFO queue it holds back only its own
+ * message group, that is its own registry entry).
+ *
+ * - Cloud Map lag: the task is RUNNING but not listed yet; one look-up round per delivery, and the
+ *   re-check comes a few seconds later.
+ * - Anything else retryable (a registry 5xx, throttling, a write not confirmed): exponential
+ *   backoff, so a stuck entry costs a handful of deliveries before the DLQ, not a hot loop.
+ * - Not started for lack of time: redelivered at once.
+ */
+export type RetryCause = 'cloud-map-lag' | 'error' | 'not-started';
+
+export interface RetryPolicy {
+  lagSeconds: number;
+  baseSeconds: number;
+  maxSeconds: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { lagSeconds: 3, baseSeconds: 10, maxSeconds: 120 };
+
+/** `receiveCount`: the message's ApproximateReceiveCount (1 on its first delivery). */
+export function retryVisibilitySeconds(
+  cause: RetryCause,
+  receiveCount: number,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): number {
+  if (cause === 'not-started') return 0;
+  if (cause === 'cloud-map-lag') return policy.lagSeconds;
+  const n = Math.max(1, Math.floor(receiveCount));
+  return Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** (n - 1));
+}
