@@ -4,7 +4,7 @@ import { entryGroupId } from '../../functions/reconciler/delivery/group';
 import { type RecheckPolicy, registryStartRechecks } from '../../functions/reconciler/delivery/recheck';
 import { type ApiRates, planResync } from '../../functions/reconciler/delivery/resync-plan';
 import { EntryNotFoundError } from '../../functions/reconciler/errors';
-import { isRunning, parseEventText } from '../../functions/reconciler/event';
+import { isRunning, isStopping, parseEventText } from '../../functions/reconciler/event';
 import type {
   ApiName,
   CallContext,
@@ -23,6 +23,7 @@ import type { MemoryRegistry } from '../world/world';
 import type { EnvHandler } from './groups';
 import type { Rng } from './rng';
 import type { Scheduler } from './scheduler';
+import { BATCH_WINDOW_MS } from './worker';
 
 /**
  * The fan-out Lambda of the per-entry design (a model: the deployed one does not exist yet). It
@@ -100,7 +101,7 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
   const unnamed = config.targets.filter((t) => t.ecsService === undefined);
   const serviceCache = new Map<string, { at: number; targets: TargetConfig[] }>();
   const shardCheckers = new Map<string, { view: PageRegistry; reconciler: Reconciler }>();
-  const ecs = new BatchingEcs(deps.ecs, { windowMs: 5, sleep: deps.sched.sleep });
+  const ecs = new BatchingEcs(deps.ecs, { windowMs: BATCH_WINDOW_MS, sleep: deps.sched.sleep });
   const records: DecisionRecord[] = [];
   const logger: LoggerLike = {
     debug: () => undefined,
@@ -224,6 +225,8 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
               sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, deps.sched.clock.iso(), delay);
           continue;
         }
+        // A task that is neither serving nor going away changes nothing (the reconciler would ignore it).
+        if (!isRunning(e) && !isStopping(e)) continue;
         for (const t of await entriesOf(e.service as string)) {
           const g = entryGroupId({ kind: t.kind, path: t.path });
           deps.sendWork(g, `${g}|${e.eventId}`, rec.body);

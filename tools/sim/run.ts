@@ -195,6 +195,7 @@ export async function runScenario(
       target: { kind: 'server', path: BUILT_IN.path, builtIn: BUILT_IN.url, named: true },
     },
   ];
+  const allNamed = spec.namedTargets === 'all';
   for (let i = 1; i < n; i++) {
     const id = String(i).padStart(2, '0');
     const agent = i % 5 === 0;
@@ -203,8 +204,8 @@ export async function runScenario(
       cloudMapService: agent ? `svc${id}-agent` : `svc${id}-server`,
       port: agent ? 9000 : 8000,
       target: agent
-        ? { kind: 'agent', path: `/svc${id}-agent`, portFrom: 'instance', named: i % 3 !== 0 }
-        : { kind: 'server', path: `/svc${id}/`, named: i % 3 !== 0 },
+        ? { kind: 'agent', path: `/svc${id}-agent`, portFrom: 'instance', named: allNamed || i % 3 !== 0 }
+        : { kind: 'server', path: `/svc${id}/`, named: allNamed || i % 3 !== 0 },
     });
   }
   services.push({

@@ -25,6 +25,11 @@ export interface ScenarioSpec {
   knobs: ChaosKnobs;
   /** Shows a design the product does not use. */
   counterfactual?: boolean;
+  /**
+   * Which entries name their ECS service in the config: `mixed` (two in three; the others are
+   * found by DescribeServices) or `all` (the advice at scale: DescribeServices shares a 20/s limit).
+   */
+  namedTargets?: 'mixed' | 'all';
   /** An entry whose registry writes fail with 5xx for the whole run. */
   stuckPath?: string;
   plan(ctx: PlanContext): void;
@@ -183,6 +188,7 @@ SCENARIOS['storm-1000'] = {
   tasksPerService: [1, 4],
   registryTasks: [2, 2],
   activityMs: 60_000,
+  namedTargets: 'all',
   knobs: DEPLOYED_KNOBS,
   plan: stormPlan(60_000),
 };
@@ -202,6 +208,7 @@ SCENARIOS['fleet-10000'] = {
   tasksPerService: [1, 3],
   registryTasks: [2, 2],
   activityMs: HOUR,
+  namedTargets: 'all',
   knobs: DEPLOYED_KNOBS,
   plan: (ctx) => everyday(ctx, { deploys: 120, crashes: 40, scales: 20, registryRestarts: 1 }, HOUR),
 };

@@ -51,20 +51,33 @@ export interface WorkerCounts {
   lagDeferrals: number;
 }
 
+/** How long DescribeTasks calls of one environment wait for others to share a call. */
+export const BATCH_WINDOW_MS = 300;
+
+const THROTTLED = /rate exceeded|throttl/i;
+
 export function targetsByGroup(config: ReconcilerConfig): Map<string, TargetConfig> {
   return new Map(config.targets.map((t) => [entryGroupId({ kind: t.kind, path: t.path }), t]));
 }
 
 /** One execution environment of the reconciler (the construction the deployed wiring replaces). */
 export function createWorkerEnvironment(deps: WorkerDeps, groups: Map<string, TargetConfig>): EnvHandler {
-  const ecs = new BatchingEcs(deps.ecs, { windowMs: 5, sleep: deps.sched.sleep });
+  const ecs = new BatchingEcs(deps.ecs, { windowMs: BATCH_WINDOW_MS, sleep: deps.sched.sleep });
   const registry = new BudgetedRegistry(deps.registry, deps.budget, deps.counts);
   const reconcilers = new Map<string, Reconciler>();
-  const reconcilerFor = (groupId: string): Reconciler | undefined => {
-    let r = reconcilers.get(groupId);
+  // The fan-out already found which entries an ECS service backs (DescribeServices): a message
+  // names its entry by its group and its service by the event, so the worker's Reconciler for that
+  // pair treats the entry as named and never repeats the look-up.
+  const reconcilerFor = (groupId: string, service: string | undefined): Reconciler | undefined => {
+    const key = `${groupId}\n${service ?? ''}`;
+    let r = reconcilers.get(key);
     if (r !== undefined) return r;
-    const target = groups.get(groupId);
-    if (target === undefined) return undefined;
+    const configured = groups.get(groupId);
+    if (configured === undefined) return undefined;
+    const target =
+      configured.ecsService === undefined && service !== undefined && service !== deps.config.registryService
+        ? { ...configured, ecsService: service }
+        : configured;
     r = new Reconciler({
       // One look-up round per delivery: a Cloud Map lag is re-checked by redelivery, not by waiting here.
       config: { ...deps.config, targets: [target], lagRetry: { ...deps.config.lagRetry, attempts: 0 } },
@@ -76,7 +89,7 @@ export function createWorkerEnvironment(deps: WorkerDeps, groups: Map<string, Ta
       sleep: deps.sched.sleep,
       now: deps.sched.now,
     });
-    reconcilers.set(groupId, r);
+    reconcilers.set(key, r);
     return r;
   };
 
@@ -104,16 +117,22 @@ export function createWorkerEnvironment(deps: WorkerDeps, groups: Map<string, Ta
           for (const m of mine) failed.set(m.messageId, 'not-started');
           continue;
         }
-        const reconciler = reconcilerFor(groupId);
-        if (reconciler === undefined) continue; // an entry no longer configured: nothing to do
         const { inputs } = readInvocation({ Records: mine.map((m) => m.record) });
+        const service = inputs
+          .map((i) => (i.intake.kind === 'task' ? i.intake.event.service : undefined))
+          .find((x) => x !== undefined);
+        const reconciler = reconcilerFor(groupId, service);
+        if (reconciler === undefined) continue; // an entry no longer configured: nothing to do
         const triggers = toTriggers(inputs, deps.logger, deps.metrics);
         const outcome = await reconciler.reconcile(triggers);
-        const lag = outcome.records.some((r) => r.retryable && r.reason === 'cloud-map-lag');
+        const retried = outcome.records.filter((r) => r.retryable);
+        const lag = retried.some((r) => r.reason === 'cloud-map-lag');
+        const throttled = retried.length > 0 && retried.every((r) => THROTTLED.test(r.detail));
         if (lag) deps.counts.lagDeferrals++;
+        const cause: RetryCause = lag ? 'cloud-map-lag' : throttled ? 'throttled' : 'error';
         for (const source of outcome.retrySources) {
           const id = inputs[source]?.messageId;
-          if (id !== undefined) failed.set(id, lag ? 'cloud-map-lag' : 'error');
+          if (id !== undefined) failed.set(id, cause);
         }
       }
     };

@@ -7,17 +7,25 @@
  *   re-check comes a few seconds later.
  * - Anything else retryable (a registry 5xx, throttling, a write not confirmed): exponential
  *   backoff, so a stuck entry costs a handful of deliveries before the DLQ, not a hot loop.
+ * - Throttled by an AWS API after the SDK's own retries: a short, growing wait (the bucket refills
+ *   every second), not the error backoff that would leave the entry stale for minutes.
  * - Not started for lack of time: redelivered at once.
  */
-export type RetryCause = 'cloud-map-lag' | 'error' | 'not-started';
+export type RetryCause = 'cloud-map-lag' | 'throttled' | 'error' | 'not-started';
 
 export interface RetryPolicy {
   lagSeconds: number;
+  throttledSeconds: number;
   baseSeconds: number;
   maxSeconds: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { lagSeconds: 3, baseSeconds: 10, maxSeconds: 120 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  lagSeconds: 3,
+  throttledSeconds: 1,
+  baseSeconds: 10,
+  maxSeconds: 120,
+};
 
 /** `receiveCount`: the message's ApproximateReceiveCount (1 on its first delivery). */
 export function retryVisibilitySeconds(
@@ -28,5 +36,6 @@ export function retryVisibilitySeconds(
   if (cause === 'not-started') return 0;
   if (cause === 'cloud-map-lag') return policy.lagSeconds;
   const n = Math.max(1, Math.floor(receiveCount));
+  if (cause === 'throttled') return Math.min(policy.maxSeconds, policy.throttledSeconds * n);
   return Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** (n - 1));
 }
