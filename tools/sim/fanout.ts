@@ -1,7 +1,11 @@
 import type { ReconcilerConfig, TargetConfig } from '../../functions/reconciler/config';
 import { BatchingEcs } from '../../functions/reconciler/delivery/ecs-batcher';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
-import { type RecheckPolicy, registryStartRechecks } from '../../functions/reconciler/delivery/recheck';
+import {
+  needsRecheckWork,
+  type RecheckPolicy,
+  registryStartRechecks,
+} from '../../functions/reconciler/delivery/recheck';
 import { type ApiRates, planResync } from '../../functions/reconciler/delivery/resync-plan';
 import { EntryNotFoundError } from '../../functions/reconciler/errors';
 import { isRunning, isStopping, parseEventText } from '../../functions/reconciler/event';
@@ -82,7 +86,15 @@ export function newFanoutFigures(): FanoutFigures {
 }
 
 interface ShardBody {
-  shard: { kind: 'server' | 'agent'; offset: number; limit: number; resync: string; time: string };
+  shard: {
+    kind: 'server' | 'agent';
+    offset: number;
+    limit: number;
+    resync: string;
+    time: string;
+    /** `full`: the resync's read-only check; `registry`: a re-check after a registry start (pages only). */
+    mode: 'full' | 'registry';
+  };
 }
 
 const SERVICE_CACHE_MS = 600_000;
@@ -115,7 +127,7 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
     },
   };
 
-  const sendShards = (resync: string, time: string, base: number) => {
+  const sendShards = (resync: string, time: string, base: number, mode: 'full' | 'registry' = 'full') => {
     const shards = planResync({
       servers: byKind.server.length,
       agents: byKind.agent.length,
@@ -125,8 +137,11 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
       periodSeconds: deps.periodSeconds,
     });
     for (const s of shards) {
-      const body: ShardBody = { shard: { kind: s.kind, offset: s.offset, limit: s.limit, resync, time } };
-      deps.sendTrigger(JSON.stringify(body), Math.min(900, base + s.delaySeconds));
+      const body: ShardBody = {
+        shard: { kind: s.kind, offset: s.offset, limit: s.limit, resync, time, mode },
+      };
+      // A re-check is pages only: every shard at once.
+      deps.sendTrigger(JSON.stringify(body), Math.min(900, base + (mode === 'full' ? s.delaySeconds : 0)));
     }
   };
 
@@ -161,6 +176,18 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
     for (const t of targets) {
       const url = deps.memory.url(t);
       if (url !== undefined) page.set(`${t.kind}:${t.path}`, { kind: t.kind, path: t.path, url, record: {} });
+    }
+    if (s.mode === 'registry') {
+      const event = JSON.stringify(scheduledEvent(s.resync, s.time));
+      for (const e of page.values()) {
+        if (!needsRecheckWork(e.url)) continue;
+        const g = entryGroupId({ kind: e.kind, path: e.path });
+        deps.sendWork(g, `${g}|${s.resync}`, event);
+        deps.figures.workMessages++;
+        per.work++;
+      }
+      deps.figures.shardDurations.push(deps.sched.now() - started);
+      return;
     }
     const key = `${s.kind}:${s.offset}:${s.limit}`;
     let checker = shardCheckers.get(key);
@@ -222,7 +249,12 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
         if (e.service === config.registryService) {
           if (isRunning(e))
             for (const delay of registryStartRechecks(deps.recheck))
-              sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, deps.sched.clock.iso(), delay);
+              sendShards(
+                `recheck-${e.taskId}-${e.version}-${delay}`,
+                deps.sched.clock.iso(),
+                delay,
+                'registry',
+              );
           continue;
         }
         // A task that is neither serving nor going away changes nothing (the reconciler would ignore it).

@@ -1,3 +1,4 @@
+import { DEFAULT_RECHECK } from '../../functions/reconciler/delivery/recheck';
 import { DEPLOYED } from '../../infra/deployed-defaults';
 import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
 
@@ -122,8 +123,8 @@ export const CALM_KNOBS: ChaosKnobs = {
     coldStartMs: [300, 900],
     pageSize: 500,
     resyncRateShare: 0.25,
-    recheckEverySeconds: 15,
-    recheckWindowSeconds: 180,
+    recheckEverySeconds: DEFAULT_RECHECK.everySeconds,
+    recheckWindowSeconds: DEFAULT_RECHECK.windowSeconds,
   },
   registry: {
     errorRate: 0,
