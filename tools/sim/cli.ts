@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { bounds } from './bounds';
 import { formatTable } from './report';
 import { runScenario, type ScenarioResult } from './run';
 import { SCENARIO_NAMES, SCENARIOS } from './scenarios';
@@ -54,18 +55,36 @@ async function main(argv: string[]): Promise<number> {
   }
   const results: ScenarioResult[] = [];
   for (const name of names) results.push(await runScenario(name, { seed }));
+  const broken = results.flatMap((r) =>
+    bounds(r)
+      .filter((b) => !b.ok)
+      .map((b) => `${r.scenario}: ${b.name} ${b.value} > ${b.limit}`),
+  );
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        results.map((r) => ({ ...r, bounds: bounds(r) })),
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     const wall = results.reduce((a, r) => a + r.runtimeMs, 0);
     process.stdout.write(
       `Simulation, seed ${seed} (${(wall / 1000).toFixed(1)} s wall clock)\n\n${formatTable(results)}\n`,
     );
     const bad = results.filter(
-      (r) => r.final.bad.length > 0 || r.violations.unsafeWrites + r.violations.blankWrites > 0,
+      (r) =>
+        r.final.bad.some((p) => p !== r.stuck?.path) ||
+        r.violations.unsafeWrites + r.violations.blankWrites > 0,
     );
     if (bad.length > 0)
       process.stdout.write(`\nINVARIANT BROKEN in ${bad.map((r) => r.scenario).join(', ')}\n`);
+    process.stdout.write(
+      broken.length === 0
+        ? '\nEvery bound of the product design holds (tools/sim/bounds.ts).\n'
+        : `\nBOUND BROKEN:\n${broken.map((b) => `  ${b}`).join('\n')}\n`,
+    );
   }
   return 0;
 }
