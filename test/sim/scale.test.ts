@@ -1,4 +1,4 @@
-import { SCENARIOS, type ScenarioSpec, withKnobs } from '../../tools/sim';
+import { bounds, SCENARIOS, type ScenarioSpec, withKnobs } from '../../tools/sim';
 import { runScenario, type ScenarioResult } from '../../tools/sim/run';
 
 /**
@@ -135,5 +135,23 @@ describe('Per-entry delivery: a resync at scale', () => {
     expect(r.fanout?.shardCheck.maxMs ?? Number.POSITIVE_INFINITY).toBeLessThan(
       r.delivery.functionTimeoutMs / 2,
     );
+  });
+});
+
+describe('The bounds check', () => {
+  it('holds a counterfactual to nothing and flags a registry reset episode over 30 s', async () => {
+    const r = await runScenario(small('registry-crash', { services: 4, activityMs: 30 * MIN }), { seed: 1 });
+    expect(bounds(r).every((b) => b.ok)).toBe(true);
+    expect(bounds({ ...r, counterfactual: true })).toEqual([]);
+    const reset = r.stale.byCause['registry-reset'] ?? { count: 1, totalMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
+    const slow = {
+      ...r,
+      stale: { ...r.stale, byCause: { ...r.stale.byCause, 'registry-reset': { ...reset, maxMs: 30_001 } } },
+    };
+    expect(
+      bounds(slow)
+        .filter((b) => !b.ok)
+        .map((b) => b.name),
+    ).toEqual(['stale episode from a registry reset (ms)']);
   });
 });
