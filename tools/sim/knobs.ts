@@ -160,14 +160,15 @@ export function withKnobs(base: ChaosKnobs, over: KnobOverrides = {}): ChaosKnob
  * The per-entry design as the construct is to deploy it: a 60 s function timeout (one entry's
  * worst case, read + write + read-back with every retry, fits: functions/reconciler/delivery/budget.ts),
  * the work queue's visibility timeout 6 × that for a crashed invocation (a handed-back message sets
- * its own, shorter visibility), 5 receives before the DLQ, an event source mapping of at most 20
+ * its own, shorter visibility), 10 receives before the DLQ (a failing entry's backoff reaches
+ * the DLQ after about 12 minutes; a lagging one decides on its 8th delivery), an event source mapping of at most 20
  * concurrent invocations, no in-invocation retry rounds (a retry is a redelivery of that message alone).
  */
 export const PER_ENTRY: KnobOverrides['lambda'] = {
   delivery: 'per-entry',
   timeoutMs: 60_000,
   visibilityTimeoutMs: 360_000,
-  maxReceiveCount: 5,
+  maxReceiveCount: 10,
   batchSize: 10,
   maxConcurrency: 20,
   fanoutConcurrency: 5,

@@ -56,6 +56,8 @@ export const BATCH_WINDOW_MS = 300;
 
 const THROTTLED = /rate exceeded|throttl/i;
 
+export const MAX_DEFER_ATTEMPTS = 8;
+
 export function targetsByGroup(config: ReconcilerConfig): Map<string, TargetConfig> {
   return new Map(config.targets.map((t) => [entryGroupId({ kind: t.kind, path: t.path }), t]));
 }
@@ -88,6 +90,9 @@ export function createWorkerEnvironment(deps: WorkerDeps, groups: Map<string, Ta
       metrics: deps.metrics,
       sleep: deps.sched.sleep,
       now: deps.sched.now,
+      // Defer for Cloud Map lag on the first seven deliveries (20 s of re-checks); the eighth
+      // decides, so a lagging entry never reaches the DLQ (maxReceiveCount 10).
+      maxDeferAttempts: MAX_DEFER_ATTEMPTS,
     });
     reconcilers.set(key, r);
     return r;

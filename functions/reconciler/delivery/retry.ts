@@ -4,7 +4,9 @@
  * message group, that is its own registry entry).
  *
  * - Cloud Map lag: the task is RUNNING but not listed yet; one look-up round per delivery, and the
- *   re-check comes a few seconds later.
+ *   re-check comes 2 s later (4 s after the fourth), so the pointer moves within about 2 s of the
+ *   task being listed, and seven deferring deliveries cover 20 s of registration lag without
+ *   waiting inside any invocation.
  * - Anything else retryable (a registry 5xx, throttling, a write not confirmed): exponential
  *   backoff, so a stuck entry costs a handful of deliveries before the DLQ, not a hot loop.
  * - Throttled by an AWS API after the SDK's own retries: a short, growing wait (the bucket refills
@@ -21,7 +23,7 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
-  lagSeconds: 3,
+  lagSeconds: 2,
   throttledSeconds: 1,
   baseSeconds: 10,
   maxSeconds: 120,
@@ -34,8 +36,8 @@ export function retryVisibilitySeconds(
   policy: RetryPolicy = DEFAULT_RETRY,
 ): number {
   if (cause === 'not-started') return 0;
-  if (cause === 'cloud-map-lag') return policy.lagSeconds;
   const n = Math.max(1, Math.floor(receiveCount));
+  if (cause === 'cloud-map-lag') return n <= 4 ? policy.lagSeconds : 2 * policy.lagSeconds;
   if (cause === 'throttled') return Math.min(policy.maxSeconds, policy.throttledSeconds * n);
   return Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** (n - 1));
 }

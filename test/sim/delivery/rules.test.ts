@@ -62,9 +62,10 @@ describe('groupBatchFailures', () => {
 });
 
 describe('retryVisibilitySeconds', () => {
-  it('re-checks Cloud Map lag after a few seconds, whatever the count', () => {
-    expect(retryVisibilitySeconds('cloud-map-lag', 1)).toBe(3);
-    expect(retryVisibilitySeconds('cloud-map-lag', 4)).toBe(3);
+  it('re-checks Cloud Map lag every 2 s, then every 4 s: 20 s over seven deliveries', () => {
+    const waits = [1, 2, 3, 4, 5, 6, 7].map((n) => retryVisibilitySeconds('cloud-map-lag', n));
+    expect(waits).toEqual([2, 2, 2, 2, 4, 4, 4]);
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(20);
   });
 
   it('backs errors off exponentially up to a cap, and redelivers unstarted work at once', () => {
