@@ -11,6 +11,8 @@ EventBridge, SQS and registry on a virtual clock, and prints the measures of eac
 
   --scenario NAME   a scenario to run (repeatable, or a comma list); default: all
   --seed N          the seed (default 1): the same seed gives the same figures
+  --max-concurrency N  the work queue's event source mapping maximum concurrency (per-entry
+                    scenarios; default as deployed)
   --json            print the results as JSON instead of a table
   --help            this text
 
@@ -19,13 +21,20 @@ ${SCENARIO_NAMES.map((n) => `  ${n.padEnd(32)} ${SCENARIOS[n]?.description ?? ''
 `;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { scenario?: string[]; seed?: string; json?: boolean; help?: boolean };
+  let values: {
+    scenario?: string[];
+    seed?: string;
+    json?: boolean;
+    help?: boolean;
+    'max-concurrency'?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         scenario: { type: 'string', multiple: true, short: 's' },
         seed: { type: 'string' },
+        'max-concurrency': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -44,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--seed must be an integer, got ${values.seed}\n`);
     return 2;
   }
+  const maxConcurrency =
+    values['max-concurrency'] === undefined ? undefined : Number(values['max-concurrency']);
+  if (maxConcurrency !== undefined && !(Number.isSafeInteger(maxConcurrency) && maxConcurrency >= 1)) {
+    process.stderr.write(`--max-concurrency must be a positive integer, got ${values['max-concurrency']}\n`);
+    return 2;
+  }
   const names = (values.scenario ?? SCENARIO_NAMES)
     .flatMap((s) => s.split(','))
     .map((s) => s.trim())
@@ -54,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const results: ScenarioResult[] = [];
-  for (const name of names) results.push(await runScenario(name, { seed }));
+  const knobs = maxConcurrency === undefined ? {} : { knobs: { lambda: { maxConcurrency } } };
+  for (const name of names) results.push(await runScenario(name, { seed, ...knobs }));
   const broken = results.flatMap((r) =>
     bounds(r)
       .filter((b) => !b.ok)
