@@ -127,7 +127,11 @@ export function createWorkerEnvironment(deps: WorkerDeps, groups: Map<string, Ta
           .map((i) => (i.intake.kind === 'task' ? i.intake.event.service : undefined))
           .find((x) => x !== undefined);
         const reconciler = reconcilerFor(groupId, service);
-        if (reconciler === undefined) continue; // an entry no longer configured: nothing to do
+        if (reconciler === undefined) {
+          // An entry no longer configured: nothing to reconcile, said once per batch.
+          deps.logger.warn(`dropped ${mine.length} message(s) for unconfigured entry group ${groupId}`);
+          continue;
+        }
         const triggers = toTriggers(inputs, deps.logger, deps.metrics);
         const outcome = await reconciler.reconcile(triggers);
         const retried = outcome.records.filter((r) => r.retryable);
