@@ -15,6 +15,7 @@ import type {
 import { NO_COUNT } from '../../functions/reconciler/ports';
 import type { MemoryRegistry, World } from '../world/world';
 import type { ChaosKnobs } from './knobs';
+import type { ApiLimits, LimitedApi } from './limits';
 import type { Rng } from './rng';
 import type { Scheduler } from './scheduler';
 
@@ -29,6 +30,8 @@ export interface InvocationScope {
   id: number;
   /** Set when the function timed out: it is frozen, so it makes no further calls. */
   dead: boolean;
+  /** The Lambda context's remaining time (the time budget reads it). */
+  remainingMs?: () => number;
 }
 
 export const invocationScope = new AsyncLocalStorage<InvocationScope>();
@@ -48,10 +51,15 @@ export class SimAws implements CloudMapPort, EcsPort {
     private readonly sched: Scheduler,
     private readonly rng: Rng,
     private readonly knobs: ChaosKnobs['aws'],
+    /** The published rate limits as token buckets (absent: no limit). */
+    private readonly limits?: ApiLimits,
   ) {}
 
   discoverInstances(namespace: string, service: string, ctx: CallContext): Promise<CloudMapInstance[]> {
-    return this.call(() => this.world.discoverInstances(namespace, service, ctx));
+    return this.call(
+      () => this.world.discoverInstances(namespace, service, ctx),
+      'cloudmap.DiscoverInstances',
+    );
   }
 
   serviceNameByArn(arn: string, ctx: CallContext): Promise<string | undefined> {
@@ -59,7 +67,7 @@ export class SimAws implements CloudMapPort, EcsPort {
   }
 
   describeTasks(cluster: string, taskIds: string[], ctx: CallContext): Promise<Map<string, TaskState>> {
-    return this.call(() => this.world.describeTasks(cluster, taskIds, ctx));
+    return this.call(() => this.world.describeTasks(cluster, taskIds, ctx), 'ecs.DescribeTasks');
   }
 
   describeService(
@@ -67,16 +75,17 @@ export class SimAws implements CloudMapPort, EcsPort {
     serviceName: string,
     ctx: CallContext,
   ): Promise<EcsServiceDiscovery | undefined> {
-    return this.call(() => this.world.describeService(cluster, serviceName, ctx));
+    return this.call(() => this.world.describeService(cluster, serviceName, ctx), 'ecs.DescribeServices');
   }
 
   /** The answer reflects the world when the response comes back, after the call's latency. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  private async call<T>(fn: () => Promise<T>, api?: LimitedApi): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       checkAlive();
       await this.sched.sleep(this.rng.ms(this.knobs.latencyMs));
       checkAlive();
       try {
+        if (api !== undefined) this.limits?.take(api);
         return await fn();
       } catch (error) {
         const throttled = (error as { name?: string }).name === 'ThrottlingException';
@@ -111,6 +120,8 @@ export class SimRegistry implements RegistryPort {
     private readonly rng: Rng,
     private readonly knobs: ChaosKnobs['registry'],
     private readonly observer: RegistryObserver,
+    /** Entries whose every write is answered 5xx (a stuck target). */
+    private readonly stuckPaths: ReadonlySet<string> = new Set(),
   ) {
     memory.disableAfterWrite = knobs.disableAfterWrite;
   }
@@ -138,7 +149,9 @@ export class SimRegistry implements RegistryPort {
       decidedAt: this.sched.now(),
     };
     this.observer.decided(attempt);
-    return this.withRetries(async (fault) => {
+    const stuck = this.stuckPaths.has(entry.path);
+    return this.withRetries(async (roll) => {
+      const fault = stuck ? '5xx' : roll;
       const latency = this.rng.ms(this.knobs.writeMs);
       if (fault === 'timeout') {
         ctx.count('registry.write');

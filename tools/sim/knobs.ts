@@ -1,3 +1,4 @@
+import { DEFAULT_RECHECK } from '../../functions/reconciler/delivery/recheck';
 import { DEPLOYED } from '../../infra/deployed-defaults';
 import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
 
@@ -43,6 +44,25 @@ export interface ChaosKnobs {
      * before that fix: every retry then goes back through the queue's visibility timeout.
      */
     retryDelaysMs: readonly number[];
+    /**
+     * `single-group`: every trigger through one FIFO message group (the design before per-entry
+     * delivery). `per-entry`: EventBridge → standard trigger queue → fan-out Lambda → FIFO work
+     * queue with one message group per registry entry → the reconciler (tools/sim/groups.ts).
+     */
+    delivery: 'single-group' | 'per-entry';
+    /** Per-entry: the work queue's event source mapping maximum concurrency. */
+    maxConcurrency: number;
+    /** Per-entry: the fan-out's event source mapping maximum concurrency. */
+    fanoutConcurrency: number;
+    /** A new execution environment's cold start. */
+    coldStartMs: readonly [number, number];
+    /** Per-entry: entries per resync shard (the registry page size). */
+    pageSize: number;
+    /** Per-entry: the share of each published API rate a resync may use. */
+    resyncRateShare: number;
+    /** Per-entry: re-checks after a registry task reaches RUNNING. */
+    recheckEverySeconds: number;
+    recheckWindowSeconds: number;
   };
   registry: {
     /** Share of registry calls answered 5xx (transient). */
@@ -63,6 +83,8 @@ export interface ChaosKnobs {
     bootMs: readonly [number, number];
   };
   aws: {
+    /** Model the published rate limits (tools/sim/limits.ts) as token buckets. */
+    publishedLimits: boolean;
     /** Bursts of throttling per simulated hour, on Cloud Map DiscoverInstances and ECS DescribeTasks. */
     throttleBurstsPerHour: number;
     /** Calls each burst throttles. */
@@ -95,6 +117,14 @@ export const CALM_KNOBS: ChaosKnobs = {
     pollMs: [20, 200],
     resyncMs: DEPLOYED.resyncMinutes * 60_000,
     retryDelaysMs: [2_000, 5_000],
+    delivery: 'single-group',
+    maxConcurrency: 1,
+    fanoutConcurrency: 5,
+    coldStartMs: [300, 900],
+    pageSize: 500,
+    resyncRateShare: 0.25,
+    recheckEverySeconds: DEFAULT_RECHECK.everySeconds,
+    recheckWindowSeconds: DEFAULT_RECHECK.windowSeconds,
   },
   registry: {
     errorRate: 0,
@@ -107,7 +137,7 @@ export const CALM_KNOBS: ChaosKnobs = {
     maxAttempts: 3,
     bootMs: [5_000, 40_000],
   },
-  aws: { throttleBurstsPerHour: 0, throttleBurstSize: [1, 3], latencyMs: [20, 120] },
+  aws: { publishedLimits: true, throttleBurstsPerHour: 0, throttleBurstSize: [1, 3], latencyMs: [20, 120] },
   cloudMap: { registrationLag: [500, 8_000], deregistrationLag: [0, 5_000] },
   lifecycle: DEFAULT_TIMINGS,
 };
@@ -125,3 +155,22 @@ export function withKnobs(base: ChaosKnobs, over: KnobOverrides = {}): ChaosKnob
     lifecycle: { ...base.lifecycle, ...over.lifecycle },
   };
 }
+
+/**
+ * The per-entry design as the construct is to deploy it: a 60 s function timeout (one entry's
+ * worst case, read + write + read-back with every retry, fits: functions/reconciler/delivery/budget.ts),
+ * the work queue's visibility timeout 6 × that for a crashed invocation (a handed-back message sets
+ * its own, shorter visibility), 10 receives before the DLQ (a failing entry's backoff reaches
+ * the DLQ after about 12 minutes; a lagging one decides on its 8th delivery), an event source mapping of at most 20
+ * concurrent invocations, no in-invocation retry rounds (a retry is a redelivery of that message alone).
+ */
+export const PER_ENTRY: KnobOverrides['lambda'] = {
+  delivery: 'per-entry',
+  timeoutMs: 60_000,
+  visibilityTimeoutMs: 360_000,
+  maxReceiveCount: 10,
+  batchSize: 10,
+  maxConcurrency: 20,
+  fanoutConcurrency: 5,
+  retryDelaysMs: [],
+};

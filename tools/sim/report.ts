@@ -12,6 +12,11 @@ export function formatTable(results: ScenarioResult[]): string {
       (r) =>
         `${r.world.deployments}/${r.world.crashes}/${r.world.scaleOuts + r.world.scaleIns}/${r.world.registryResets}`,
     ],
+    ['delivery', (r) => `${r.delivery.design}${r.counterfactual ? ' (counterfactual)' : ''}`],
+    [
+      'message groups / max concurrent',
+      (r) => `${r.delivery.messageGroups} / ${r.delivery.maxConcurrentInvocations}`,
+    ],
     ['queue (concurrency)', (r) => `${r.delivery.queue} (${r.delivery.concurrency})`],
     [
       'lost/dup/late events',
@@ -20,15 +25,26 @@ export function formatTable(results: ScenarioResult[]): string {
     ['invocations (timeouts)', (r) => `${r.delivery.invocations} (${r.delivery.lambdaTimeouts})`],
     ['redeliveries / DLQ', (r) => `${r.delivery.redeliveries} / ${r.delivery.deadLettered}`],
     [
+      'DLQ: stuck entry / others',
+      (r) => (r.stuck === undefined ? '–' : `${r.stuck.deadLettered} / ${r.stuck.othersDeadLettered}`),
+    ],
+    ['budget: not started / writes refused', (r) => `${r.delivery.notStarted} / ${r.delivery.writesRefused}`],
+    [
+      'invocation p99 / max (s)',
+      (r) => `${s(r.delivery.invocation.p99Ms)} / ${s(r.delivery.invocation.maxMs)}`,
+    ],
+    [
       'queue wait p99 / max (s)',
       (r) => `${s(r.delivery.queueWait.p99Ms)} / ${s(r.delivery.queueWait.maxMs)}`,
     ],
     ['stale episodes', (r) => String(r.stale.count)],
     ['stale total (s)', (r) => s(r.stale.totalMs)],
     ['stale p50 / p99 / max (s)', (r) => `${s(r.stale.p50Ms)} / ${s(r.stale.p99Ms)} / ${s(r.stale.maxMs)}`],
+    ['stale max, other entries (s)', (r) => (r.stuck === undefined ? '–' : s(r.stuck.othersWorstStaleMs))],
     ['stale after stop signal (s)', (r) => s(r.stale.afterSignalMs)],
     ['awaiting replacement (s)', (r) => s(r.stale.awaitingReplacementMs)],
     ['stale from registry resets (s)', (r) => s(r.stale.byCause['registry-reset']?.totalMs ?? 0)],
+    ['registry-reset episode max (s)', (r) => s(r.stale.byCause['registry-reset']?.maxMs ?? 0)],
     ['converge after last change (s)', (r) => (r.convergeMs === null ? 'never' : s(r.convergeMs))],
     [
       'writes / moves needed',
@@ -47,6 +63,21 @@ export function formatTable(results: ScenarioResult[]): string {
     ['calls/event registry read', (r) => per(r, 'registry.read')],
     ['calls/event registry write', (r) => per(r, 'registry.write')],
     [
+      'fan-out invocations (timeouts)',
+      (r) => (r.fanout === undefined ? '–' : `${r.fanout.invocations} (${r.fanout.timeouts})`),
+    ],
+    ['resync shard check max (s)', (r) => (r.fanout === undefined ? '–' : s(r.fanout.shardCheck.maxMs))],
+    [
+      'registry reads / writes per resync (max)',
+      (r) =>
+        r.resync === undefined
+          ? '–'
+          : `${r.resync.registryReadsPerResyncMax} / ${r.resync.registryWritesPerResyncMax}`,
+    ],
+    ['DescribeTasks calls (throttled)', (r) => api(r, 'ecs.DescribeTasks')],
+    ['DescribeServices calls (throttled)', (r) => api(r, 'ecs.DescribeServices')],
+    ['DiscoverInstances calls (throttled)', (r) => api(r, 'cloudmap.DiscoverInstances')],
+    [
       'after quiet + 1 resync',
       (r) =>
         `${r.final.pointingAtLive}/${r.final.targets - r.final.withoutLiveTask} live${r.final.bad.length > 0 ? ` BAD ${r.final.bad.join(',')}` : ''}`,
@@ -63,6 +94,11 @@ export function formatTable(results: ScenarioResult[]): string {
 
 function per(r: ScenarioResult, api: keyof ScenarioResult['calls']['perEvent']): string {
   return (r.calls.perEvent[api] ?? 0).toFixed(2);
+}
+
+function api(r: ScenarioResult, name: keyof ScenarioResult['api']): string {
+  const a = r.api[name];
+  return `${a.calls} (${a.throttled})`;
 }
 
 function duration(ms: number): string {

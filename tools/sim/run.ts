@@ -1,18 +1,31 @@
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
+import { budgetRule } from '../../functions/reconciler/delivery/budget';
+import { entryGroupId } from '../../functions/reconciler/delivery/group';
 import { parseEventText } from '../../functions/reconciler/event';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
+import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent } from '../world/events';
 import { MemoryRegistry, VirtualClock, World } from '../world/world';
 import { SimAws, SimRegistry } from './adapters';
 import { Cluster, type ServiceSpec } from './cluster';
-import { EventBus, LambdaQueue } from './delivery';
-import { type KnobOverrides, withKnobs } from './knobs';
+import {
+  type BatchHandler,
+  EventBus,
+  type InvocationReport,
+  LambdaQueue,
+  type QueueMessage,
+} from './delivery';
+import { createFanoutEnvironment, newFanoutFigures } from './fanout';
+import { FifoGroupQueue, StandardQueue } from './groups';
+import { type ChaosKnobs, type KnobOverrides, withKnobs } from './knobs';
+import { ApiLimits, type LimitedApi, PUBLISHED_LIMITS } from './limits';
 import { Observer, type StaleCause, type Violation } from './measures';
 import { Rng } from './rng';
 import { SCENARIOS, type ScenarioSpec } from './scenarios';
 import { Scheduler } from './scheduler';
+import { createWorkerEnvironment, targetsByGroup, type WorkerCounts } from './worker';
 
 /**
  * Runs one scenario end to end: the real `createHandler` + `Reconciler` against the simulated
@@ -39,6 +52,8 @@ export interface Distribution {
 
 export interface ScenarioResult {
   scenario: string;
+  /** Present when the scenario shows a design the product does not use. */
+  counterfactual?: true;
   seed: number;
   description: string;
   services: number;
@@ -73,7 +88,43 @@ export interface ScenarioResult {
     queueWait: Omit<Distribution, 'count' | 'totalMs'>;
     /** Invocation durations. */
     invocation: Omit<Distribution, 'count' | 'totalMs'>;
+    design: ChaosKnobs['lambda']['delivery'];
+    /** FIFO message groups (one per entry in the per-entry design). */
+    messageGroups: number;
+    maxConcurrentInvocations: number;
+    environments: number;
+    /** Messages handed back unstarted by the time budget. */
+    notStarted: number;
+    /** Registry writes the time budget refused to start. */
+    writesRefused: number;
+    /** Deliveries deferred for Cloud Map lag (each one look-up round). */
+    lagRedeliveries: number;
+    functionTimeoutMs: number;
   };
+  /** The fan-out Lambda (per-entry design). */
+  fanout?: {
+    triggers: number;
+    shards: number;
+    workMessages: number;
+    registryPageReads: number;
+    invocations: number;
+    timeouts: number;
+    deadLettered: number;
+    shardCheck: Omit<Distribution, 'count' | 'totalMs'>;
+    calls: Partial<Record<ApiName, number>>;
+  };
+  /** The scheduled resync's load (per-entry design). */
+  resync?: {
+    entries: number;
+    resyncs: number;
+    shardsPerResync: number;
+    registryReadsPerResyncMax: number;
+    registryWritesPerResyncMax: number;
+  };
+  /** Calls that reached each rate-limited API, and how many its token bucket throttled. */
+  api: Record<LimitedApi, { calls: number; throttled: number }>;
+  /** The stuck entry of `stuck-target`: its dead-lettered messages, and what the others saw. */
+  stuck?: { path: string; deadLettered: number; othersDeadLettered: number; othersWorstStaleMs: number };
   /** Stale-pointer episodes: an entry names a task that is not live while a live one exists. */
   stale: Distribution & {
     /** Of that time, the part after the handler had processed the pointed task's stop signal while Cloud Map listed another live task. */
@@ -143,6 +194,7 @@ export async function runScenario(
       target: { kind: 'server', path: BUILT_IN.path, builtIn: BUILT_IN.url, named: true },
     },
   ];
+  const allNamed = spec.namedTargets === 'all';
   for (let i = 1; i < n; i++) {
     const id = String(i).padStart(2, '0');
     const agent = i % 5 === 0;
@@ -151,8 +203,8 @@ export async function runScenario(
       cloudMapService: agent ? `svc${id}-agent` : `svc${id}-server`,
       port: agent ? 9000 : 8000,
       target: agent
-        ? { kind: 'agent', path: `/svc${id}-agent`, portFrom: 'instance', named: i % 3 !== 0 }
-        : { kind: 'server', path: `/svc${id}/`, named: i % 3 !== 0 },
+        ? { kind: 'agent', path: `/svc${id}-agent`, portFrom: 'instance', named: allNamed || i % 3 !== 0 }
+        : { kind: 'server', path: `/svc${id}/`, named: allNamed || i % 3 !== 0 },
     });
   }
   services.push({
@@ -258,31 +310,137 @@ export async function runScenario(
   observer = obs;
   sched.onStep = () => obs.step();
 
-  const aws = new SimAws(world, sched, root.fork('aws'), knobs.aws);
-  const registry = new SimRegistry(memory, sched, root.fork('registry'), knobs.registry, {
-    decided: (a) => obs.writeDecided(a),
-    landed: (a) => obs.writeLanded(a),
-  });
-  const records: DecisionRecord[] = [];
-  const concurrency = knobs.lambda.queue === 'fifo' ? 1 : knobs.lambda.concurrency;
-  // One reconciler per warm execution environment (each has its own service cache).
-  const handlers = Array.from(
-    { length: concurrency },
-    () =>
-      createReconcilerHandler({
-        config,
-        cloudMap: aws,
-        ecs: aws,
-        registry,
-        sleep: sched.sleep,
-        now: sched.now,
-        onRecord: (record) => records.push(record),
-        retry: { delaysMs: knobs.lambda.retryDelaysMs },
-      }).handler,
+  const limits = new ApiLimits(sched.now);
+  const aws = new SimAws(
+    world,
+    sched,
+    root.fork('aws'),
+    knobs.aws,
+    knobs.aws.publishedLimits ? limits : undefined,
   );
-  const queue = new LambdaQueue(sched, root.fork('queue'), knobs.lambda, handlers);
+  const stuck = spec.stuckPath === undefined ? new Set<string>() : new Set([spec.stuckPath]);
+  const registry = new SimRegistry(
+    memory,
+    sched,
+    root.fork('registry'),
+    knobs.registry,
+    {
+      decided: (a) => obs.writeDecided(a),
+      landed: (a) => obs.writeLanded(a),
+    },
+    stuck,
+  );
+  const records: DecisionRecord[] = [];
+  const logger = recordingLogger(records);
+  const metrics: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
+  const perEntry = knobs.lambda.delivery === 'per-entry';
+  const concurrency = perEntry
+    ? knobs.lambda.maxConcurrency
+    : knobs.lambda.queue === 'fifo'
+      ? 1
+      : knobs.lambda.concurrency;
+  const workerCounts: WorkerCounts = { notStarted: 0, writesRefused: 0, lagDeferrals: 0 };
+  const fanoutFigures = newFanoutFigures();
+  let queue: Consumer;
+  let triggers: StandardQueue | undefined;
+  let work: FifoGroupQueue | undefined;
+  let busTarget: (body: string) => void;
+  if (perEntry) {
+    const settings = {
+      batchSize: knobs.lambda.batchSize,
+      visibilityTimeoutMs: knobs.lambda.visibilityTimeoutMs,
+      maxReceiveCount: knobs.lambda.maxReceiveCount,
+      timeoutMs: knobs.lambda.timeoutMs,
+      pollMs: knobs.lambda.pollMs,
+      maxConcurrency: knobs.lambda.maxConcurrency,
+      coldStartMs: knobs.lambda.coldStartMs,
+    };
+    const groups = targetsByGroup(config);
+    const budget = budgetRule(
+      {
+        timeoutMs: knobs.registry.clientTimeoutMs,
+        maxAttempts: knobs.registry.maxAttempts,
+        maxBackoffMs: Math.min(5_000, 200 * 2 ** Math.max(0, knobs.registry.maxAttempts - 2)),
+      },
+      // Cloud Map + ECS with the SDK's throttling retries.
+      3 * (knobs.aws.latencyMs[1] * 3 + 700),
+    );
+    const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
+      createWorkerEnvironment(
+        {
+          config,
+          cloudMap: aws,
+          ecs: aws,
+          registry,
+          logger,
+          metrics,
+          sched,
+          budget,
+          parallelism: 10,
+          counts: workerCounts,
+        },
+        groups,
+      ),
+    );
+    const fanoutRng = root.fork('fanout');
+    const triggerQueue = new StandardQueue(
+      sched,
+      root.fork('triggers'),
+      {
+        ...settings,
+        visibilityTimeoutMs: 6 * knobs.lambda.timeoutMs,
+        maxConcurrency: knobs.lambda.fanoutConcurrency,
+      },
+      () =>
+        createFanoutEnvironment({
+          config,
+          cloudMap: aws,
+          ecs: aws,
+          memory,
+          sched,
+          rng: fanoutRng,
+          registryReadMs: knobs.registry.readMs,
+          pageSize: knobs.lambda.pageSize,
+          rates: {
+            discoverInstancesPerSecond: PUBLISHED_LIMITS['cloudmap.DiscoverInstances'].rate,
+            describeTasksPerSecond: PUBLISHED_LIMITS['ecs.DescribeTasks'].rate,
+          },
+          rateShare: knobs.lambda.resyncRateShare,
+          periodSeconds: knobs.lambda.resyncMs / 1000,
+          recheck: {
+            everySeconds: knobs.lambda.recheckEverySeconds,
+            windowSeconds: knobs.lambda.recheckWindowSeconds,
+          },
+          shardParallelism: 25,
+          sendTrigger: (body, delay) => triggerQueue.send(body, delay),
+          sendWork: (g, d, body) => workQueue.send(g, d, body),
+          figures: fanoutFigures,
+        }),
+    );
+    queue = workQueue;
+    work = workQueue;
+    triggers = triggerQueue;
+    busTarget = (body) => triggerQueue.send(body);
+  } else {
+    const single = new LambdaQueue(
+      sched,
+      root.fork('queue'),
+      knobs.lambda,
+      singleGroupHandlers(concurrency, {
+        config,
+        aws,
+        registry,
+        logger,
+        metrics,
+        sched,
+        retryDelaysMs: knobs.lambda.retryDelaysMs,
+      }),
+    );
+    queue = single;
+    busTarget = (body) => single.send(body);
+  }
   const eventBus = new EventBus(sched, root.fork('eventbridge'), knobs.eventBridge, (body) =>
-    queue.send(body),
+    busTarget(body),
   );
   bus = eventBus;
   let resyncsProcessed = 0;
@@ -301,9 +459,25 @@ export async function runScenario(
     const signals = signalsAtStart.get(report.id);
     signalsAtStart.delete(report.id);
     if (report.timedOut) return;
-    for (const [taskId, hadAlternative] of signals ?? []) obs.signalProcessed(taskId, hadAlternative);
-    for (const m of report.messages) if (parseEventText(m.body).kind === 'schedule') resyncsProcessed++;
+    for (const [taskId, hadAlternative] of signals ?? []) {
+      // A message handed back was not acted on: its signal counts when a later delivery succeeds.
+      if (
+        perEntry &&
+        [...report.failed].some((id) =>
+          report.messages.find((m) => m.messageId === id && m.body.includes(taskId)),
+        )
+      )
+        continue;
+      obs.signalProcessed(taskId, hadAlternative);
+    }
+    if (!perEntry)
+      for (const m of report.messages) if (parseEventText(m.body).kind === 'schedule') resyncsProcessed++;
   };
+  if (triggers !== undefined)
+    triggers.onInvocation = (report) => {
+      for (const m of report.messages)
+        if (!report.failed.has(m.messageId) && parseEventText(m.body).kind === 'schedule') resyncsProcessed++;
+    };
 
   // ---- the scheduled resync, throttling bursts, and the plan ----
   const resyncRng = root.fork('resync');
@@ -347,7 +521,8 @@ export async function runScenario(
     pendingResets === 0 &&
     eventBus.pending === 0 &&
     queue.depth === 0 &&
-    queue.inFlight === 0;
+    queue.inFlight === 0 &&
+    (triggers === undefined || (triggers.depth === 0 && triggers.inFlight === 0));
   const limit = t0 + spec.activityMs + 6 * 3_600_000;
   let wasQuiet = await sched.runUntil(quiet, limit);
   const before = resyncsProcessed;
@@ -363,9 +538,11 @@ export async function runScenario(
   for (const cause of new Set(episodes.map((e) => e.cause))) {
     byCause[cause] = distribution(episodes.filter((e) => e.cause === cause).map((e) => e.ms));
   }
-  const perEntry = obs.targets
+  const episodesByPath = new Map<string, number[]>();
+  for (const e of episodes) episodesByPath.set(e.path, [...(episodesByPath.get(e.path) ?? []), e.ms]);
+  const entryStale = obs.targets
     .map((t) => {
-      const mine = episodes.filter((e) => e.path === t.ref.path).map((e) => e.ms);
+      const mine = episodesByPath.get(t.ref.path) ?? [];
       return { path: t.ref.path, episodes: mine.length, totalMs: sum(mine), maxMs: Math.max(0, ...mine) };
     })
     .filter((e) => e.episodes > 0);
@@ -379,6 +556,19 @@ export async function runScenario(
     reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
     if (r.write?.disabledAfterWrite) disabledAfterWrite++;
   }
+  // Registry requests per resync (per-entry design): the shards' page reads plus the reads and
+  // writes of the work the resync emitted.
+  const perResync = new Map<string, { reads: number; writes: number }>();
+  for (const [id, f] of fanoutFigures.perResync)
+    if (id.startsWith('resync-')) perResync.set(id, { reads: f.pages, writes: 0 });
+  for (const r of records) {
+    const id = (r.trigger as { eventId?: string }).eventId;
+    const acc = id === undefined ? undefined : perResync.get(id);
+    if (acc === undefined) continue;
+    acc.reads += r.calls['registry.read'] ?? 0;
+    acc.writes += (r.calls['registry.write'] ?? 0) + (r.calls['registry.readBack'] ?? 0);
+  }
+  const resyncLoads = [...perResync.values()];
   const ecsEvents = cluster.counts.events;
   const perEvent: Partial<Record<ApiName, number>> = {};
   for (const [api, c] of Object.entries(calls) as [ApiName, number][])
@@ -387,6 +577,7 @@ export async function runScenario(
   const v = obs.violations;
   const result: ScenarioResult = {
     scenario: spec.name,
+    ...(spec.counterfactual ? { counterfactual: true as const } : {}),
     seed,
     description: spec.description,
     services: n,
@@ -409,13 +600,61 @@ export async function runScenario(
       lambdaTimeouts: queue.counts.timeouts,
       queueWait: strip(distribution(queue.waits)),
       invocation: strip(distribution(queue.durations)),
+      design: knobs.lambda.delivery,
+      messageGroups: work === undefined ? 1 : targetsByGroup(config).size,
+      maxConcurrentInvocations: work?.maxInFlight ?? concurrency,
+      environments: work?.environments ?? concurrency,
+      notStarted: workerCounts.notStarted,
+      writesRefused: workerCounts.writesRefused,
+      lagRedeliveries: workerCounts.lagDeferrals,
+      functionTimeoutMs: knobs.lambda.timeoutMs,
     },
+    ...(triggers === undefined
+      ? {}
+      : {
+          fanout: {
+            triggers: fanoutFigures.triggers,
+            shards: fanoutFigures.shards,
+            workMessages: fanoutFigures.workMessages,
+            registryPageReads: fanoutFigures.registryPageReads,
+            invocations: triggers.counts.invocations,
+            timeouts: triggers.counts.timeouts,
+            deadLettered: triggers.dlq.length,
+            shardCheck: strip(distribution(fanoutFigures.shardDurations)),
+            calls: fanoutFigures.calls,
+          },
+          resync: {
+            entries: obs.targets.length,
+            resyncs: resyncLoads.length,
+            shardsPerResync:
+              Math.ceil(config.targets.filter((t) => t.kind === 'server').length / knobs.lambda.pageSize) +
+              Math.ceil(config.targets.filter((t) => t.kind === 'agent').length / knobs.lambda.pageSize),
+            registryReadsPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.reads)),
+            registryWritesPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.writes)),
+          },
+        }),
+    api: limits.figures(),
+    ...(spec.stuckPath === undefined
+      ? {}
+      : {
+          stuck: {
+            path: spec.stuckPath,
+            deadLettered: work?.dlqByGroup.get(targetsGroupOf(spec.stuckPath, config)) ?? queue.dlq.length,
+            othersDeadLettered:
+              queue.dlq.length -
+              (work?.dlqByGroup.get(targetsGroupOf(spec.stuckPath, config)) ?? queue.dlq.length),
+            othersWorstStaleMs: Math.max(
+              0,
+              ...entryStale.filter((e) => e.path !== spec.stuckPath).map((e) => e.maxMs),
+            ),
+          },
+        }),
     stale: {
       ...distribution(episodes.map((e) => e.ms)),
       afterSignalMs: obs.afterSignalMs,
       awaitingReplacementMs: obs.awaitingReplacementMs,
       byCause,
-      perEntry,
+      perEntry: entryStale,
     },
     convergeMs: bad.length > 0 ? null : Math.max(0, obs.lastFixAt - obs.lastChangeAt),
     writes: {
@@ -452,6 +691,70 @@ export async function runScenario(
     if (url === undefined || url.trim() === '') result.violations.blankWrites++;
   }
   return result;
+}
+
+/** What the run reads from the queue the reconciler consumes, whichever design. */
+interface Consumer {
+  readonly depth: number;
+  readonly inFlight: number;
+  readonly dlq: QueueMessage[];
+  readonly counts: {
+    sent: number;
+    deduplicated: number;
+    received: number;
+    redelivered: number;
+    invocations: number;
+    timeouts: number;
+  };
+  readonly waits: number[];
+  readonly durations: number[];
+  onInvocation: ((report: InvocationReport) => void) | undefined;
+  onInvocationStart: ((id: number, messages: QueueMessage[]) => void) | undefined;
+}
+
+/**
+ * The single-group design's handlers: the real `createHandler` + `Reconciler`, one per warm
+ * execution environment (each has its own service cache).
+ */
+function singleGroupHandlers(
+  count: number,
+  deps: {
+    config: ReconcilerConfig;
+    aws: SimAws;
+    registry: SimRegistry;
+    logger: LoggerLike;
+    metrics: MetricsSink;
+    sched: Scheduler;
+    retryDelaysMs: ChaosKnobs['lambda']['retryDelaysMs'];
+  },
+): BatchHandler[] {
+  return Array.from(
+    { length: count },
+    () =>
+      createReconcilerHandler({
+        config: deps.config,
+        cloudMap: deps.aws,
+        ecs: deps.aws,
+        registry: deps.registry,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        sleep: deps.sched.sleep,
+        now: deps.sched.now,
+        retry: { delaysMs: deps.retryDelaysMs },
+      }).handler,
+  );
+}
+
+function targetsGroupOf(path: string, config: ReconcilerConfig): string {
+  const t = config.targets.find((x) => x.path === path);
+  return t === undefined ? '' : entryGroupId({ kind: t.kind, path: t.path });
+}
+
+function recordingLogger(records: DecisionRecord[]): LoggerLike {
+  const take = (_m: string, ...extra: Record<string, unknown>[]) => {
+    for (const e of extra) if (e.decision !== undefined) records.push(e.decision as DecisionRecord);
+  };
+  return { debug: () => undefined, info: take, warn: take, error: take };
 }
 
 function distribution(values: number[]): Distribution {

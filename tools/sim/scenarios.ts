@@ -1,5 +1,5 @@
 import type { Cluster } from './cluster';
-import { CALM_KNOBS, type ChaosKnobs, withKnobs } from './knobs';
+import { CALM_KNOBS, type ChaosKnobs, PER_ENTRY, withKnobs } from './knobs';
 import type { Rng } from './rng';
 
 /** What a scenario's plan can do: schedule world actions at virtual times (ms from the start). */
@@ -23,14 +23,29 @@ export interface ScenarioSpec {
   /** The window in which the plan acts; the run goes on until quiet plus one resync. */
   activityMs: number;
   knobs: ChaosKnobs;
+  /** Shows a design the product does not use. */
+  counterfactual?: boolean;
+  /**
+   * Which entries name their ECS service in the config: `mixed` (two in three; the others are
+   * found by DescribeServices) or `all` (the advice at scale: DescribeServices shares a 20/s limit).
+   */
+  namedTargets?: 'mixed' | 'all';
+  /** An entry whose registry writes fail with 5xx for the whole run. */
+  stuckPath?: string;
   plan(ctx: PlanContext): void;
 }
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
+/** Delivery as deployed: per-entry message groups. */
+const DEPLOYED_KNOBS: ChaosKnobs = withKnobs(CALM_KNOBS, { lambda: PER_ENTRY });
+
+/** The design before per-entry delivery: every trigger in one FIFO message group. */
+const SINGLE_GROUP_KNOBS: ChaosKnobs = CALM_KNOBS;
+
 /** Every chaos knob on. */
-export const CHAOS_KNOBS: ChaosKnobs = withKnobs(CALM_KNOBS, {
+export const CHAOS_KNOBS: ChaosKnobs = withKnobs(DEPLOYED_KNOBS, {
   eventBridge: {
     reorderJitterMs: 5_000,
     delayRate: 0.05,
@@ -87,12 +102,12 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   'calm-day': {
     name: 'calm-day',
     description:
-      'A day of occasional deployments, crashes and scaling on 5–10 services; one or two registry restarts; delivery as deployed with rare duplicates and small delays.',
+      'A day of occasional deployments, crashes and scaling on 5–10 services; one or two registry restarts; delivery as deployed (per-entry message groups) with rare duplicates and small delays.',
     services: [5, 10],
     tasksPerService: [1, 4],
     registryTasks: [1, 2],
     activityMs: 24 * HOUR,
-    knobs: withKnobs(CALM_KNOBS, {
+    knobs: withKnobs(DEPLOYED_KNOBS, {
       eventBridge: { duplicateRate: 0.01, reorderJitterMs: 2_000, delayRate: 0.005, delayMaxMs: 30_000 },
       registry: { errorRate: 0.005, timeoutRate: 0.002, lateLandRate: 0.5 },
     }),
@@ -107,7 +122,7 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
     tasksPerService: [1, 4],
     registryTasks: [2, 2],
     activityMs: 30_000,
-    knobs: CALM_KNOBS,
+    knobs: DEPLOYED_KNOBS,
     plan: (ctx) => {
       for (const svc of ctx.services) ctx.at(ctx.rng.int(0, 30_000), () => ctx.cluster.deploy(svc));
     },
@@ -126,12 +141,13 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   'concurrent-storm': {
     name: 'concurrent-storm',
     description:
-      'The chaos storm delivered through a standard queue with 4 concurrent invocations instead of the FIFO queue: what the deployed design prevents.',
+      'The chaos storm delivered through a standard queue with 4 concurrent invocations instead of FIFO message groups: what the deployed design prevents.',
     services: 20,
     tasksPerService: [1, 4],
     registryTasks: [1, 2],
     activityMs: 2 * HOUR,
-    knobs: withKnobs(CHAOS_KNOBS, { lambda: { queue: 'standard', concurrency: 4 } }),
+    counterfactual: true,
+    knobs: withKnobs(CHAOS_KNOBS, { lambda: { ...CALM_KNOBS.lambda, queue: 'standard', concurrency: 4 } }),
     plan: (ctx) => everyday(ctx, { deploys: 30, crashes: 10, scales: 8, registryRestarts: 1.5 }, 2 * HOUR),
   },
   'registry-restart-during-deploy': {
@@ -142,13 +158,88 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
     tasksPerService: [1, 3],
     registryTasks: [2, 2],
     activityMs: 60_000,
-    knobs: CALM_KNOBS,
+    knobs: DEPLOYED_KNOBS,
     plan: (ctx) => {
       // The built-in entry's own service (mcpgw) is left alone: its pointer is put back only by
       // the reconciler's answer to the registry's restart, not by a deployment of its own.
       for (const svc of ctx.services.slice(1)) ctx.at(ctx.rng.int(0, 60_000), () => ctx.cluster.deploy(svc));
       ctx.at(ctx.rng.int(10_000, 40_000), () => ctx.cluster.deploy(ctx.registryService));
     },
+  },
+};
+
+const stormPlan = (windowMs: number) => (ctx: PlanContext) => {
+  for (const svc of ctx.services) ctx.at(ctx.rng.int(0, windowMs), () => ctx.cluster.deploy(svc));
+};
+
+SCENARIOS['deployment-storm-single-group'] = {
+  ...(SCENARIOS['deployment-storm'] as ScenarioSpec),
+  name: 'deployment-storm-single-group',
+  description:
+    'The deployment storm through one FIFO message group (the design before per-entry delivery), for comparison.',
+  counterfactual: true,
+  knobs: SINGLE_GROUP_KNOBS,
+};
+SCENARIOS['storm-1000'] = {
+  name: 'storm-1000',
+  description:
+    '1,000 services, 1–4 tasks each, all start a rolling deployment within 60 seconds; delivery as deployed.',
+  services: 1_000,
+  tasksPerService: [1, 4],
+  registryTasks: [2, 2],
+  activityMs: 60_000,
+  namedTargets: 'all',
+  knobs: DEPLOYED_KNOBS,
+  plan: stormPlan(60_000),
+};
+SCENARIOS['storm-1000-single-group'] = {
+  ...(SCENARIOS['storm-1000'] as ScenarioSpec),
+  name: 'storm-1000-single-group',
+  description:
+    'storm-1000 through one FIFO message group (the design before per-entry delivery), for comparison.',
+  counterfactual: true,
+  knobs: SINGLE_GROUP_KNOBS,
+};
+SCENARIOS['fleet-10000'] = {
+  name: 'fleet-10000',
+  description:
+    '10,000 services over one hour: scheduled resyncs, occasional deployments, crashes and scaling, a registry task crash; the published API rate limits as token buckets.',
+  services: 10_000,
+  tasksPerService: [1, 3],
+  registryTasks: [2, 2],
+  activityMs: HOUR,
+  namedTargets: 'all',
+  knobs: DEPLOYED_KNOBS,
+  plan: (ctx) => {
+    everyday(ctx, { deploys: 120, crashes: 40, scales: 20, registryRestarts: 0 }, HOUR);
+    ctx.at(30 * MIN, () => ctx.cluster.crashOne(ctx.registryService));
+  },
+};
+SCENARIOS['stuck-target'] = {
+  ...(SCENARIOS['calm-day'] as ScenarioSpec),
+  name: 'stuck-target',
+  description:
+    'The calm day, plus one entry whose registry writes fail with 5xx for the whole run: only its own messages are retried and dead-lettered.',
+  stuckPath: '/svc01/',
+  plan: (ctx) => {
+    everyday(ctx, { deploys: 1.5, crashes: 0.4, scales: 0.5, registryRestarts: 1 / 16 }, 24 * HOUR);
+    // The stuck entry's own service changes, so it needs writes that keep failing.
+    for (let h = 1; h < 24; h += 3) ctx.at(h * HOUR, () => ctx.cluster.deploy(ctx.services[1] as string));
+  },
+};
+SCENARIOS['registry-crash'] = {
+  name: 'registry-crash',
+  description:
+    'Registry tasks crash (not deployments) six times over two hours while 20 services deploy, crash and scale: each new registry task resets the built-in entries after it boots.',
+  services: 20,
+  tasksPerService: [1, 4],
+  registryTasks: [1, 2],
+  activityMs: 2 * HOUR,
+  knobs: DEPLOYED_KNOBS,
+  plan: (ctx) => {
+    everyday(ctx, { deploys: 10, crashes: 4, scales: 3, registryRestarts: 0 }, 2 * HOUR);
+    for (let i = 0; i < 6; i++)
+      ctx.at(ctx.rng.int(i * 20 * MIN, (i + 1) * 20 * MIN), () => ctx.cluster.crashOne(ctx.registryService));
   },
 };
 

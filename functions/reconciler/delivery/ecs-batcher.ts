@@ -1,0 +1,105 @@
+import type { CallContext, EcsPort, EcsServiceDiscovery, TaskState } from '../ports';
+
+/**
+ * DescribeTasks shares a rate bucket of 20 requests a second (100 burst) with ListTasks and other
+ * ECS reads, but takes up to 100 task ids a call. A resync shard checks hundreds of entries at
+ * once, each with a few tasks: this port gathers the calls made within `windowMs` of each other
+ * (same cluster) into calls of at most `maxIds` ids, so a shard costs a few DescribeTasks instead
+ * of one per entry. Each caller gets the tasks it asked for; a failed call fails its callers.
+ */
+export interface BatchingOptions {
+  windowMs?: number;
+  maxIds?: number;
+  /** @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface Waiting {
+  ids: string[];
+  ctx: CallContext;
+  resolve: (tasks: Map<string, TaskState>) => void;
+  reject: (error: unknown) => void;
+}
+
+export class BatchingEcs implements EcsPort {
+  private readonly windowMs: number;
+  private readonly maxIds: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly queued = new Map<string, Waiting[]>();
+
+  constructor(
+    private readonly inner: EcsPort,
+    options: BatchingOptions = {},
+  ) {
+    this.windowMs = options.windowMs ?? 10;
+    this.maxIds = options.maxIds ?? 100;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  describeService(
+    cluster: string,
+    serviceName: string,
+    ctx: CallContext,
+  ): Promise<EcsServiceDiscovery | undefined> {
+    return this.inner.describeService(cluster, serviceName, ctx);
+  }
+
+  describeTasks(cluster: string, taskIds: string[], ctx: CallContext): Promise<Map<string, TaskState>> {
+    return new Promise((resolve, reject) => {
+      const list = this.queued.get(cluster);
+      const waiting: Waiting = { ids: taskIds, ctx, resolve, reject };
+      if (list !== undefined) {
+        list.push(waiting);
+        return;
+      }
+      this.queued.set(cluster, [waiting]);
+      void this.sleep(this.windowMs).then(() => this.flush(cluster));
+    });
+  }
+
+  private async flush(cluster: string): Promise<void> {
+    const waiting = this.queued.get(cluster) ?? [];
+    this.queued.delete(cluster);
+    // Pack callers into calls of at most maxIds distinct ids (a caller larger than that gets its own calls).
+    const calls: Waiting[][] = [];
+    let current: Waiting[] = [];
+    let ids = new Set<string>();
+    for (const w of waiting) {
+      const added = w.ids.filter((id) => !ids.has(id)).length;
+      if (current.length > 0 && ids.size + added > this.maxIds) {
+        calls.push(current);
+        current = [];
+        ids = new Set();
+      }
+      current.push(w);
+      for (const id of w.ids) ids.add(id);
+    }
+    if (current.length > 0) calls.push(current);
+    await Promise.all(calls.map((group) => this.call(cluster, group)));
+  }
+
+  private async call(cluster: string, group: Waiting[]): Promise<void> {
+    const all = [...new Set(group.flatMap((w) => w.ids))];
+    try {
+      const found = new Map<string, TaskState>();
+      for (let i = 0; i < all.length; i += this.maxIds) {
+        const part = await this.inner.describeTasks(
+          cluster,
+          all.slice(i, i + this.maxIds),
+          (group[0] as Waiting).ctx,
+        );
+        for (const [id, t] of part) found.set(id, t);
+      }
+      for (const w of group) {
+        const mine = new Map<string, TaskState>();
+        for (const id of w.ids) {
+          const t = found.get(id);
+          if (t !== undefined) mine.set(id, t);
+        }
+        w.resolve(mine);
+      }
+    } catch (error) {
+      for (const w of group) w.reject(error);
+    }
+  }
+}

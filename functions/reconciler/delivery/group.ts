@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+import type { EntryRef } from '../ports';
+
+/**
+ * The SQS FIFO message group of one registry entry: every message about the entry shares it, so
+ * SQS hands them to one invocation at a time, in order, while other entries' groups proceed in
+ * parallel. A MessageGroupId is at most 128 characters of alphanumerics and punctuation; an entry
+ * whose key does not fit is named by a hash of it (still one group per entry).
+ */
+export const MAX_GROUP_ID_LENGTH = 128;
+
+const ALLOWED = /^[\x21-\x7e]+$/;
+
+export function entryGroupId(ref: EntryRef): string {
+  const key = `${ref.kind}:${ref.path}`;
+  if (key.length <= MAX_GROUP_ID_LENGTH && ALLOWED.test(key)) return key;
+  return `${ref.kind}:sha256:${createHash('sha256').update(ref.path).digest('hex')}`;
+}
