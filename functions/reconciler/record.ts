@@ -1,6 +1,6 @@
 import type { ErrorReason, Reason } from './core/reasons';
 import type { Action, InstanceView, TargetKind, TargetMatch } from './core/types';
-import type { ApiName, WriteRoute } from './ports';
+import type { ApiName, WriteResult } from './ports';
 
 export type { Action, InstanceView, TargetMatch, TaskLiveness } from './core/types';
 
@@ -42,17 +42,8 @@ export interface DecisionRecord {
   /** A sentence for people. */
   detail: string;
   dryRun: boolean;
-  write?: {
-    confirmed: boolean;
-    disabledAfterWrite: boolean;
-    reenabled: boolean;
-    /** Which registry route wrote (`patch`, `register`, `put`; `none` when nothing needed writing). */
-    route?: WriteRoute;
-    /** Fields that route resets on the registry's side (register: `id`, `registered_by`; agent PUT: `id`). */
-    resets?: string[];
-    /** The entry changed under the write (412) and the decision, taken again, needed no write. */
-    superseded?: boolean;
-  };
+  /** What the write did (the registry client's answer, without the read-back address). */
+  write?: Omit<WriteResult, 'url'>;
   /** The registry holds the server disabled and tagged `security-pending` (its security scan failed). */
   securityPending?: true;
   /** Remote calls made for this target, by API. */
