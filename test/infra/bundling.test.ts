@@ -3,17 +3,21 @@
  * the deployed clients sign with the environment's credentials while the unbundled sources (the
  * local tools) keep the SDK's full default chain.
  */
+import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Stack } from 'aws-cdk-lib';
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
 import { NO_COUNT } from '../../functions/reconciler/ports';
 import { CDK_BUNDLING, LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../../infra/bundling';
+import { RegistryReconciler } from '../../infra/registry-reconciler';
 import { type BundleResult, bundle, LAMBDA_ENTRY } from '../../tools/build';
+import { minimalProps, newApp } from './helpers';
 
 const run = promisify(execFile);
 
@@ -57,6 +61,19 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
     const twice = [...packageCopies(lambda)].filter(([, dirs]) => dirs.size > 1);
     expect(twice).toEqual([]);
     expect(packageCopies(lambda).get('@aws-lambda-powertools/commons')?.size).toBe(1);
+  });
+
+  it('the construct, bundling with CDK, ships the environment provider and not the chain', () => {
+    const outdir = join(dir, 'cdk.out');
+    const app = newApp({ bundle: true, outdir });
+    new RegistryReconciler(new Stack(app, 'BundleStack'), 'Reconciler', minimalProps());
+    app.synth();
+    const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const code = readFileSync(join(outdir, assets[0] as string, 'index.mjs'), 'utf8');
+    expect(code).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
+    expect(code).not.toContain('defaultProvider::fromSSO');
+    expect(code).not.toContain('sso-oidc');
   });
 
   it('gives the CDK construct the same substitution as npm run build and the benchmarks', () => {
