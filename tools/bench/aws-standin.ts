@@ -45,7 +45,8 @@ export async function startAwsStandIn(options: {
   const calls: Record<string, number> = {};
   const unlisted = new Set<string>();
   const byId = new Map(options.tasks.map((t) => [t.taskId, t]));
-  const taskArn = (id: string) => `arn:aws:ecs:${options.region}:${options.account}:task/${options.cluster}/${id}`;
+  const taskArn = (id: string) =>
+    `arn:aws:ecs:${options.region}:${options.account}:task/${options.cluster}/${id}`;
 
   const answer = (operation: string, input: Record<string, unknown>): [number, unknown] => {
     switch (operation) {
@@ -109,7 +110,11 @@ export async function startAwsStandIn(options: {
                     {
                       serviceName: name,
                       deployments: [
-                        { serviceConnectConfiguration: { services: [{ discoveryName: task.cloudMapService }] } },
+                        {
+                          serviceConnectConfiguration: {
+                            services: [{ discoveryName: task.cloudMapService }],
+                          },
+                        },
                       ],
                     },
                   ];
@@ -124,7 +129,10 @@ export async function startAwsStandIn(options: {
           { ARN: input.SecretId, Name: 'bench-secret', SecretString: options.secretString, VersionId: 'v1' },
         ];
       default:
-        return [400, { __type: 'UnknownOperationException', message: `stand-in does not serve ${operation}` }];
+        return [
+          400,
+          { __type: 'UnknownOperationException', message: `stand-in does not serve ${operation}` },
+        ];
     }
   };
 

@@ -30,7 +30,14 @@ export async function measureHttpClients(
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ access_token: 'x', expires_in: 300, path: '/x/', proxy_pass_url: 'http://10.0.0.1:8000/' }));
+      res.end(
+        JSON.stringify({
+          access_token: 'x',
+          expires_in: 300,
+          path: '/x/',
+          proxy_pass_url: 'http://10.0.0.1:8000/',
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -30,7 +30,9 @@ async function viaHttp(method, url, body) {
       {
         method,
         agent,
-        headers: body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {},
+        headers: body
+          ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }
+          : {},
         signal: AbortSignal.timeout(5_000),
       },
       (res) => {

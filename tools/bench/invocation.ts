@@ -37,6 +37,8 @@ export interface ProbeFigures {
   firstCpuMs: number;
   firstRssKb: number;
   warmMs: number[];
+  /** CPU time (user + system) per warm invocation, averaged over the process's warm invocations. */
+  warmCpuMsPerEvent: number;
   peakRssKb: number;
   results: unknown[];
 }
@@ -48,7 +50,9 @@ export interface PathCalls {
   path: string;
   description: string;
   calls: CallCounts;
-  /** Look-up rounds for the one target: DiscoverInstances and DescribeTasks calls of the delivery. */
+  /** Targets the delivery reconciles. */
+  targets: number;
+  /** DiscoverInstances and DescribeTasks calls of the delivery (all its targets). */
   lookups: { discoverInstances: number; describeTasks: number };
   ms: number;
   result: unknown;
@@ -241,7 +245,7 @@ export async function measurePaths(
   bundle: string,
 ): Promise<PathCalls[]> {
   const out: PathCalls[] = [];
-  const once = async (path: string, description: string, bodies: unknown[]): Promise<void> => {
+  const once = async (path: string, description: string, bodies: unknown[], targets = 1): Promise<void> => {
     world.aws.resetCalls();
     world.registry.clearRequests();
     const figures = await runProbe(execPath, bundle, world.eventsFile(path, [bodies]), world.env());
@@ -250,6 +254,7 @@ export async function measurePaths(
       path,
       description,
       calls: { ...aws, ...registryCalls(world.registry) },
+      targets,
       lookups: {
         discoverInstances: aws['cloudmap.DiscoverInstances'] ?? 0,
         describeTasks: aws['ecs.DescribeTasks'] ?? 0,
@@ -259,11 +264,18 @@ export async function measurePaths(
     });
   };
   world.reset();
-  await once('move', 'RUNNING event; the entry points at a dead address and must move', [world.taskRecord(0, 1)]);
-  await once('noop', 'the same RUNNING event again; the entry is right (nothing written)', [world.taskRecord(0, 2)]);
-  await once('schedule', 'scheduled resync, fresh container (no pointer memory); entries right', [
-    world.scheduleRecord(3),
+  await once('move', 'RUNNING event; the entry points at a dead address and must move', [
+    world.taskRecord(0, 1),
   ]);
+  await once('noop', 'the same RUNNING event again; the entry is right (nothing written)', [
+    world.taskRecord(0, 2),
+  ]);
+  await once(
+    'schedule',
+    'scheduled resync, fresh container (no pointer memory); one entry right, one at a dead address',
+    [world.scheduleRecord(3)],
+    TARGET_PATHS.length,
+  );
   world.reset();
   const lagged = world.tasks[0] as StandInTask;
   world.aws.unlisted.add(lagged.taskId);

@@ -34,6 +34,7 @@ const results = [];
 const durations = [];
 let firstCpuMs = 0;
 let firstRssKb = 0;
+let warmCpu;
 for (const [n, event] of events.entries()) {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -43,6 +44,7 @@ for (const [n, event] of events.entries()) {
     const cpu = process.cpuUsage(cpuBefore);
     firstCpuMs = (cpu.user + cpu.system) / 1000;
     firstRssKb = process.resourceUsage().maxRSS;
+    warmCpu = process.cpuUsage();
   }
 }
 process.stdout.write(
@@ -56,6 +58,10 @@ process.stdout.write(
     firstCpuMs,
     firstRssKb,
     warmMs: durations.slice(1),
+    warmCpuMsPerEvent:
+      events.length > 1
+        ? ((c) => (c.user + c.system) / 1000 / (events.length - 1))(process.cpuUsage(warmCpu))
+        : 0,
     peakRssKb: process.resourceUsage().maxRSS,
     results,
   })}\n`,
