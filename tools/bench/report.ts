@@ -12,7 +12,6 @@ import { type RunInfo, runInfo } from './machine';
 import { LAMBDA_NODE_MAJOR, localNode, type NodeRuntime, nodeOfMajor } from './node-runtime';
 import { runSimStorm, type SimStormOutcome } from './sim-storm';
 import {
-  CANDIDATE_SIZES_MB,
   chooseMemory,
   LAMBDA_ARM64_PRICE,
   MAX_PEAK_SHARE,
