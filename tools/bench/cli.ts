@@ -35,24 +35,27 @@ Node ${LAMBDA_NODE_MAJOR}: the npm registry's ${nodePackageName()}@${LAMBDA_NODE
 ${nodeCacheDir(LAMBDA_NODE_MAJOR)} (outside the repository; delete it to update).
 Exit: 0 done, 1 a target failed under --strict, 2 the benchmark could not run.`;
 
+/** The command line's options (every one is described in HELP; a test checks it). */
+export const OPTIONS = {
+  json: { type: 'boolean', default: false },
+  quick: { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  'invoke-warm': { type: 'string' },
+  'http-runs': { type: 'string' },
+  'no-paths': { type: 'boolean', default: false },
+  'no-runtime-node': { type: 'boolean', default: false },
+  fleets: { type: 'string' },
+  'no-sim': { type: 'boolean', default: false },
+  machine: { type: 'string' },
+  strict: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      quick: { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      runs: { type: 'string' },
-      warmup: { type: 'string' },
-      'invoke-warm': { type: 'string' },
-      'http-runs': { type: 'string' },
-      'no-paths': { type: 'boolean', default: false },
-      'no-runtime-node': { type: 'boolean', default: false },
-      fleets: { type: 'string' },
-      'no-sim': { type: 'boolean', default: false },
-      machine: { type: 'string' },
-      strict: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: OPTIONS,
   });
   if (values.help) {
     console.log(HELP);
