@@ -11,13 +11,7 @@ import { startKeycloak } from './keycloak';
 import { type RunInfo, runInfo } from './machine';
 import { LAMBDA_NODE_MAJOR, localNode, type NodeRuntime, nodeOfMajor } from './node-runtime';
 import { runSimStorm, type SimStormOutcome } from './sim-storm';
-import {
-  chooseMemory,
-  LAMBDA_ARM64_PRICE,
-  MAX_PEAK_SHARE,
-  ONE_VCPU_MB,
-  type SizeOption,
-} from './sizing';
+import { chooseMemory, LAMBDA_ARM64_PRICE, MAX_PEAK_SHARE, ONE_VCPU_MB, type SizeOption } from './sizing';
 import { REPORTED_APIS, runStorm, type StormResult } from './storm';
 import { measureWarm, type WarmResult } from './warm';
 
