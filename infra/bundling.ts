@@ -8,8 +8,23 @@
  */
 import type { BuildOptions } from 'esbuild';
 
-/** Lambda's Node runtime (`nodejs22.x`): the bundle's syntax target. Local tooling stays Node 20. */
-export const LAMBDA_TARGET = 'node22';
+/** Lambda's Node runtime (`nodejs24.x`): the bundle's syntax target. Local tooling stays Node 20. */
+export const LAMBDA_TARGET = 'node24';
+
+/**
+ * Modules the Lambda build replaces, as esbuild `alias` entries (paths relative to the repository
+ * root, which is esbuild's working directory in tools/build.ts and in CDK's local bundling).
+ *
+ * `@aws-sdk/credential-provider-node` (the SDK's default credential chain, which every client's
+ * runtime configuration imports) becomes functions/reconciler/aws/env-credentials.ts: the function
+ * reads its role's credentials from the environment, where the Lambda runtime always puts them, so
+ * the chain's STS/SSO/SSO-OIDC/Signin clients (`@aws-sdk/nested-clients`), the INI, process and
+ * metadata providers are not in the bundle. Only the bundle is affected: the local tools (`replay
+ * --live`, `discover`, `plan`) run the sources unbundled and keep the full chain (profiles, SSO).
+ */
+export const LAMBDA_ALIASES = {
+  '@aws-sdk/credential-provider-node': './functions/reconciler/aws/env-credentials.ts',
+} as const;
 
 /**
  * ES module output can still contain CommonJS packages that call `require()` (for example for Node
@@ -34,6 +49,7 @@ export const CREATE_REQUIRE_BANNER =
  *   `NODE_OPTIONS=--enable-source-maps` needs to map stack traces (`'external'` omits the comment).
  * - `legalComments: 'linked'`: license comments go to `handler.mjs.LEGAL.txt`, not into the bundle.
  * - No banner: see `CREATE_REQUIRE_BANNER`.
+ * - `alias`: see `LAMBDA_ALIASES` (environment credentials only).
  */
 export const LAMBDA_BUNDLING = {
   bundle: true,
@@ -47,6 +63,7 @@ export const LAMBDA_BUNDLING = {
   outExtension: { '.js': '.mjs' },
   metafile: true,
   logLevel: 'warning',
+  alias: LAMBDA_ALIASES,
 } as const satisfies BuildOptions;
 
 /**
@@ -67,5 +84,9 @@ export const CDK_BUNDLING = {
   metafile: true,
   bundleAwsSDK: true,
   externalModules: [] as string[],
-  esbuildArgs: { '--legal-comments': 'linked' },
+  esbuildArgs: {
+    '--legal-comments': 'linked',
+    // CDK renders an array under `--alias` as one `--alias:<module>=<path>` flag per entry.
+    '--alias': Object.entries(LAMBDA_ALIASES).map(([module, path]) => `${module}=${path}`),
+  },
 } as const;

