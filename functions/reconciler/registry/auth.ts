@@ -9,6 +9,7 @@ import type { CallContext } from '../ports';
 import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
 import { asRecord, jsonOrUndefined } from './json';
+import { SecretReadError } from './secrets';
 
 /** Supplies the bearer token for registry calls. */
 export interface TokenProvider {
@@ -151,9 +152,11 @@ export class KeycloakTokenProvider implements TokenProvider {
     try {
       read = await this.secrets.read(secretId, { forceFetch });
     } catch (error) {
-      // Only the error's name: SDK messages are safe, but a failed parse could quote the secret.
+      // Only the error's name and, from a SecretReadError, what to check (built from the AWS error's
+      // name and code): SDK messages are safe, but a failed parse could quote the secret.
       const reason = error instanceof Error ? error.name : 'error';
-      const message = `cannot read secret ${secretId} (${reason})`;
+      const check = error instanceof SecretReadError ? `: ${error.hint}` : '';
+      const message = `cannot read secret ${secretId} (${reason})${check}`;
       throw isRetryable(error) ? new RetryableError(message) : new PermanentError(message);
     }
     if (read.fetched) ctx.count('secrets.GetSecretValue');
