@@ -147,7 +147,7 @@ export function loadParams(
   const shown = displayPath(file);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why =

@@ -208,7 +208,8 @@ export function loadConfigFile(path: string): ReconcilerConfig {
   } catch (cause) {
     throw new ConfigError(`cannot read configuration file ${path}: ${(cause as Error).message}`, { cause });
   }
-  return parseConfig(decodeJson(text, path), path);
+  // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses as an invisible character.
+  return parseConfig(decodeJson(text.replace(/^\uFEFF/, ''), path), path);
 }
 
 function decodeJson(text: string, source: string): unknown {

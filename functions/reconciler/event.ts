@@ -28,6 +28,7 @@ export type Intake =
 // characters and look-alike Unicode through, and a task id with a NUL in it on to DescribeTasks.
 const ARN = /^arn:[!-9;-~]+:ecs:[!-9;-~]*:[!-9;-~]*:(cluster|task)\/[!-~]+$/;
 const STATUS = /^[A-Z_]{1,32}$/;
+const LAUNCH_TYPE = /^[A-Z0-9_]{1,32}$/;
 
 const nameValue = z.looseObject({ name: z.optional(z.string()), value: z.optional(z.string()) });
 const attachment = z.looseObject({
@@ -56,6 +57,7 @@ const taskDetail = z.looseObject({
   attachments: z.optional(z.array(attachment)),
   containers: z.optional(z.array(container)),
   stopCode: z.optional(z.string()),
+  launchType: z.optional(z.string()),
   startedAt: z.optional(z.string()),
 });
 
@@ -112,6 +114,8 @@ export function parseEvent(input: unknown): Intake {
     ...(service === undefined || service === '' ? {} : { service }),
     ...(ip === undefined ? {} : { ipv4: ip }),
     ...(d.stopCode === undefined ? {} : { stopCode: d.stopCode }),
+    // Informational (it words an explanation): an unknown value is dropped, never a reason to refuse the event.
+    ...(d.launchType !== undefined && LAUNCH_TYPE.test(d.launchType) ? { launchType: d.launchType } : {}),
     ...(d.startedAt === undefined ? {} : { startedAt: d.startedAt }),
   };
   return { kind: 'task', event };

@@ -589,6 +589,18 @@ describe('Function: loadConfigFromEnv', () => {
     );
   });
 
+  it('reads a file saved with a UTF-8 byte-order mark', () => {
+    // Prepare
+    const file = join(dir, 'bom.json');
+    writeFileSync(file, `\uFEFF${JSON.stringify({ ...minimal(), cluster: 'from-bom-file' })}`);
+
+    // Act
+    const config = loadConfigFile(file);
+
+    // Assess
+    expect(config.cluster).toBe('from-bom-file');
+  });
+
   it('reports a file that cannot be read', () => {
     // Prepare
     const file = join(dir, 'does-not-exist.json');

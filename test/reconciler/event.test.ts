@@ -27,6 +27,7 @@ const EXPECTED: Record<string, TaskEvent> = {
     version: 4,
     ipv4: '10.0.1.37',
     hasTaskNetwork: true,
+    launchType: 'EC2',
     startedAt: '2025-05-12T13:12:06.053Z',
   },
   'awsdocs-current-fargate-awsvpc-running-2025.json': {
@@ -42,6 +43,7 @@ const EXPECTED: Record<string, TaskEvent> = {
     version: 3,
     ipv4: '10.0.1.163',
     hasTaskNetwork: true,
+    launchType: 'FARGATE',
     startedAt: '2025-05-06T11:02:34.325Z',
   },
   // EC2 bridge mode (2016): no ENI, no networkInterfaces, old short task ARN: no task IP at all.
@@ -72,6 +74,7 @@ const EXPECTED: Record<string, TaskEvent> = {
     version: 4,
     ipv4: '10.0.0.139',
     hasTaskNetwork: true,
+    launchType: 'FARGATE',
     startedAt: '2020-01-23T17:57:58.103Z',
   },
   // PROVISIONING: the ENI is PRECREATED with only a subnet, so there is a task network but no IP yet.
@@ -88,6 +91,7 @@ const EXPECTED: Record<string, TaskEvent> = {
     desiredStatus: 'RUNNING',
     version: 1,
     hasTaskNetwork: true,
+    launchType: 'FARGATE',
   },
   'fargate-awsvpc-running-serviceregistries-sdi-attachment-defra-cdp.json': {
     eventId: 'da07ef40-d1c6-8525-ad60-02e1be51531d',
@@ -103,6 +107,7 @@ const EXPECTED: Record<string, TaskEvent> = {
     version: 5,
     ipv4: '10.249.47.254',
     hasTaskNetwork: true,
+    launchType: 'FARGATE',
     startedAt: '2023-11-24T11:09:23.826Z',
   },
   // STOPPED still carries the IP (ENI DELETED).
@@ -120,6 +125,7 @@ const EXPECTED: Record<string, TaskEvent> = {
     version: 6,
     ipv4: '172.31.20.20',
     hasTaskNetwork: true,
+    launchType: 'FARGATE',
     stopCode: 'UserInitiated',
     startedAt: '2020-10-08T14:25:48.75Z',
   },

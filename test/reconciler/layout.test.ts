@@ -11,7 +11,7 @@ const HANDLER_MAX_LINES = 60;
  * Files still over the limit because another change splits them. The test fails once one of them
  * fits, so the entry is removed rather than forgotten.
  */
-const PENDING_SPLIT = new Set(['functions/reconciler/registry/client.ts']);
+const PENDING_SPLIT = new Set<string>([]);
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -10,14 +10,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
 import {
-  createRegistryClient,
   KeycloakTokenProvider,
-  powertoolsSecretSource,
-  type RegistryConfig,
-  type RegistryLogger,
   type SecretGetter,
   StaticTokenProvider,
-} from '../../functions/reconciler/registry';
+} from '../../functions/reconciler/registry/auth';
+import { createRegistryClient, type RegistryConfig } from '../../functions/reconciler/registry/client';
+import { powertoolsSecretSource } from '../../functions/reconciler/registry/secrets';
+import type { LoggerLike } from '../../functions/reconciler/telemetry';
 import type { LocalRegistry } from '../../tools/local-registry';
 import {
   capturingLogger,
@@ -36,8 +35,8 @@ const SECRET_ARN =
 const SECRET_JSON = JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
 const CURRENTTIME = { kind: 'server', path: '/currenttime/' } as const;
 
-// Compile-time check: the Lambda passes a Powertools Logger where a RegistryLogger is expected.
-const powertoolsLogger: RegistryLogger = new Logger({ serviceName: 'registry-test' });
+// Compile-time check: the Lambda passes a Powertools Logger where a LoggerLike is expected.
+const powertoolsLogger: LoggerLike = new Logger({ serviceName: 'registry-test' });
 void powertoolsLogger;
 
 let registry: LocalRegistry;

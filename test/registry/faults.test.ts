@@ -4,11 +4,8 @@
  */
 import { isRetryable, PermanentError, RetryableError } from '../../functions/reconciler/errors';
 import type { CallContext } from '../../functions/reconciler/ports';
-import {
-  RegistryRejectedError,
-  RegistryUnavailableError,
-  type TokenProvider,
-} from '../../functions/reconciler/registry';
+import type { TokenProvider } from '../../functions/reconciler/registry/auth';
+import { RegistryRejectedError, RegistryUnavailableError } from '../../functions/reconciler/registry/http';
 import type { LocalRegistry } from '../../tools/local-registry';
 import { clientFor, countingContext, STATIC_TOKEN, startFixtureRegistry, thrownBy } from './helpers';
 

@@ -5,13 +5,9 @@
  */
 import { PolicyDeniedError, WriteConflictError } from '../../functions/reconciler/errors';
 import type { EntryRef, RegistryEntry } from '../../functions/reconciler/ports';
-import {
-  epochMsOf,
-  KeycloakTokenProvider,
-  RegistryAuthError,
-  RegistryPermissionError,
-  StaticTokenProvider,
-} from '../../functions/reconciler/registry';
+import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/reconciler/registry/auth';
+import { epochMsOf } from '../../functions/reconciler/registry/etag';
+import { RegistryAuthError, RegistryPermissionError } from '../../functions/reconciler/registry/http';
 import { type LocalRegistry, type LocalRegistryOptions, weakEtag } from '../../tools/local-registry';
 import {
   clientFor,

@@ -4,12 +4,9 @@
  */
 import { resolve } from 'node:path';
 import type { ApiName, CallContext } from '../../functions/reconciler/ports';
-import {
-  RegistryClient,
-  type RegistryClientOptions,
-  type RegistryLogger,
-  StaticTokenProvider,
-} from '../../functions/reconciler/registry';
+import { StaticTokenProvider } from '../../functions/reconciler/registry/auth';
+import { RegistryClient, type RegistryClientOptions } from '../../functions/reconciler/registry/client';
+import type { LoggerLike } from '../../functions/reconciler/telemetry';
 import {
   type LocalRegistry,
   type LocalRegistryOptions,
@@ -55,7 +52,7 @@ export interface LogLine {
 }
 
 /** A logger that keeps every line, for assertions on what was (and was not) logged. */
-export function capturingLogger(): RegistryLogger & { lines: LogLine[]; text(): string } {
+export function capturingLogger(): LoggerLike & { lines: LogLine[]; text(): string } {
   const lines: LogLine[] = [];
   const at =
     (level: LogLine['level']) =>

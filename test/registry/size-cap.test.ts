@@ -4,7 +4,7 @@
  * the process does not buffer it.
  */
 import { ResponseTooLargeError } from '../../functions/reconciler/errors';
-import { KeycloakTokenProvider } from '../../functions/reconciler/registry';
+import { KeycloakTokenProvider } from '../../functions/reconciler/registry/auth';
 import { type LocalRegistry, TOKEN_PATH } from '../../tools/local-registry';
 import { clientFor, countingContext, requestLines, startFixtureRegistry, thrownBy } from './helpers';
 

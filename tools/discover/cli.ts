@@ -1,4 +1,5 @@
 import '../cli/quiet-sdk';
+import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
 import { EcsAdapter } from '../../functions/reconciler/aws/ecs';
 import { parseConfig } from '../../functions/reconciler/config';

@@ -1,4 +1,5 @@
 import '../cli/quiet-sdk';
+import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { describeError, PermanentError } from '../../functions/reconciler/errors';

@@ -13,6 +13,7 @@ import type {
   WriteResult,
 } from '../../functions/reconciler/ports';
 import { NO_COUNT } from '../../functions/reconciler/ports';
+import { SECURITY_PENDING_TAG } from '../../functions/reconciler/registry/state';
 import type { MemoryRegistry, World } from '../world/world';
 import type { ChaosKnobs } from './knobs';
 import type { ApiLimits, LimitedApi } from './limits';
@@ -110,6 +111,34 @@ export interface RegistryObserver {
   decided(attempt: WriteAttempt): void;
   /** A write lands in the registry (possibly late, after the client gave up). */
   landed(attempt: WriteAttempt, from: string): void;
+  /** The registry changed an entry by itself (its background scan). */
+  changed?(ref: EntryRef): void;
+}
+
+/**
+ * The registry's background security scan after a server write (both generations start it with
+ * `asyncio.create_task`, so the write's answer and read-back come first). A failed scan disables
+ * the server and tags it `security-pending`; the newer code then also saves the record it
+ * captured when the write started, which puts that write's address back if another write landed
+ * meanwhile. Off unless given.
+ */
+export interface ScanModel {
+  /** Share of server writes whose scan fails. */
+  failRate: number;
+  /** From the write landing to the scan's verdict, [min, max] ms. */
+  delayMs: readonly [number, number];
+  /** Share of failed scans that also save the record captured at write time. */
+  writeBackRate: number;
+}
+
+/** What a scan did to an entry. */
+export interface ScanEvent {
+  at: number;
+  path: string;
+  kind: 'disabled' | 'written-back';
+  /** `written-back`: the address the scan saved, and the one it replaced. */
+  url?: string;
+  replaced?: string;
 }
 
 /** The registry with latency, 5xx, timeouts (whose writes may land late) and the client's retries. */
@@ -122,9 +151,18 @@ export class SimRegistry implements RegistryPort {
     private readonly observer: RegistryObserver,
     /** Entries whose every write is answered 5xx (a stuck target). */
     private readonly stuckPaths: ReadonlySet<string> = new Set(),
+    private readonly scan?: ScanModel,
   ) {
     memory.disableAfterWrite = knobs.disableAfterWrite;
+    // Its own stream: a run without the scan draws exactly what it drew before.
+    this.scanRng = rng.fork('scan');
   }
+
+  /** Everything the scan did, in order. */
+  readonly scans: ScanEvent[] = [];
+  /** Servers the scan disabled with `security-pending` (nobody re-enables them: that is an opt-in). */
+  private readonly pending = new Set<string>();
+  private readonly scanRng: Rng;
 
   async readEntry(ref: EntryRef, ctx: CallContext): Promise<RegistryEntry> {
     return this.withRetries(async (fault) => {
@@ -138,8 +176,20 @@ export class SimRegistry implements RegistryPort {
       await this.sched.sleep(this.rng.ms(this.knobs.readMs));
       checkAlive();
       if (fault === '5xx') this.memory.failNext = 1; // the MemoryRegistry answers it with a 503
-      return this.memory.readEntry(ref, ctx);
+      return this.asScanned(await this.memory.readEntry(ref, ctx));
     });
+  }
+
+  /** The entry as the registry shows it once its scan disabled it: disabled, tagged `security-pending`. */
+  private asScanned(entry: RegistryEntry): RegistryEntry {
+    if (entry.kind !== 'server' || !this.pending.has(entry.path)) return entry;
+    const tags = Array.isArray(entry.record.tags) ? entry.record.tags : [];
+    return {
+      ...entry,
+      enabled: false,
+      securityPending: true,
+      record: { ...entry.record, is_enabled: false, tags: [...tags, SECURITY_PENDING_TAG] },
+    };
   }
 
   async writeUrl(entry: RegistryEntry, newUrl: string, ctx: CallContext): Promise<WriteResult> {
@@ -180,7 +230,27 @@ export class SimRegistry implements RegistryPort {
     const from = this.memory.url(attempt.ref) ?? '';
     const result = await this.memory.writeUrl(entry, attempt.url, ctx);
     this.observer.landed(attempt, from);
+    if (attempt.ref.kind === 'server') this.scheduleScan(attempt);
     return result;
+  }
+
+  /** The scan this write started, which fails (and may write its captured record back) by the model. */
+  private scheduleScan(attempt: WriteAttempt): void {
+    const scan = this.scan;
+    if (scan === undefined || !this.scanRng.chance(scan.failRate)) return;
+    const writeBack = this.scanRng.chance(scan.writeBackRate);
+    this.sched.after(this.scanRng.ms(scan.delayMs), () => {
+      const { path } = attempt.ref;
+      const at = this.sched.now();
+      this.pending.add(path);
+      this.scans.push({ at, path, kind: 'disabled' });
+      const now = this.memory.url(attempt.ref);
+      if (writeBack && now !== undefined && now !== attempt.url) {
+        this.memory.set(attempt.ref, attempt.url);
+        this.scans.push({ at, path, kind: 'written-back', url: attempt.url, replaced: now });
+      }
+      this.observer.changed?.(attempt.ref);
+    });
   }
 
   /** The registry client's loop: bounded attempts with "equal jitter" backoff on retryable faults. */

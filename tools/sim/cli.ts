@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { bounds } from './bounds';
 import { formatTable } from './report';
 import { runScenario, type ScenarioResult } from './run';
+import { DAY_SCAN, formatScan } from './scan';
 import { SCENARIO_NAMES, SCENARIOS } from './scenarios';
 
 const HELP = `Usage: npm run sim -- [--scenario NAME]... [--seed N] [--json]
@@ -13,6 +14,9 @@ EventBridge, SQS and registry on a virtual clock, and prints the measures of eac
   --seed N          the seed (default 1): the same seed gives the same figures
   --max-concurrency N  the work queue's event source mapping maximum concurrency (per-entry
                     scenarios; default as deployed)
+  --scan            model the registry's background security scan after each server write
+                    (tools/sim/scan.ts: a share of scans fail, disabling the server with
+                    security-pending, some writing an older address back) and report it
   --json            print the results as JSON instead of a table
   --help            this text
 
@@ -27,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     json?: boolean;
     help?: boolean;
     'max-concurrency'?: string;
+    scan?: boolean;
   };
   try {
     ({ values } = parseArgs({
@@ -36,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         'max-concurrency': { type: 'string' },
         json: { type: 'boolean' },
+        scan: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -70,7 +76,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const results: ScenarioResult[] = [];
   const knobs = maxConcurrency === undefined ? {} : { knobs: { lambda: { maxConcurrency } } };
-  for (const name of names) results.push(await runScenario(name, { seed, ...knobs }));
+  const scan = values.scan ? { scan: DAY_SCAN } : {};
+  for (const name of names) results.push(await runScenario(name, { seed, ...knobs, ...scan }));
   const broken = results.flatMap((r) =>
     bounds(r)
       .filter((b) => !b.ok)
@@ -96,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
     );
     if (bad.length > 0)
       process.stdout.write(`\nINVARIANT BROKEN in ${bad.map((r) => r.scenario).join(', ')}\n`);
+    if (values.scan) process.stdout.write(`\n${formatScan(results)}\n`);
     process.stdout.write(
       broken.length === 0
         ? '\nEvery bound of the product design holds (tools/sim/bounds.ts).\n'

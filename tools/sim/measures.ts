@@ -1,7 +1,8 @@
-import type { EntryRef } from '../../functions/reconciler/ports';
+import type { EntryRef, WriteVerification } from '../../functions/reconciler/ports';
+import type { DecisionRecord } from '../../functions/reconciler/record';
 import { hostOf, isIPv4 } from '../../functions/reconciler/url';
 import type { MemoryRegistry } from '../world/world';
-import type { WriteAttempt } from './adapters';
+import type { ScanEvent, WriteAttempt } from './adapters';
 import type { Cluster, SimTask } from './cluster';
 
 /**
@@ -295,4 +296,61 @@ export class Observer {
 
 function isLiveTask(task: SimTask): boolean {
   return task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING';
+}
+
+/** What the registry's background scan did over a run, and whether the reconciler said so. */
+export interface ScanFigures {
+  /** Scans that failed (each disables its server). */
+  failed: number;
+  /** Servers left disabled with `security-pending`. */
+  disabledEntries: number;
+  /** Of those, the ones no decision record reported (must be 0). */
+  disabledUnreported: number;
+  unreportedPaths: string[];
+  /** Late scans that put an older address back. */
+  writtenBack: number;
+  /** Of those, entries that still hold the address put back and do not point at a live task at the end. */
+  writtenBackUnrepaired: number;
+}
+
+/**
+ * A record reports a disabled entry when it carries the resync's `securityPending` flag, the
+ * write's `disabledAfterWrite` (the ServerDisabledAfterWrite metric), or a verification after the
+ * write that found it disabled.
+ */
+export function reportsDisabled(record: DecisionRecord): boolean {
+  const verification = (record as { verification?: Partial<WriteVerification> }).verification;
+  return (
+    record.securityPending === true ||
+    record.write?.disabledAfterWrite === true ||
+    verification?.disabled === true ||
+    verification?.disabledSecurityPending === true
+  );
+}
+
+/**
+ * The scan's figures. The scan's disable lasts (re-enabling is an opt-in the simulation leaves off)
+ * and every entry starts enabled, so a record of the path reporting it disabled can only be about
+ * a scan's disable.
+ */
+export function scanFigures(
+  scans: readonly ScanEvent[],
+  records: readonly DecisionRecord[],
+  urlAtEnd: (path: string) => string | undefined,
+  badAtEnd: readonly string[],
+): ScanFigures {
+  const disabled = [...new Set(scans.filter((s) => s.kind === 'disabled').map((s) => s.path))];
+  const reported = new Set(records.filter(reportsDisabled).map((r) => r.target.path));
+  const unreportedPaths = disabled.filter((p) => !reported.has(p)).sort();
+  const backs = scans.filter((s) => s.kind === 'written-back');
+  const lastBack = new Map(backs.map((s) => [s.path, s.url]));
+  const unrepaired = [...lastBack].filter(([path, url]) => urlAtEnd(path) === url && badAtEnd.includes(path));
+  return {
+    failed: scans.length - backs.length,
+    disabledEntries: disabled.length,
+    disabledUnreported: unreportedPaths.length,
+    unreportedPaths,
+    writtenBack: backs.length,
+    writtenBackUnrepaired: unrepaired.length,
+  };
 }

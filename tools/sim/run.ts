@@ -8,7 +8,7 @@ import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemet
 import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent } from '../world/events';
 import { MemoryRegistry, VirtualClock, World } from '../world/world';
-import { SimAws, SimRegistry } from './adapters';
+import { type ScanModel, SimAws, SimRegistry } from './adapters';
 import { Cluster, type ServiceSpec } from './cluster';
 import {
   type BatchHandler,
@@ -21,7 +21,7 @@ import { createFanoutEnvironment, newFanoutFigures } from './fanout';
 import { FifoGroupQueue, StandardQueue } from './groups';
 import { type ChaosKnobs, type KnobOverrides, withKnobs } from './knobs';
 import { ApiLimits, type LimitedApi, PUBLISHED_LIMITS } from './limits';
-import { Observer, type StaleCause, type Violation } from './measures';
+import { Observer, type ScanFigures, type StaleCause, scanFigures, type Violation } from './measures';
 import { Rng } from './rng';
 import { SCENARIOS, type ScenarioSpec } from './scenarios';
 import { Scheduler } from './scheduler';
@@ -40,6 +40,8 @@ export interface RunOptions {
   knobs?: KnobOverrides;
   /** Keep every decision record in the result (large). */
   keepRecords?: boolean;
+  /** Model the registry's background security scan after each server write (off by default). */
+  scan?: ScanModel;
 }
 
 export interface Distribution {
@@ -161,6 +163,8 @@ export interface ScenarioResult {
   /** After the world went quiet and one more scheduled resync ran. */
   final: { targets: number; pointingAtLive: number; withoutLiveTask: number; bad: string[]; quiet: boolean };
   records?: DecisionRecord[];
+  /** With `RunOptions.scan`: what the scan did and whether the reconciler reported it. */
+  scan?: ScanFigures;
 }
 
 const CLUSTER_ARN = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
@@ -327,8 +331,10 @@ export async function runScenario(
     {
       decided: (a) => obs.writeDecided(a),
       landed: (a) => obs.writeLanded(a),
+      changed: (ref) => obs.entryChanged(ref.path),
     },
     stuck,
+    options.scan,
   );
   const records: DecisionRecord[] = [];
   const logger = recordingLogger(records);
@@ -684,6 +690,9 @@ export async function runScenario(
       quiet: wasQuiet,
     },
     ...(options.keepRecords ? { records } : {}),
+    ...(options.scan === undefined
+      ? {}
+      : { scan: scanFigures(registry.scans, records, (path) => memory.url({ kind: 'server', path }), bad) }),
   };
   // Entries that no write or reset may ever remove.
   for (const t of obs.targets) {

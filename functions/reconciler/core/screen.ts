@@ -38,8 +38,7 @@ export function isOurCluster(
 
 /** Why a well-formed task event asks for nothing, or undefined when it names a service to reconcile. */
 export function screen(event: TaskEvent, scope: ScreenScope): [IgnoreReason, string] | undefined {
-  if (!isOurCluster(event, scope))
-    return ['other-cluster', `cluster ${event.clusterName} is not ${scope.clusterName}`];
+  if (!isOurCluster(event, scope)) return ['other-cluster', otherClusterDetail(event, scope)];
   if (event.service === undefined) {
     return ['standalone-task', `group ${JSON.stringify(event.group ?? null)} is not a service`];
   }
@@ -51,9 +50,30 @@ export function screen(event: TaskEvent, scope: ScreenScope): [IgnoreReason, str
   }
   // A registry task restarting re-applies every target whatever its own network mode.
   if (!event.hasTaskNetwork && event.service !== scope.registryService) {
-    return ['no-task-ip', 'the task has no ENI (EC2 bridge or host network mode): no task IP to point at'];
+    return ['no-task-ip', `${noTaskNetwork(event.launchType)}: no task IP to point at`];
   }
   return undefined;
+}
+
+/** Names the clusters so that two of the same name (another account or region) are told apart. */
+function otherClusterDetail(
+  event: Pick<TaskEvent, 'clusterArn' | 'clusterName'>,
+  scope: ScreenScope,
+): string {
+  if (event.clusterName === scope.clusterName) {
+    return `cluster ${event.clusterArn} is not ${scope.cluster}: same name, another account or region`;
+  }
+  return `cluster ${event.clusterName} is not ${scope.clusterName}`;
+}
+
+/** Why a task has no ENI, by what its launch type allows. */
+function noTaskNetwork(launchType: string | undefined): string {
+  // Fargate tasks always run in awsvpc mode: an event without the ENI is missing it, not a network mode.
+  if (launchType === 'FARGATE') return 'the Fargate task event carries no ENI attachment';
+  if (launchType === 'EC2' || launchType === 'EXTERNAL') {
+    return `the ${launchType} task has no ENI (bridge or host network mode)`;
+  }
+  return 'the task has no ENI (EC2 bridge or host network mode, or an event without its attachments)';
 }
 
 /** Whether the event is a registry task's, which re-applies every target. */

@@ -65,6 +65,8 @@ export interface TaskEvent {
   ipv4?: string;
   /** False for EC2 bridge/host network mode tasks, which have no task IP at all. */
   hasTaskNetwork: boolean;
+  /** `FARGATE`, `EC2` or `EXTERNAL`, when the event says. */
+  launchType?: string;
   stopCode?: string;
   startedAt?: string;
 }

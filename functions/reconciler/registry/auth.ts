@@ -6,9 +6,10 @@
  */
 import { isRetryable, PermanentError, ResponseTooLargeError, RetryableError } from '../errors';
 import type { CallContext } from '../ports';
+import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
-import { asRecord, parseJson } from './json';
-import { type RegistryLogger, SILENT_LOGGER } from './logger';
+import { asRecord, jsonOrUndefined } from './json';
+import { SecretReadError } from './secrets';
 
 /** Supplies the bearer token for registry calls. */
 export interface TokenProvider {
@@ -68,7 +69,7 @@ export interface KeycloakTokenProviderOptions {
   secrets: SecretSource | SecretGetter;
   /** Deadline for each token request. */
   timeoutMs: number;
-  logger?: RegistryLogger;
+  logger?: LoggerLike;
   /** Clock in epoch milliseconds; tests move it to reach expiry. */
   now?: () => number;
   /** Largest token answer read (default `DEFAULT_MAX_RESPONSE_BYTES`). */
@@ -100,7 +101,7 @@ const DEFAULT_EXPIRES_IN_S = 60;
  */
 export class KeycloakTokenProvider implements TokenProvider {
   private readonly secrets: SecretSource;
-  private readonly logger: RegistryLogger;
+  private readonly logger: LoggerLike;
   private readonly now: () => number;
   private cached: CachedToken | undefined;
   private inflight: Promise<string> | undefined;
@@ -151,9 +152,11 @@ export class KeycloakTokenProvider implements TokenProvider {
     try {
       read = await this.secrets.read(secretId, { forceFetch });
     } catch (error) {
-      // Only the error's name: SDK messages are safe, but a failed parse could quote the secret.
+      // Only the error's name and, from a SecretReadError, what to check (built from the AWS error's
+      // name and code): SDK messages are safe, but a failed parse could quote the secret.
       const reason = error instanceof Error ? error.name : 'error';
-      const message = `cannot read secret ${secretId} (${reason})`;
+      const check = error instanceof SecretReadError ? `: ${error.hint}` : '';
+      const message = `cannot read secret ${secretId} (${reason})${check}`;
       throw isRetryable(error) ? new RetryableError(message) : new PermanentError(message);
     }
     if (read.fetched) ctx.count('secrets.GetSecretValue');
@@ -198,7 +201,7 @@ export class KeycloakTokenProvider implements TokenProvider {
       // No cause: undici errors can carry the request, and the request carries the secret.
       throw new RetryableError(`Keycloak token request to ${this.options.tokenUrl} failed: ${reason}`);
     }
-    const body = asRecord(parseJson(text));
+    const body = asRecord(jsonOrUndefined(text));
     if (response.status === 400 || response.status === 401) {
       const error = typeof body?.error === 'string' ? body.error : undefined;
       return error === undefined
@@ -224,8 +227,8 @@ export class KeycloakTokenProvider implements TokenProvider {
 
 function parseCredentials(value: unknown, secretId: string): ClientCredentials {
   let parsed: unknown = value;
-  if (typeof value === 'string') parsed = parseJson(value);
-  else if (value instanceof Uint8Array) parsed = parseJson(Buffer.from(value).toString('utf8'));
+  if (typeof value === 'string') parsed = jsonOrUndefined(value);
+  else if (value instanceof Uint8Array) parsed = jsonOrUndefined(Buffer.from(value).toString('utf8'));
   const record = asRecord(parsed) ?? {};
   const clientId = record.client_id;
   const clientSecret = record.client_secret;

@@ -4,12 +4,14 @@
  * 5xx, 429), and one token refresh on a 401. It never logs or throws a token, a header or a body
  * that we sent; error messages name the entry, the request and the HTTP status.
  */
+
+import { realSleep } from '../defaults';
 import { PermanentError, ReconcilerError, RetryableError } from '../errors';
 import type { ApiName, CallContext, EntryRef } from '../ports';
+import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import type { TokenProvider } from './auth';
 import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
-import { parseJson } from './json';
-import { type RegistryLogger, SILENT_LOGGER } from './logger';
+import { jsonOrUndefined } from './json';
 
 /** The registry could not be reached or failed on its side: a later attempt may succeed. */
 export class RegistryUnavailableError extends RetryableError {
@@ -86,7 +88,7 @@ export interface RegistryHttpOptions {
   timeoutMs: number;
   /** Attempts per request on retryable faults (1 = no retry). The 401 refresh does not use one up. */
   maxAttempts: number;
-  logger?: RegistryLogger;
+  logger?: LoggerLike;
   /** Waits between attempts; tests inject a fake to keep retries instant. */
   sleep?: (ms: number) => Promise<void>;
   /** Source of jitter in [0, 1). */
@@ -106,7 +108,7 @@ const MAX_DETAIL = 200;
 /** Sends registry requests with authentication, deadlines, retries and clear errors. */
 export class RegistryHttp {
   private readonly baseUrl: string;
-  private readonly logger: RegistryLogger;
+  private readonly logger: LoggerLike;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly backoffBaseMs: number;
@@ -119,7 +121,7 @@ export class RegistryHttp {
     }
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.logger = options.logger ?? SILENT_LOGGER;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
     this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
     this.backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
@@ -242,7 +244,7 @@ export class RegistryHttp {
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
     return {
       status: response.status,
-      body: parseJson(text),
+      body: jsonOrUndefined(text),
       ...(location === null ? {} : { location }),
       ...(etag === null ? {} : { etag }),
       ...(contentType === undefined || contentType === '' ? {} : { contentType }),

@@ -26,7 +26,8 @@ export class SecretReadError extends ReconcilerError {
   constructor(
     readonly secretId: string,
     readonly awsError: string,
-    hint: string,
+    /** What to check; never holds the secret's value. */
+    readonly hint: string,
     options: { retryable: boolean; cause?: unknown },
   ) {
     super(`cannot read secret ${secretId}: ${awsError}: ${hint}`, options);

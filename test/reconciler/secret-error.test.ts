@@ -1,0 +1,49 @@
+/**
+ * A secret that cannot be read reaches the decision record with the AWS error's name and what to
+ * check: the real registry client and Powertools SecretsProvider, the SDK mocked.
+ */
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { DecisionRecord } from '../../functions/reconciler/record';
+import { createRegistryClient } from '../../functions/reconciler/registry/client';
+import { powertoolsSecretSource } from '../../functions/reconciler/registry/secrets';
+import { scheduledEvent } from '../../tools/world/events';
+import { harness, REFS } from './helpers';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-m2m-AbCdEf';
+const sdk = mockClient(SecretsManagerClient);
+afterEach(() => sdk.reset());
+
+test.each([
+  ['AccessDeniedException', 'allow secretsmanager:GetSecretValue on this secret'],
+  ['DecryptionFailure', 'allow kms:Decrypt'],
+])('%s: the record says which AWS error and what to check', async (name, check) => {
+  // Prepare
+  sdk
+    .on(GetSecretValueCommand)
+    .rejects(Object.assign(new Error('not for the record'), { name, $metadata: { httpStatusCode: 400 } }));
+  const provider = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({ region: 'us-west-2' }) });
+  const registry = createRegistryClient(
+    {
+      // Never reached: the token is needed first.
+      url: 'http://127.0.0.1:9',
+      auth: { type: 'keycloak', tokenUrl: 'http://127.0.0.1:9/token', secretArn: SECRET_ARN },
+      timeoutMs: 1_000,
+      maxAttempts: 1,
+      reenableAfterWrite: false,
+    },
+    { secrets: powertoolsSecretSource({ provider }) },
+  );
+  const h = harness({ deps: { registry } });
+
+  // Act
+  await h.handler(scheduledEvent('sched-secret'));
+
+  // Assess
+  const record = h.records.find((r) => r.target.path === REFS.mcpgw.path) as DecisionRecord;
+  expect(record.action).toBe('error');
+  expect(record.detail).toContain(`cannot read secret ${SECRET_ARN} (${name})`);
+  expect(record.detail).toContain(check);
+  expect(record.detail).not.toContain('not for the record');
+});
