@@ -36,6 +36,8 @@ export interface FanoutDeps {
   logger: LoggerLike;
   metrics: MetricsSink;
   now: () => number;
+  /** The time now as ISO 8601 (the times of the schedule and re-check work). */
+  isoNow: () => string;
   sleep: (ms: number) => Promise<void>;
   rates: ApiRates;
   pageSize: number;
@@ -86,18 +88,13 @@ export class Fanout {
       return;
     }
     if (intake.kind === 'schedule') {
-      await this.sendShards(
-        intake.eventId,
-        intake.time ?? new Date(this.deps.now()).toISOString(),
-        0,
-        'full',
-      );
+      await this.sendShards(intake.eventId, intake.time ?? this.deps.isoNow(), 0, 'full');
       return;
     }
     const e = intake.event;
     if (isRegistryEvent(e, this.deps.config)) {
       if (!isRunning(e)) return;
-      const time = new Date(this.deps.now()).toISOString();
+      const time = this.deps.isoNow();
       for (const delay of registryStartRechecks(this.deps.recheck))
         await this.sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, time, delay, 'registry');
       return;
@@ -138,10 +135,12 @@ export class Fanout {
     const found = await this.deps.verifier.verifyWrite({ kind: v.kind, path: v.path }, v.written, ctx);
     const record = reportVerification(v, found, this.deps.logger, this.deps.metrics);
     this.deps.onVerification?.(record);
-    // A late scan put an older address back: the reconciler decides again (never re-enables).
-    if (found.addressWrittenBack)
+    // A late scan put the older address back: the reconciler decides again (never re-enables).
+    // Any other address is a later write (ours after a newer event, or an operator's): its own
+    // trigger covers it, and sending work here would only queue behind it.
+    if (record.addressWrittenBack)
       await this.sendWork([v], `verify-${v.eventId}`, () =>
-        scheduledEventBody(`verify-${v.eventId}`, new Date(this.deps.now()).toISOString()),
+        scheduledEventBody(`verify-${v.eventId}`, this.deps.isoNow()),
       );
   }
 
