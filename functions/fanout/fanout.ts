@@ -63,6 +63,9 @@ export interface ShardFigures {
   durationMs: number;
 }
 
+/** The gap before a chained shard: its look-ups do not pile onto the previous page's. */
+const CHAINED_SHARD_DELAY_SECONDS = 2;
+
 export class Fanout {
   private readonly services: ServiceDirectory;
   private readonly reporter: Reporter;
@@ -121,6 +124,15 @@ export class Fanout {
     const result = await this.shards.check(shard, ctx);
     const body = scheduledEventBody(shard.resync, shard.time);
     await this.sendWork(result.needWork, shard.resync, () => body);
+    // The registry lists more entries than the plan counted (unmanaged ones): the page after
+    // the last planned one follows, chained, so every managed entry is on some page.
+    const planned = this.deps.config.targets.filter((t) => t.kind === shard.kind).length;
+    if (result.more && shard.offset + shard.limit >= planned) {
+      const next = { ...shard, offset: shard.offset + shard.limit, limit: this.deps.pageSize };
+      await this.deps.queues.sendTriggers([
+        { body: shardBody(next), delaySeconds: CHAINED_SHARD_DELAY_SECONDS },
+      ]);
+    }
     this.deps.onShard?.({
       shard,
       entries: result.entries,

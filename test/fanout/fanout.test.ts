@@ -26,7 +26,13 @@ import {
 } from '../reconciler/helpers';
 
 /** A fan-out over the test world, with queues that keep what they were sent. */
-function setup(options: { targets?: TargetInput[]; failWork?: boolean } = {}) {
+function setup(
+  options: {
+    targets?: TargetInput[];
+    failWork?: boolean;
+    unmanaged?: { kind: 'server'; path: string }[];
+  } = {},
+) {
   const config = testConfig(options.targets === undefined ? {} : { targets: options.targets });
   const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services: SERVICES });
   for (const t of [TASKS.ct1, TASKS.gw1, TASKS.fb1, TASKS.ta1, TASKS.reg1]) world.seedTask(t.service, t);
@@ -35,6 +41,7 @@ function setup(options: { targets?: TargetInput[]; failWork?: boolean } = {}) {
   registry.seed(REFS.mcpgw, `http://${TASKS.gw1.ipv4}:8003/`);
   registry.seed(REFS.flight, `http://${TASKS.fb1.ipv4}:9000/`);
   registry.seed(REFS.travel, `http://${TASKS.ta1.ipv4}:9001/`);
+  for (const u of options.unmanaged ?? []) registry.seed(u, 'http://10.9.9.9:80/');
   const work: WorkMessage[] = [];
   const triggers: TriggerOut[] = [];
   const pageReads: { kind: string; offset: number; limit: number }[] = [];
@@ -54,13 +61,13 @@ function setup(options: { targets?: TargetInput[]; failWork?: boolean } = {}) {
     pages: {
       listPage: async (kind, offset, limit) => {
         pageReads.push({ kind, offset, limit });
-        return config.targets
-          .filter((t) => t.kind === kind)
-          .slice(offset, offset + limit)
-          .flatMap((t): RegistryEntry[] => {
-            const url = registry.url(t);
-            return url === undefined ? [] : [{ kind: t.kind, path: t.path, url, record: {} }];
-          });
+        // The registry lists unmanaged entries too, and in its own order.
+        const listed = [...(options.unmanaged ?? []), ...config.targets.filter((t) => t.kind === kind)];
+        const entries = listed.slice(offset, offset + limit).flatMap((t): RegistryEntry[] => {
+          const url = registry.url(t);
+          return url === undefined ? [] : [{ kind: t.kind, path: t.path, url, record: {} }];
+        });
+        return { entries, more: offset + limit < listed.length };
       },
     },
     verifier: {
@@ -218,6 +225,34 @@ describe('Fan-out: registry start and schedule', () => {
     expect(f.registry.writes.length).toBe(before);
     expect(f.work.map((m) => m.groupId)).toEqual(['server:/currenttime/']);
     expect(f.work[0]?.dedupId).toBe('server:/currenttime/|resync-2');
+  });
+});
+
+describe('Fan-out: registry pages not in the plan', () => {
+  it('matches managed entries wherever the registry lists them, and chains the page after the last planned one', async () => {
+    const unmanaged = Array.from({ length: 3 }, (_, i) => ({ kind: 'server' as const, path: `/other${i}/` }));
+    const f = setup({ unmanaged });
+    f.registry.set(REFS.mcpgw, 'http://mcpgw-server:8003/');
+    // Two servers configured: a plan of one page; with a page size of 2 the managed ones are on later pages.
+    const shard = (offset: number) =>
+      shardBody({ kind: 'server', offset, limit: 2, resync: 'recheck-y', time: 't', mode: 'registry' });
+    await f.run([shard(0)]);
+    expect(f.work).toEqual([]);
+    // Follow the chain as the trigger queue would deliver it.
+    const offsets = [0];
+    for (let i = 0; i < f.triggers.length; i++) {
+      const m = readTriggerMessage(f.triggers[i]?.body as string);
+      if (m.type !== 'shard') continue;
+      offsets.push(m.shard.offset);
+      await f.run([shardBody(m.shard)]);
+    }
+    // The chained page has the deployed page size: it reads the rest at once.
+    expect(offsets).toEqual([0, 2]);
+    expect(f.pageReads).toEqual([
+      { kind: 'server', offset: 0, limit: 2 },
+      { kind: 'server', offset: 2, limit: 500 },
+    ]);
+    expect(f.work.map((m) => m.groupId)).toEqual(['server:/airegistry-tools/']);
   });
 });
 

@@ -96,15 +96,17 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
     shardParallelism: deps.shardParallelism,
     ecsBatchWindowMs: DELIVERY.ecsBatchWindowMs,
     pages: {
-      listPage: async (kind: TargetKind, offset: number, limit: number): Promise<RegistryEntry[]> => {
+      listPage: async (kind: TargetKind, offset: number, limit: number) => {
         const targets = deps.config.targets.filter((t) => t.kind === kind).slice(offset, offset + limit);
         // One paged list read serves every entry of the shard.
         await deps.sched.sleep(deps.rng.ms(deps.registryReadMs) + Math.ceil(targets.length / 100) * 5);
         figures.registryPageReads++;
-        return targets.flatMap((t) => {
+        const entries = targets.flatMap((t): RegistryEntry[] => {
           const url = deps.memory.url(t);
           return url === undefined ? [] : [{ kind: t.kind, path: t.path, url, record: {} }];
         });
+        const all = deps.config.targets.filter((t) => t.kind === kind).length;
+        return { entries, more: offset + limit < all };
       },
     },
     verifier: { verifyWrite: (ref, written, ctx) => verifyThrough(deps.registry, ref, written, ctx) },
