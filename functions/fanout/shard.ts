@@ -4,7 +4,7 @@ import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
 import type { CallContext, EntryRef } from '../reconciler/ports';
 import { Reconciler } from '../reconciler/reconcile';
-import { SILENT_LOGGER } from '../reconciler/telemetry';
+import { MetricName, SILENT_LOGGER } from '../reconciler/telemetry';
 import type { FanoutDeps } from './fanout';
 import { PageRegistry } from './page-registry';
 
@@ -79,6 +79,13 @@ export class ShardChecker {
     for (const r of outcome.records) {
       for (const [api, n] of Object.entries(r.calls)) calls[api] = (calls[api] ?? 0) + (n ?? 0);
       // Managed entries the scan disabled are reported by every resync (no memory of our writes needed).
+      if (r.securityPending === true) {
+        this.deps.metrics.count(MetricName.ServerSecurityPending);
+        this.deps.logger.error(
+          `${r.target.kind} ${r.target.path} is disabled by the registry's security scan (tag security-pending); not re-enabled`,
+          { securityPending: { target: r.target, url: r.currentUrl, resync: shard.resync } },
+        );
+      }
       if (r.action === 'update' || r.retryable || r.action === 'error')
         needWork.push({ kind: r.target.kind, path: r.target.path });
     }

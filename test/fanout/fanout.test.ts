@@ -63,10 +63,13 @@ function setup(
         pageReads.push({ kind, offset, limit });
         // The registry lists unmanaged entries too, and in its own order.
         const listed = [...(options.unmanaged ?? []), ...config.targets.filter((t) => t.kind === kind)];
-        const entries = listed.slice(offset, offset + limit).flatMap((t): RegistryEntry[] => {
-          const url = registry.url(t);
-          return url === undefined ? [] : [{ kind: t.kind, path: t.path, url, record: {} }];
-        });
+        const entries: RegistryEntry[] = [];
+        for (const t of listed.slice(offset, offset + limit)) {
+          const e = await registry.readEntry(t, { count: () => undefined }).catch(() => undefined);
+          if (e === undefined) continue;
+          const tags = Array.isArray(e.record.tags) ? e.record.tags : [];
+          entries.push({ ...e, securityPending: e.enabled === false && tags.includes('security-pending') });
+        }
         return { entries, more: offset + limit < listed.length };
       },
     },
@@ -225,6 +228,21 @@ describe('Fan-out: registry start and schedule', () => {
     expect(f.registry.writes.length).toBe(before);
     expect(f.work.map((m) => m.groupId)).toEqual(['server:/currenttime/']);
     expect(f.work[0]?.dedupId).toBe('server:/currenttime/|resync-2');
+  });
+});
+
+describe('Fan-out: resync reports security-pending', () => {
+  it('a managed server the scan disabled is reported by every resync, never re-enabled', async () => {
+    const f = setup();
+    f.registry.seed(REFS.currenttime, `http://${TASKS.ct1.ipv4}:8000/`, false, {
+      tags: ['security-pending'],
+    });
+    await f.run([
+      shardBody({ kind: 'server', offset: 0, limit: 500, resync: 'resync-3', time: 't', mode: 'full' }),
+    ]);
+    expect(f.metrics.get(MetricName.ServerSecurityPending)).toBe(1);
+    expect(f.logger.lines.some((l) => l.level === 'error' && l.message.includes('/currenttime/'))).toBe(true);
+    expect(f.registry.writes).toEqual([]);
   });
 });
 
