@@ -1,6 +1,7 @@
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
 import { budgetRule } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEventText } from '../../functions/reconciler/event';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
@@ -397,7 +398,10 @@ export async function runScenario(
       root.fork('triggers'),
       {
         ...settings,
-        visibilityTimeoutMs: 6 * knobs.lambda.timeoutMs,
+        // The fan-out function and its trigger queue as deployed (delivery/settings.ts).
+        timeoutMs: DELIVERY.fanoutTimeoutSeconds * 1_000,
+        visibilityTimeoutMs: DELIVERY.triggerVisibilitySeconds * 1_000,
+        maxReceiveCount: DELIVERY.triggerMaxReceiveCount,
         maxConcurrency: knobs.lambda.fanoutConcurrency,
       },
       () =>
