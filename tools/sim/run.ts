@@ -113,6 +113,14 @@ export interface ScenarioResult {
     deadLettered: number;
     shardCheck: Omit<Distribution, 'count' | 'totalMs'>;
     calls: Partial<Record<ApiName, number>>;
+    /** Write verifications: sent by the reconciler after a confirmed write, checked by the fan-out. */
+    verifications: {
+      sent: number;
+      checked: number;
+      disabledSecurityPending: number;
+      addressWrittenBack: number;
+      changedSince: number;
+    };
   };
   /** The scheduled resync's load (per-entry design). */
   resync?: {
@@ -639,6 +647,15 @@ export async function runScenario(
             deadLettered: triggers.dlq.length,
             shardCheck: strip(distribution(fanoutFigures.shardDurations)),
             calls: fanoutFigures.calls,
+            // Write verifications after the registry's background scan (issue #10 item 6).
+            verifications: {
+              sent: workerCounts.verificationsSent,
+              checked: fanoutFigures.verifications.length,
+              disabledSecurityPending: fanoutFigures.verifications.filter((v) => v.disabledSecurityPending)
+                .length,
+              addressWrittenBack: fanoutFigures.verifications.filter((v) => v.addressWrittenBack).length,
+              changedSince: fanoutFigures.verifications.filter((v) => v.changedSince).length,
+            },
           },
           resync: {
             entries: obs.targets.length,
