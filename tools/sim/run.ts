@@ -1,6 +1,7 @@
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
 import { budgetRule } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEventText } from '../../functions/reconciler/event';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
@@ -25,7 +26,7 @@ import { Observer, type ScanFigures, type StaleCause, scanFigures, type Violatio
 import { Rng } from './rng';
 import { SCENARIOS, type ScenarioSpec } from './scenarios';
 import { Scheduler } from './scheduler';
-import { createWorkerEnvironment, targetsByGroup, type WorkerCounts } from './worker';
+import { createWorkerEnvironment, newWorkerCounts, targetsByGroup } from './worker';
 
 /**
  * Runs one scenario end to end: the real `createHandler` + `Reconciler` against the simulated
@@ -114,6 +115,14 @@ export interface ScenarioResult {
     deadLettered: number;
     shardCheck: Omit<Distribution, 'count' | 'totalMs'>;
     calls: Partial<Record<ApiName, number>>;
+    /** Write verifications: sent by the reconciler after a confirmed write, checked by the fan-out. */
+    verifications: {
+      sent: number;
+      checked: number;
+      disabledSecurityPending: number;
+      addressWrittenBack: number;
+      changedSince: number;
+    };
   };
   /** The scheduled resync's load (per-entry design). */
   resync?: {
@@ -336,6 +345,16 @@ export async function runScenario(
     stuck,
     options.scan,
   );
+  // The fan-out's verification reads: the same registry, its own random stream (a separate
+  // function's requests), so adding them leaves the reconciler's draws as they were.
+  const verifyRegistry = new SimRegistry(
+    memory,
+    sched,
+    root.fork('fanout-registry'),
+    knobs.registry,
+    { decided: () => undefined, landed: () => undefined },
+    stuck,
+  );
   const records: DecisionRecord[] = [];
   const logger = recordingLogger(records);
   const metrics: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
@@ -345,7 +364,7 @@ export async function runScenario(
     : knobs.lambda.queue === 'fifo'
       ? 1
       : knobs.lambda.concurrency;
-  const workerCounts: WorkerCounts = { notStarted: 0, writesRefused: 0, lagDeferrals: 0 };
+  const workerCounts = newWorkerCounts();
   const fanoutFigures = newFanoutFigures();
   let queue: Consumer;
   let triggers: StandardQueue | undefined;
@@ -361,7 +380,8 @@ export async function runScenario(
       maxConcurrency: knobs.lambda.maxConcurrency,
       coldStartMs: knobs.lambda.coldStartMs,
     };
-    const groups = targetsByGroup(config);
+    // The trigger queue is built after the work queue: the worker's verifications reach it late-bound.
+    let toTriggers: (body: string, delaySeconds: number) => void = () => undefined;
     const budget = budgetRule(
       {
         timeoutMs: knobs.registry.clientTimeoutMs,
@@ -372,21 +392,19 @@ export async function runScenario(
       3 * (knobs.aws.latencyMs[1] * 3 + 700),
     );
     const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
-      createWorkerEnvironment(
-        {
-          config,
-          cloudMap: aws,
-          ecs: aws,
-          registry,
-          logger,
-          metrics,
-          sched,
-          budget,
-          parallelism: 10,
-          counts: workerCounts,
-        },
-        groups,
-      ),
+      createWorkerEnvironment({
+        config,
+        cloudMap: aws,
+        ecs: aws,
+        registry,
+        logger,
+        metrics,
+        sched,
+        budget,
+        parallelism: 10,
+        counts: workerCounts,
+        sendTrigger: (body, delay) => toTriggers(body, delay),
+      }),
     );
     const fanoutRng = root.fork('fanout');
     const triggerQueue = new StandardQueue(
@@ -394,7 +412,10 @@ export async function runScenario(
       root.fork('triggers'),
       {
         ...settings,
-        visibilityTimeoutMs: 6 * knobs.lambda.timeoutMs,
+        // The fan-out function and its trigger queue as deployed (delivery/settings.ts).
+        timeoutMs: DELIVERY.fanoutTimeoutSeconds * 1_000,
+        visibilityTimeoutMs: DELIVERY.triggerVisibilitySeconds * 1_000,
+        maxReceiveCount: DELIVERY.triggerMaxReceiveCount,
         maxConcurrency: knobs.lambda.fanoutConcurrency,
       },
       () =>
@@ -403,6 +424,9 @@ export async function runScenario(
           cloudMap: aws,
           ecs: aws,
           memory,
+          registry: verifyRegistry,
+          logger,
+          metrics,
           sched,
           rng: fanoutRng,
           registryReadMs: knobs.registry.readMs,
@@ -423,6 +447,7 @@ export async function runScenario(
           figures: fanoutFigures,
         }),
     );
+    toTriggers = (body, delay) => triggerQueue.send(body, delay);
     queue = workQueue;
     work = workQueue;
     triggers = triggerQueue;
@@ -628,6 +653,15 @@ export async function runScenario(
             deadLettered: triggers.dlq.length,
             shardCheck: strip(distribution(fanoutFigures.shardDurations)),
             calls: fanoutFigures.calls,
+            // Write verifications after the registry's background scan (issue #10 item 6).
+            verifications: {
+              sent: workerCounts.verificationsSent,
+              checked: fanoutFigures.verifications.length,
+              disabledSecurityPending: fanoutFigures.verifications.filter((v) => v.disabledSecurityPending)
+                .length,
+              addressWrittenBack: fanoutFigures.verifications.filter((v) => v.addressWrittenBack).length,
+              changedSince: fanoutFigures.verifications.filter((v) => v.changedSince).length,
+            },
           },
           resync: {
             entries: obs.targets.length,
