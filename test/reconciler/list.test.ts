@@ -1,5 +1,5 @@
 import type { ApiName, CallContext } from '../../functions/reconciler/ports';
-import { StaticTokenProvider } from '../../functions/reconciler/registry';
+import { StaticTokenProvider } from '../../functions/reconciler/registry/auth';
 import { RegistryHttp } from '../../functions/reconciler/registry/http';
 import { listPaths, RegistryPageReader } from '../../functions/reconciler/registry/list';
 import { type LocalRegistry, startLocalRegistry } from '../../tools/local-registry';
