@@ -354,7 +354,7 @@ export function lookupVerdict(paths: PathCalls[]): Verdict {
 }
 
 function stormName(st: StormResult): string {
-  return `${st.scenario} (${st.design}${st.counterfactual ? ', counterfactual' : ''})`;
+  return `${st.scenario} (${st.design}${st.counterfactual ? ', counterfactual, not judged' : ''})`;
 }
 
 function fmt(v: number): string {
@@ -375,35 +375,38 @@ function verdicts(r: Omit<BenchReport, 'verdicts'>): Verdict[] {
     out.push(initVerdict(r.coldStart.series, LAMBDA_NODE_MAJOR, busy));
   }
   if (Array.isArray(r.paths)) out.push(lookupVerdict(r.paths));
+  // Judged on the deployed design; the single-group counterfactual is shown beside it, not judged.
   const storms = [r.storm.deployed, ...('skipped' in r.storm.singleGroup ? [] : [r.storm.singleGroup])].map(
     (st) => ({
       name: stormName(st),
+      judged: !st.counterfactual,
       max: st.tally.maxPerRecord,
       writes: st.sim.writes.landed,
       moves: st.sim.writes.movesNeeded,
       same: st.sim.violations.sameValueWrites,
     }),
   );
+  const judged = storms.filter((s) => s.judged);
   const dayMax: Partial<Record<ApiName, number>> = {};
   for (const row of r.alternative.rows)
     for (const api of API_ORDER)
       dayMax[api] = Math.max(dayMax[api] ?? 0, row.reconciler.tally.maxPerRecord[api] ?? 0);
   out.push({
     target:
-      '≤ 1 Cloud Map, 1 ECS, 1 registry read per reconciled entry per delivery (simulation, calm settings)',
+      '≤ 1 Cloud Map, 1 ECS, 1 registry read per reconciled entry per delivery in the storm (simulation, calm settings)',
     measured: `${storms
       .map((s) => `${s.name}: max ${API_ORDER.map((api) => s.max[api] ?? 0).join(' / ')}`)
       .join(
         '; ',
       )} (simulated days, all triggers: max ${API_ORDER.map((api) => dayMax[api] ?? 0).join(' / ')})`,
-    pass: storms.every((s) => API_ORDER.every((api) => (s.max[api] ?? 0) <= 1)),
+    pass: judged.length > 0 && judged.every((s) => API_ORDER.every((api) => (s.max[api] ?? 0) <= 1)),
   });
   out.push({
     target: 'A write only when the address changes (writes = pointer moves needed)',
     measured: storms
       .map((s) => `${s.name}: ${s.writes} writes, ${s.moves} moves, ${s.same} same-value`)
       .join('; '),
-    pass: storms.every((s) => s.same === 0 && s.writes <= s.moves),
+    pass: judged.length > 0 && judged.every((s) => s.same === 0 && s.writes <= s.moves),
   });
   const b = r.storm.deployed.tally;
   out.push({

@@ -83,7 +83,10 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
   for (const s of specs) {
     const count = s.ecsService === REGISTRY_SERVICE ? 2 : rng.int(1, 4);
     let first: string | undefined;
-    for (let i = 0; i < count; i++) first ??= cluster.seed(s.ecsService).ipv4;
+    for (let i = 0; i < count; i++) {
+      const task = cluster.seed(s.ecsService);
+      first ??= task.ipv4;
+    }
     if (s.target !== undefined)
       registry.seed({ kind: s.target.kind, path: s.target.path }, `http://${first}:${s.port}/`);
   }
@@ -153,8 +156,9 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
         if (ACTIONABLE.test(m.status)) actionable.push(ms);
       }
     }
-    await due(Number.POSITIVE_INFINITY);
   }
+  // Whatever the last round left in flight settles before the burst's deployments start.
+  await due(Number.POSITIVE_INFINITY);
 
   for (const s of targets) cluster.deploy(s);
   const burst = await due(sched.now() + 10 * 60_000);
