@@ -16,3 +16,13 @@ export function entryGroupId(ref: EntryRef): string {
   if (key.length <= MAX_GROUP_ID_LENGTH && ALLOWED.test(key)) return key;
   return `${ref.kind}:sha256:${createHash('sha256').update(ref.path).digest('hex')}`;
 }
+
+/**
+ * The MessageDeduplicationId of one entry's work for one trigger (at most 128 characters): the
+ * same trigger sent twice for an entry within SQS's 5-minute window is delivered once.
+ */
+export function workDedupId(groupId: string, triggerId: string): string {
+  const id = `${groupId}|${triggerId}`;
+  if (id.length <= MAX_GROUP_ID_LENGTH && ALLOWED.test(id)) return id;
+  return createHash('sha256').update(id).digest('hex');
+}

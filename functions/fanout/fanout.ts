@@ -1,0 +1,184 @@
+import type { ReconcilerConfig } from '../reconciler/config';
+import { isRegistryEvent } from '../reconciler/core/screen';
+import { entryGroupId, workDedupId } from '../reconciler/delivery/group';
+import { type ShardMessage, shardBody, type VerifyMessage } from '../reconciler/delivery/messages';
+import { type RecheckPolicy, registryStartRechecks } from '../reconciler/delivery/recheck';
+import { type ApiRates, planResync } from '../reconciler/delivery/resync-plan';
+import { isRunning, isStopping, parseEventText } from '../reconciler/event';
+import { planTriggers } from '../reconciler/orchestration/plan';
+import { Reporter } from '../reconciler/orchestration/report';
+import { ServiceDirectory } from '../reconciler/orchestration/services';
+import type { CallContext, CloudMapPort, EcsPort, EntryRef } from '../reconciler/ports';
+import type { LoggerLike, MetricsSink } from '../reconciler/telemetry';
+import { scheduledEventBody } from './bodies';
+import type { FanoutQueues, RegistryPages, TriggerOut, WorkMessage, WriteVerifier } from './ports';
+import { ShardChecker } from './shard';
+import { reportVerification, type VerificationRecord } from './verify';
+
+/**
+ * What the fan-out does with one trigger-queue message (the handler is fanout/handler.ts, the
+ * wiring fanout/wiring.ts):
+ * - an ECS task event of a managed service, RUNNING or going away: one work message per entry the
+ *   service backs (orchestration/plan.ts and services.ts find them, as the reconciler would);
+ *   anything the reconciler would ignore is dropped here;
+ * - a task of the registry's own service reaching RUNNING: delayed page-only re-checks;
+ * - the schedule: resync shards, spread by DelaySeconds;
+ * - a shard: one registry page, checked (read-only for a resync), work only where needed;
+ * - a write verification: the read after the registry's background scan.
+ */
+export interface FanoutDeps {
+  config: ReconcilerConfig;
+  cloudMap: CloudMapPort;
+  ecs: EcsPort;
+  pages: RegistryPages;
+  verifier: WriteVerifier;
+  queues: FanoutQueues;
+  logger: LoggerLike;
+  metrics: MetricsSink;
+  now: () => number;
+  /** The time now as ISO 8601 (the times of the schedule and re-check work). */
+  isoNow: () => string;
+  sleep: (ms: number) => Promise<void>;
+  rates: ApiRates;
+  pageSize: number;
+  resyncPeriodSeconds: number;
+  rateShare: number;
+  recheck: RecheckPolicy;
+  /** Look-ups in flight within one shard check. */
+  shardParallelism: number;
+  serviceCacheTtlMs: number;
+  /** Receives every write verification (the record). */
+  onVerification?: (record: VerificationRecord) => void;
+  /** Receives each shard's figures. */
+  onShard?: (figures: ShardFigures) => void;
+}
+
+export interface ShardFigures {
+  shard: ShardMessage;
+  entries: number;
+  work: number;
+  /** The registry page reads this shard made (1). */
+  pageReads: number;
+  calls: Partial<Record<string, number>>;
+  durationMs: number;
+}
+
+/** The gap before a chained shard: its look-ups do not pile onto the previous page's. */
+const CHAINED_SHARD_DELAY_SECONDS = 2;
+
+export class Fanout {
+  private readonly services: ServiceDirectory;
+  private readonly reporter: Reporter;
+  private readonly shards: ShardChecker;
+
+  constructor(private readonly deps: FanoutDeps) {
+    this.services = new ServiceDirectory({
+      config: deps.config,
+      ecs: deps.ecs,
+      cloudMap: deps.cloudMap,
+      now: deps.now,
+      ttlMs: deps.serviceCacheTtlMs,
+    });
+    this.reporter = new Reporter({ logger: deps.logger, metrics: deps.metrics });
+    this.shards = new ShardChecker(deps);
+  }
+
+  /** One EventBridge event (a queue body). */
+  async event(body: string, ctx: CallContext): Promise<void> {
+    const intake = parseEventText(body);
+    if (intake.kind === 'malformed') {
+      this.deps.logger.warn(`fan-out dropped a malformed trigger: ${intake.reason}`);
+      return;
+    }
+    if (intake.kind === 'schedule') {
+      await this.sendShards(intake.eventId, intake.time ?? this.deps.isoNow(), 0, 'full');
+      return;
+    }
+    const e = intake.event;
+    if (isRegistryEvent(e, this.deps.config)) {
+      if (!isRunning(e)) return;
+      const time = this.deps.isoNow();
+      for (const delay of registryStartRechecks(this.deps.recheck))
+        await this.sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, time, delay, 'registry');
+      return;
+    }
+    // A task that is neither serving nor going away changes nothing (the reconciler would ignore it).
+    if (!isRunning(e) && !isStopping(e)) return;
+    const planned = await planTriggers([{ type: 'task', event: e, source: 0, attempt: 1 }], {
+      config: this.deps.config,
+      services: this.services,
+      reporter: this.reporter,
+    });
+    const failed = planned.ignored.find((i) => i.retryable);
+    if (failed !== undefined) throw new Error(failed.detail);
+    void ctx;
+    await this.sendWork(
+      planned.plans.map((p) => p.target),
+      e.eventId,
+      () => body,
+    );
+  }
+
+  async shard(shard: ShardMessage, ctx: CallContext): Promise<void> {
+    const started = this.deps.now();
+    const result = await this.shards.check(shard, ctx);
+    const body = scheduledEventBody(shard.resync, shard.time);
+    await this.sendWork(result.needWork, shard.resync, () => body);
+    // The registry lists more entries than the plan counted (unmanaged ones): the page after
+    // the last planned one follows, chained, so every managed entry is on some page.
+    const planned = this.deps.config.targets.filter((t) => t.kind === shard.kind).length;
+    if (result.more && shard.offset + shard.limit >= planned) {
+      const next = { ...shard, offset: shard.offset + shard.limit, limit: this.deps.pageSize };
+      await this.deps.queues.sendTriggers([
+        { body: shardBody(next), delaySeconds: CHAINED_SHARD_DELAY_SECONDS },
+      ]);
+    }
+    this.deps.onShard?.({
+      shard,
+      entries: result.entries,
+      work: result.needWork.length,
+      pageReads: 1,
+      calls: result.calls,
+      durationMs: this.deps.now() - started,
+    });
+  }
+
+  async verify(v: VerifyMessage, ctx: CallContext): Promise<void> {
+    const found = await this.deps.verifier.verifyWrite({ kind: v.kind, path: v.path }, v.written, ctx);
+    const record = reportVerification(v, found, this.deps.logger, this.deps.metrics);
+    this.deps.onVerification?.(record);
+    // A late scan put the older address back: the reconciler decides again (never re-enables).
+    // Any other address is a later write (ours after a newer event, or an operator's): its own
+    // trigger covers it, and sending work here would only queue behind it.
+    if (record.addressWrittenBack)
+      await this.sendWork([v], `verify-${v.eventId}`, () =>
+        scheduledEventBody(`verify-${v.eventId}`, this.deps.isoNow()),
+      );
+  }
+
+  private async sendShards(resync: string, time: string, base: number, mode: ShardMessage['mode']) {
+    const { config } = this.deps;
+    const plan = planResync({
+      servers: config.targets.filter((t) => t.kind === 'server').length,
+      agents: config.targets.filter((t) => t.kind === 'agent').length,
+      pageSize: this.deps.pageSize,
+      rates: this.deps.rates,
+      share: this.deps.rateShare,
+      periodSeconds: this.deps.resyncPeriodSeconds,
+    });
+    const out: TriggerOut[] = plan.map((s) => ({
+      body: shardBody({ kind: s.kind, offset: s.offset, limit: s.limit, resync, time, mode }),
+      // A re-check is pages only: every shard at once.
+      delaySeconds: Math.min(900, base + (mode === 'full' ? s.delaySeconds : 0)),
+    }));
+    if (out.length > 0) await this.deps.queues.sendTriggers(out);
+  }
+
+  private async sendWork(entries: readonly EntryRef[], triggerId: string, body: () => string) {
+    const messages: WorkMessage[] = entries.map((t) => {
+      const groupId = entryGroupId({ kind: t.kind, path: t.path });
+      return { groupId, dedupId: workDedupId(groupId, triggerId), body: body() };
+    });
+    if (messages.length > 0) await this.deps.queues.sendWork(messages);
+  }
+}

@@ -1,0 +1,47 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { loadConfigFromEnv } from '../reconciler/config';
+import { METRICS_NAMESPACE, type MetricsSink } from '../reconciler/telemetry';
+import { createFanoutAdapters } from './adapters';
+import { createFanoutHandler } from './wiring';
+
+/**
+ * The deployed fan-out Lambda (trigger queue → work queue). Built once per container: a bad
+ * configuration or a missing queue URL stops it here, with a message that names it.
+ */
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-reconciler-fanout';
+const logger = new Logger({ serviceName });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName,
+});
+
+const built = (() => {
+  try {
+    const config = loadConfigFromEnv();
+    return { config, adapters: createFanoutAdapters(config, logger) };
+  } catch (error) {
+    logger.error('fan-out cannot start', error as Error);
+    throw error;
+  }
+})();
+
+const sink: MetricsSink = {
+  count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+  milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
+};
+
+const { handler: inner } = createFanoutHandler({
+  config: built.config,
+  ...built.adapters,
+  logger,
+  metrics: sink,
+});
+
+export async function handler(event: unknown) {
+  try {
+    return await inner(event);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,102 @@
+import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda';
+import type { ReconcilerConfig } from '../reconciler/config';
+import { DEFAULTS, realSleep } from '../reconciler/defaults';
+import { BatchingEcs } from '../reconciler/delivery/ecs-batcher';
+import { readTriggerMessage } from '../reconciler/delivery/messages';
+import { DELIVERY } from '../reconciler/delivery/settings';
+import { describeError } from '../reconciler/errors';
+import { NO_COUNT } from '../reconciler/ports';
+import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from '../reconciler/telemetry';
+import { Fanout, type FanoutDeps } from './fanout';
+
+/**
+ * The one place that assembles the fan-out: the Lambda passes the real adapters (handler.ts), the
+ * simulation and the tests their own. What `options` leaves out gets the deployed settings
+ * (functions/reconciler/delivery/settings.ts). The ECS port is wrapped so a shard's DescribeTasks
+ * calls share calls of up to 100 ids.
+ */
+export type FanoutOptions = Pick<
+  FanoutDeps,
+  'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'
+> &
+  Partial<Omit<FanoutDeps, 'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'>> & {
+    /** How long concurrent DescribeTasks calls wait to share one call. @default DELIVERY.ecsBatchWindowMs */
+    ecsBatchWindowMs?: number;
+  };
+
+/** The published sustained rates the resync spread is sized on (README, "API limits"). */
+export const PUBLISHED_RATES = { discoverInstancesPerSecond: 1_000, describeTasksPerSecond: 20 } as const;
+
+export type FanoutHandler = (
+  event: unknown,
+  context?: { getRemainingTimeInMillis(): number },
+) => Promise<SQSBatchResponse>;
+
+export function createFanout(options: FanoutOptions): Fanout {
+  const sleep = options.sleep ?? realSleep;
+  return new Fanout({
+    ...options,
+    ecs: new BatchingEcs(options.ecs, {
+      windowMs: options.ecsBatchWindowMs ?? DELIVERY.ecsBatchWindowMs,
+      sleep,
+    }),
+    logger: options.logger ?? SILENT_LOGGER,
+    metrics: options.metrics ?? NO_METRICS,
+    now: options.now ?? Date.now,
+    isoNow: options.isoNow ?? (() => new Date((options.now ?? Date.now)()).toISOString()),
+    sleep,
+    rates: options.rates ?? PUBLISHED_RATES,
+    pageSize: options.pageSize ?? DELIVERY.pageSize,
+    resyncPeriodSeconds: options.resyncPeriodSeconds ?? DELIVERY.resyncPeriodSeconds,
+    rateShare: options.rateShare ?? DELIVERY.resyncRateShare,
+    recheck: options.recheck ?? {
+      everySeconds: DELIVERY.recheckEverySeconds,
+      windowSeconds: DELIVERY.recheckWindowSeconds,
+    },
+    shardParallelism: options.shardParallelism ?? 25,
+    serviceCacheTtlMs: options.serviceCacheTtlMs ?? DEFAULTS.serviceCacheTtlMs,
+  });
+}
+
+/**
+ * The fan-out's handler: each trigger-queue message on its own (a standard queue has no order),
+ * so a failure hands back that message alone. Sends are idempotent per entry and trigger (the work
+ * queue deduplicates), so a message that failed halfway is safe to run again.
+ */
+export function createFanoutHandler(options: FanoutOptions): {
+  handler: FanoutHandler;
+  fanout: Fanout;
+  logger: LoggerLike;
+  metrics: MetricsSink;
+} {
+  const fanout = createFanout(options);
+  const logger = options.logger ?? SILENT_LOGGER;
+  const handler: FanoutHandler = async (event, context) => {
+    const records = (event as { Records?: { messageId?: string; body?: unknown }[] } | null)?.Records;
+    if (!Array.isArray(records)) throw new Error('the fan-out consumes SQS batches only (no Records)');
+    const batchItemFailures: SQSBatchItemFailure[] = [];
+    // One message at a time: a batch's shard checks never add up their look-ups against the API limits.
+    for (const rec of records) {
+      const id = typeof rec.messageId === 'string' ? rec.messageId : '';
+      if (context !== undefined && context.getRemainingTimeInMillis() < DELIVERY.fanoutReserveMs) {
+        // Not started: it comes back after the trigger queue's visibility timeout.
+        if (id !== '') batchItemFailures.push({ itemIdentifier: id });
+        continue;
+      }
+      try {
+        if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');
+        const m = readTriggerMessage(rec.body);
+        if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
+        else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
+        else await fanout.event(m.body, NO_COUNT);
+      } catch (error) {
+        logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
+        if (id !== '') batchItemFailures.push({ itemIdentifier: id });
+      }
+    }
+    return { batchItemFailures };
+  };
+  return { handler, fanout, logger, metrics: options.metrics ?? NO_METRICS };
+}
+
+export type { ReconcilerConfig };
