@@ -87,12 +87,17 @@ describe('Module: tools/bench', () => {
       expect(report.memory.chosen?.memoryMb).toBeGreaterThanOrEqual(report.memory.peakRssMb);
     });
 
-    it('times warm events and a burst', () => {
-      expect(report.warm.perEvent.events).toBe(QUICK_OPTIONS.warmEvents);
-      expect(report.warm.perEvent.ms.median).toBeGreaterThan(0);
-      expect(report.warm.perEvent.ms.p99).toBeGreaterThanOrEqual(report.warm.perEvent.ms.median);
-      expect(report.warm.burst.events).toBeGreaterThan(0);
-      expect(report.warm.burst.eventsPerSecond).toBeGreaterThan(0);
+    it('times warm work messages and a burst', () => {
+      const w = report.warm;
+      expect(w.perMessage.messages).toBe(QUICK_OPTIONS.warmEvents);
+      // The fan-out forwards only RUNNING and stopping events: fewer messages than events.
+      expect(w.ecsEvents).toBeGreaterThan(w.perMessage.messages);
+      expect(Object.keys(w.perMessage.statusMix)).not.toContain('PROVISIONING/RUNNING');
+      expect(w.perMessage.ms.median).toBeGreaterThan(0);
+      expect(w.perMessage.ms.p99).toBeGreaterThanOrEqual(w.perMessage.ms.median);
+      expect(w.burst.messages).toBeGreaterThan(0);
+      expect(w.burst.invocations).toBe(Math.ceil(w.burst.messages / 10));
+      expect(w.burst.messagesPerSecond).toBeGreaterThan(0);
     });
 
     it('counts API calls in the simulated storm against the minimum', () => {
@@ -136,7 +141,7 @@ describe('Module: tools/bench', () => {
         '### 1. Bundle',
         '### 2. Cold start',
         '#### Memory size and cost',
-        '### 3. Per event',
+        '### 3. Per work message',
         '### 4. API calls',
         '### 5. The alternative',
       ])

@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { parseConfig } from '../../functions/reconciler/config';
-import { createReconcilerHandler } from '../../functions/reconciler/wiring';
+import { isRunning, isStopping } from '../../functions/reconciler/core/task';
+import { entryGroupId } from '../../functions/reconciler/delivery/group';
+import { createWorkerHandler } from '../../functions/reconciler/wiring';
 import { Cluster, type ServiceSpec } from '../sim/cluster';
 import { CALM_KNOBS } from '../sim/knobs';
 import { Rng } from '../sim/rng';
@@ -12,16 +15,19 @@ import { type Summary, summarize } from './stats';
 /** Warm handling time per event and burst throughput, with in-memory adapters. */
 export interface WarmResult {
   services: number;
-  /** One event per invocation, the world moving between events as it would. */
-  perEvent: {
-    events: number;
+  /** ECS task events the cluster emitted over the run (the fan-out forwards only some). */
+  ecsEvents: number;
+  /** One work message per invocation, the world moving between them as it would. */
+  perMessage: {
+    messages: number;
     warmup: number;
     ms: Summary;
-    actionableMs: Summary;
     statusMix: Record<string, number>;
+    /** Messages handed back (deferred for Cloud Map lag): one look-up round each. */
+    handedBack: number;
   };
-  /** Events of a deployment of every service, handed over in batches of 10, back to back. */
-  burst: { events: number; invocations: number; totalMs: number; eventsPerSecond: number };
+  /** Work messages of a deployment of every service, in batches of 10 (several entries each), back to back. */
+  burst: { messages: number; invocations: number; totalMs: number; messagesPerSecond: number };
 }
 
 export interface WarmOptions {
@@ -34,16 +40,16 @@ export interface WarmOptions {
 const CLUSTER_ARN = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
 const NAMESPACE = 'mcp-gateway.local';
 const REGISTRY_SERVICE = 'mcp-gateway-registry';
-const ACTIONABLE = /^(RUNNING\/RUNNING|RUNNING\/STOPPED|DEACTIVATING|STOPPING|DEPROVISIONING|STOPPED)/;
 
 /**
- * The real handler (wiring.ts: `createHandler` over a real `Reconciler`) with the simulation's
- * cluster (tools/sim/cluster.ts: the ECS lifecycle and Cloud Map lag of its calm settings) on the
- * in-memory World, a MemoryRegistry and a silent logger: what is timed is parsing, coalescing,
- * reads through the ports, the decision and the record, not the network. Each event reaches the
- * handler after the calm EventBridge latency, against the world as it is then. Rolling deployments
- * of every service, again and again, give the event mix (PROVISIONING, PENDING, RUNNING, desired
- * STOPPED, …). Waits (Cloud Map lag re-looks, retry rounds) take no time here.
+ * The deployed reconciler handler (wiring.ts `createWorkerHandler`: the FIFO work queue's path)
+ * with the simulation's cluster (tools/sim/cluster.ts: the ECS lifecycle and Cloud Map lag of its
+ * calm settings) on the in-memory World, a MemoryRegistry and a silent logger: what is timed is
+ * parsing, coalescing, reads through the ports, the decision and the record, not the network.
+ * Each ECS event the fan-out forwards (RUNNING, or going away) becomes a work message in its
+ * entry's message group and reaches the handler after the calm EventBridge latency, against the
+ * world as it is then. Rolling deployments of every service, again and again, give the mix. Waits
+ * take no time here.
  */
 export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
   const sched = new Scheduler(new VirtualClock(Date.parse('2026-03-02T00:00:00Z')));
@@ -61,7 +67,11 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
     clock: sched.clock,
     services: specs,
   });
-  const inbox: { at: number; body: string; status: string }[] = [];
+  const inbox: { at: number; body: string; status: string; groupId: string }[] = [];
+  const groupOf = new Map(
+    specs.flatMap((s) => (s.target === undefined ? [] : [[s.ecsService, entryGroupId(s.target)] as const])),
+  );
+  let ecsEvents = 0;
   const latency = CALM_KNOBS.eventBridge.latencyMs;
   const deliveryRng = rng.fork('eventbridge');
   const cluster = new Cluster(
@@ -71,12 +81,21 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
     specs,
     CALM_KNOBS.lifecycle,
     CALM_KNOBS.cloudMap,
-    (event: EcsTaskEvent) =>
+    (event: EcsTaskEvent) => {
+      ecsEvents++;
+      const status = {
+        lastStatus: String(event.detail.lastStatus),
+        desiredStatus: String(event.detail.desiredStatus),
+      };
+      const groupId = groupOf.get(String(event.detail.group).replace(/^service:/, ''));
+      if (groupId === undefined || (!isRunning(status) && !isStopping(status))) return;
       inbox.push({
         at: sched.now() + deliveryRng.ms(latency),
         body: JSON.stringify(event),
-        status: `${String(event.detail.lastStatus)}/${String(event.detail.desiredStatus)}`,
-      }),
+        status: `${status.lastStatus}/${status.desiredStatus}`,
+        groupId,
+      });
+    },
     { changed: () => undefined, livenessChanged: () => undefined, running: () => undefined },
   );
   const registry = new MemoryRegistry(sched.clock);
@@ -112,18 +131,20 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
     'bench warm fleet',
   );
   const noWait = async () => undefined;
-  const { handler } = createReconcilerHandler({
+  const { handler } = createWorkerHandler({
     config,
     cloudMap: world,
     ecs: world,
     registry,
     sleep: noWait,
     now: sched.now,
+    queue: { changeVisibility: noWait, sendTrigger: noWait },
   });
-  const record = (body: string, i: number) => ({
+  const context = { getRemainingTimeInMillis: () => 60_000 };
+  const record = (m: { body: string; groupId: string }, i: number) => ({
     messageId: `m-${i}`,
-    body,
-    attributes: { ApproximateReceiveCount: '1' },
+    body: m.body,
+    attributes: { ApproximateReceiveCount: '1', MessageGroupId: m.groupId },
     eventSource: 'aws:sqs',
   });
   /** Moves the world to `at` and hands over every event due by then, in delivery order. */
@@ -136,8 +157,8 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
   const targets = specs.filter((s) => s.target !== undefined).map((s) => s.ecsService);
 
   const all: number[] = [];
-  const actionable: number[] = [];
   const statusMix: Record<string, number> = {};
+  let handedBack = 0;
   let seen = 0;
   const wanted = options.warmup + options.events;
   while (seen < wanted) {
@@ -147,13 +168,13 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
       for (const m of await due(sched.now() + 1_000)) {
         if (seen >= wanted) break;
         const started = performance.now();
-        await handler({ Records: [record(m.body, seen)] });
+        const answer = (await handler({ Records: [record(m, seen)] }, context)) as SQSBatchResponse;
         const ms = performance.now() - started;
         seen++;
         if (seen <= options.warmup) continue;
         statusMix[m.status] = (statusMix[m.status] ?? 0) + 1;
         all.push(ms);
-        if (ACTIONABLE.test(m.status)) actionable.push(ms);
+        handedBack += answer.batchItemFailures.length;
       }
     }
   }
@@ -165,19 +186,19 @@ export async function measureWarm(options: WarmOptions): Promise<WarmResult> {
   let invocations = 0;
   const started = performance.now();
   for (let i = 0; i < burst.length; i += 10) {
-    await handler({ Records: burst.slice(i, i + 10).map((m, j) => record(m.body, i + j)) });
+    await handler({ Records: burst.slice(i, i + 10).map((m, j) => record(m, i + j)) }, context);
     invocations++;
   }
   const totalMs = performance.now() - started;
   return {
     services: options.services,
-    perEvent: {
-      events: all.length,
-      warmup: options.warmup,
-      ms: summarize(all),
-      actionableMs: summarize(actionable),
-      statusMix,
+    ecsEvents,
+    perMessage: { messages: all.length, warmup: options.warmup, ms: summarize(all), statusMix, handedBack },
+    burst: {
+      messages: burst.length,
+      invocations,
+      totalMs,
+      messagesPerSecond: burst.length / (totalMs / 1000),
     },
-    burst: { events: burst.length, invocations, totalMs, eventsPerSecond: burst.length / (totalMs / 1000) },
   };
 }
