@@ -569,7 +569,7 @@ export function renderMarkdown(r: BenchReport): string {
   if ('options' in r.memory) {
     const mem = r.memory;
     out.push(
-      `Peak RSS ${mb(mem.peakRssMb)} (the highest of any cold process on ${mem.node}). A size fits when the peak is at most ${Math.round(MAX_PEAK_SHARE * 100)}% of it. Cost of one million events, one per invocation (batches of 10 cost less), at ${LAMBDA_ARM64_PRICE.perGbSecond} USD per GB-second and ${(LAMBDA_ARM64_PRICE.perRequest * 1e6).toFixed(2)} USD per million requests (${LAMBDA_ARM64_PRICE.source}); cold starts and the free tier left out. Duration per event is modelled: **assumed** waits of ${ms(mem.event.waitMs)} on AWS and the registry (DiscoverInstances, DescribeTasks and a registry read at the fleet model's latencies) plus the **measured** warm CPU time per event on this machine (${ms(mem.event.cpuMs)}), scaled by ${ONE_VCPU_MB} MB / size below one vCPU.`,
+      `Peak RSS ${mb(mem.peakRssMb)} (the highest of any cold process on ${mem.node}). A size fits when the peak is at most ${Math.round(MAX_PEAK_SHARE * 100)}% of it. Cost of one million events, one per invocation (batches of 10 cost less), at ${LAMBDA_ARM64_PRICE.perGbSecond} USD per GB-second and ${(LAMBDA_ARM64_PRICE.perRequest * 1e6).toFixed(2)} USD per million requests (${LAMBDA_ARM64_PRICE.source}); cold starts and the free tier left out. Duration per event is modelled: **assumed** waits of ${ms(mem.event.waitMs)} on AWS and the registry (DiscoverInstances, DescribeTasks and a registry read at assumed latencies of ${Object.values(ASSUMED_EVENT_CALL_MS).join(', ')} ms) plus the **measured** warm CPU time per event on this machine (${ms(mem.event.cpuMs)}), scaled by ${ONE_VCPU_MB} MB / size below one vCPU.`,
     );
     out.push('');
     out.push(
