@@ -87,32 +87,46 @@ describe('Module: tools/bench', () => {
       expect(report.memory.chosen?.memoryMb).toBeGreaterThanOrEqual(report.memory.peakRssMb);
     });
 
-    it('times warm events and a burst', () => {
-      expect(report.warm.perEvent.events).toBe(QUICK_OPTIONS.warmEvents);
-      expect(report.warm.perEvent.ms.median).toBeGreaterThan(0);
-      expect(report.warm.perEvent.ms.p99).toBeGreaterThanOrEqual(report.warm.perEvent.ms.median);
-      expect(report.warm.burst.events).toBeGreaterThan(0);
-      expect(report.warm.burst.eventsPerSecond).toBeGreaterThan(0);
+    it('times warm work messages and a burst', () => {
+      const w = report.warm;
+      expect(w.perMessage.messages).toBe(QUICK_OPTIONS.warmEvents);
+      // The fan-out forwards only RUNNING and stopping events: fewer messages than events.
+      expect(w.ecsEvents).toBeGreaterThan(w.perMessage.messages);
+      expect(Object.keys(w.perMessage.statusMix)).not.toContain('PROVISIONING/RUNNING');
+      expect(w.perMessage.ms.median).toBeGreaterThan(0);
+      expect(w.perMessage.ms.p99).toBeGreaterThanOrEqual(w.perMessage.ms.median);
+      expect(w.burst.messages).toBeGreaterThan(0);
+      expect(w.burst.invocations).toBe(Math.ceil(w.burst.messages / 10));
+      expect(w.burst.messagesPerSecond).toBeGreaterThan(0);
     });
 
-    it('counts API calls in the storm against the minimum', () => {
-      const { bench } = report.storm;
-      expect(bench.counters.taskEvents).toBeGreaterThan(0);
-      expect(bench.tally.records).toBeGreaterThan(0);
-      expect(bench.tally.calls['cloudmap.DiscoverInstances']).toBeGreaterThan(0);
-      expect(bench.tally.calls['ecs.DescribeTasks']).toBeGreaterThan(0);
-      expect(bench.tally.calls['registry.read']).toBeGreaterThan(0);
-      expect(bench.tally.calls['registry.write']).toBeGreaterThan(0);
-      expect(bench.tally.calls['registry.token']).toBeGreaterThan(0);
-      expect(bench.minimumTokens).toBeGreaterThan(0);
-      expect(bench.staleEpisodes).toBeGreaterThan(0);
+    it('counts API calls in the simulated storm against the minimum', () => {
+      const { deployed } = report.storm;
+      expect(deployed.scenario).toBe('deployment-storm');
+      expect(deployed.design).toBe('per-entry');
+      expect(deployed.services).toBe(QUICK_OPTIONS.stormServices);
+      expect(deployed.sim.services).toBe(QUICK_OPTIONS.stormServices);
+      expect(deployed.sim.world.ecsEvents).toBeGreaterThan(0);
+      expect(deployed.tally.records).toBeGreaterThan(0);
+      // The tally is the records': its writes are the simulation's landed writes.
+      expect(deployed.tally.calls['registry.write']).toBe(deployed.sim.writes.landed);
+      expect(deployed.tally.calls['cloudmap.DiscoverInstances']).toBeGreaterThan(0);
+      expect(deployed.tally.calls['ecs.DescribeTasks']).toBeGreaterThan(0);
+      expect(deployed.tally.calls['registry.read']).toBeGreaterThan(0);
+      expect(deployed.sim.writes.movesNeeded).toBeGreaterThan(0);
+      expect(deployed.tally.coalescedTriggers).toBeGreaterThanOrEqual(deployed.tally.records);
+      expect(report.storm.singleGroup).toEqual({ skipped: expect.any(String) });
     });
 
     it('sets a simulated day of each fleet beside the polling design', () => {
       expect(report.alternative.rows.map((r) => r.services)).toEqual(QUICK_OPTIONS.fleets);
       for (const row of report.alternative.rows) {
-        expect(row.reconciler.counters.taskEvents).toBeGreaterThan(0);
+        expect(row.reconciler.sim.services).toBe(row.services);
+        expect(row.reconciler.sim.world.ecsEvents).toBeGreaterThan(0);
+        // The same happenings in both resync columns; a longer period asks Cloud Map less.
+        expect(row.reconcilerAltResync.sim.world.deployments).toBe(row.reconciler.sim.world.deployments);
         expect(row.reconciler.cloudMapCalls).toBeGreaterThan(0);
+        expect(row.reconciler.cloudMapCallsResync).toBeLessThanOrEqual(row.reconciler.cloudMapCalls);
         expect(row.reconcilerAltResync.cloudMapCalls).toBeLessThan(row.reconciler.cloudMapCalls);
         expect(row.polling.map((p) => p.registryTasks)).toEqual([1, 2, 4]);
       }
@@ -127,7 +141,7 @@ describe('Module: tools/bench', () => {
         '### 1. Bundle',
         '### 2. Cold start',
         '#### Memory size and cost',
-        '### 3. Per event',
+        '### 3. Per work message',
         '### 4. API calls',
         '### 5. The alternative',
       ])

@@ -11,9 +11,10 @@ Node processes on the local Node and on Node ${LAMBDA_NODE_MAJOR} (the Lambda ru
 (process start -> handler ready), init + first invocation and warm events against loopback
 stand-ins (tools/local-registry and an in-process ECS / Cloud Map / Secrets Manager fake), peak
 RSS and the memory size it calls for; fetch against node:http; the calls of one delivery on each
-path (entry moves, no-op, resync, Cloud Map lag); warm handling in memory; the API calls of a
-deployment storm and simulated days against polling. Prints markdown (progress on stderr). Never
-contacts AWS or any network but loopback, except the npm registry for the Node ${LAMBDA_NODE_MAJOR} binary.
+path (entry moves, no-op, resync, Cloud Map lag); warm handling in memory over the simulation's
+cluster; and, through the simulation's deployment (tools/sim runScenario, calm settings), the API
+calls of a deployment storm and simulated days against polling. Prints markdown (progress on
+stderr). Never contacts AWS or any network but loopback, except the npm registry for the Node ${LAMBDA_NODE_MAJOR} binary.
 
 Options:
   --json               print the report as JSON instead of markdown
@@ -26,7 +27,7 @@ Options:
   --no-paths           skip the per-path delivery runs (the lag path waits its look-up loop out, ~15 s)
   --no-runtime-node    run on the local Node only (no Node ${LAMBDA_NODE_MAJOR})
   --fleets A,B,C       fleet sizes of the simulated days (default ${d.fleets.join(',')})
-  --no-sim             do not load the chaos simulation's storm (tools/sim)
+  --no-single-group    skip the storm through one FIFO message group (the design before per-entry delivery)
   --machine NAME       what the report calls this machine (default "<cores>-core <arch> machine")
   --strict             exit 1 when a target FAILs (for a gate; the exit is 0 otherwise)
   -h, --help           this help
@@ -47,7 +48,7 @@ export const OPTIONS = {
   'no-paths': { type: 'boolean', default: false },
   'no-runtime-node': { type: 'boolean', default: false },
   fleets: { type: 'string' },
-  'no-sim': { type: 'boolean', default: false },
+  'no-single-group': { type: 'boolean', default: false },
   machine: { type: 'string' },
   strict: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
   if (values['no-runtime-node']) options.runtimeNode = false;
   if (values.fleets !== undefined)
     options.fleets = values.fleets.split(',').map((f) => wholeNumber(f, '--fleets'));
-  if (values['no-sim']) options.useSim = false;
+  if (values['no-single-group']) options.singleGroup = false;
   if (values.machine !== undefined) options.machine = values.machine;
   const report = await runBench(options, (line) => process.stderr.write(`bench: ${line}\n`));
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderMarkdown(report)}\n`);

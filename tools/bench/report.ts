@@ -2,15 +2,21 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { ApiName } from '../../functions/reconciler/ports';
 import { BASELINE_ENTRY, bundle, LAMBDA_BUNDLING, LAMBDA_ENTRY, ROOT } from '../build';
+import { CALM_KNOBS } from '../sim/knobs';
 import { type ColdProbe, type ColdStartSeries, measureColdStart } from './coldstart';
-import { type DayRates, type DayResult, DEFAULT_RATES, type PollingModel, pollingModel, runDay } from './day';
-import { DEFAULT_TIMING } from './fleet';
+import {
+  calmDeployedKnobs,
+  type DayRates,
+  type DayResult,
+  DEFAULT_RATES,
+  type PollingModel,
+  pollingModel,
+  runDay,
+} from './day';
 import { type HttpClientSeries, measureHttpClients } from './http-client';
 import { measurePaths, type PathCalls, startInvocationWorld } from './invocation';
-import { startKeycloak } from './keycloak';
 import { type RunInfo, runInfo } from './machine';
 import { LAMBDA_NODE_MAJOR, localNode, type NodeRuntime, nodeOfMajor } from './node-runtime';
-import { runSimStorm, type SimStormOutcome } from './sim-storm';
 import { chooseMemory, LAMBDA_ARM64_PRICE, MAX_PEAK_SHARE, ONE_VCPU_MB, type SizeOption } from './sizing';
 import { REPORTED_APIS, runStorm, type StormResult } from './storm';
 import { measureWarm, type WarmResult } from './warm';
@@ -30,8 +36,8 @@ export interface BenchOptions {
   /** The deployed resync period, and the longer one shown beside it. */
   resyncMs: number;
   altResyncMs: number;
-  /** Load the simulation's deployment storm (tools/sim) when present. */
-  useSim: boolean;
+  /** Also run the storm through one FIFO message group (the design before per-entry delivery). */
+  singleGroup: boolean;
   /** Where the benchmark's bundles go (under dist/, which is gitignored). */
   outdir: string;
   /** Also run the cold-start series on the Lambda runtime's Node major (fetched into a cache on first use). */
@@ -57,7 +63,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   fleets: [10, 100, 1_000],
   resyncMs: 300_000,
   altResyncMs: 3_600_000,
-  useSim: true,
+  singleGroup: true,
   outdir: 'dist/bench',
   runtimeNode: true,
   invokeWarm: 20,
@@ -72,7 +78,7 @@ export const QUICK_OPTIONS: Partial<BenchOptions> = {
   warmWarmup: 50,
   stormServices: 5,
   fleets: [3, 10],
-  useSim: false,
+  singleGroup: false,
   runtimeNode: false,
   invokeWarm: 3,
   httpRuns: 0,
@@ -103,10 +109,18 @@ export interface MemoryFigures {
   chosen: SizeOption | undefined;
 }
 
-/** Assumed waits of a warm event on the network (no write): the fleet model's call latencies. */
+/**
+ * Assumed waits of a warm event on the network (no write), for the memory size and cost: one
+ * DiscoverInstances, one DescribeTasks and one registry read at these latencies.
+ */
+export const ASSUMED_EVENT_CALL_MS = {
+  'cloudmap.DiscoverInstances': 20,
+  'ecs.DescribeTasks': 40,
+  'registry.read': 50,
+} as const;
+
 export function assumedEventWaitMs(): number {
-  const l = DEFAULT_TIMING.callLatencyMs;
-  return (l['cloudmap.DiscoverInstances'] ?? 0) + (l['ecs.DescribeTasks'] ?? 0) + (l['registry.read'] ?? 0);
+  return Object.values(ASSUMED_EVENT_CALL_MS).reduce((a, b) => a + b, 0);
 }
 
 export interface AlternativeRow {
@@ -129,7 +143,8 @@ export interface BenchReport {
   http: HttpClientSeries[] | { skipped: string };
   paths: PathCalls[] | { skipped: string };
   warm: WarmResult;
-  storm: { bench: StormResult; sim: SimStormOutcome | { ok: false; reason: string } };
+  /** The deployment storm as deployed, and (unless skipped) through one message group. */
+  storm: { deployed: StormResult; singleGroup: StormResult | { skipped: string } };
   alternative: { rates: DayRates; pollingIntervalS: number; rows: AlternativeRow[] };
   assumptions: string[];
   verdicts: Verdict[];
@@ -221,7 +236,7 @@ export async function runBench(
     http = await measureHttpClients(nodes, { runs: options.httpRuns, warm: 50 });
   }
 
-  log(`warm handling: ${options.warmEvents} events on ${options.warmServices} services`);
+  log(`warm handling: ${options.warmEvents} work messages on ${options.warmServices} services`);
   const warm = await measureWarm({
     services: options.warmServices,
     seed: options.seed,
@@ -229,23 +244,17 @@ export async function runBench(
     warmup: options.warmWarmup,
   });
 
-  log(`deployment storm: ${options.stormServices} services`);
-  const keycloak = await startKeycloak();
-  let stormBench: StormResult;
-  try {
-    stormBench = await runStorm({
-      name: 'bench deployment storm',
+  log(`deployment storm (tools/sim deployment-storm, as deployed): ${options.stormServices} services`);
+  const deployed = await runStorm({ services: options.stormServices, seed: options.seed });
+  let singleGroup: StormResult | { skipped: string } = { skipped: 'not run (singleGroup false)' };
+  if (options.singleGroup) {
+    log(`deployment storm through one message group: ${options.stormServices} services`);
+    singleGroup = await runStorm({
       services: options.stormServices,
       seed: options.seed,
-      keycloak,
+      scenario: 'deployment-storm-single-group',
     });
-  } finally {
-    await keycloak.close();
   }
-  const sim: SimStormOutcome = options.useSim
-    ? await runSimStorm(options.seed)
-    : { ok: false, reason: 'not run (useSim false)' };
-  if (options.useSim) log(sim.ok ? 'tools/sim deployment-storm: loaded' : `tools/sim: ${sim.reason}`);
 
   const rows: AlternativeRow[] = [];
   for (const services of options.fleets) {
@@ -278,7 +287,7 @@ export async function runBench(
     http,
     paths,
     warm,
-    storm: { bench: stormBench, sim },
+    storm: { deployed, singleGroup },
     alternative: { rates: DEFAULT_RATES, pollingIntervalS: 300, rows },
     assumptions: assumptions(options),
   };
@@ -286,20 +295,19 @@ export async function runBench(
 }
 
 function assumptions(o: BenchOptions): string[] {
-  const t = DEFAULT_TIMING;
+  const k = calmDeployedKnobs(o.resyncMs);
   const r = DEFAULT_RATES;
+  const l = k.lifecycle;
+  const s = (range: readonly [number, number]) => `${range[0] / 1000}–${range[1] / 1000} s`;
+  const msr = (range: readonly [number, number]) => `${range[0]}–${range[1]} ms`;
   return [
-    `Fleets: services of 1–4 tasks (seeded, seed ${o.seed}), one registry entry each; entries start pointing at a live task. Registry service: 2 tasks; service 0 is a built-in entry the registry resets on each start.`,
-    `Day rates: ${r.deploysPerService} rolling deployment per service, ${r.crashesPerTask} crashes per task, ${r.scaleOutsPerService} scale-out per service (scale-in 1–4 h later), ${r.registryRestarts} registry deployment; Poisson counts at uniform times. Resync every ${o.resyncMs / 60_000} min (deployed), and every ${o.altResyncMs / 60_000} min beside it.`,
-    `ECS lifecycle: PROVISIONING, PENDING +${t.pendingAfterMs / 1000} s, RUNNING +${t.runningAfterMs / 1000} s; stop: desired STOPPED, DEPROVISIONING +${t.deprovisioningAfterMs / 1000} s, STOPPED +${t.stoppedAfterMs / 1000} s; rolling deployments stop old tasks ${t.deploymentStopOldAfterMs / 1000} s after starting new ones.`,
-    `Delivery: every event reaches the function ${t.deliveryDelayMs / 1000} s after it happens, through one FIFO message group, batches ≤ 10, one invocation at a time; a failed message is redelivered after ${t.visibilityTimeoutMs / 1000} s. No event is lost (a lost event would wait for the next resync). Cloud Map lists a task ${t.registrationLagMs} ms after RUNNING.`,
-    `Invocation time (virtual) = ${t.invocationOverheadMs} ms + the larger of the slowest target and the sum over targets / 4, with per-call latencies ${Object.entries(
-      t.callLatencyMs,
-    )
-      .filter(([api]) => REPORTED_APIS.some((a) => a.api === api))
-      .map(([api, ms]) => `${api} ${ms} ms`)
-      .join(', ')}. These shape stale times (sub-second) and batching, not call counts.`,
-    'Stale address: an entry names a task that is not live (RUNNING with desired RUNNING) while a live task of its service exists; it ends when the write lands (end of the invocation).',
+    `One simulated deployment: the storm and the days are tools/sim scenarios (\`runScenario\`), which run the deployed handler against the simulation's ECS cluster, Cloud Map, EventBridge, queues and registry on a virtual clock, with its calm settings (no duplicates, loss, reordering, registry faults or throttling bursts).`,
+    `Fleets: services of 1–4 tasks (seeded, seed ${o.seed}), one registry entry each (every fifth an agent), every entry naming its ECS service; entries start pointing at a live task. Registry service: 2 tasks; the first entry is the built-in \`/airegistry-tools/\`, which each new registry task resets ${s(k.registry.bootMs)} after it is RUNNING.`,
+    `Day rates: ${r.deploysPerService} rolling deployment per service, ${r.crashesPerTask} crashes per task, ${r.scaleOutsPerService} scale-out per service (scale-in 1–4 h later), ${r.registryRestarts} registry deployment; Poisson counts at uniform times, the same in both resync columns. Resync every ${o.resyncMs / 60_000} min (deployed), and every ${o.altResyncMs / 60_000} min beside it.`,
+    `ECS lifecycle (tools/sim/cluster.ts): PROVISIONING → PENDING ${s(l.provision)} → ACTIVATING ${s(l.pending)} → RUNNING ${s(l.activating)}; a deployment stops an old task once a new one is healthy (${s(l.healthy)} after RUNNING); stop: desired STOPPED → DEACTIVATING ${s(l.deactivate)} → STOPPING ${s(l.drain)} → DEPROVISIONING ${s(l.stop)} → STOPPED ${s(l.deprovision)}; a crash is replaced after ${s(l.replace)}. Cloud Map lists a task ${s(k.cloudMap.registrationLag)} after ACTIVATING and stops listing it ${s(k.cloudMap.deregistrationLag)} after its stop signal.`,
+    `Delivery as deployed (per-entry): EventBridge ${msr(k.eventBridge.latencyMs)} → trigger queue → fan-out → SQS FIFO work queue with one message group per entry, batches ≤ ${k.lambda.batchSize}, at most ${k.lambda.maxConcurrency} concurrent invocations (cold start ${msr(k.lambda.coldStartMs)}), function timeout ${k.lambda.timeoutMs / 1000} s; a message handed back (Cloud Map lag, error) gets its own visibility and holds back only its entry. The single-group storm: one message group, one invocation at a time, visibility timeout ${CALM_KNOBS.lambda.visibilityTimeoutMs / 1000} s, in-invocation retries after ${CALM_KNOBS.lambda.retryDelaysMs.join(' and ')} ms. ECS and Cloud Map calls within the published rate limits (token buckets, tools/sim/limits.ts).`,
+    `Latencies (virtual): ECS and Cloud Map ${msr(k.aws.latencyMs)} per call, registry read ${msr(k.registry.readMs)}, write ${msr(k.registry.writeMs)}. They shape stale times and batching, not call counts.`,
+    'Stale address (tools/sim/measures.ts): an entry names a task that is not live (RUNNING with desired RUNNING) while a live task of its service exists; it ends when a write lands or the pointed task is live again.',
     'Polling (Option 4, analytical): every registry task health-checks every server every 300 s and looks it up in Cloud Map each time: services × registry tasks × 288 calls/day. A task that goes away is noticed at each registry task’s next check: stale 150 s on average, 300 s at worst (Cloud Map deregistration lag and the check itself not counted, so this favours polling).',
   ];
 }
@@ -345,6 +353,10 @@ export function lookupVerdict(paths: PathCalls[]): Verdict {
   };
 }
 
+function stormName(st: StormResult): string {
+  return `${st.scenario} (${st.design}${st.counterfactual ? ', counterfactual, not judged' : ''})`;
+}
+
 function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
@@ -363,54 +375,44 @@ function verdicts(r: Omit<BenchReport, 'verdicts'>): Verdict[] {
     out.push(initVerdict(r.coldStart.series, LAMBDA_NODE_MAJOR, busy));
   }
   if (Array.isArray(r.paths)) out.push(lookupVerdict(r.paths));
-  const storms: {
-    name: string;
-    max: Partial<Record<ApiName, number>>;
-    writes: number;
-    moves: number;
-    same: number;
-  }[] = [
-    {
-      name: 'bench storm',
-      max: r.storm.bench.tally.maxPerRecord,
-      writes: r.storm.bench.counters.writes,
-      moves: r.storm.bench.staleEpisodes,
-      same: r.storm.bench.tally.writesWithoutChange,
-    },
-  ];
-  if (r.storm.sim.ok)
-    storms.push({
-      name: 'tools/sim storm',
-      max: r.storm.sim.storm.maxPerRecord,
-      writes: r.storm.sim.storm.writes,
-      moves: r.storm.sim.storm.movesNeeded,
-      same: r.storm.sim.storm.sameValueWrites,
-    });
+  // Judged on the deployed design; the single-group counterfactual is shown beside it, not judged.
+  const storms = [r.storm.deployed, ...('skipped' in r.storm.singleGroup ? [] : [r.storm.singleGroup])].map(
+    (st) => ({
+      name: stormName(st),
+      judged: !st.counterfactual,
+      max: st.tally.maxPerRecord,
+      writes: st.sim.writes.landed,
+      moves: st.sim.writes.movesNeeded,
+      same: st.sim.violations.sameValueWrites,
+    }),
+  );
+  const judged = storms.filter((s) => s.judged);
   const dayMax: Partial<Record<ApiName, number>> = {};
   for (const row of r.alternative.rows)
     for (const api of API_ORDER)
       dayMax[api] = Math.max(dayMax[api] ?? 0, row.reconciler.tally.maxPerRecord[api] ?? 0);
   out.push({
-    target: '≤ 1 Cloud Map, 1 ECS, 1 registry read per reconciled target per trigger (fleet model, no lag)',
+    target:
+      '≤ 1 Cloud Map, 1 ECS, 1 registry read per reconciled entry per delivery in the storm (simulation, calm settings)',
     measured: `${storms
       .map((s) => `${s.name}: max ${API_ORDER.map((api) => s.max[api] ?? 0).join(' / ')}`)
       .join(
         '; ',
       )} (simulated days, all triggers: max ${API_ORDER.map((api) => dayMax[api] ?? 0).join(' / ')})`,
-    pass: storms.every((s) => API_ORDER.every((api) => (s.max[api] ?? 0) <= 1)),
+    pass: judged.length > 0 && judged.every((s) => API_ORDER.every((api) => (s.max[api] ?? 0) <= 1)),
   });
   out.push({
     target: 'A write only when the address changes (writes = pointer moves needed)',
     measured: storms
       .map((s) => `${s.name}: ${s.writes} writes, ${s.moves} moves, ${s.same} same-value`)
       .join('; '),
-    pass: storms.every((s) => s.same === 0 && s.writes <= s.moves),
+    pass: judged.length > 0 && judged.every((s) => s.same === 0 && s.writes <= s.moves),
   });
-  const b = r.storm.bench;
+  const b = r.storm.deployed.tally;
   out.push({
-    target: 'Bursts for the same target coalesced',
-    measured: `${b.tally.coalescedTriggers} triggers → ${b.tally.records} reconciles (${(b.tally.coalescedTriggers / Math.max(1, b.tally.records)).toFixed(2)} per reconcile)`,
-    pass: b.tally.coalescedTriggers > b.tally.records,
+    target: 'Bursts for the same entry coalesced (deployed storm)',
+    measured: `${b.coalescedTriggers} triggers → ${b.records} reconciles (${(b.coalescedTriggers / Math.max(1, b.records)).toFixed(2)} per reconcile)`,
+    pass: b.coalescedTriggers > b.records,
   });
   const rows = r.alternative.rows;
   out.push({
@@ -438,14 +440,14 @@ function verdicts(r: Omit<BenchReport, 'verdicts'>): Verdict[] {
     measured: rows
       .map(
         (row) =>
-          `${row.services}: p50 ${sec(row.reconciler.staleMs.median)}, max ${sec(row.reconciler.staleMs.max)}`,
+          `${row.services}: p50 ${sec(row.reconciler.sim.stale.p50Ms)}, max ${sec(row.reconciler.sim.stale.maxMs)}`,
       )
       .join('; '),
     pass: rows.every(
       (row) =>
-        row.reconciler.staleOpen === 0 &&
-        (row.reconciler.staleMs.n === 0 ||
-          (row.reconciler.staleMs.median < 150_000 && row.reconciler.staleMs.max < 300_000)),
+        row.reconciler.sim.final.bad.length === 0 &&
+        (row.reconciler.sim.stale.count === 0 ||
+          (row.reconciler.sim.stale.p50Ms < 150_000 && row.reconciler.sim.stale.maxMs < 300_000)),
     ),
   });
   return out;
@@ -567,7 +569,7 @@ export function renderMarkdown(r: BenchReport): string {
   if ('options' in r.memory) {
     const mem = r.memory;
     out.push(
-      `Peak RSS ${mb(mem.peakRssMb)} (the highest of any cold process on ${mem.node}). A size fits when the peak is at most ${Math.round(MAX_PEAK_SHARE * 100)}% of it. Cost of one million events, one per invocation (batches of 10 cost less), at ${LAMBDA_ARM64_PRICE.perGbSecond} USD per GB-second and ${(LAMBDA_ARM64_PRICE.perRequest * 1e6).toFixed(2)} USD per million requests (${LAMBDA_ARM64_PRICE.source}); cold starts and the free tier left out. Duration per event is modelled: **assumed** waits of ${ms(mem.event.waitMs)} on AWS and the registry (DiscoverInstances, DescribeTasks and a registry read at the fleet model's latencies) plus the **measured** warm CPU time per event on this machine (${ms(mem.event.cpuMs)}), scaled by ${ONE_VCPU_MB} MB / size below one vCPU.`,
+      `Peak RSS ${mb(mem.peakRssMb)} (the highest of any cold process on ${mem.node}). A size fits when the peak is at most ${Math.round(MAX_PEAK_SHARE * 100)}% of it. Cost of one million events, one per invocation (batches of 10 cost less), at ${LAMBDA_ARM64_PRICE.perGbSecond} USD per GB-second and ${(LAMBDA_ARM64_PRICE.perRequest * 1e6).toFixed(2)} USD per million requests (${LAMBDA_ARM64_PRICE.source}); cold starts and the free tier left out. Duration per event is modelled: **assumed** waits of ${ms(mem.event.waitMs)} on AWS and the registry (DiscoverInstances, DescribeTasks and a registry read at assumed latencies of ${Object.values(ASSUMED_EVENT_CALL_MS).join(', ')} ms) plus the **measured** warm CPU time per event on this machine (${ms(mem.event.cpuMs)}), scaled by ${ONE_VCPU_MB} MB / size below one vCPU.`,
     );
     out.push('');
     out.push(
@@ -632,7 +634,7 @@ export function renderMarkdown(r: BenchReport): string {
 
   const w = r.warm;
   out.push(
-    '### 3. Per event (warm, in-memory World + MemoryRegistry, real handler, silent logger, no metrics)',
+    '### 3. Per work message (warm, the deployed queue path over the simulated cluster, in-memory World + MemoryRegistry, silent logger, no metrics)',
   );
   out.push('');
   out.push(
@@ -640,17 +642,14 @@ export function renderMarkdown(r: BenchReport): string {
       ['Measure', 'Value'],
       [
         [
-          'Events timed (one per invocation)',
-          `${int(w.perEvent.events)} after ${int(w.perEvent.warmup)} warm-up, ${w.services} services`,
+          'Work messages timed (one per invocation)',
+          `${int(w.perMessage.messages)} after ${int(w.perMessage.warmup)} warm-up, ${w.services} services (${int(w.ecsEvents)} ECS events in the run; the fan-out forwards RUNNING and stopping ones)`,
         ],
-        ['Per event: median / p99', `${ms(w.perEvent.ms.median)} / ${ms(w.perEvent.ms.p99)}`],
+        ['Per work message: median / p99', `${ms(w.perMessage.ms.median)} / ${ms(w.perMessage.ms.p99)}`],
+        ['Handed back (Cloud Map lag: one look-up round, then a redelivery)', int(w.perMessage.handedBack)],
         [
-          'Per actionable event (RUNNING, stopping): median / p99',
-          `${ms(w.perEvent.actionableMs.median)} / ${ms(w.perEvent.actionableMs.p99)}`,
-        ],
-        [
-          'Burst: events in batches of 10, back to back',
-          `${int(w.burst.events)} events, ${int(w.burst.invocations)} invocations, ${ms(w.burst.totalMs)} → **${int(w.burst.eventsPerSecond)} events/s**`,
+          'Burst: work messages in batches of 10, back to back',
+          `${int(w.burst.messages)} messages, ${int(w.burst.invocations)} invocations, ${ms(w.burst.totalMs)} → **${int(w.burst.messagesPerSecond)} messages/s**`,
         ],
       ],
     ),
@@ -659,49 +658,79 @@ export function renderMarkdown(r: BenchReport): string {
 
   out.push('### 4. API calls in the deployment storm');
   out.push('');
-  const b = r.storm.bench;
-  const sim = r.storm.sim;
+  const d = r.storm.deployed;
+  const g = 'skipped' in r.storm.singleGroup ? undefined : r.storm.singleGroup;
+  const fan = d.sim.fanout;
   out.push(
-    `Bench storm: ${b.services} services start a rolling deployment within ${b.windowMs / 1000} s; ${int(b.counters.taskEvents)} ECS events, ${int(b.counters.invocations)} invocations, ${int(b.tally.records)} reconciles (target × invocation); registry tokens from the real \`KeycloakTokenProvider\` against a loopback token endpoint. ` +
-      (sim.ok
-        ? `tools/sim \`${sim.storm.scenario}\` (the chaos simulation, \`npm run sim\`, with its own world and delivery model): ${int(sim.storm.ecsEvents)} ECS events, ${int(sim.storm.records)} reconciles.`
-        : `tools/sim storm: $sim.reason.`),
+    `tools/sim \`${d.scenario}\` with ${d.services} services (each starts a rolling deployment within 30 s; the same run as \`npm run sim -- --scenario ${d.scenario}\` at 50 services), delivery as deployed: ${int(d.sim.world.ecsEvents)} ECS events; the fan-out turned ${int(fan?.triggers ?? 0)} triggers into ${int(fan?.workMessages ?? 0)} work messages; ${int(d.sim.delivery.invocations)} reconciler invocations (at most ${d.sim.delivery.maxConcurrentInvocations} at once, ${d.sim.delivery.environments} execution environments) made ${int(d.tally.records)} reconciles (entry × invocation).` +
+      (g === undefined
+        ? ''
+        : ` Beside it, \`${g.scenario}\`: the same storm through one FIFO message group, one invocation at a time (the design before per-entry delivery; a counterfactual): ${int(g.sim.world.ecsEvents)} ECS events, ${int(g.sim.delivery.invocations)} invocations, ${int(g.tally.records)} reconciles.`),
   );
   out.push('');
-  const head = ['API', 'Bench: calls', 'per event', 'per reconcile (max)', 'minimum needed'];
-  if (sim.ok) head.push('Sim: calls', 'per event', 'per reconcile (max)', 'minimum needed');
-  const rows = REPORTED_APIS.map(({ api, label }) => {
-    const calls = b.tally.calls[api] ?? 0;
-    const row = [
-      label,
-      int(calls),
-      ratio(calls, b.counters.taskEvents),
-      `${ratio(calls, b.tally.records)} (${b.tally.maxPerRecord[api] ?? 0})`,
-      minimumFor(api, b.tally.records, b.staleEpisodes, b.minimumTokens, b.tokenLifetimeS),
+  const head = ['API', 'As deployed: calls', 'per event', 'per reconcile (max)', 'minimum needed'];
+  if (g !== undefined) head.push('One group: calls', 'per event', 'per reconcile (max)', 'minimum needed');
+  const cells = (st: StormResult, api: ApiName) => {
+    const c = st.tally.calls[api] ?? 0;
+    return [
+      int(c),
+      ratio(c, st.sim.world.ecsEvents),
+      `${ratio(c, st.tally.records)} (${st.tally.maxPerRecord[api] ?? 0})`,
+      minimumFor(api, st.tally.records, st.sim.writes.movesNeeded),
     ];
-    if (sim.ok) {
-      const s = sim.storm;
-      const c = s.calls[api] ?? 0;
-      row.push(
-        api === 'registry.token' ? 'not counted' : int(c),
-        api === 'registry.token' ? '—' : ratio(c, s.ecsEvents),
-        api === 'registry.token' ? '—' : `${ratio(c, s.records)} (${s.maxPerRecord[api] ?? 0})`,
-        api === 'registry.token' ? '—' : minimumFor(api, s.records, s.movesNeeded, 0, 0),
-      );
-    }
-    return row;
-  });
-  out.push(table(head, rows));
+  };
+  out.push(
+    table(
+      head,
+      REPORTED_APIS.map(({ api, label }) => [
+        label,
+        ...cells(d, api),
+        ...(g === undefined ? [] : cells(g, api)),
+      ]),
+    ),
+  );
   out.push('');
   out.push(
-    `Bench storm: ${b.tally.coalescedTriggers} triggers folded into ${b.tally.records} reconciles; decisions ${Object.entries(
-      b.tally.actions,
-    )
+    `Calls per reconcile by trigger, as deployed (the reconciler's decision records; the fan-out's own calls on the last row):`,
+  );
+  out.push('');
+  const triggerApis = REPORTED_APIS.slice(0, 4);
+  out.push(
+    table(
+      ['Trigger', 'Reconciles', ...triggerApis.map((a) => a.label)],
+      [
+        ...Object.entries(d.tally.recordsByTrigger).map(([trigger, n]) => [
+          trigger,
+          int(n),
+          ...triggerApis.map(({ api }) => ratio(d.tally.callsByTrigger[trigger]?.[api] ?? 0, n)),
+        ]),
+        [
+          'fan-out (resync shard checks, service look-ups), in total',
+          '—',
+          ...triggerApis.map(({ api }) =>
+            api === 'registry.read'
+              ? `${int(fan?.registryPageReads ?? 0)} page reads`
+              : int(fan?.calls[api] ?? 0),
+          ),
+        ],
+      ],
+    ),
+  );
+  out.push('');
+  const line = (name: string, st: StormResult) =>
+    `${name}: decisions ${Object.entries(st.tally.actions)
       .map(([a, n]) => `${a} ${n}`)
       .join(
         ', ',
-      )}; stale pointers ${b.staleEpisodes} (p50 ${sec(b.staleMs.median)}, max ${sec(b.staleMs.max)}); ${b.counters.redeliveries} redeliveries.` +
-      (sim.ok ? ` Sim storm: stale p50 ${sec(sim.storm.staleP50Ms)}, max ${sec(sim.storm.staleMaxMs)}.` : ''),
+      )}; ${st.tally.coalescedTriggers} triggers folded into ${st.tally.records} reconciles; stale pointers ${st.sim.stale.count} (p50 ${sec(st.sim.stale.p50Ms)}, p99 ${sec(st.sim.stale.p99Ms)}, max ${sec(st.sim.stale.maxMs)}); queue wait p99 ${sec(st.sim.delivery.queueWait.p99Ms)}; ${st.sim.delivery.redeliveries} redeliveries (${st.sim.delivery.lagRedeliveries} deferred for Cloud Map lag), ${st.sim.delivery.deadLettered} dead-lettered, ${st.sim.delivery.lambdaTimeouts} timeouts.`;
+  out.push(line('As deployed', d));
+  if (g !== undefined) {
+    out.push('');
+    out.push(line('One group', g));
+  }
+  out.push('');
+  out.push(
+    `Registry tokens are not counted here: each execution environment's \`KeycloakTokenProvider\` fetches its own and keeps it for its lifetime (${d.sim.delivery.environments} environments in this storm); the per-path table above counts them per fresh process.`,
   );
   out.push('');
 
@@ -717,17 +746,17 @@ export function renderMarkdown(r: BenchReport): string {
         'Polling, 1 / 2 / 4 registry tasks',
         'Reconciler stale address: p50 / p99 / max (episodes)',
         'Polling stale address: mean / max',
-        'Longest invocation (holds the queue)',
+        'Longest reconciler invocation',
       ],
       r.alternative.rows.map((row) => [
         int(row.services),
-        int(row.reconciler.counters.taskEvents),
+        int(row.reconciler.sim.world.ecsEvents),
         `${int(row.reconciler.cloudMapCalls)} (${int(row.reconciler.cloudMapCallsResync)})`,
         int(row.reconcilerAltResync.cloudMapCalls),
         row.polling.map((p) => int(p.cloudMapCallsPerDay)).join(' / '),
-        `${sec(row.reconciler.staleMs.median)} / ${sec(row.reconciler.staleMs.p99)} / ${sec(row.reconciler.staleMs.max)} (${row.reconciler.staleEpisodes}${row.reconciler.staleOpen > 0 ? `, ${row.reconciler.staleOpen} open` : ''})`,
+        `${sec(row.reconciler.sim.stale.p50Ms)} / ${sec(row.reconciler.sim.stale.p99Ms)} / ${sec(row.reconciler.sim.stale.maxMs)} (${row.reconciler.sim.stale.count}${row.reconciler.sim.final.bad.length > 0 ? `, ${row.reconciler.sim.final.bad.length} wrong at the end` : ''})`,
         `${row.polling[0]?.staleMeanS ?? 0} s / ${row.polling[0]?.staleMaxS ?? 0} s`,
-        sec(row.reconciler.counters.maxInvocationMs),
+        sec(row.reconciler.sim.delivery.invocation.maxMs),
       ]),
     ),
   );
@@ -739,7 +768,7 @@ export function renderMarkdown(r: BenchReport): string {
   return out.join('\n');
 }
 
-function minimumFor(api: ApiName, records: number, moves: number, tokens: number, lifetimeS: number): string {
+function minimumFor(api: ApiName, records: number, moves: number): string {
   switch (api) {
     case 'cloudmap.DiscoverInstances':
     case 'ecs.DescribeTasks':
@@ -748,8 +777,6 @@ function minimumFor(api: ApiName, records: number, moves: number, tokens: number
     case 'registry.write':
     case 'registry.readBack':
       return `1 per pointer move (${int(moves)})`;
-    case 'registry.token':
-      return `1 per ${lifetimeS} s token in use (${int(tokens)})`;
     default:
       return '—';
   }

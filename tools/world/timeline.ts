@@ -1,6 +1,6 @@
 /**
  * Things scheduled at virtual times, taken out earliest first (ties in the order they were added):
- * a binary min-heap. The simulation's scheduler and the benchmark's fleet both run on it.
+ * a binary min-heap. The simulation's scheduler runs on it.
  */
 export class Timeline<T> {
   private readonly heap: { at: number; seq: number; item: T }[] = [];
