@@ -1,14 +1,41 @@
 import { parseArgs } from 'node:util';
 import { runTrust, type TrustResult } from './trust';
 
-/** `npx tsx tools/sim/trust-cli.ts [--seed N] [--seeds N]`: the trust simulation's figures, one column per seed. */
+const HELP = `Usage: npm run sim:trust -- [--seed N] [--seeds N]
+
+Runs the trust simulation (tools/sim/trust.ts): six virtual hours on 8 services while Cloud Map
+lists forged IPs, other services' tasks and unknown ids, ECS fails DescribeTasks now and then, and
+tasks fail or are slow to pass their health checks. Prints one column per seed.
+
+  --seed N    the first seed (default 1)
+  --seeds N   how many seeds, from --seed on (default 1)
+  --help      this text
+
+Exit status: 0 when no run wrote an address ECS does not give that task or wrote during an ECS
+failure; 1 otherwise; 2 on bad usage.`;
+
+/** The trust simulation's figures, one column per seed (see HELP). */
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { seed: { type: 'string' }, seeds: { type: 'string' } },
-  });
+  let values: { seed?: string; seeds?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { seed: { type: 'string' }, seeds: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    console.error(`sim:trust: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   const first = Number(values.seed ?? 1);
   const count = Number(values.seeds ?? 1);
+  if (!Number.isInteger(first) || !Number.isInteger(count) || count < 1) {
+    console.error('sim:trust: --seed and --seeds must be whole numbers (--seeds at least 1)');
+    return 2;
+  }
   const results: TrustResult[] = [];
   for (let seed = first; seed < first + count; seed++) results.push(await runTrust({ seed }));
   const keys = Object.keys(results[0] ?? {}) as (keyof TrustResult)[];
