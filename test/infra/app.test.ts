@@ -77,7 +77,7 @@ describe('Function: buildApp', () => {
     });
     expect(problems({ params: file, registryUrl: 'ftp://registry' })).toEqual([
       '-c registryUrl: must be an http(s) URL',
-      `${file}: targets.0.path: must start with / and contain no spaces`,
+      `${file}: targets.0.path: must start with /`,
     ]);
   });
 });
