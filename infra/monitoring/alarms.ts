@@ -3,8 +3,8 @@
  * (README, "Operate > Alarms", is the runbook). Names are `<stack>-<construct id>-<name>`.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { MetricName } from '../../functions/reconciler/telemetry';
