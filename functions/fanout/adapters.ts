@@ -1,21 +1,16 @@
 import { createAwsAdapters } from '../reconciler/aws/clients';
-import { SqsAdapter } from '../reconciler/aws/sqs';
+import {
+  queueUrlFromEnv,
+  SqsAdapter,
+  TRIGGER_QUEUE_URL_ENV,
+  WORK_QUEUE_URL_ENV,
+} from '../reconciler/aws/sqs';
 import type { ReconcilerConfig } from '../reconciler/config';
 import { createRegistryClient, createTokenProvider } from '../reconciler/registry/client';
 import { RegistryHttp } from '../reconciler/registry/http';
 import { RegistryPageReader } from '../reconciler/registry/list';
 import type { LoggerLike } from '../reconciler/telemetry';
 import type { FanoutOptions } from './wiring';
-
-export const WORK_QUEUE_URL_ENV = 'WORK_QUEUE_URL';
-export const TRIGGER_QUEUE_URL_ENV = 'TRIGGER_QUEUE_URL';
-
-/** A queue URL from the environment, or a clear error naming the variable. */
-export function queueUrlFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const url = env[name];
-  if (url === undefined || url === '') throw new Error(`${name} is not set: the SQS queue URL is required`);
-  return url;
-}
 
 /** The fan-out's real adapters: Cloud Map and ECS, the registry (pages and the verification read), SQS. */
 export function createFanoutAdapters(

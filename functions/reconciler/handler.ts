@@ -1,13 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createAwsAdapters } from './aws/clients';
+import { workQueueFromEnv } from './aws/work-queue';
 import { loadConfigFromEnv } from './config';
 import { createRegistryClient } from './registry/client';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, type MetricsSink } from './telemetry';
-import { createReconcilerHandler } from './wiring';
+import { createWorkerHandler } from './wiring';
 
 /**
- * The deployed Lambda. Everything is built once per container, at cold start: a bad
+ * The deployed Lambda: batches of the FIFO work queue (one message group per entry) and direct
+ * EventBridge invocations. Everything is built once per container, at cold start: a bad
  * configuration stops the function here, with a message that names the bad field.
  */
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME });
@@ -30,7 +32,8 @@ const sink: MetricsSink = {
   milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
 };
 
-export const { handler } = createReconcilerHandler({
+export const { handler } = createWorkerHandler({
+  queue: workQueueFromEnv(logger),
   config,
   ...createAwsAdapters(),
   registry: createRegistryClient(config.registry, { logger }),

@@ -1,7 +1,11 @@
 import { DEFAULTS, realSleep } from './defaults';
-import { createHandler, type HandlerDeps, type InvocationRetry } from './invocation';
+import { type BudgetRule, budgetRule } from './delivery/budget';
+import { BatchingEcs } from './delivery/ecs-batcher';
+import { DELIVERY } from './delivery/settings';
+import { createHandler, type HandlerDeps, type InvocationContext, type InvocationRetry } from './invocation';
 import { Reconciler, type ReconcilerDeps } from './reconcile';
 import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from './telemetry';
+import { Worker, type WorkerEvents, type WorkQueuePort } from './worker';
 
 /**
  * The one place that assembles the reconciler and the handler around it, with the deployed
@@ -58,4 +62,78 @@ export function createReconcilerHandler(options: WiringOptions): {
     },
   });
   return { handler, reconciler };
+}
+
+/** What the queue path adds to the wiring: the SQS calls, and optionally its own settings. */
+export interface WorkerWiringOptions extends WiringOptions {
+  queue: WorkQueuePort;
+  /** @default from config.registry and the AWS look-up worst case */
+  budget?: BudgetRule;
+  /** @default DEFAULTS.parallelism × 2 */
+  groupParallelism?: number;
+  /** @default DELIVERY.maxDeferAttempts */
+  maxDeferAttempts?: number;
+  /** @default DELIVERY.ecsBatchWindowMs; 0 turns DescribeTasks batching off */
+  ecsBatchWindowMs?: number;
+  events?: WorkerEvents;
+}
+
+/** Cloud Map and ECS, with the SDK's retries of throttling: the worst case the budget plans for. */
+export const AWS_LOOKUP_WORST_MS = 9_000;
+
+/** The time budget of the deployed queue path, from the registry client's limits. */
+export function deployedBudget(registry: ReconcilerDeps['config']['registry']): BudgetRule {
+  return budgetRule(
+    {
+      timeoutMs: registry.timeoutMs,
+      maxAttempts: registry.maxAttempts,
+      maxBackoffMs: Math.min(5_000, 200 * 2 ** Math.max(0, registry.maxAttempts - 2)),
+    },
+    AWS_LOOKUP_WORST_MS,
+  );
+}
+
+/**
+ * The deployed reconciler handler: SQS batches of the FIFO work queue take the per-entry queue
+ * path (worker.ts); a direct EventBridge invocation (replay, a manual run) takes the handler of
+ * createReconcilerHandler, with its in-invocation retries, and throws when a retry can help.
+ */
+export function createWorkerHandler(options: WorkerWiringOptions): {
+  handler: (event: unknown, context?: InvocationContext) => Promise<unknown>;
+  worker: Worker;
+} {
+  const { queue, budget, groupParallelism, maxDeferAttempts, ecsBatchWindowMs, events, ...rest } = options;
+  const sleep = rest.sleep ?? realSleep;
+  const window = ecsBatchWindowMs ?? DELIVERY.ecsBatchWindowMs;
+  const ecs = window > 0 ? new BatchingEcs(rest.ecs, { windowMs: window, sleep }) : rest.ecs;
+  const direct = createReconcilerHandler(rest).handler;
+  const worker = new Worker({
+    ...rest,
+    ecs,
+    sleep,
+    now: rest.now ?? Date.now,
+    logger: rest.logger ?? SILENT_LOGGER,
+    metrics: rest.metrics ?? NO_METRICS,
+    serviceCacheTtlMs: rest.serviceCacheTtlMs ?? DEFAULTS.serviceCacheTtlMs,
+    queue,
+    budget: budget ?? deployedBudget(rest.config.registry),
+    groupParallelism: groupParallelism ?? 2 * DEFAULTS.parallelism,
+    maxDeferAttempts: maxDeferAttempts ?? DELIVERY.maxDeferAttempts,
+    ...(rest.onMalformed === undefined ? {} : { onMalformed: rest.onMalformed }),
+    ...(events === undefined ? {} : { events }),
+  });
+  const handler = async (event: unknown, context?: InvocationContext) => {
+    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) return direct(event, context);
+    try {
+      // Without a Lambda context (a local call) there is no deadline: an hour.
+      const started = Date.now();
+      return await worker.handle(
+        event,
+        context ?? { getRemainingTimeInMillis: () => 3_600_000 - (Date.now() - started) },
+      );
+    } finally {
+      rest.flush?.();
+    }
+  };
+  return { handler, worker };
 }

@@ -62,3 +62,13 @@ export class SqsAdapter implements SqsSend {
     );
   }
 }
+
+export const WORK_QUEUE_URL_ENV = 'WORK_QUEUE_URL';
+export const TRIGGER_QUEUE_URL_ENV = 'TRIGGER_QUEUE_URL';
+
+/** A queue URL from the environment, or a clear error naming the variable. */
+export function queueUrlFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const url = env[name];
+  if (url === undefined || url === '') throw new Error(`${name} is not set: the SQS queue URL is required`);
+  return url;
+}

@@ -1,0 +1,228 @@
+import type { SQSBatchResponse } from 'aws-lambda';
+import type { TargetConfig } from './config';
+import { type BudgetRule, canStartEntry } from './delivery/budget';
+import { BudgetedRegistry } from './delivery/budgeted-registry';
+import { byGroup, groupBatchFailures } from './delivery/failures';
+import { entryGroupId } from './delivery/group';
+import { verifyBody, verifyDelaySeconds } from './delivery/messages';
+import { type RetryCause, retryVisibilitySeconds } from './delivery/retry';
+import { describeError } from './errors';
+import { type InvocationContext, type Malformed, readInvocation, toTriggers } from './invocation';
+import { Reconciler, type ReconcilerDeps } from './reconcile';
+import type { DecisionRecord } from './record';
+import { MetricName, NO_METRICS, SILENT_LOGGER } from './telemetry';
+
+/** One received work message, as the queue path needs it. */
+export interface WorkRecord {
+  messageId: string;
+  receiptHandle?: string;
+  groupId: string;
+  receiveCount: number;
+  raw: unknown;
+}
+
+/** The SQS calls of the queue path (functions/reconciler/aws/sqs.ts, or the simulation's queues). */
+export interface WorkQueuePort {
+  /** ChangeMessageVisibility on one handed-back message: only its own group waits. */
+  changeVisibility(message: WorkRecord, seconds: number): Promise<void>;
+  /** A delayed message to the trigger queue (the write verification). */
+  sendTrigger(body: string, delaySeconds: number): Promise<void>;
+}
+
+/** What the queue path did beyond its records, for the simulation and the tests. */
+export interface WorkerEvents {
+  notStarted?: (messages: number) => void;
+  writeRefused?: () => void;
+  lagDeferred?: () => void;
+}
+
+export interface WorkerDeps extends ReconcilerDeps {
+  queue: WorkQueuePort;
+  budget: BudgetRule;
+  /** Entries reconciled at once within one invocation. */
+  groupParallelism: number;
+  /** Deliveries that defer for Cloud Map lag (one look-up round each); the next decides. */
+  maxDeferAttempts: number;
+  onMalformed?: (malformed: Malformed) => void;
+  events?: WorkerEvents;
+}
+
+const THROTTLED = /rate exceeded|throttl/i;
+/** Per-entry reconcilers kept per container (each holds its entry's pointer and service memory). */
+const MAX_RECONCILERS = 5_000;
+
+/**
+ * The queue path of the reconciler: a batch of the FIFO work queue holds up to 10 messages of one
+ * or more groups, one group per registry entry. Each group's entry is reconciled once from fresh
+ * reads (its messages coalesce) by a Reconciler that knows only that entry; a group the
+ * configuration does not name (today's message shape: every event in one group) is reconciled
+ * against every target, as before. An entry is started only while the remaining time covers its
+ * worst case, a write only while it covers the write's. The answer hands back a failed message and
+ * the later messages of its group only, each with its own visibility; after a confirmed write a
+ * delayed verification goes to the trigger queue.
+ */
+export class Worker {
+  private readonly targets: Map<string, TargetConfig>;
+  private readonly registry: BudgetedRegistry;
+  private readonly reconcilers = new Map<string, Reconciler>();
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.targets = new Map(deps.config.targets.map((t) => [entryGroupId({ kind: t.kind, path: t.path }), t]));
+    this.registry = new BudgetedRegistry(deps.registry, deps.budget, () => deps.events?.writeRefused?.());
+  }
+
+  async handle(event: unknown, context: InvocationContext): Promise<SQSBatchResponse> {
+    const logger = this.deps.logger ?? SILENT_LOGGER;
+    const records = ((event as { Records: unknown[] }).Records ?? []).map((raw): WorkRecord => {
+      const r = (raw ?? {}) as {
+        messageId?: unknown;
+        receiptHandle?: unknown;
+        attributes?: { MessageGroupId?: unknown; ApproximateReceiveCount?: unknown };
+      };
+      const count = Number(r.attributes?.ApproximateReceiveCount ?? 1);
+      return {
+        messageId: typeof r.messageId === 'string' ? r.messageId : '',
+        ...(typeof r.receiptHandle === 'string' ? { receiptHandle: r.receiptHandle } : {}),
+        groupId: typeof r.attributes?.MessageGroupId === 'string' ? r.attributes.MessageGroupId : '',
+        receiveCount: Number.isFinite(count) ? count : 1,
+        raw,
+      };
+    });
+    this.deps.metrics?.count(MetricName.EventsReceived, records.length);
+    this.registry.remainingMs = () => context.getRemainingTimeInMillis();
+    this.registry.refused.clear();
+    const failed = new Map<string, RetryCause>();
+    const work = [...byGroup(records)];
+    let next = 0;
+    const run = async () => {
+      for (let item = work[next++]; item !== undefined; item = work[next++]) {
+        const [groupId, mine] = item;
+        if (!canStartEntry(context.getRemainingTimeInMillis(), this.deps.budget)) {
+          this.deps.events?.notStarted?.(mine.length);
+          for (const m of mine) failed.set(m.messageId, 'not-started');
+          continue;
+        }
+        try {
+          await this.group(groupId, mine, failed);
+        } catch (error) {
+          logger.error(`entry group ${groupId} failed: ${describeError(error)}`);
+          for (const m of mine) failed.set(m.messageId, 'error');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.deps.groupParallelism, work.length) }, run));
+    this.registry.remainingMs = undefined;
+    const failures = groupBatchFailures(records, new Set(failed.keys()));
+    const cause = new Map<string, RetryCause>();
+    for (const m of records) {
+      const c = failed.get(m.messageId);
+      if (c !== undefined && !cause.has(m.groupId)) cause.set(m.groupId, c);
+    }
+    const byId = new Map(records.map((m) => [m.messageId, m]));
+    await Promise.all(
+      failures.map(async (f) => {
+        const m = byId.get(f.itemIdentifier);
+        if (m === undefined) return;
+        const seconds = retryVisibilitySeconds(cause.get(m.groupId) ?? 'error', m.receiveCount);
+        // If this fails the message still comes back, after the queue's visibility timeout.
+        await this.deps.queue.changeVisibility(m, seconds).catch((error: unknown) => {
+          logger.warn(`ChangeMessageVisibility of ${m.messageId} failed: ${describeError(error)}`);
+        });
+      }),
+    );
+    return { batchItemFailures: failures };
+  }
+
+  private async group(groupId: string, mine: WorkRecord[], failed: Map<string, RetryCause>): Promise<void> {
+    const logger = this.deps.logger ?? SILENT_LOGGER;
+    const { inputs } = readInvocation({ Records: mine.map((m) => m.raw) });
+    const service = inputs
+      .map((i) => (i.intake.kind === 'task' ? i.intake.event.service : undefined))
+      .find((x) => x !== undefined);
+    const reconciler = this.reconcilerFor(groupId, service);
+    const triggers = toTriggers(inputs, logger, this.deps.metrics ?? NO_METRICS, this.deps.onMalformed);
+    const outcome = await reconciler.reconcile(triggers);
+    const retried = outcome.records.filter((r) => r.retryable);
+    const lag = retried.some((r) => r.reason === 'cloud-map-lag');
+    const refused = retried.some((r) => this.registry.refused.has(`${r.target.kind}:${r.target.path}`));
+    const throttled = retried.length > 0 && retried.every((r) => THROTTLED.test(r.detail));
+    if (lag) this.deps.events?.lagDeferred?.();
+    const cause: RetryCause = refused
+      ? 'not-started'
+      : lag
+        ? 'cloud-map-lag'
+        : throttled
+          ? 'throttled'
+          : 'error';
+    for (const source of outcome.retrySources) {
+      const id = inputs[source]?.messageId;
+      if (id !== undefined) failed.set(id, cause);
+    }
+    await Promise.all(outcome.records.filter(wroteAndConfirmed).map((r) => this.sendVerification(r)));
+  }
+
+  private async sendVerification(r: DecisionRecord): Promise<void> {
+    const body = verifyBody({
+      kind: r.target.kind,
+      path: r.target.path,
+      written: r.desiredUrl as string,
+      eventId: r.trigger.eventId ?? '',
+      at: new Date((this.deps.now ?? Date.now)()).toISOString(),
+    });
+    // The write landed: a lost verification is reported, never a reason to hand the work back.
+    await this.deps.queue
+      .sendTrigger(body, verifyDelaySeconds(this.deps.config.registry.verifyAfterMs))
+      .catch((error: unknown) =>
+        (this.deps.logger ?? SILENT_LOGGER).error(
+          `could not schedule the write verification of ${r.target.kind} ${r.target.path}: ${describeError(error)}`,
+        ),
+      );
+  }
+
+  /**
+   * The fan-out already found which entries an ECS service backs (DescribeServices): a message
+   * names its entry by its group and its service by the event, so the entry's Reconciler treats
+   * an unnamed target as named by that service and never repeats the look-up.
+   */
+  private reconcilerFor(groupId: string, service: string | undefined): Reconciler {
+    const configured = this.targets.get(groupId);
+    const key = configured === undefined ? '\n(all)' : `${groupId}\n${service ?? ''}`;
+    const known = this.reconcilers.get(key);
+    if (known !== undefined) return known;
+    const { config } = this.deps;
+    const target =
+      configured !== undefined &&
+      configured.ecsService === undefined &&
+      service !== undefined &&
+      service !== config.registryService
+        ? { ...configured, ecsService: service }
+        : configured;
+    const r = new Reconciler({
+      ...this.deps,
+      // One look-up round per delivery: a Cloud Map lag is re-checked by redelivery, not by waiting here.
+      config: {
+        ...config,
+        targets: target === undefined ? config.targets : [target],
+        lagRetry: { ...config.lagRetry, attempts: 0 },
+      },
+      registry: this.registry,
+      maxDeferAttempts: this.deps.maxDeferAttempts,
+    });
+    if (this.reconcilers.size >= MAX_RECONCILERS) {
+      const oldest = this.reconcilers.keys().next().value;
+      if (oldest !== undefined) this.reconcilers.delete(oldest);
+    }
+    this.reconcilers.set(key, r);
+    return r;
+  }
+}
+
+function wroteAndConfirmed(r: DecisionRecord): boolean {
+  return (
+    r.action === 'update' &&
+    !r.dryRun &&
+    r.write?.confirmed === true &&
+    r.write.route !== 'none' &&
+    r.desiredUrl !== undefined
+  );
+}
