@@ -151,8 +151,8 @@ export class RegistryReconciler extends Construct {
     consumeTriggers(this.fanoutFunction, queues);
     grantReads(this.role, props, config);
     grantReads(this.fanoutRole, props, config);
-    // The reconciler sends the re-check of a registry start it sees itself; the fan-out sends work
-    // and its own delayed re-checks and resync shards.
+    // The reconciler sends the delayed verification of a write it made (the fan-out reads it back
+    // after the registry's scan); the fan-out sends work, and its own delayed re-checks and shards.
     grantSend(this.role, 'SendTriggers', [queues.triggerQueue]);
     grantSend(this.fanoutRole, 'SendWorkAndTriggers', [queues.workQueue, queues.triggerQueue]);
 
