@@ -7,7 +7,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import {
   TRIGGER_QUEUE_URL_ENV as FANOUT_TRIGGER_ENV,
   WORK_QUEUE_URL_ENV as FANOUT_WORK_ENV,
-} from '../../functions/fanout/adapters';
+} from '../../functions/reconciler/aws/sqs';
 import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
 import { DEFAULT_TARGETS, STATIC_TOKEN_ENV } from '../../infra/defaults';
