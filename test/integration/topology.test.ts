@@ -10,14 +10,18 @@ import {
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { registryStartRechecks } from '../../functions/reconciler/delivery/recheck';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../infra/reconciler-function';
 import { bundle } from '../../tools/build';
 import { resolvePseudo, synthReconciler } from '../infra/helpers';
@@ -214,7 +218,10 @@ describeWithMoto(
 
     async function attribute(
       queueUrl: string,
-      name: 'ApproximateNumberOfMessagesNotVisible' | 'ApproximateNumberOfMessages',
+      name:
+        | 'ApproximateNumberOfMessagesNotVisible'
+        | 'ApproximateNumberOfMessages'
+        | 'ApproximateNumberOfMessagesDelayed',
     ) {
       const { Attributes } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [name] }),
@@ -223,6 +230,9 @@ describeWithMoto(
     }
 
     const url = (path: string) => world.registry.getServer(path)?.proxy_pass_url;
+    /** What the second test leaves behind: the failing entry's handed-back message, and its task. */
+    let handedBack: Message | undefined;
+    let mcpgwTask: Task | undefined;
 
     it('creates the queues as synthesized: a standard trigger queue, a FIFO work queue deduplicating per group', async () => {
       const { Attributes } = await sqs.send(
@@ -297,6 +307,8 @@ describeWithMoto(
       const stuck = workMessages.find(
         (m) => m.Attributes?.MessageGroupId === 'server:/airegistry-tools/',
       ) as Message;
+      handedBack = stuck;
+      mcpgwTask = mcpgw;
       expect(reconciled).toEqual({ batchItemFailures: [{ itemIdentifier: stuck.MessageId }] });
       expect(url('/currenttime/')).toBe(`http://${currenttime.ip}:8000/`);
       expect(url('/airegistry-tools/')).toBe(stuckBefore);
@@ -306,5 +318,131 @@ describeWithMoto(
       expect(await attribute(queues.work, 'ApproximateNumberOfMessages')).toBe(0);
       world.registry.faults.clear();
     }, 180_000);
+    it('the failing entry, once the registry answers again, is written from its own handed-back message', async () => {
+      // Prepare: the registry recovers; the message's own retry delay is over (made visible now).
+      if (handedBack === undefined || mcpgwTask === undefined)
+        throw new Error('runs after the previous test');
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queues.work,
+          ReceiptHandle: handedBack.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
+
+      // Act
+      const again = await receiveAll(queues.work);
+      const reconciled = await invoke(bundles.reconciler, sqsEvent(again, queues.workArn));
+      await deleteDone(queues.work, again, reconciled.batchItemFailures);
+
+      // Assess: the same message, on its second receive, in its entry's group; the entry is written.
+      expect(
+        again.map((m) => [m.MessageId, m.Attributes?.MessageGroupId, m.Attributes?.ApproximateReceiveCount]),
+      ).toEqual([[handedBack.MessageId, 'server:/airegistry-tools/', '2']]);
+      expect(reconciled).toEqual({ batchItemFailures: [] });
+      expect(url('/airegistry-tools/')).toBe(`http://${mcpgwTask.ip}:8003/`);
+    }, 120_000);
+
+    it('the schedule: the fan-out plans resync shards; a shard reads the registry by pages and sends work only where a write is needed', async () => {
+      // Prepare: the registry reset its built-in entry behind the reconciler's back.
+      const record = world.registry.getServer('/airegistry-tools/');
+      world.registry.putServer({
+        ...(record as NonNullable<typeof record>),
+        proxy_pass_url: 'http://mcpgw-server:8003/',
+      });
+      const currenttimeBefore = url('/currenttime/');
+      await receiveAll(queues.trigger).then((left) => deleteDone(queues.trigger, left, []));
+      // What the resync rule puts on the trigger queue.
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queues.trigger,
+          MessageBody: JSON.stringify({
+            version: '0',
+            id: `resync-${Date.now()}`,
+            'detail-type': 'Scheduled Event',
+            source: 'aws.events',
+            account: MOTO_ACCOUNT,
+            time: new Date().toISOString(),
+            region: MOTO_REGION,
+            resources: [`arn:aws:events:${MOTO_REGION}:${MOTO_ACCOUNT}:rule/resync`],
+            detail: {},
+          }),
+        }),
+      );
+
+      // Act 1: the fan-out on the schedule: shards, no work yet.
+      const schedule = await receiveAll(queues.trigger);
+      expect(await invoke(bundles.fanout, sqsEvent(schedule, queues.triggerArn))).toEqual({
+        batchItemFailures: [],
+      });
+      await deleteDone(queues.trigger, schedule, []);
+      expect(await receiveAll(queues.work)).toEqual([]);
+      const shards = await receiveAll(queues.trigger);
+      expect(shards.map((m) => Object.keys(JSON.parse(m.Body ?? '{}')))).toEqual([['shard']]);
+
+      // Act 2: the fan-out on the shard.
+      world.registry.clearRequests();
+      expect(await invoke(bundles.fanout, sqsEvent(shards, queues.triggerArn))).toEqual({
+        batchItemFailures: [],
+      });
+      await deleteDone(queues.trigger, shards, []);
+
+      // Assess: one paged read of the registry, no write; work only for the entry that was reset.
+      const api = world.registry.requests().filter((r) => r.path.startsWith('/api/'));
+      expect(api.filter((r) => r.method !== 'GET')).toEqual([]);
+      expect(api.map((r) => [r.method, r.path, r.query.offset])).toEqual([['GET', '/api/servers', '0']]);
+      const workMessages = await receiveAll(queues.work);
+      expect(workMessages.map((m) => m.Attributes?.MessageGroupId)).toEqual(['server:/airegistry-tools/']);
+
+      // Act 3: the reconciler on that work.
+      const reconciled = await invoke(bundles.reconciler, sqsEvent(workMessages, queues.workArn));
+      await deleteDone(queues.work, workMessages, reconciled.batchItemFailures);
+      expect(reconciled).toEqual({ batchItemFailures: [] });
+      expect(url('/airegistry-tools/')).toBe(`http://${mcpgwTask?.ip}:8003/`);
+      expect(url('/currenttime/')).toBe(currenttimeBefore);
+    }, 120_000);
+
+    it('a registry task reaching RUNNING: the fan-out sends the delayed re-checks, and no work yet', async () => {
+      // Prepare
+      const [registryTask] = (await world.startTasks('registry', 'mcp-gateway-registry', undefined, 1)) as [
+        Task,
+      ];
+      const e = world.event('mcp-gateway-registry', registryTask, 'RUNNING', 'RUNNING', 3);
+      await events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: e.source,
+              DetailType: e['detail-type'],
+              Resources: e.resources ?? [],
+              Detail: JSON.stringify(e.detail),
+            },
+          ],
+        }),
+      );
+      const triggers = (await receiveAll(queues.trigger)).filter(
+        (m) => !(m.Body ?? '').startsWith('{"verify"'),
+      );
+      expect(triggers.map((m) => JSON.parse(m.Body ?? '{}').detail?.group)).toEqual([
+        'service:mcp-gateway-registry',
+      ]);
+
+      // Act
+      expect(await invoke(bundles.fanout, sqsEvent(triggers, queues.triggerArn))).toEqual({
+        batchItemFailures: [],
+      });
+      await deleteDone(queues.trigger, triggers, []);
+
+      // Assess: one delayed registry-only shard per re-check (every 4 s for 2 min), nothing visible yet.
+      const rechecks = registryStartRechecks({
+        everySeconds: DELIVERY.recheckEverySeconds,
+        windowSeconds: DELIVERY.recheckWindowSeconds,
+      });
+      expect(rechecks).toHaveLength(30);
+      expect(await attribute(queues.trigger, 'ApproximateNumberOfMessagesDelayed')).toBeGreaterThanOrEqual(
+        rechecks.length,
+      );
+      expect(await receiveAll(queues.work)).toEqual([]);
+    }, 120_000);
   },
 );
