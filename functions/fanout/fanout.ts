@@ -36,6 +36,8 @@ export interface FanoutDeps {
   logger: LoggerLike;
   metrics: MetricsSink;
   now: () => number;
+  /** The time now as ISO 8601 (the times of the schedule and re-check work). */
+  isoNow: () => string;
   sleep: (ms: number) => Promise<void>;
   rates: ApiRates;
   pageSize: number;
@@ -60,6 +62,9 @@ export interface ShardFigures {
   calls: Partial<Record<string, number>>;
   durationMs: number;
 }
+
+/** The gap before a chained shard: its look-ups do not pile onto the previous page's. */
+const CHAINED_SHARD_DELAY_SECONDS = 2;
 
 export class Fanout {
   private readonly services: ServiceDirectory;
@@ -86,18 +91,13 @@ export class Fanout {
       return;
     }
     if (intake.kind === 'schedule') {
-      await this.sendShards(
-        intake.eventId,
-        intake.time ?? new Date(this.deps.now()).toISOString(),
-        0,
-        'full',
-      );
+      await this.sendShards(intake.eventId, intake.time ?? this.deps.isoNow(), 0, 'full');
       return;
     }
     const e = intake.event;
     if (isRegistryEvent(e, this.deps.config)) {
       if (!isRunning(e)) return;
-      const time = new Date(this.deps.now()).toISOString();
+      const time = this.deps.isoNow();
       for (const delay of registryStartRechecks(this.deps.recheck))
         await this.sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, time, delay, 'registry');
       return;
@@ -124,6 +124,15 @@ export class Fanout {
     const result = await this.shards.check(shard, ctx);
     const body = scheduledEventBody(shard.resync, shard.time);
     await this.sendWork(result.needWork, shard.resync, () => body);
+    // The registry lists more entries than the plan counted (unmanaged ones): the page after
+    // the last planned one follows, chained, so every managed entry is on some page.
+    const planned = this.deps.config.targets.filter((t) => t.kind === shard.kind).length;
+    if (result.more && shard.offset + shard.limit >= planned) {
+      const next = { ...shard, offset: shard.offset + shard.limit, limit: this.deps.pageSize };
+      await this.deps.queues.sendTriggers([
+        { body: shardBody(next), delaySeconds: CHAINED_SHARD_DELAY_SECONDS },
+      ]);
+    }
     this.deps.onShard?.({
       shard,
       entries: result.entries,
@@ -138,10 +147,12 @@ export class Fanout {
     const found = await this.deps.verifier.verifyWrite({ kind: v.kind, path: v.path }, v.written, ctx);
     const record = reportVerification(v, found, this.deps.logger, this.deps.metrics);
     this.deps.onVerification?.(record);
-    // A late scan put an older address back: the reconciler decides again (never re-enables).
-    if (found.addressWrittenBack)
+    // A late scan put the older address back: the reconciler decides again (never re-enables).
+    // Any other address is a later write (ours after a newer event, or an operator's): its own
+    // trigger covers it, and sending work here would only queue behind it.
+    if (record.addressWrittenBack)
       await this.sendWork([v], `verify-${v.eventId}`, () =>
-        scheduledEventBody(`verify-${v.eventId}`, new Date(this.deps.now()).toISOString()),
+        scheduledEventBody(`verify-${v.eventId}`, this.deps.isoNow()),
       );
   }
 

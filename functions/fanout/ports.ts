@@ -19,9 +19,15 @@ export interface FanoutQueues {
   sendTriggers(messages: TriggerOut[]): Promise<void>;
 }
 
-/** One page of a registry list, as entries with their addresses (functions/reconciler/registry/list.ts). */
+/** One page of a registry list: its entries with their addresses, and whether more pages follow. */
+export interface RegistryPage {
+  entries: RegistryEntry[];
+  more: boolean;
+}
+
+/** The paged list read (functions/reconciler/registry/list.ts). */
 export interface RegistryPages {
-  listPage(kind: TargetKind, offset: number, limit: number, ctx: CallContext): Promise<RegistryEntry[]>;
+  listPage(kind: TargetKind, offset: number, limit: number, ctx: CallContext): Promise<RegistryPage>;
 }
 
 /** The read that checks a write after the registry's background scan (RegistryClient.verifyWrite). */

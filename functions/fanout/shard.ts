@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
+import type { TargetConfig } from '../reconciler/config';
 import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
 import type { CallContext, EntryRef } from '../reconciler/ports';
 import { Reconciler } from '../reconciler/reconcile';
-import { SILENT_LOGGER } from '../reconciler/telemetry';
+import { MetricName, SILENT_LOGGER } from '../reconciler/telemetry';
 import type { FanoutDeps } from './fanout';
 import { PageRegistry } from './page-registry';
 
 export interface ShardResult {
   entries: number;
+  /** The registry says more pages follow this one. */
+  more: boolean;
   /** Entries that need the reconciler: a write, a retry, or an error to report. */
   needWork: EntryRef[];
   calls: Partial<Record<string, number>>;
@@ -21,22 +25,26 @@ export interface ShardResult {
  */
 export class ShardChecker {
   private readonly checkers = new Map<string, { view: PageRegistry; reconciler: Reconciler }>();
+  private readonly byPath: Record<'server' | 'agent', Map<string, TargetConfig>>;
 
-  constructor(private readonly deps: FanoutDeps) {}
+  constructor(private readonly deps: FanoutDeps) {
+    this.byPath = { server: new Map(), agent: new Map() };
+    for (const t of deps.config.targets) this.byPath[t.kind].set(t.path, t);
+  }
 
   async check(shard: ShardMessage, ctx: CallContext): Promise<ShardResult> {
     const { config } = this.deps;
-    const targets = config.targets
-      .filter((t) => t.kind === shard.kind)
-      .slice(shard.offset, shard.offset + shard.limit);
-    const managed = new Set(targets.map((t) => t.path));
-    const page = (await this.deps.pages.listPage(shard.kind, shard.offset, shard.limit, ctx)).filter((e) =>
-      managed.has(e.path),
-    );
+    // The registry orders its list its own way: a page holds whichever managed entries it lists.
+    const listed = await this.deps.pages.listPage(shard.kind, shard.offset, shard.limit, ctx);
+    const known = this.byPath[shard.kind];
+    const page = listed.entries.filter((e) => known.has(e.path));
+    const more = listed.more;
     if (shard.mode === 'registry') {
-      return { entries: page.length, needWork: page.filter((e) => needsRecheckWork(e.url)), calls: {} };
+      return { entries: page.length, more, needWork: page.filter((e) => needsRecheckWork(e.url)), calls: {} };
     }
-    const key = `${shard.kind}:${shard.offset}:${shard.limit}`;
+    if (page.length === 0) return { entries: 0, more, needWork: [], calls: {} };
+    const targets = page.map((e) => known.get(e.path) as TargetConfig);
+    const key = `${shard.kind}:${shard.offset}:${shard.limit}:${hashOf(targets.map((t) => t.path))}`;
     let checker = this.checkers.get(key);
     if (checker === undefined) {
       const view = new PageRegistry();
@@ -55,6 +63,11 @@ export class ShardChecker {
           serviceCacheTtlMs: this.deps.serviceCacheTtlMs,
         }),
       };
+      // One checker per page content; the oldest goes first when the registry reorders often.
+      if (this.checkers.size >= MAX_CHECKERS) {
+        const oldest = this.checkers.keys().next().value;
+        if (oldest !== undefined) this.checkers.delete(oldest);
+      }
       this.checkers.set(key, checker);
     }
     checker.view.load(page);
@@ -66,6 +79,13 @@ export class ShardChecker {
     for (const r of outcome.records) {
       for (const [api, n] of Object.entries(r.calls)) calls[api] = (calls[api] ?? 0) + (n ?? 0);
       // Managed entries the scan disabled are reported by every resync (no memory of our writes needed).
+      if (r.securityPending === true) {
+        this.deps.metrics.count(MetricName.ServerSecurityPending);
+        this.deps.logger.error(
+          `${r.target.kind} ${r.target.path} is disabled by the registry's security scan (tag security-pending); not re-enabled`,
+          { securityPending: { target: r.target, url: r.currentUrl, resync: shard.resync } },
+        );
+      }
       if (r.action === 'update' || r.retryable || r.action === 'error')
         needWork.push({ kind: r.target.kind, path: r.target.path });
     }
@@ -73,6 +93,12 @@ export class ShardChecker {
       `resync shard ${shard.kind} ${shard.offset}+${shard.limit}: ${page.length} read, ${needWork.length} need work`,
       { shard: { ...shard, entries: page.length, work: needWork.length, calls } },
     );
-    return { entries: page.length, needWork, calls };
+    return { entries: page.length, more, needWork, calls };
   }
+}
+
+const MAX_CHECKERS = 200;
+
+function hashOf(paths: readonly string[]): string {
+  return createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 16);
 }

@@ -12,7 +12,10 @@ export interface VerificationRecord {
   confirmed: boolean;
   disabledSecurityPending: boolean;
   disabled: boolean;
+  /** The address before our write is back (a late scan saved the record it captured earlier). */
   addressWrittenBack: boolean;
+  /** Another address since: a later write, not a write-back. */
+  changedSince: boolean;
 }
 
 /**
@@ -35,7 +38,8 @@ export function reportVerification(
     confirmed: found.confirmed,
     disabledSecurityPending: found.disabledSecurityPending,
     disabled: found.disabled,
-    addressWrittenBack: found.addressWrittenBack,
+    addressWrittenBack: found.addressWrittenBack && (v.previous === undefined || found.url === v.previous),
+    changedSince: found.addressWrittenBack && v.previous !== undefined && found.url !== v.previous,
   };
   const name = `${v.kind} ${v.path}`;
   if (found.disabledSecurityPending) {
@@ -49,8 +53,12 @@ export function reportVerification(
       verification: record,
     });
   }
-  if (found.addressWrittenBack) {
-    logger.warn(`${name} has ${found.url} after our write of ${v.written}: reconciling it again`, {
+  if (record.addressWrittenBack) {
+    logger.warn(`${name} has ${found.url} back after our write of ${v.written}: reconciling it again`, {
+      verification: record,
+    });
+  } else if (record.changedSince) {
+    logger.info(`${name} changed to ${found.url} since our write of ${v.written} (a later write)`, {
       verification: record,
     });
   } else if (!found.disabled) {

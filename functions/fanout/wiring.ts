@@ -20,13 +20,17 @@ export type FanoutOptions = Pick<
   'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'
 > &
   Partial<Omit<FanoutDeps, 'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'>> & {
-    /** The published rates the resync spread is sized on (DiscoverInstances 1,000/s, DescribeTasks 20/s). */
+    /** How long concurrent DescribeTasks calls wait to share one call. @default DELIVERY.ecsBatchWindowMs */
     ecsBatchWindowMs?: number;
   };
 
+/** The published sustained rates the resync spread is sized on (README, "API limits"). */
 export const PUBLISHED_RATES = { discoverInstancesPerSecond: 1_000, describeTasksPerSecond: 20 } as const;
 
-export type FanoutHandler = (event: unknown) => Promise<SQSBatchResponse>;
+export type FanoutHandler = (
+  event: unknown,
+  context?: { getRemainingTimeInMillis(): number },
+) => Promise<SQSBatchResponse>;
 
 export function createFanout(options: FanoutOptions): Fanout {
   const sleep = options.sleep ?? realSleep;
@@ -39,6 +43,7 @@ export function createFanout(options: FanoutOptions): Fanout {
     logger: options.logger ?? SILENT_LOGGER,
     metrics: options.metrics ?? NO_METRICS,
     now: options.now ?? Date.now,
+    isoNow: options.isoNow ?? (() => new Date((options.now ?? Date.now)()).toISOString()),
     sleep,
     rates: options.rates ?? PUBLISHED_RATES,
     pageSize: options.pageSize ?? DELIVERY.pageSize,
@@ -66,25 +71,29 @@ export function createFanoutHandler(options: FanoutOptions): {
 } {
   const fanout = createFanout(options);
   const logger = options.logger ?? SILENT_LOGGER;
-  const handler: FanoutHandler = async (event) => {
+  const handler: FanoutHandler = async (event, context) => {
     const records = (event as { Records?: { messageId?: string; body?: unknown }[] } | null)?.Records;
     if (!Array.isArray(records)) throw new Error('the fan-out consumes SQS batches only (no Records)');
     const batchItemFailures: SQSBatchItemFailure[] = [];
-    await Promise.all(
-      records.map(async (rec) => {
-        const id = typeof rec.messageId === 'string' ? rec.messageId : '';
-        try {
-          if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');
-          const m = readTriggerMessage(rec.body);
-          if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
-          else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
-          else await fanout.event(m.body, NO_COUNT);
-        } catch (error) {
-          logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
-          if (id !== '') batchItemFailures.push({ itemIdentifier: id });
-        }
-      }),
-    );
+    // One message at a time: a batch's shard checks never add up their look-ups against the API limits.
+    for (const rec of records) {
+      const id = typeof rec.messageId === 'string' ? rec.messageId : '';
+      if (context !== undefined && context.getRemainingTimeInMillis() < DELIVERY.fanoutReserveMs) {
+        // Not started: it comes back after the trigger queue's visibility timeout.
+        if (id !== '') batchItemFailures.push({ itemIdentifier: id });
+        continue;
+      }
+      try {
+        if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');
+        const m = readTriggerMessage(rec.body);
+        if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
+        else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
+        else await fanout.event(m.body, NO_COUNT);
+      } catch (error) {
+        logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
+        if (id !== '') batchItemFailures.push({ itemIdentifier: id });
+      }
+    }
     return { batchItemFailures };
   };
   return { handler, fanout, logger, metrics: options.metrics ?? NO_METRICS };

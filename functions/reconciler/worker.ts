@@ -166,6 +166,7 @@ export class Worker {
       kind: r.target.kind,
       path: r.target.path,
       written: r.desiredUrl as string,
+      ...(r.currentUrl === undefined ? {} : { previous: r.currentUrl }),
       eventId: r.trigger.eventId ?? '',
       at: new Date((this.deps.now ?? Date.now)()).toISOString(),
     });

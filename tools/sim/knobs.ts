@@ -1,4 +1,5 @@
 import { DEFAULT_RECHECK } from '../../functions/reconciler/delivery/recheck';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { DEPLOYED } from '../../infra/deployed-defaults';
 import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
 
@@ -166,11 +167,15 @@ export function withKnobs(base: ChaosKnobs, over: KnobOverrides = {}): ChaosKnob
  */
 export const PER_ENTRY: KnobOverrides['lambda'] = {
   delivery: 'per-entry',
-  timeoutMs: 60_000,
-  visibilityTimeoutMs: 360_000,
-  maxReceiveCount: 10,
-  batchSize: 10,
-  maxConcurrency: 20,
-  fanoutConcurrency: 5,
+  timeoutMs: DELIVERY.workerTimeoutSeconds * 1_000,
+  visibilityTimeoutMs: DELIVERY.workVisibilitySeconds * 1_000,
+  maxReceiveCount: DELIVERY.workMaxReceiveCount,
+  batchSize: DELIVERY.workBatchSize,
+  maxConcurrency: DELIVERY.workMaxConcurrency,
+  fanoutConcurrency: DELIVERY.fanoutMaxConcurrency,
+  pageSize: DELIVERY.pageSize,
+  resyncRateShare: DELIVERY.resyncRateShare,
+  recheckEverySeconds: DELIVERY.recheckEverySeconds,
+  recheckWindowSeconds: DELIVERY.recheckWindowSeconds,
   retryDelaysMs: [],
 };

@@ -25,7 +25,7 @@ import { Observer, type StaleCause, type Violation } from './measures';
 import { Rng } from './rng';
 import { SCENARIOS, type ScenarioSpec } from './scenarios';
 import { Scheduler } from './scheduler';
-import { createWorkerEnvironment, targetsByGroup, type WorkerCounts } from './worker';
+import { createWorkerEnvironment, newWorkerCounts, targetsByGroup } from './worker';
 
 /**
  * Runs one scenario end to end: the real `createHandler` + `Reconciler` against the simulated
@@ -330,6 +330,16 @@ export async function runScenario(
     },
     stuck,
   );
+  // The fan-out's verification reads: the same registry, its own random stream (a separate
+  // function's requests), so adding them leaves the reconciler's draws as they were.
+  const verifyRegistry = new SimRegistry(
+    memory,
+    sched,
+    root.fork('fanout-registry'),
+    knobs.registry,
+    { decided: () => undefined, landed: () => undefined },
+    stuck,
+  );
   const records: DecisionRecord[] = [];
   const logger = recordingLogger(records);
   const metrics: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
@@ -339,7 +349,7 @@ export async function runScenario(
     : knobs.lambda.queue === 'fifo'
       ? 1
       : knobs.lambda.concurrency;
-  const workerCounts: WorkerCounts = { notStarted: 0, writesRefused: 0, lagDeferrals: 0 };
+  const workerCounts = newWorkerCounts();
   const fanoutFigures = newFanoutFigures();
   let queue: Consumer;
   let triggers: StandardQueue | undefined;
@@ -355,7 +365,8 @@ export async function runScenario(
       maxConcurrency: knobs.lambda.maxConcurrency,
       coldStartMs: knobs.lambda.coldStartMs,
     };
-    const groups = targetsByGroup(config);
+    // The trigger queue is built after the work queue: the worker's verifications reach it late-bound.
+    let toTriggers: (body: string, delaySeconds: number) => void = () => undefined;
     const budget = budgetRule(
       {
         timeoutMs: knobs.registry.clientTimeoutMs,
@@ -366,21 +377,19 @@ export async function runScenario(
       3 * (knobs.aws.latencyMs[1] * 3 + 700),
     );
     const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
-      createWorkerEnvironment(
-        {
-          config,
-          cloudMap: aws,
-          ecs: aws,
-          registry,
-          logger,
-          metrics,
-          sched,
-          budget,
-          parallelism: 10,
-          counts: workerCounts,
-        },
-        groups,
-      ),
+      createWorkerEnvironment({
+        config,
+        cloudMap: aws,
+        ecs: aws,
+        registry,
+        logger,
+        metrics,
+        sched,
+        budget,
+        parallelism: 10,
+        counts: workerCounts,
+        sendTrigger: (body, delay) => toTriggers(body, delay),
+      }),
     );
     const fanoutRng = root.fork('fanout');
     const triggerQueue = new StandardQueue(
@@ -397,6 +406,9 @@ export async function runScenario(
           cloudMap: aws,
           ecs: aws,
           memory,
+          registry: verifyRegistry,
+          logger,
+          metrics,
           sched,
           rng: fanoutRng,
           registryReadMs: knobs.registry.readMs,
@@ -417,6 +429,7 @@ export async function runScenario(
           figures: fanoutFigures,
         }),
     );
+    toTriggers = (body, delay) => triggerQueue.send(body, delay);
     queue = workQueue;
     work = workQueue;
     triggers = triggerQueue;

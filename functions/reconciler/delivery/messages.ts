@@ -22,6 +22,8 @@ export interface ShardMessage {
 export interface VerifyMessage extends EntryRef {
   /** The address the reconciler wrote. */
   written: string;
+  /** The address the entry had before that write: a late scan that saves its old capture puts it back. */
+  previous?: string;
   /** The work message's event id, for the record. */
   eventId: string;
   /** When the write was confirmed (ISO). */
@@ -72,6 +74,7 @@ function isVerify(v: unknown): v is VerifyMessage {
     (s.kind === 'server' || s.kind === 'agent') &&
     typeof s.path === 'string' &&
     typeof s.written === 'string' &&
+    (s.previous === undefined || typeof s.previous === 'string') &&
     typeof s.eventId === 'string' &&
     typeof s.at === 'string'
   );

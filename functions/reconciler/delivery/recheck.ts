@@ -1,4 +1,5 @@
 import { hostOf, isIPv4 } from '../url';
+import { DELIVERY } from './settings';
 
 /**
  * A registry task that starts (a deployment, or a crash and restart) resets its built-in entries
@@ -16,7 +17,10 @@ export interface RecheckPolicy {
   windowSeconds: number;
 }
 
-export const DEFAULT_RECHECK: RecheckPolicy = { everySeconds: 4, windowSeconds: 120 };
+export const DEFAULT_RECHECK: RecheckPolicy = {
+  everySeconds: DELIVERY.recheckEverySeconds,
+  windowSeconds: DELIVERY.recheckWindowSeconds,
+};
 
 /** Delays (DelaySeconds, ≤ 900) of the re-checks after a registry task reaches RUNNING. */
 export function registryStartRechecks(policy: RecheckPolicy = DEFAULT_RECHECK): number[] {

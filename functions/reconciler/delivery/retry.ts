@@ -1,3 +1,5 @@
+import { DELIVERY } from './settings';
+
 /**
  * How long a message handed back stays invisible before its next delivery (set with
  * ChangeMessageVisibility on that message alone; in a FIFO queue it holds back only its own
@@ -23,7 +25,7 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
-  lagSeconds: 2,
+  lagSeconds: DELIVERY.lagVisibilitySeconds,
   throttledSeconds: 1,
   baseSeconds: 10,
   maxSeconds: 120,

@@ -107,11 +107,12 @@ export class RegistryPageReader {
     offset: number,
     limit: number,
     ctx: CallContext,
-  ): Promise<RegistryEntry[]> {
-    const { items } = await listPage(this.http, kind, offset, limit, ctx);
-    return items.flatMap((i) => {
+  ): Promise<{ entries: RegistryEntry[]; more: boolean }> {
+    const { items, more } = await listPage(this.http, kind, offset, limit, ctx);
+    const entries = items.flatMap((i) => {
       const e = listedEntry(kind, i);
       return e === undefined ? [] : [e];
     });
+    return { entries, more };
   }
 }
