@@ -390,7 +390,13 @@ describeWithMoto(
       // Assess: one paged read of the registry, no write; work only for the entry that was reset.
       const api = world.registry.requests().filter((r) => r.path.startsWith('/api/'));
       expect(api.filter((r) => r.method !== 'GET')).toEqual([]);
-      expect(api.map((r) => [r.method, r.path, r.query.offset])).toEqual([['GET', '/api/servers', '0']]);
+      // A page as long as the managed servers (two here; at most DELIVERY.pageSize), from the start.
+      const managedServers = JSON.parse(world.configJson).targets.filter(
+        (t: { kind: string }) => t.kind === 'server',
+      );
+      expect(api.map((r) => [r.method, r.path, r.query.limit, r.query.offset])).toEqual([
+        ['GET', '/api/servers', String(Math.min(DELIVERY.pageSize, managedServers.length)), '0'],
+      ]);
       const workMessages = await receiveAll(queues.work);
       expect(workMessages.map((m) => m.Attributes?.MessageGroupId)).toEqual(['server:/airegistry-tools/']);
 
