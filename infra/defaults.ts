@@ -34,7 +34,8 @@ export const FANOUT_HANDLER = path.join(__dirname, '..', 'functions', 'fanout', 
 
 // Sizing (README, "Sizing"). The reconciler works one entry per message group: its worst case (a
 // registry read, Cloud Map and ECS with SDK retries, a write and its read-back, every registry call
-// 3 attempts × 5 s plus backoff) is 50.4 s (functions/reconciler/delivery/budget.ts), so 60 s.
+// 3 attempts × 5 s plus backoff, Cloud Map and ECS 9 s) is 56.4 s (functions/reconciler/wiring.ts,
+// deployedBudget), so 60 s; validation.ts refuses less than it needs.
 export const DEFAULT_TIMEOUT = Duration.seconds(DELIVERY.workerTimeoutSeconds);
 /** The fan-out's timeout: a resync shard's read-only check of 500 entries took ≤ 8.5 s in `npm run sim`. */
 export const FANOUT_TIMEOUT = Duration.seconds(DELIVERY.fanoutTimeoutSeconds);

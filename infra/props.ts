@@ -195,8 +195,8 @@ export interface RegistryReconcilerProps {
   readonly resyncInterval?: Duration;
   /**
    * The reconciler's timeout (10–300 s). The work queue's visibility timeout is six times this. The
-   * reconciler starts an entry only when its worst case (50.4 s with the default registry limits)
-   * fits in the time left, so a timeout under that hands such entries back unstarted.
+   * reconciler starts an entry only when its worst case (56.4 s with the default registry limits)
+   * fits in the time left, so synth refuses a timeout shorter than that (58 s by default).
    * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
