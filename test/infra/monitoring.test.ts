@@ -133,6 +133,13 @@ describe('Construct: RegistryReconciler — monitoring', () => {
         }
       });
 
+      it('keeps every alarm description within CloudWatch’s 1,024 characters', () => {
+        const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+          Properties: { AlarmDescription: string };
+        }>;
+        for (const a of alarms) expect(a.Properties.AlarmDescription.length).toBeLessThanOrEqual(1024);
+      });
+
       it('tells the operator how to find the entry of a dead-lettered work message', () => {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           ...queueMetric('ApproximateNumberOfMessagesVisible', 'WorkDeadLetterQueue'),
