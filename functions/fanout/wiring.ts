@@ -2,7 +2,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda';
 import type { ReconcilerConfig } from '../reconciler/config';
 import { DEFAULTS, realSleep } from '../reconciler/defaults';
 import { BatchingEcs } from '../reconciler/delivery/ecs-batcher';
-import { readTriggerMessage } from '../reconciler/delivery/messages';
+import { readTriggerMessage, type TriggerMessage } from '../reconciler/delivery/messages';
 import { DELIVERY } from '../reconciler/delivery/settings';
 import { describeError } from '../reconciler/errors';
 import { NO_COUNT } from '../reconciler/ports';
@@ -75,24 +75,39 @@ export function createFanoutHandler(options: FanoutOptions): {
     const records = (event as { Records?: { messageId?: string; body?: unknown }[] } | null)?.Records;
     if (!Array.isArray(records)) throw new Error('the fan-out consumes SQS batches only (no Records)');
     const batchItemFailures: SQSBatchItemFailure[] = [];
-    // One message at a time: a batch's shard checks never add up their look-ups against the API limits.
+    const fail = (id: string, error: unknown) => {
+      logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
+      if (id !== '') batchItemFailures.push({ itemIdentifier: id });
+    };
+    const parsed: { id: string; m: TriggerMessage }[] = [];
     for (const rec of records) {
       const id = typeof rec.messageId === 'string' ? rec.messageId : '';
-      if (context !== undefined && context.getRemainingTimeInMillis() < DELIVERY.fanoutReserveMs) {
-        // Not started: it comes back after the trigger queue's visibility timeout.
-        if (id !== '') batchItemFailures.push({ itemIdentifier: id });
-        continue;
-      }
       try {
         if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');
-        const m = readTriggerMessage(rec.body);
+        parsed.push({ id, m: readTriggerMessage(rec.body) });
+      } catch (error) {
+        fail(id, error);
+      }
+    }
+    const run = async ({ id, m }: { id: string; m: TriggerMessage }) => {
+      try {
         if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
         else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
         else await fanout.event(m.body, NO_COUNT);
       } catch (error) {
-        logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
-        if (id !== '') batchItemFailures.push({ itemIdentifier: id });
+        fail(id, error);
       }
+    };
+    // Events and verifications are a few short calls each: together. Shards, one at a time after
+    // them: a batch's shard checks never add up their look-ups against the API limits, and one is
+    // started only while the invocation has time for it (else it comes back after the visibility timeout).
+    await Promise.all(parsed.filter((p) => p.m.type !== 'shard').map(run));
+    for (const p of parsed.filter((q) => q.m.type === 'shard')) {
+      if (context !== undefined && context.getRemainingTimeInMillis() < DELIVERY.fanoutReserveMs) {
+        if (p.id !== '') batchItemFailures.push({ itemIdentifier: p.id });
+        continue;
+      }
+      await run(p);
     }
     return { batchItemFailures };
   };

@@ -6,6 +6,7 @@ import type { VerificationRecord } from '../../functions/fanout/verify';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { SqsAdapter } from '../../functions/reconciler/aws/sqs';
 import { readTriggerMessage, shardBody, verifyBody } from '../../functions/reconciler/delivery/messages';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEvent } from '../../functions/reconciler/event';
 import type { RegistryEntry, WriteVerification } from '../../functions/reconciler/ports';
 import { MetricName } from '../../functions/reconciler/telemetry';
@@ -90,10 +91,11 @@ function setup(
     },
     onVerification: (v) => verifications.push(v),
   });
-  const run = (bodies: string[]) =>
-    handler({
-      Records: bodies.map((body, i) => ({ messageId: `t${i + 1}`, body })),
-    }) as Promise<SQSBatchResponse>;
+  const run = (bodies: string[], remainingMs?: number) =>
+    handler(
+      { Records: bodies.map((body, i) => ({ messageId: `t${i + 1}`, body })) },
+      remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs },
+    ) as Promise<SQSBatchResponse>;
   return {
     config,
     world,
@@ -271,6 +273,17 @@ describe('Fan-out: registry pages not in the plan', () => {
       { kind: 'server', offset: 2, limit: 500 },
     ]);
     expect(f.work.map((m) => m.groupId)).toEqual(['server:/airegistry-tools/']);
+  });
+});
+
+describe('Fan-out: time', () => {
+  it('starts no shard without time for it (handed back), while the batch’s events are still sent', async () => {
+    const f = setup();
+    const shard = shardBody({ kind: 'server', offset: 0, limit: 500, resync: 'r', time: 't', mode: 'full' });
+    const out = await f.run([shard, ev(TASKS.ct1, 'RUNNING')], DELIVERY.fanoutReserveMs - 1);
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 't1' }]);
+    expect(f.pageReads).toEqual([]);
+    expect(f.work.map((m) => m.groupId)).toEqual(['server:/currenttime/']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
 import { budgetRule } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEventText } from '../../functions/reconciler/event';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
@@ -112,6 +113,14 @@ export interface ScenarioResult {
     deadLettered: number;
     shardCheck: Omit<Distribution, 'count' | 'totalMs'>;
     calls: Partial<Record<ApiName, number>>;
+    /** Write verifications: sent by the reconciler after a confirmed write, checked by the fan-out. */
+    verifications: {
+      sent: number;
+      checked: number;
+      disabledSecurityPending: number;
+      addressWrittenBack: number;
+      changedSince: number;
+    };
   };
   /** The scheduled resync's load (per-entry design). */
   resync?: {
@@ -397,7 +406,10 @@ export async function runScenario(
       root.fork('triggers'),
       {
         ...settings,
-        visibilityTimeoutMs: 6 * knobs.lambda.timeoutMs,
+        // The fan-out function and its trigger queue as deployed (delivery/settings.ts).
+        timeoutMs: DELIVERY.fanoutTimeoutSeconds * 1_000,
+        visibilityTimeoutMs: DELIVERY.triggerVisibilitySeconds * 1_000,
+        maxReceiveCount: DELIVERY.triggerMaxReceiveCount,
         maxConcurrency: knobs.lambda.fanoutConcurrency,
       },
       () =>
@@ -635,6 +647,15 @@ export async function runScenario(
             deadLettered: triggers.dlq.length,
             shardCheck: strip(distribution(fanoutFigures.shardDurations)),
             calls: fanoutFigures.calls,
+            // Write verifications after the registry's background scan (issue #10 item 6).
+            verifications: {
+              sent: workerCounts.verificationsSent,
+              checked: fanoutFigures.verifications.length,
+              disabledSecurityPending: fanoutFigures.verifications.filter((v) => v.disabledSecurityPending)
+                .length,
+              addressWrittenBack: fanoutFigures.verifications.filter((v) => v.addressWrittenBack).length,
+              changedSince: fanoutFigures.verifications.filter((v) => v.changedSince).length,
+            },
           },
           resync: {
             entries: obs.targets.length,

@@ -2,6 +2,11 @@
  * The numbers of the per-entry delivery, in one place: the CDK construct sizes the queues and
  * functions from them, the handlers apply them, and the simulation (tools/sim/knobs.ts) runs
  * with them. Pure constants: importing this file pulls in nothing else.
+ *
+ * The construct reads: worker/fan-out timeouts, both queues' visibility and maxReceiveCount, both
+ * event source mappings' batch size and maximum concurrency, and `resyncPeriodSeconds` (the
+ * schedule rule's rate must match it: the resync spread is planned within it). The handlers read
+ * the rest.
  */
 export const DELIVERY = {
   /** Reconciler (worker) function timeout, seconds: one worst-case entry must fit (delivery/budget.ts). */
