@@ -2,6 +2,7 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import { DEFAULT_RESYNC } from '../../infra/defaults';
 import { TASK_STATUSES } from '../../infra/delivery';
 import { clusterArnJoin, NETWORK, synthReconciler } from './helpers';
 
@@ -161,6 +162,13 @@ describe('Construct: RegistryReconciler — delivery', () => {
           ScalingConfig: { MaximumConcurrency: 20 },
           FunctionResponseTypes: ['ReportBatchItemFailures'],
           MaximumBatchingWindowInSeconds: Match.absent(),
+        });
+      });
+
+      it('schedules the resync at the period the fan-out plans its shards in', () => {
+        expect(DEFAULT_RESYNC.toSeconds()).toBe(DELIVERY.resyncPeriodSeconds);
+        template.hasResourceProperties('AWS::Events::Rule', {
+          ScheduleExpression: `rate(${DELIVERY.resyncPeriodSeconds / 60} minutes)`,
         });
       });
 
