@@ -316,6 +316,8 @@ describeWithMoto(
       // The handed-back message waits out its own visibility; nothing else is left in the work queue.
       expect(await attribute(queues.work, 'ApproximateNumberOfMessagesNotVisible')).toBe(1);
       expect(await attribute(queues.work, 'ApproximateNumberOfMessages')).toBe(0);
+      // The confirmed write's verification waits in the trigger queue for the registry's scan (15 s).
+      expect(await attribute(queues.trigger, 'ApproximateNumberOfMessagesDelayed')).toBe(1);
       world.registry.faults.clear();
     }, 180_000);
     it('the failing entry, once the registry answers again, is written from its own handed-back message', async () => {
