@@ -1,11 +1,13 @@
 /**
  * The construct's defaults and fixed settings, in CDK's types. The plain numbers the simulation also
- * reads are in deployed-defaults.ts; the names default to the MCP Gateway Registry v1.0.16
+ * reads are in deployed-defaults.ts, the per-entry delivery's in
+ * functions/reconciler/delivery/settings.ts (`DELIVERY`, which the handlers apply too); the names default to the MCP Gateway Registry v1.0.16
  * CloudFormation stack (EnvironmentName `mcp-gateway`).
  */
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { DELIVERY } from '../functions/reconciler/delivery/settings';
 import { DEPLOYED, V1016_TARGETS } from './deployed-defaults';
 import type { ReconcilerLogLevel, ReconcilerTarget } from './props';
 
@@ -27,11 +29,16 @@ export const DEFAULT_TARGETS: readonly ReconcilerTarget[] = V1016_TARGETS;
 export const STATIC_TOKEN_ENV = 'REGISTRY_API_TOKEN';
 /** The handler the function bundles. */
 export const DEFAULT_HANDLER = path.join(__dirname, '..', 'functions', 'reconciler', 'handler.ts');
+/** The fan-out's handler: triggers in, one work message per registry entry out. */
+export const FANOUT_HANDLER = path.join(__dirname, '..', 'functions', 'fanout', 'handler.ts');
 
-// Sizing (README, "Sizing"). A batch holds at most 10 events and they coalesce to at most one
-// reconcile per target: ~0.2 s for a no-op, ~2-3 s for a write with its read-back, +3 s when
-// Cloud Map lags. 30 s covers five writes plus a lag retry with room to spare.
-export const DEFAULT_TIMEOUT = Duration.seconds(DEPLOYED.functionTimeoutSeconds);
+// Sizing (README, "Sizing"). The reconciler works one entry per message group: its worst case (a
+// registry read, Cloud Map and ECS with SDK retries, a write and its read-back, every registry call
+// 3 attempts × 5 s plus backoff, Cloud Map and ECS 9 s) is 56.4 s (functions/reconciler/wiring.ts,
+// deployedBudget), so 60 s; validation.ts refuses less than it needs.
+export const DEFAULT_TIMEOUT = Duration.seconds(DELIVERY.workerTimeoutSeconds);
+/** The fan-out's timeout: a resync shard's read-only check of 500 entries took ≤ 8.5 s in `npm run sim`. */
+export const FANOUT_TIMEOUT = Duration.seconds(DELIVERY.fanoutTimeoutSeconds);
 // Memory: `npm run bench` chooses it ("Memory size and cost"): the cheapest size whose peak RSS of a
 // cold invocation on Node 24 stays under 60% of it. 128 MB does not leave that room (~97 MB peak).
 export const DEFAULT_MEMORY_MB = 256;

@@ -1,8 +1,9 @@
 /**
- * How triggers reach the function: ECS task events and the periodic resync, through EventBridge
- * rules, into one SQS FIFO queue with its dead-letter queues, consumed by the function in batches.
- * The whole delivery topology is here, so changing it (message groups, a fan-out step) touches this
- * file and the tests of it only.
+ * How triggers reach the functions: ECS task events and the periodic resync, through EventBridge
+ * rules, into a standard SQS trigger queue that the fan-out consumes; the fan-out sends one message
+ * per registry entry to an SQS FIFO work queue, the entry as the message group, which the
+ * reconciler consumes. Each queue has its dead-letter queue. The whole delivery topology is here,
+ * so changing it touches this file and the tests of it only.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,74 +13,102 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ReconcilerConfig } from '../functions/reconciler/config';
-import { DEPLOYED } from './deployed-defaults';
+import { DELIVERY } from '../functions/reconciler/delivery/settings';
 
-/** The single FIFO message group every trigger goes into: one batch at a time, never two writers. */
-export const MESSAGE_GROUP_ID = 'registry-reconciler';
 /**
  * The task statuses the rule forwards. RUNNING includes the first sign of a task going away
  * (`desiredStatus: STOPPED` while still RUNNING); the rest are the way down. PROVISIONING, PENDING and
  * ACTIVATING are left out: a task is only worth pointing at once it is RUNNING.
  */
 export const TASK_STATUSES = ['RUNNING', 'DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED'] as const;
-/** After this many receives a message goes to the FIFO DLQ, unblocking the group. */
-export const MAX_RECEIVE_COUNT = DEPLOYED.maxReceiveCount;
-/** The queue's visibility timeout is this many function timeouts. */
-const VISIBILITY_FACTOR = DEPLOYED.visibilityFactor;
-const BATCH_SIZE = DEPLOYED.batchSize;
+/** After this many receives a work message goes to the work DLQ; only its own entry waited for it. */
+export const WORK_MAX_RECEIVE_COUNT = DELIVERY.workMaxReceiveCount;
+/** After this many receives a trigger goes to the trigger DLQ. */
+export const TRIGGER_MAX_RECEIVE_COUNT = DELIVERY.triggerMaxReceiveCount;
+/**
+ * Both queues' visibility timeout is this many timeouts of their consumer (AWS's advice for a
+ * Lambda event source), as settings.ts sizes it for the default timeouts.
+ */
+export const VISIBILITY_FACTOR = DELIVERY.workVisibilitySeconds / DELIVERY.workerTimeoutSeconds;
 /** EventBridge → SQS delivery retries: an event older than an hour says nothing the resync has not. */
 const EVENT_MAX_AGE = Duration.hours(1);
 const EVENT_RETRY_ATTEMPTS = 185;
 const DLQ_RETENTION = Duration.days(14);
+/** Every queue: SSE with an SQS-owned key (EventBridge can send to it without a key policy), TLS only. */
+const PROTECTED = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
 
-/** The queues every trigger goes through. */
+/** The queues of the delivery. */
 export interface ReconcilerQueues {
-  /** The FIFO queue the function consumes. */
-  readonly queue: sqs.Queue;
-  /** Where messages the function failed `MAX_RECEIVE_COUNT` times end up (FIFO). */
-  readonly deadLetterQueue: sqs.Queue;
-  /** Where events EventBridge could not deliver to the queue end up (standard). */
+  /** Standard queue: every trigger (task events, the schedule, the fan-out's delayed re-checks and resync shards). */
+  readonly triggerQueue: sqs.Queue;
+  /** Where triggers the fan-out failed `TRIGGER_MAX_RECEIVE_COUNT` times end up (standard). */
+  readonly triggerDeadLetterQueue: sqs.Queue;
+  /** FIFO queue: one message per entry and trigger, the entry (`<kind>:<path>`) as the message group. */
+  readonly workQueue: sqs.Queue;
+  /** Where work messages the reconciler failed `WORK_MAX_RECEIVE_COUNT` times end up (FIFO). */
+  readonly workDeadLetterQueue: sqs.Queue;
+  /** Where events EventBridge could not deliver to the trigger queue end up (standard). */
   readonly deliveryDeadLetterQueue: sqs.Queue;
 }
 
-/** The rules that put triggers on the queue. */
+/** The rules that put triggers on the trigger queue. */
 export interface ReconcilerRules {
-  /** ECS Task State Change events of the cluster → queue. */
+  /** ECS Task State Change events of the cluster → trigger queue. */
   readonly taskStateRule: events.Rule;
-  /** The periodic resync → queue. */
+  /** The periodic resync → trigger queue. */
   readonly resyncRule: events.Rule;
 }
 
-/** The FIFO queue (visibility from the function timeout), its FIFO DLQ and the delivery DLQ. */
-export function buildQueues(scope: Construct, functionTimeout: Duration): ReconcilerQueues {
-  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
-    fifo: true,
-    contentBasedDeduplication: true,
+/** The function timeouts the queues' visibility timeouts follow. */
+export interface QueueTimeouts {
+  readonly fanout: Duration;
+  readonly reconciler: Duration;
+}
+
+const visibility = (timeout: Duration) => Duration.seconds(timeout.toSeconds() * VISIBILITY_FACTOR);
+
+/** The trigger queue, the work queue, their DLQs and the delivery DLQ. */
+export function buildQueues(scope: Construct, timeouts: QueueTimeouts): ReconcilerQueues {
+  const triggerDeadLetterQueue = new sqs.Queue(scope, 'TriggerDeadLetterQueue', {
     retentionPeriod: DLQ_RETENTION,
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
+    ...PROTECTED,
   });
-  const queue = new sqs.Queue(scope, 'Queue', {
+  // Standard, not FIFO: the fan-out delays its re-checks and resync shards per message
+  // (DelaySeconds), which FIFO queues do not allow; order does not matter before the fan-out.
+  const triggerQueue = new sqs.Queue(scope, 'TriggerQueue', {
+    visibilityTimeout: visibility(timeouts.fanout),
+    ...PROTECTED,
+    deadLetterQueue: { queue: triggerDeadLetterQueue, maxReceiveCount: TRIGGER_MAX_RECEIVE_COUNT },
+  });
+  const workDeadLetterQueue = new sqs.Queue(scope, 'WorkDeadLetterQueue', {
     fifo: true,
-    // EventBridge cannot set a deduplication id; the body (the event, with its id) is the key.
-    contentBasedDeduplication: true,
-    visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * VISIBILITY_FACTOR),
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    retentionPeriod: DLQ_RETENTION,
+    ...PROTECTED,
+  });
+  const workQueue = new sqs.Queue(scope, 'WorkQueue', {
+    fifo: true,
+    // The fan-out sets MessageDeduplicationId (`<group>|<event id>`): a duplicate EventBridge event
+    // is dropped for its entry only, and two entries' messages for one event are never taken for one.
+    contentBasedDeduplication: false,
+    // One message group per entry: high-throughput FIFO (limits per group, not per queue).
+    deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+    fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+    // Only for an invocation that crashed: a handed-back message sets its own, shorter visibility.
+    visibilityTimeout: visibility(timeouts.reconciler),
+    ...PROTECTED,
+    deadLetterQueue: { queue: workDeadLetterQueue, maxReceiveCount: WORK_MAX_RECEIVE_COUNT },
   });
   // EventBridge target DLQs must be standard queues.
   const deliveryDeadLetterQueue = new sqs.Queue(scope, 'DeliveryDeadLetterQueue', {
     retentionPeriod: DLQ_RETENTION,
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
+    ...PROTECTED,
   });
   Validations.of(deliveryDeadLetterQueue).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason:
       'This queue is itself the dead-letter queue of the EventBridge targets (a target DeadLetterConfig, which cdk-nag does not see as a redrive); a DLQ of a DLQ would only move the problem.',
   });
-  return { queue, deadLetterQueue, deliveryDeadLetterQueue };
+  return { triggerQueue, triggerDeadLetterQueue, workQueue, workDeadLetterQueue, deliveryDeadLetterQueue };
 }
 
 /** What the rules need to know. */
@@ -89,20 +118,19 @@ export interface RuleSettings {
   readonly resyncInterval: Duration;
 }
 
-/** The task-state rule and the resync schedule, both into the FIFO queue's one message group. */
+/** The task-state rule and the resync schedule, both into the trigger queue. */
 export function buildRules(
   scope: Construct,
   queues: ReconcilerQueues,
   settings: RuleSettings,
 ): ReconcilerRules {
-  const queueTarget = new eventTargets.SqsQueue(queues.queue, {
-    messageGroupId: MESSAGE_GROUP_ID,
+  const queueTarget = new eventTargets.SqsQueue(queues.triggerQueue, {
     deadLetterQueue: queues.deliveryDeadLetterQueue,
     maxEventAge: EVENT_MAX_AGE,
     retryAttempts: EVENT_RETRY_ATTEMPTS,
   });
   const taskStateRule = new events.Rule(scope, 'TaskStateRule', {
-    description: `ECS task state changes of ${settings.config.clusterName} to the registry reconciler queue`,
+    description: `ECS task state changes of ${settings.config.clusterName} to the registry reconciler trigger queue`,
     eventPattern: taskStatePattern(settings.clusterArn, settings.config),
     targets: [queueTarget],
   });
@@ -114,10 +142,28 @@ export function buildRules(
   return { taskStateRule, resyncRule };
 }
 
-/** The function consumes the queue in batches, reporting the items it failed. */
-export function consumeQueue(fn: lambda.Function, queues: ReconcilerQueues): void {
-  fn.addEventSource(
-    new SqsEventSource(queues.queue, { batchSize: BATCH_SIZE, reportBatchItemFailures: true }),
+/** The fan-out consumes the trigger queue; its batch failures are per message (no order to keep). */
+export function consumeTriggers(fanout: lambda.Function, queues: ReconcilerQueues): void {
+  fanout.addEventSource(
+    new SqsEventSource(queues.triggerQueue, {
+      batchSize: DELIVERY.fanoutBatchSize,
+      maxConcurrency: DELIVERY.fanoutMaxConcurrency,
+      reportBatchItemFailures: true,
+    }),
+  );
+}
+
+/**
+ * The reconciler consumes the work queue: SQS hands each message group (entry) to one invocation at
+ * a time, and up to `maxConcurrency` invocations work different entries at once.
+ */
+export function consumeWork(reconciler: lambda.Function, queues: ReconcilerQueues): void {
+  reconciler.addEventSource(
+    new SqsEventSource(queues.workQueue, {
+      batchSize: DELIVERY.workBatchSize,
+      maxConcurrency: DELIVERY.workMaxConcurrency,
+      reportBatchItemFailures: true,
+    }),
   );
 }
 

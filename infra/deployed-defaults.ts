@@ -1,6 +1,9 @@
 /**
- * The queue and function settings the construct deploys by default, as plain numbers with no CDK
- * import, so the simulation (tools/sim) models exactly what is deployed. README, "Sizing", says why.
+ * Plain numbers with no CDK import, for the simulation (tools/sim) and the benchmarks. The resync
+ * interval and the batch size are what the construct deploys; the timeout, visibility and receive
+ * count are the single-group delivery's (the design before one message group per entry), which
+ * the simulation's base knobs and its single-group counterfactuals model. The per-entry delivery's
+ * numbers are `DELIVERY` in infra/defaults.ts. README, "Sizing", says why.
  */
 export const DEPLOYED = {
   /** A batch coalesces to at most one reconcile per target: 30 s covers five writes plus Cloud Map lag looks. */

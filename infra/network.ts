@@ -17,10 +17,13 @@ export interface ReconcilerNetwork {
   readonly created: ec2.SecurityGroup | undefined;
 }
 
-/** Imports the VPC and subnets, gives the role ENI management, and picks or creates the security group. */
+/**
+ * Imports the VPC and subnets, gives the roles ENI management, and picks or creates the security
+ * group both functions share (they reach the same endpoints).
+ */
 export function importNetwork(
   scope: Construct,
-  role: iam.Role,
+  roles: readonly iam.Role[],
   network: ReconcilerNetworkProps,
   props: Pick<RegistryReconcilerProps, 'registryUrl' | 'auth'>,
 ): ReconcilerNetwork {
@@ -43,16 +46,19 @@ export function importNetwork(
       reason: "Only the subnet id is used (the function's VPC configuration); its route table is never read.",
     });
   }
-  // Lambda creates the function's network interfaces with the function's own role.
-  role.addManagedPolicy(
-    iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+  // Lambda creates a function's network interfaces with the function's own role.
+  const vpcAccess = iam.ManagedPolicy.fromAwsManagedPolicyName(
+    'service-role/AWSLambdaVPCAccessExecutionRole',
   );
+  for (const role of roles) role.addManagedPolicy(vpcAccess);
   if (network.securityGroupIds !== undefined && network.securityGroupIds.length > 0) {
     const securityGroups = network.securityGroupIds.map((sg, i) =>
       ec2.SecurityGroup.fromSecurityGroupId(scope, `SecurityGroup${i}`, sg, { mutable: false }),
     );
     return { vpc, subnets, securityGroups, created: undefined };
   }
+  // The description is the created group's identity (changing it replaces the group, and with it
+  // the registry's inbound rule that names it): it stays as first deployed.
   const created = new ec2.SecurityGroup(scope, 'SecurityGroup', {
     vpc,
     description: 'Registry reconciler function: outbound HTTPS to AWS APIs, the registry and Keycloak',

@@ -1,31 +1,48 @@
 /**
- * The function's execution role and what it may do: read ECS and Cloud Map, read its one secret,
- * write its one log group (the queue grant comes with the event source). Each cdk-nag finding that
- * remains is acknowledged here with its reason.
+ * The functions' execution roles and what each may do: both read ECS and Cloud Map, read the one
+ * secret and write their own log group; the fan-out sends to both queues, the reconciler to the
+ * trigger queue (the consuming grants, ChangeMessageVisibility included, come with each event
+ * source). Each cdk-nag finding that remains is acknowledged here with its reason.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ReconcilerConfig } from '../functions/reconciler/config';
 import { arnParts } from './arns';
 import type { RegistryReconcilerProps } from './props';
 
 /**
- * The function's own role: the default one brings AWSLambdaBasicExecutionRole (logs on every group
+ * A function's own role: the default one brings AWSLambdaBasicExecutionRole (logs on every group
  * in the account), this one writes only `logGroup`.
  */
-export function buildRole(scope: Construct, logGroup: logs.LogGroup): iam.Role {
-  const role = new iam.Role(scope, 'Role', {
+export function buildRole(
+  scope: Construct,
+  id: string,
+  logGroup: logs.LogGroup,
+  description: string,
+): iam.Role {
+  const role = new iam.Role(scope, id, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description:
-      'Registry reconciler: reads ECS/Cloud Map, reads one secret, consumes its queue, writes its logs',
+    description,
   });
   logGroup.grantWrite(role);
   return role;
 }
 
-/** The reads the function makes: Cloud Map discovery, ECS tasks and services of the cluster, the secret. */
+/** `sqs:SendMessage` (and nothing else) on the given queues. */
+export function grantSend(role: iam.Role, sid: string, queues: readonly sqs.IQueue[]): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid,
+      actions: ['sqs:SendMessage'],
+      resources: queues.map((q) => q.queueArn),
+    }),
+  );
+}
+
+/** The reads both functions make: Cloud Map discovery, ECS tasks and services of the cluster, the secret. */
 export function grantReads(role: iam.Role, props: RegistryReconcilerProps, config: ReconcilerConfig): void {
   const stack = Stack.of(role);
   const clusterName = config.clusterName;

@@ -94,7 +94,7 @@ export interface ReconcilerNetworkProps {
 /** Alarm thresholds. */
 export interface ReconcilerAlarmProps {
   /**
-   * Failed invocations (crash, timeout, bad configuration) within 5 minutes.
+   * Failed invocations (crash, timeout, bad configuration) of either function within 5 minutes.
    * @default 1
    */
   readonly functionErrors?: number;
@@ -104,7 +104,7 @@ export interface ReconcilerAlarmProps {
    */
   readonly reconcileErrors?: number;
   /**
-   * Throttled invocations per 5 minutes, in 2 of 3 periods.
+   * Throttled invocations of both functions per 5 minutes, in 2 of 3 periods.
    * @default 1
    */
   readonly throttles?: number;
@@ -114,7 +114,9 @@ export interface ReconcilerAlarmProps {
    */
   readonly noLiveInstanceFor?: Duration;
   /**
-   * Age of the oldest message in the FIFO queue: the single message group is stuck.
+   * Age of the oldest message in the work queue: some entry's work has waited this long (its
+   * retries, or no consumer). The trigger queue's alarm waits this plus the longest delay the
+   * fan-out gives its own messages (15 min).
    * @default Duration.minutes(15)
    */
   readonly oldestMessageAge?: Duration;
@@ -192,17 +194,19 @@ export interface RegistryReconcilerProps {
    */
   readonly resyncInterval?: Duration;
   /**
-   * Function timeout (10–300 s). The queue's visibility timeout is three times this.
-   * @default Duration.seconds(30)
+   * The reconciler's timeout (10–300 s). The work queue's visibility timeout is six times this. The
+   * reconciler starts an entry only when its worst case (56.4 s with the default registry limits)
+   * fits in the time left, so synth refuses a timeout shorter than that (58 s by default).
+   * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
   /**
-   * Function memory in MB (128–3008).
+   * Memory of both functions in MB (128–3008).
    * @default 256
    */
   readonly memorySize?: number;
   /**
-   * Retention of the function's log group (decision records).
+   * Retention of both functions' log groups (the reconciler's holds the decision records).
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
@@ -232,8 +236,13 @@ export interface RegistryReconcilerProps {
    */
   readonly alarmEmail?: string;
   /**
-   * The handler's source file.
+   * The reconciler handler's source file.
    * @default functions/reconciler/handler.ts
    */
   readonly entry?: string;
+  /**
+   * The fan-out handler's source file.
+   * @default functions/fanout/handler.ts
+   */
+  readonly fanoutEntry?: string;
 }

@@ -1,96 +1,54 @@
 /**
- * The reconciler function: its log group, its environment (the checked configuration, Powertools'
- * settings, the static token when there is one) and the bundling shared with `npm run build`.
+ * The reconciler function: it consumes the work queue, one registry entry per message group, and
+ * keeps that entry pointed at a live task. Built with the house settings (house-lambda.ts).
  */
-import { type Duration, SecretValue } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { CONFIG_ENV } from '../functions/reconciler/config';
-import { METRICS_NAMESPACE } from '../functions/reconciler/telemetry';
-import { CDK_BUNDLING } from './bundling';
-import { DEFAULT_HANDLER, DEFAULT_LOG_RETENTION, DEFAULT_MEMORY_MB, STATIC_TOKEN_ENV } from './defaults';
-import type { ReconcilerNetwork } from './network';
-import type { ReconcilerLogLevel, RegistryReconcilerProps } from './props';
+import { DEFAULT_HANDLER, DEFAULT_MEMORY_MB } from './defaults';
+import type { ReconcilerQueues } from './delivery';
+import { buildHouseFunction, type HouseSettings } from './house-lambda';
 
-/** The function's log group (decision records). */
-export function buildLogGroup(scope: Construct, retention: logs.RetentionDays | undefined): logs.LogGroup {
-  return new logs.LogGroup(scope, 'LogGroup', { retention: retention ?? DEFAULT_LOG_RETENTION });
-}
+/** The variables through which both functions find the queues they send to. */
+export const WORK_QUEUE_URL_ENV = 'WORK_QUEUE_URL';
+export const TRIGGER_QUEUE_URL_ENV = 'TRIGGER_QUEUE_URL';
 
-/** What the function is built from, defaults already applied where the construct needs them too. */
+export { buildLogGroup } from './house-lambda';
+
+/** What the reconciler is built from besides the house settings. */
 export interface FunctionSettings {
-  readonly props: RegistryReconcilerProps;
-  /** `RECONCILER_CONFIG`, checked by the function's parser. */
-  readonly configJson: string;
   /** For the description. */
   readonly clusterName: string;
   readonly namespace: string;
-  readonly serviceName: string;
-  readonly logLevel: ReconcilerLogLevel;
   readonly timeout: Duration;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
-  readonly network: ReconcilerNetwork | undefined;
+  readonly queues: ReconcilerQueues;
 }
 
-/** The `NodejsFunction`, bundled locally with esbuild. */
-export function buildFunction(scope: Construct, settings: FunctionSettings): nodejs.NodejsFunction {
-  const { props, network, logLevel } = settings;
-  return new nodejs.NodejsFunction(scope, 'Function', {
-    entry: props.entry ?? DEFAULT_HANDLER,
-    handler: 'handler',
+/** The queue URLs both functions are given. */
+export function queueEnvironment(queues: ReconcilerQueues): Record<string, string> {
+  return {
+    [WORK_QUEUE_URL_ENV]: queues.workQueue.queueUrl,
+    [TRIGGER_QUEUE_URL_ENV]: queues.triggerQueue.queueUrl,
+  };
+}
+
+/** The reconciler `NodejsFunction`. */
+export function buildFunction(
+  scope: Construct,
+  house: HouseSettings,
+  settings: FunctionSettings,
+): nodejs.NodejsFunction {
+  return buildHouseFunction(scope, 'Function', house, {
+    entry: house.props.entry ?? DEFAULT_HANDLER,
     description: `Keeps MCP Gateway Registry entries pointed at live ECS tasks (${settings.clusterName}, ${settings.namespace})`,
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
-    memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+    memorySize: house.props.memorySize ?? DEFAULT_MEMORY_MB,
     timeout: settings.timeout,
     role: settings.role,
     logGroup: settings.logGroup,
-    loggingFormat: lambda.LoggingFormat.JSON,
-    // Lambda files EMF metric lines (which carry no level) as INFO: a stricter filter would drop
-    // every metric, so Lambda never filters above INFO and Powertools applies WARN/ERROR itself.
-    applicationLogLevelV2:
-      logLevel === 'DEBUG' ? lambda.ApplicationLogLevel.DEBUG : lambda.ApplicationLogLevel.INFO,
-    systemLogLevelV2: lambda.SystemLogLevel.INFO,
-    environment: functionEnvironment(settings),
-    ...(network === undefined
-      ? {}
-      : {
-          vpc: network.vpc,
-          vpcSubnets: { subnets: network.subnets },
-          securityGroups: network.securityGroups,
-        }),
-    // The very options `npm run build`, the benchmarks and the integration tier bundle with
-    // (infra/bundling.ts), so the bundle that is measured and tested is the one deployed.
-    bundling: {
-      ...CDK_BUNDLING,
-      format: nodejs.OutputFormat.ESM,
-      sourceMapMode: nodejs.SourceMapMode.DEFAULT,
-      // The metafile is for the size report; it has no place in the deployed zip.
-      metafile: false,
-      mainFields: [...CDK_BUNDLING.mainFields],
-      externalModules: [...CDK_BUNDLING.externalModules],
-    },
+    environment: queueEnvironment(settings.queues),
   });
-}
-
-function functionEnvironment(settings: FunctionSettings): Record<string, string> {
-  const { auth } = settings.props;
-  const environment: Record<string, string> = {
-    POWERTOOLS_SERVICE_NAME: settings.serviceName,
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    POWERTOOLS_LOG_LEVEL: settings.logLevel,
-    [CONFIG_ENV]: settings.configJson,
-    NODE_OPTIONS: '--enable-source-maps',
-  };
-  if (auth.type === 'static') {
-    // A CloudFormation dynamic reference: resolved at deploy time, never written into the template.
-    environment[STATIC_TOKEN_ENV] = SecretValue.secretsManager(auth.tokenSecret, {
-      ...(auth.tokenSecretJsonField === undefined ? {} : { jsonField: auth.tokenSecretJsonField }),
-    }).unsafeUnwrap();
-  }
-  return environment;
 }

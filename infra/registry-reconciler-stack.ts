@@ -31,17 +31,33 @@ export class RegistryReconcilerStack extends Stack {
       value: this.reconciler.logGroup.logGroupName,
       description: 'Decision records (one JSON line per target per reconcile)',
     });
-    new CfnOutput(this, 'QueueUrl', {
-      value: this.reconciler.queue.queueUrl,
-      description: 'The FIFO trigger queue',
+    new CfnOutput(this, 'FanoutFunctionName', {
+      value: this.reconciler.fanoutFunction.functionName,
+      description: 'The fan-out function (triggers to per-entry work)',
     });
-    new CfnOutput(this, 'DeadLetterQueueUrl', {
-      value: this.reconciler.deadLetterQueue.queueUrl,
-      description: 'Messages the function failed repeatedly (FIFO)',
+    new CfnOutput(this, 'FanoutLogGroupName', {
+      value: this.reconciler.fanoutLogGroup.logGroupName,
+      description: "The fan-out's logs",
+    });
+    new CfnOutput(this, 'TriggerQueueUrl', {
+      value: this.reconciler.triggerQueue.queueUrl,
+      description: 'The standard queue every trigger goes to (send a resync here)',
+    });
+    new CfnOutput(this, 'WorkQueueUrl', {
+      value: this.reconciler.workQueue.queueUrl,
+      description: 'The FIFO queue of per-entry work (message group <kind>:<path>)',
+    });
+    new CfnOutput(this, 'WorkDeadLetterQueueUrl', {
+      value: this.reconciler.workDeadLetterQueue.queueUrl,
+      description: 'Work the reconciler failed repeatedly (FIFO; MessageGroupId names the entry)',
+    });
+    new CfnOutput(this, 'TriggerDeadLetterQueueUrl', {
+      value: this.reconciler.triggerDeadLetterQueue.queueUrl,
+      description: 'Triggers the fan-out failed repeatedly',
     });
     new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
       value: this.reconciler.deliveryDeadLetterQueue.queueUrl,
-      description: 'Events EventBridge could not deliver to the queue',
+      description: 'Events EventBridge could not deliver to the trigger queue',
     });
     new CfnOutput(this, 'DashboardName', { value: this.reconciler.dashboard.dashboardName });
   }

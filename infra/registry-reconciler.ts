@@ -1,8 +1,9 @@
 /**
  * The registration reconciler construct. Its constructor reads as the list of what it builds; each
  * part has its own module: props.ts (what it can be told, with defaults in defaults.ts),
- * validation.ts, delivery.ts (queues and rules), permissions.ts, network.ts,
- * reconciler-function.ts and monitoring/ (metrics, alarms, dashboard).
+ * validation.ts, delivery.ts (queues, rules, event sources), permissions.ts, network.ts,
+ * house-lambda.ts (what both functions share), fanout-function.ts, reconciler-function.ts and
+ * monitoring/ (metrics, alarms, dashboard).
  */
 import { Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,14 +18,16 @@ import { Construct } from 'constructs';
 import type { ReconcilerConfig } from '../functions/reconciler/config';
 import { DEFAULT_SERVICE_NAME } from '../functions/reconciler/telemetry';
 import { arnParts } from './arns';
-import { DEFAULT_LOG_LEVEL, DEFAULT_RESYNC, DEFAULT_TIMEOUT } from './defaults';
-import { buildQueues, buildRules, consumeQueue } from './delivery';
+import { DEFAULT_LOG_LEVEL, DEFAULT_RESYNC, DEFAULT_TIMEOUT, FANOUT_TIMEOUT } from './defaults';
+import { buildQueues, buildRules, consumeTriggers, consumeWork } from './delivery';
+import { buildFanoutFunction } from './fanout-function';
+import { buildLogGroup, type HouseSettings } from './house-lambda';
 import type { ReconcilerAlarms } from './monitoring/alarms';
 import { buildMonitoring } from './monitoring/monitoring';
 import { importNetwork } from './network';
-import { buildRole, grantReads } from './permissions';
+import { buildRole, grantReads, grantSend } from './permissions';
 import type { RegistryReconcilerProps } from './props';
-import { buildFunction, buildLogGroup } from './reconciler-function';
+import { buildFunction } from './reconciler-function';
 import { checkProps } from './validation';
 
 // The construct's public API, importable from this one module.
@@ -34,36 +37,46 @@ export { InvalidReconcilerPropsError } from './validation';
 
 /**
  * The registration reconciler, deployed next to an existing MCP Gateway Registry stack on ECS:
- * ECS task events and a periodic resync go through one SQS FIFO message group to a Lambda function
- * that keeps the registry's entries pointed at live tasks, with alarms and a dashboard.
+ * ECS task events and a periodic resync go to a standard SQS trigger queue; a fan-out function
+ * sends one message per registry entry to an SQS FIFO work queue, the entry as the message group;
+ * the reconciler function consumes it, one invocation per entry at a time and entries in parallel,
+ * and keeps each entry pointed at a live task. With alarms and a dashboard.
  *
- * All props are checked before anything is built; the function's configuration is validated with
+ * All props are checked before anything is built; the functions' configuration is validated with
  * the function's own parser, so a bad configuration fails synth, not the first invocation.
  */
 export class RegistryReconciler extends Construct {
-  /** The reconciler function. */
+  /** The reconciler function (consumes the work queue). */
   readonly function: nodejs.NodejsFunction;
   /** Its execution role. */
   readonly role: iam.Role;
   /** Its log group (decision records). */
   readonly logGroup: logs.LogGroup;
-  /** The FIFO queue every trigger goes through. */
-  readonly queue: sqs.Queue;
-  /** Where messages the function failed `MAX_RECEIVE_COUNT` times end up (FIFO). */
-  readonly deadLetterQueue: sqs.Queue;
-  /** Where events EventBridge could not deliver to the queue end up (standard). */
+  /** The fan-out function (consumes the trigger queue, sends work). */
+  readonly fanoutFunction: nodejs.NodejsFunction;
+  readonly fanoutRole: iam.Role;
+  readonly fanoutLogGroup: logs.LogGroup;
+  /** The standard queue every trigger goes to. */
+  readonly triggerQueue: sqs.Queue;
+  /** Where triggers the fan-out failed repeatedly end up (standard). */
+  readonly triggerDeadLetterQueue: sqs.Queue;
+  /** The FIFO queue of per-entry work (message group = `<kind>:<path>`). */
+  readonly workQueue: sqs.Queue;
+  /** Where work the reconciler failed repeatedly ends up (FIFO; the group id names the entry). */
+  readonly workDeadLetterQueue: sqs.Queue;
+  /** Where events EventBridge could not deliver to the trigger queue end up (standard). */
   readonly deliveryDeadLetterQueue: sqs.Queue;
-  /** ECS Task State Change events of the cluster → queue. */
+  /** ECS Task State Change events of the cluster → trigger queue. */
   readonly taskStateRule: events.Rule;
-  /** The periodic resync → queue. */
+  /** The periodic resync → trigger queue. */
   readonly resyncRule: events.Rule;
   readonly alarms: ReconcilerAlarms;
   readonly dashboard: cloudwatch.Dashboard;
   /** The topic alarms notify, when there is one. */
   readonly topic?: sns.ITopic;
-  /** The function's security group, when the construct created one. */
+  /** The functions' security group, when the construct created one. */
   readonly securityGroup?: ec2.SecurityGroup;
-  /** The configuration passed in `RECONCILER_CONFIG`, as the function will read it. */
+  /** The configuration passed in `RECONCILER_CONFIG`, as the functions will read it. */
   readonly config: ReconcilerConfig;
   /** The cluster's ARN (a token when the cluster was given by name in an environment-agnostic stack). */
   readonly clusterArn: string;
@@ -80,10 +93,12 @@ export class RegistryReconciler extends Construct {
     const { clusterName, namespace } = config;
     this.clusterArn = arnParts(config.cluster, stack, 'ecs').arn(`cluster/${clusterName}`);
 
-    const queues = buildQueues(this, timeout);
+    const queues = buildQueues(this, { fanout: FANOUT_TIMEOUT, reconciler: timeout });
     ({
-      queue: this.queue,
-      deadLetterQueue: this.deadLetterQueue,
+      triggerQueue: this.triggerQueue,
+      triggerDeadLetterQueue: this.triggerDeadLetterQueue,
+      workQueue: this.workQueue,
+      workDeadLetterQueue: this.workDeadLetterQueue,
       deliveryDeadLetterQueue: this.deliveryDeadLetterQueue,
     } = queues);
     ({ taskStateRule: this.taskStateRule, resyncRule: this.resyncRule } = buildRules(this, queues, {
@@ -92,25 +107,54 @@ export class RegistryReconciler extends Construct {
       resyncInterval,
     }));
 
-    this.logGroup = buildLogGroup(this, props.logRetention);
-    this.role = buildRole(this, this.logGroup);
+    this.logGroup = buildLogGroup(this, 'LogGroup', props.logRetention);
+    this.role = buildRole(
+      this,
+      'Role',
+      this.logGroup,
+      'Registry reconciler: reads ECS/Cloud Map, reads one secret, consumes its work queue, sends to its trigger queue, writes its logs',
+    );
+    this.fanoutLogGroup = buildLogGroup(this, 'FanoutLogGroup', props.logRetention);
+    this.fanoutRole = buildRole(
+      this,
+      'FanoutRole',
+      this.fanoutLogGroup,
+      'Registry reconciler fan-out: reads ECS/Cloud Map, reads one secret, consumes its trigger queue, sends to its work and trigger queues, writes its logs',
+    );
     const network =
-      props.network === undefined ? undefined : importNetwork(this, this.role, props.network, props);
+      props.network === undefined
+        ? undefined
+        : importNetwork(this, [this.role, this.fanoutRole], props.network, props);
     this.securityGroup = network?.created;
-    this.function = buildFunction(this, {
+    const house: HouseSettings = {
       props,
       configJson,
-      clusterName,
-      namespace,
       serviceName,
       logLevel: props.logLevel ?? DEFAULT_LOG_LEVEL,
+      network,
+    };
+    this.function = buildFunction(this, house, {
+      clusterName,
+      namespace,
       timeout,
       role: this.role,
       logGroup: this.logGroup,
-      network,
+      queues,
     });
-    consumeQueue(this.function, queues);
+    this.fanoutFunction = buildFanoutFunction(this, house, {
+      clusterName,
+      role: this.fanoutRole,
+      logGroup: this.fanoutLogGroup,
+      queues,
+    });
+    consumeWork(this.function, queues);
+    consumeTriggers(this.fanoutFunction, queues);
     grantReads(this.role, props, config);
+    grantReads(this.fanoutRole, props, config);
+    // The reconciler sends the delayed verification of a write it made (the fan-out reads it back
+    // after the registry's scan); the fan-out sends work, and its own delayed re-checks and shards.
+    grantSend(this.role, 'SendTriggers', [queues.triggerQueue]);
+    grantSend(this.fanoutRole, 'SendWorkAndTriggers', [queues.workQueue, queues.triggerQueue]);
 
     const monitoring = buildMonitoring(this, {
       props,
@@ -119,6 +163,7 @@ export class RegistryReconciler extends Construct {
       clusterName,
       namespace,
       fn: this.function,
+      fanout: this.fanoutFunction,
       queues,
     });
     this.topic = monitoring.topic;

@@ -5,7 +5,9 @@
  */
 import { type Stack, Token } from 'aws-cdk-lib';
 import { parseConfig, type ReconcilerConfig } from '../functions/reconciler/config';
-import { MAX_CONFIG_BYTES } from './defaults';
+import { minFunctionTimeoutMs } from '../functions/reconciler/delivery/budget';
+import { deployedBudget } from '../functions/reconciler/wiring';
+import { DEFAULT_TIMEOUT, MAX_CONFIG_BYTES } from './defaults';
 import { buildConfigInput } from './function-config';
 import type { RegistryReconcilerProps } from './props';
 
@@ -43,6 +45,10 @@ export function checkProps(
   } catch (error) {
     problems.push((error as Error).message);
   }
+  if (config !== undefined) {
+    const problem = timeoutProblem(props, config);
+    if (problem !== undefined) problems.push(problem);
+  }
   const configJson = JSON.stringify(configInput);
   if (Buffer.byteLength(configJson) > MAX_CONFIG_BYTES) {
     problems.push(
@@ -53,6 +59,18 @@ export function checkProps(
     throw new InvalidReconcilerPropsError(constructPath, problems);
   }
   return { config, configJson };
+}
+
+/**
+ * The reconciler starts an entry only when its worst case fits in the time left (the budget of
+ * functions/reconciler/wiring.ts, from the registry client's limits): a timeout shorter than that
+ * would hand every entry back unstarted until it dead-letters.
+ */
+function timeoutProblem(props: RegistryReconcilerProps, config: ReconcilerConfig): string | undefined {
+  const timeout = props.timeout ?? DEFAULT_TIMEOUT;
+  const needed = Math.ceil(minFunctionTimeoutMs(deployedBudget(config.registry)) / 1_000);
+  if (timeout.toSeconds() >= needed) return undefined;
+  return `timeout: ${timeout.toSeconds()} s cannot fit one entry's worst case with these registry limits (${config.registry.maxAttempts} attempts × ${config.registry.timeoutMs} ms per call): at least ${needed} s`;
 }
 
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;

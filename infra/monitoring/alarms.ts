@@ -4,20 +4,25 @@
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { MetricName } from '../../functions/reconciler/telemetry';
-import { MAX_RECEIVE_COUNT, type ReconcilerQueues } from '../delivery';
+import { type ReconcilerQueues, TRIGGER_MAX_RECEIVE_COUNT, WORK_MAX_RECEIVE_COUNT } from '../delivery';
 import type { ReconcilerAlarmProps } from '../props';
 import { DEFAULT_PERIOD, type ReconcilerMetrics } from './metrics';
 
 /** The alarms the construct creates, by name. */
 export interface ReconcilerAlarms {
   readonly functionErrors: cloudwatch.Alarm;
+  readonly fanoutErrors: cloudwatch.Alarm;
   readonly reconcileErrors: cloudwatch.Alarm;
   readonly throttles: cloudwatch.Alarm;
-  readonly queueDeadLetters: cloudwatch.Alarm;
+  readonly workDeadLetters: cloudwatch.Alarm;
+  readonly triggerDeadLetters: cloudwatch.Alarm;
   readonly deliveryDeadLetters: cloudwatch.Alarm;
-  readonly oldestMessageAge: cloudwatch.Alarm;
+  readonly workQueueAge: cloudwatch.Alarm;
+  readonly triggerQueueAge: cloudwatch.Alarm;
   readonly noLiveInstance: cloudwatch.Alarm;
   readonly serverDisabledAfterWrite: cloudwatch.Alarm;
   readonly policyDenied: cloudwatch.Alarm;
@@ -33,11 +38,18 @@ const DEFAULT_THRESHOLDS = {
   noLiveInstanceFor: Duration.minutes(15),
   oldestMessageAge: Duration.minutes(15),
 } as const;
+/** The longest DelaySeconds the fan-out gives its own re-checks and resync shards (the SQS maximum). */
+const MAX_TRIGGER_DELAY = Duration.seconds(DELIVERY.maxDelaySeconds);
+/** The work DLQ's runbook: the message group id names the entry. */
+const WORK_DLQ_RUNBOOK =
+  "Each message's MessageGroupId names its entry as <kind>:<path> (for example server:/currenttime/): aws sqs receive-message --queue-url <WorkDeadLetterQueueUrl output> --attribute-names MessageGroupId ApproximateReceiveCount --max-number-of-messages 10 --visibility-timeout 0. Find why that entry fails in the decision records (filter decision.target.path = the path), fix it, then purge the DLQ (the resync has caught up) or redrive it.";
 
 /** What the alarms watch besides the metrics. */
 export interface AlarmSettings {
   readonly thresholds: ReconcilerAlarmProps;
   readonly queues: ReconcilerQueues;
+  /** The fan-out function (the metrics' default function is the reconciler). */
+  readonly fanout: lambda.IFunction;
   /** The resync interval: the no-live-instance alarm's periods are never shorter. */
   readonly resyncInterval: Duration;
 }
@@ -71,8 +83,16 @@ export function buildAlarms(
     functionErrors: alarm('FunctionErrorsAlarm', {
       alarmName: 'function-errors',
       alarmDescription:
-        'Invocations failed as a whole (crash, timeout, bad configuration): their messages return to the queue and block it. See the function log.',
+        'Reconciler invocations failed as a whole (crash, timeout, bad configuration): their work messages return after the work queue visibility timeout; only their entries wait. See the function log.',
       metric: metrics.functionErrors(),
+      threshold: thresholds.functionErrors ?? DEFAULT_THRESHOLDS.functionErrors,
+      evaluationPeriods: 1,
+    }),
+    fanoutErrors: alarm('FanoutErrorsAlarm', {
+      alarmName: 'fanout-errors',
+      alarmDescription:
+        'Fan-out invocations failed as a whole (crash, timeout, bad configuration): their triggers return to the trigger queue and no work is sent for them meanwhile. See the fan-out log.',
+      metric: metrics.functionErrors(settings.fanout),
       threshold: thresholds.functionErrors ?? DEFAULT_THRESHOLDS.functionErrors,
       evaluationPeriods: 1,
     }),
@@ -87,33 +107,55 @@ export function buildAlarms(
     throttles: alarm('ThrottlesAlarm', {
       alarmName: 'throttles',
       alarmDescription:
-        'The function is being throttled (account concurrency exhausted): events wait in the queue and may reach the DLQ.',
-      metric: metrics.functionThrottles(),
+        'The functions are being throttled (account concurrency exhausted): triggers and work wait in their queues and may reach their DLQs.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(reconciler, 0) + FILL(fanout, 0)',
+        usingMetrics: {
+          reconciler: metrics.functionThrottles(),
+          fanout: metrics.functionThrottles(settings.fanout),
+        },
+        label: 'throttled invocations',
+        period: metrics.functionThrottles().period,
+      }),
       threshold: thresholds.throttles ?? DEFAULT_THRESHOLDS.throttles,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
     }),
-    queueDeadLetters: alarm('QueueDeadLettersAlarm', {
-      alarmName: 'queue-dlq-not-empty',
-      alarmDescription: `Messages the function failed ${MAX_RECEIVE_COUNT} times are in the FIFO DLQ. Fix the cause, then redrive or purge it.`,
-      metric: metrics.messagesVisible(queues.deadLetterQueue),
+    workDeadLetters: alarm('WorkDeadLettersAlarm', {
+      alarmName: 'work-dlq-not-empty',
+      alarmDescription: `Work for some entry failed ${WORK_MAX_RECEIVE_COUNT} times (with backoff, about 12 min) and is in the work DLQ; other entries were not held back. ${WORK_DLQ_RUNBOOK}`,
+      metric: metrics.messagesVisible(queues.workDeadLetterQueue),
+      threshold: 1,
+      evaluationPeriods: 1,
+    }),
+    triggerDeadLetters: alarm('TriggerDeadLettersAlarm', {
+      alarmName: 'trigger-dlq-not-empty',
+      alarmDescription: `The fan-out failed triggers ${TRIGGER_MAX_RECEIVE_COUNT} times (registry page reads, ECS or Cloud Map look-ups, sending work): they are in the trigger DLQ. See the fan-out log, fix the cause, then purge (the next resync covers them) or redrive.`,
+      metric: metrics.messagesVisible(queues.triggerDeadLetterQueue),
       threshold: 1,
       evaluationPeriods: 1,
     }),
     deliveryDeadLetters: alarm('DeliveryDeadLettersAlarm', {
       alarmName: 'delivery-dlq-not-empty',
       alarmDescription:
-        'EventBridge could not deliver events to the FIFO queue (queue policy, deleted queue, SQS outage). Read the error attributes of the messages.',
+        'EventBridge could not deliver events to the trigger queue (queue policy, deleted queue, SQS outage). Read the error attributes of the messages.',
       metric: metrics.messagesVisible(queues.deliveryDeadLetterQueue),
       threshold: 1,
       evaluationPeriods: 1,
     }),
-    oldestMessageAge: alarm('OldestMessageAgeAlarm', {
-      alarmName: 'queue-stuck',
+    workQueueAge: alarm('WorkQueueAgeAlarm', {
+      alarmName: 'work-queue-waiting',
       alarmDescription:
-        'The oldest message in the FIFO queue is too old: the single message group is blocked by a failing message or the function is not consuming.',
-      metric: metrics.oldestMessageAge(queues.queue),
+        'The oldest work message is too old: some entry keeps failing and its own messages wait out their backoff (see work-dlq-not-empty and reconcile-errors; other entries proceed), or the reconciler is not consuming (event source mapping disabled, throttles, function-errors).',
+      metric: metrics.oldestMessageAge(queues.workQueue),
       threshold: oldestAge.toSeconds(),
+      evaluationPeriods: 1,
+    }),
+    triggerQueueAge: alarm('TriggerQueueAgeAlarm', {
+      alarmName: 'trigger-queue-stuck',
+      alarmDescription: `The oldest trigger is older than the fan-out's longest delay (${MAX_TRIGGER_DELAY.toHumanString()}) plus ${oldestAge.toHumanString()}: the fan-out is not consuming (event source mapping disabled, throttles, fanout-errors). No work is sent meanwhile.`,
+      metric: metrics.oldestMessageAge(queues.triggerQueue),
+      threshold: MAX_TRIGGER_DELAY.toSeconds() + oldestAge.toSeconds(),
       evaluationPeriods: 1,
     }),
     noLiveInstance: alarm('NoLiveInstanceAlarm', {

@@ -1,9 +1,10 @@
 /**
  * The dashboard, top to bottom: what came in, what was decided, what failed, how long it took,
- * what needs attention, the queues, the function, the alarms (README, "Operate > Dashboard").
+ * what needs attention, the DLQs, the queues, the functions, the alarms (README, "Operate > Dashboard").
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, MetricName } from '../../functions/reconciler/telemetry';
 import type { ReconcilerQueues } from '../delivery';
@@ -15,6 +16,7 @@ export interface DashboardSettings {
   readonly clusterName: string;
   readonly namespace: string;
   readonly queues: ReconcilerQueues;
+  readonly fanout: lambda.IFunction;
   readonly alarms: ReconcilerAlarms;
 }
 
@@ -33,7 +35,7 @@ export function buildDashboard(
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', { defaultInterval: Duration.hours(6) });
   dashboard.addWidgets(
     new cloudwatch.TextWidget({
-      markdown: `# Registry reconciler\nCluster \`${settings.clusterName}\`, namespace \`${settings.namespace}\`, metrics \`${METRICS_NAMESPACE}\` / service \`${metrics.serviceName}\`. One FIFO message group: one batch at a time.`,
+      markdown: `# Registry reconciler\nCluster \`${settings.clusterName}\`, namespace \`${settings.namespace}\`, metrics \`${METRICS_NAMESPACE}\` / service \`${metrics.serviceName}\`. Triggers → fan-out → one FIFO message group per entry → reconciler: one invocation per entry at a time, entries in parallel.`,
       width: 24,
       height: 2,
     }),
@@ -53,7 +55,8 @@ export function buildDashboard(
     ]),
     graph('Errors', [
       sum(MetricName.Errors, 'reconcile errors'),
-      metrics.functionErrors().with({ label: 'failed invocations' }),
+      metrics.functionErrors().with({ label: 'failed reconciler invocations' }),
+      metrics.functionErrors(settings.fanout).with({ label: 'failed fan-out invocations' }),
     ]),
   );
   dashboard.addWidgets(
@@ -72,27 +75,48 @@ export function buildDashboard(
       sum(MetricName.UntrustedInstance, 'untrusted instance'),
     ]),
     graph('Dead-letter queues (messages)', [
-      metrics.messagesVisible(queues.deadLetterQueue).with({ label: 'FIFO DLQ (failed processing)' }),
+      metrics.messagesVisible(queues.workDeadLetterQueue).with({ label: 'work DLQ (an entry failed)' }),
+      metrics.messagesVisible(queues.triggerDeadLetterQueue).with({ label: 'trigger DLQ (fan-out failed)' }),
       metrics.messagesVisible(queues.deliveryDeadLetterQueue).with({ label: 'delivery DLQ (EventBridge)' }),
     ]),
   );
   dashboard.addWidgets(
     graph(
-      'Queue backlog',
+      'Work queue (per entry)',
       [
-        metrics.messagesVisible(queues.queue).with({ label: 'waiting' }),
-        metrics.messagesInFlight(queues.queue).with({ label: 'in flight' }),
+        metrics.messagesVisible(queues.workQueue).with({ label: 'waiting' }),
+        metrics.messagesInFlight(queues.workQueue).with({ label: 'in flight' }),
       ],
-      [metrics.oldestMessageAge(queues.queue).with({ label: 'oldest age (s)' })],
+      [metrics.oldestMessageAge(queues.workQueue).with({ label: 'oldest age (s)' })],
     ),
     graph(
-      'Function',
+      'Trigger queue',
+      [
+        metrics.messagesVisible(queues.triggerQueue).with({ label: 'waiting' }),
+        metrics.messagesInFlight(queues.triggerQueue).with({ label: 'in flight' }),
+        metrics.messagesDelayed(queues.triggerQueue).with({ label: 'delayed (re-checks, shards)' }),
+      ],
+      [metrics.oldestMessageAge(queues.triggerQueue).with({ label: 'oldest age (s)' })],
+    ),
+  );
+  dashboard.addWidgets(
+    graph(
+      'Reconciler function',
       [
         metrics.functionInvocations().with({ label: 'invocations' }),
         metrics.functionErrors().with({ label: 'errors' }),
         metrics.functionThrottles().with({ label: 'throttles' }),
       ],
       [metrics.functionMaxDuration().with({ label: 'max duration (ms)' })],
+    ),
+    graph(
+      'Fan-out function',
+      [
+        metrics.functionInvocations(settings.fanout).with({ label: 'invocations' }),
+        metrics.functionErrors(settings.fanout).with({ label: 'errors' }),
+        metrics.functionThrottles(settings.fanout).with({ label: 'throttles' }),
+      ],
+      [metrics.functionMaxDuration(settings.fanout).with({ label: 'max duration (ms)' })],
     ),
     new cloudwatch.AlarmStatusWidget({
       title: 'Alarms',

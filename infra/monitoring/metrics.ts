@@ -12,7 +12,10 @@ import { METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
 /** The period of every metric unless an alarm needs another. */
 export const DEFAULT_PERIOD = Duration.minutes(5);
 
-/** The metrics of one reconciler: what the function publishes, the function's own, its queues'. */
+/**
+ * The metrics of one reconciler: what the functions publish, the functions' own (the reconciler's
+ * unless another function is given), its queues'.
+ */
 export class ReconcilerMetrics {
   constructor(
     /** The `service` dimension Powertools sets (`POWERTOOLS_SERVICE_NAME`). */
@@ -32,26 +35,26 @@ export class ReconcilerMetrics {
   }
 
   /** Invocations that failed as a whole (Lambda `Errors`, sum). */
-  functionErrors(): cloudwatch.Metric {
-    return this.fn.metricErrors({ period: DEFAULT_PERIOD, statistic: 'Sum' });
+  functionErrors(fn: lambda.IFunction = this.fn): cloudwatch.Metric {
+    return fn.metricErrors({ period: DEFAULT_PERIOD, statistic: 'Sum' });
   }
 
   /** Throttled invocations (sum). */
-  functionThrottles(): cloudwatch.Metric {
-    return this.fn.metricThrottles({ period: DEFAULT_PERIOD, statistic: 'Sum' });
+  functionThrottles(fn: lambda.IFunction = this.fn): cloudwatch.Metric {
+    return fn.metricThrottles({ period: DEFAULT_PERIOD, statistic: 'Sum' });
   }
 
   /** Invocations (sum). */
-  functionInvocations(): cloudwatch.Metric {
-    return this.fn.metricInvocations({ period: DEFAULT_PERIOD });
+  functionInvocations(fn: lambda.IFunction = this.fn): cloudwatch.Metric {
+    return fn.metricInvocations({ period: DEFAULT_PERIOD });
   }
 
   /** The longest invocation (ms). */
-  functionMaxDuration(): cloudwatch.Metric {
-    return this.fn.metricDuration({ period: DEFAULT_PERIOD, statistic: 'Maximum' });
+  functionMaxDuration(fn: lambda.IFunction = this.fn): cloudwatch.Metric {
+    return fn.metricDuration({ period: DEFAULT_PERIOD, statistic: 'Maximum' });
   }
 
-  /** Messages waiting in a queue (maximum): a DLQ's depth, the FIFO queue's backlog. */
+  /** Messages waiting in a queue (maximum): a DLQ's depth, a queue's backlog. */
   messagesVisible(queue: sqs.IQueue): cloudwatch.Metric {
     return queue.metricApproximateNumberOfMessagesVisible({ period: DEFAULT_PERIOD, statistic: 'Maximum' });
   }
@@ -59,6 +62,11 @@ export class ReconcilerMetrics {
   /** Messages received and not yet deleted (maximum). */
   messagesInFlight(queue: sqs.IQueue): cloudwatch.Metric {
     return queue.metricApproximateNumberOfMessagesNotVisible({ period: DEFAULT_PERIOD });
+  }
+
+  /** Messages sent with a delay that is not over yet (maximum). */
+  messagesDelayed(queue: sqs.IQueue): cloudwatch.Metric {
+    return queue.metricApproximateNumberOfMessagesDelayed({ period: DEFAULT_PERIOD, statistic: 'Maximum' });
   }
 
   /** Age of the oldest message (seconds, maximum). */

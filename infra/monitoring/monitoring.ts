@@ -23,7 +23,9 @@ export interface MonitoringSettings {
   readonly resyncInterval: Duration;
   readonly clusterName: string;
   readonly namespace: string;
+  /** The reconciler. */
   readonly fn: lambda.IFunction;
+  readonly fanout: lambda.IFunction;
   readonly queues: ReconcilerQueues;
 }
 
@@ -45,6 +47,7 @@ export function buildMonitoring(scope: Construct, settings: MonitoringSettings):
   const alarms = buildAlarms(scope, metrics, {
     thresholds: props.alarms ?? {},
     queues: settings.queues,
+    fanout: settings.fanout,
     resyncInterval: settings.resyncInterval,
   });
   if (topic !== undefined) {
@@ -58,6 +61,7 @@ export function buildMonitoring(scope: Construct, settings: MonitoringSettings):
     clusterName: settings.clusterName,
     namespace: settings.namespace,
     queues: settings.queues,
+    fanout: settings.fanout,
     alarms,
   });
   return { metrics, alarms, dashboard, topic };

@@ -1,6 +1,6 @@
 /**
  * The task-state rule's pattern, matched by EventBridge's own matcher (moto's): a rule with the
- * synthesized pattern and the synthesized FIFO target, real ECS events put on the bus, and what
+ * synthesized pattern and the synthesized target (a standard queue), real ECS events put on the bus, and what
  * arrives in the queue. moto does not implement TestEventPattern, hence the round trip.
  */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
@@ -90,12 +90,12 @@ const NOT_MATCHING: Array<[string, EcsEvent]> = [
   ['another source with the same detail', fixture(RUNNING_SDI, ours(CURRENTTIME), { source: 'custom.ecs' })],
 ];
 
-/** The synthesized task-state rule: its pattern (resolved for moto's account) and its target's group id. */
-function taskStateRule(template: Template): { pattern: string; messageGroupId: string } {
+/** The synthesized task-state rule: its pattern (resolved for moto's account) and its target's SQS parameters. */
+function taskStateRule(template: Template): { pattern: string; sqsParameters: unknown } {
   const rule = Object.values(template.findResources('AWS::Events::Rule')).find(
     (r) => (r as { Properties: { EventPattern?: unknown } }).Properties.EventPattern !== undefined,
   ) as {
-    Properties: { EventPattern: unknown; Targets: Array<{ SqsParameters: { MessageGroupId: string } }> };
+    Properties: { EventPattern: unknown; Targets: Array<{ SqsParameters?: unknown }> };
   };
   const pattern = resolvePseudo(rule.Properties.EventPattern, {
     partition: 'aws',
@@ -104,7 +104,7 @@ function taskStateRule(template: Template): { pattern: string; messageGroupId: s
   });
   const target = rule.Properties.Targets[0];
   if (target === undefined) throw new Error('the rule has no target');
-  return { pattern: JSON.stringify(pattern), messageGroupId: target.SqsParameters.MessageGroupId };
+  return { pattern: JSON.stringify(pattern), sqsParameters: target.SqsParameters };
 }
 
 describeWithMoto('Rule: ECS task state changes (EventBridge matching via moto)', (moto) => {
@@ -115,15 +115,12 @@ describeWithMoto('Rule: ECS task state changes (EventBridge matching via moto)',
   /** The queue of the rule synthesized with a target left to discovery (`service:` prefix). */
   let anyServiceQueue: string;
 
-  /** A rule with the given stack's pattern and target settings, sending to a fresh FIFO queue. */
+  /** A rule with the given stack's pattern, sending to a fresh standard queue as the trigger queue is. */
   async function deployRule(name: string, template: Template): Promise<string> {
-    const { pattern, messageGroupId } = taskStateRule(template);
-    const { QueueUrl } = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `${name}.fifo`,
-        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
-      }),
-    );
+    const { pattern, sqsParameters } = taskStateRule(template);
+    // The trigger queue is standard: the target sets no message group.
+    expect(sqsParameters).toBeUndefined();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
     if (QueueUrl === undefined) throw new Error('no queue URL');
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
@@ -132,9 +129,7 @@ describeWithMoto('Rule: ECS task state changes (EventBridge matching via moto)',
     await events.send(
       new PutTargetsCommand({
         Rule: name,
-        Targets: [
-          { Id: 'queue', Arn: Attributes?.QueueArn, SqsParameters: { MessageGroupId: messageGroupId } },
-        ],
+        Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }],
       }),
     );
     return QueueUrl;

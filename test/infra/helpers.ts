@@ -106,15 +106,46 @@ export const NETWORK = {
   subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
 };
 
-/** The one `AWS::Lambda::Function` of the template. */
-export function functionProps(template: Template): Record<string, unknown> {
-  const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-  expect(fns).toHaveLength(1);
-  return (fns[0] as { Properties: Record<string, unknown> }).Properties;
+/** The construct's two functions, by the id it gives them. */
+export type FunctionId = 'Function' | 'FanoutFunction';
+
+/** The logical id of the reconciler's (or the fan-out's) `AWS::Lambda::Function`. */
+export function functionId(template: Template, id: FunctionId = 'Function'): string {
+  const fns = Object.keys(template.findResources('AWS::Lambda::Function'));
+  expect(fns).toHaveLength(2);
+  const ids = fns.filter((k) => new RegExp(`^Reconciler${id}[0-9A-F]{8}$`).test(k));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
 }
 
-export function environmentOf(template: Template): Record<string, unknown> {
-  return (functionProps(template).Environment as { Variables: Record<string, unknown> }).Variables;
+/** The properties of the reconciler's (or the fan-out's) `AWS::Lambda::Function`. */
+export function functionProps(template: Template, id: FunctionId = 'Function'): Record<string, unknown> {
+  const fns = template.findResources('AWS::Lambda::Function');
+  return (fns[functionId(template, id)] as { Properties: Record<string, unknown> }).Properties;
+}
+
+export function environmentOf(template: Template, id: FunctionId = 'Function'): Record<string, unknown> {
+  return (functionProps(template, id).Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** The IAM statements of the policies attached to one role (`Role` or `FanoutRole`). */
+export function roleStatements(
+  template: Template,
+  role: 'Role' | 'FanoutRole',
+): Array<Record<string, unknown>> {
+  const roleIds = Object.keys(template.findResources('AWS::IAM::Role')).filter((k) =>
+    new RegExp(`^Reconciler${role}[0-9A-F]{8}$`).test(k),
+  );
+  expect(roleIds).toHaveLength(1);
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{
+    Properties: {
+      Roles: Array<{ Ref: string }>;
+      PolicyDocument: { Statement: Array<Record<string, unknown>> };
+    };
+  }>;
+  return policies
+    .filter((p) => p.Properties.Roles.some((r) => r.Ref === roleIds[0]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
 /** An ECS resource ARN as CDK writes it in an environment-agnostic stack. */

@@ -18,8 +18,8 @@ describe('Construct: RegistryReconciler — monitoring', () => {
         Dimensions: [{ Name: 'service', Value: DEFAULT_SERVICE_NAME }],
       });
 
-      it('creates eleven alarms, each notifying the topic on ALARM and OK', () => {
-        template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+      it('creates fourteen alarms, each notifying the topic on ALARM and OK', () => {
+        template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
         const topicRef = { Ref: template.getResourceId('AWS::SNS::Topic', {}) };
         template.allResourcesProperties('AWS::CloudWatch::Alarm', {
           AlarmActions: [topicRef],
@@ -70,42 +70,100 @@ describe('Construct: RegistryReconciler — monitoring', () => {
         });
       });
 
-      it('alarms on failed and throttled invocations', () => {
-        for (const metricName of ['Errors', 'Throttles']) {
+      it('alarms on failed invocations of each function', () => {
+        for (const fn of ['ReconcilerFunction', 'ReconcilerFanoutFunction']) {
           template.hasResourceProperties('AWS::CloudWatch::Alarm', {
             Namespace: 'AWS/Lambda',
-            MetricName: metricName,
+            MetricName: 'Errors',
             Dimensions: [
-              { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('ReconcilerFunction') } },
+              { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${fn}[0-9A-F]{8}$`) } },
             ],
             Threshold: 1,
           });
         }
       });
 
-      it('alarms when either DLQ holds a message and when the FIFO queue is stuck', () => {
-        for (const id of ['ReconcilerDeadLetterQueue', 'ReconcilerDeliveryDeadLetterQueue']) {
-          template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-            Namespace: 'AWS/SQS',
-            MetricName: 'ApproximateNumberOfMessagesVisible',
-            Dimensions: [
-              {
-                Name: 'QueueName',
-                Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${id}[0-9A-F]{8}$`), 'QueueName'] },
+      it('alarms on throttles of both functions together', () => {
+        const throttle = (fn: string) =>
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: {
+                Namespace: 'AWS/Lambda',
+                MetricName: 'Throttles',
+                Dimensions: [
+                  { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${fn}[0-9A-F]{8}$`) } },
+                ],
               },
-            ],
-            Statistic: 'Maximum',
-            Threshold: 1,
+              Stat: 'Sum',
+            }),
+            ReturnData: false,
           });
-        }
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-          Namespace: 'AWS/SQS',
-          MetricName: 'ApproximateAgeOfOldestMessage',
-          Threshold: 900,
+          AlarmName: Match.stringLikeRegexp('-throttles$'),
+          Metrics: Match.arrayWith([
+            Match.objectLike({ Expression: 'FILL(reconciler, 0) + FILL(fanout, 0)' }),
+            throttle('ReconcilerFunction'),
+            throttle('ReconcilerFanoutFunction'),
+          ]),
+          Threshold: 1,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 2,
         });
       });
 
-      it('builds a dashboard over every published metric, both DLQs, the queue and the function', () => {
+      const queueMetric = (metricName: string, id: string) => ({
+        Namespace: 'AWS/SQS',
+        MetricName: metricName,
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^Reconciler${id}[0-9A-F]{8}$`), 'QueueName'] },
+          },
+        ],
+        Statistic: 'Maximum',
+      });
+
+      it('alarms when any of the three DLQs holds a message', () => {
+        for (const id of ['WorkDeadLetterQueue', 'TriggerDeadLetterQueue', 'DeliveryDeadLetterQueue']) {
+          template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+            ...queueMetric('ApproximateNumberOfMessagesVisible', id),
+            Threshold: 1,
+            EvaluationPeriods: 1,
+          });
+        }
+      });
+
+      it('keeps every alarm description within CloudWatch’s 1,024 characters', () => {
+        const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+          Properties: { AlarmDescription: string };
+        }>;
+        for (const a of alarms) expect(a.Properties.AlarmDescription.length).toBeLessThanOrEqual(1024);
+      });
+
+      it('tells the operator how to find the entry of a dead-lettered work message', () => {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...queueMetric('ApproximateNumberOfMessagesVisible', 'WorkDeadLetterQueue'),
+          AlarmName: Match.stringLikeRegexp('-work-dlq-not-empty$'),
+          AlarmDescription: Match.stringLikeRegexp(
+            '<kind>:<path>.*aws sqs receive-message --queue-url <WorkDeadLetterQueueUrl output> --attribute-names MessageGroupId',
+          ),
+        });
+      });
+
+      it('alarms when work waits 15 min, and when a trigger waits 15 min past the longest delay', () => {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...queueMetric('ApproximateAgeOfOldestMessage', 'WorkQueue'),
+          AlarmName: Match.stringLikeRegexp('-work-queue-waiting$'),
+          Threshold: 900,
+        });
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...queueMetric('ApproximateAgeOfOldestMessage', 'TriggerQueue'),
+          AlarmName: Match.stringLikeRegexp('-trigger-queue-stuck$'),
+          Threshold: 900 + 900,
+        });
+      });
+
+      it('builds a dashboard over every published metric, the DLQs, both queues and both functions', () => {
         const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
         expect(dashboards).toHaveLength(1);
         const body = JSON.stringify(
@@ -117,12 +175,23 @@ describe('Construct: RegistryReconciler — monitoring', () => {
         for (const name of [
           'ApproximateNumberOfMessagesVisible',
           'ApproximateAgeOfOldestMessage',
+          'ApproximateNumberOfMessagesDelayed',
           'Throttles',
           'Invocations',
         ]) {
           expect(body).toContain(name);
         }
         expect(body).toContain('alarm');
+        for (const id of [
+          'WorkQueue',
+          'TriggerQueue',
+          'WorkDeadLetterQueue',
+          'TriggerDeadLetterQueue',
+          'DeliveryDeadLetterQueue',
+        ]) {
+          expect(body).toMatch(new RegExp(`Reconciler${id}[0-9A-F]{8}`));
+        }
+        expect(body).toMatch(/ReconcilerFanoutFunction[0-9A-F]{8}/);
       });
     });
   });
@@ -140,16 +209,18 @@ describe('Construct: RegistryReconciler — monitoring', () => {
       });
     });
 
-    it('sizes the queue from the timeout and the no-live-instance alarm from the resync interval', () => {
+    it('sizes the work queue from the timeout and the no-live-instance alarm from the resync interval', () => {
       const { template } = synthReconciler({
-        timeout: Duration.seconds(60),
+        timeout: Duration.seconds(90),
         resyncInterval: Duration.minutes(10),
         alarms: { noLiveInstanceFor: Duration.minutes(30) },
       });
       template.hasResourceProperties('AWS::SQS::Queue', {
+        FifoQueue: true,
         RedrivePolicy: Match.anyValue(),
-        VisibilityTimeout: 180,
+        VisibilityTimeout: 540,
       });
+      template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 90 });
       template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: MetricName.NoLiveInstance,

@@ -141,8 +141,12 @@ describe('Stack: RegistryReconcilerStack from the example parameters', () => {
     for (const name of [
       'FunctionName',
       'LogGroupName',
-      'QueueUrl',
-      'DeadLetterQueueUrl',
+      'FanoutFunctionName',
+      'FanoutLogGroupName',
+      'TriggerQueueUrl',
+      'WorkQueueUrl',
+      'WorkDeadLetterQueueUrl',
+      'TriggerDeadLetterQueueUrl',
       'DeliveryDeadLetterQueueUrl',
       'DashboardName',
     ]) {

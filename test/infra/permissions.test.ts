@@ -1,9 +1,17 @@
-/** infra/permissions.ts in the synthesized construct: the role and what it may do. */
+/** infra/permissions.ts in the synthesized construct: the two roles and what each may do. */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULT_TARGETS } from '../../infra/defaults';
 import { secretResource } from '../../infra/permissions';
-import { actionsOf, ecsArnJoin, iamStatements, NETWORK, SECRET_ARN, synthReconciler } from './helpers';
+import {
+  actionsOf,
+  ecsArnJoin,
+  iamStatements,
+  NETWORK,
+  roleStatements,
+  SECRET_ARN,
+  synthReconciler,
+} from './helpers';
 
 describe('Construct: RegistryReconciler — permissions', () => {
   describe('with the v1.0.16 defaults', () => {
@@ -18,23 +26,74 @@ describe('Construct: RegistryReconciler — permissions', () => {
         }
       });
 
-      it('grants exactly the actions the function uses', () => {
-        expect(statements.flatMap(actionsOf).sort()).toEqual(
-          [
-            'ecs:DescribeServices',
-            'ecs:DescribeTasks',
-            'logs:CreateLogStream',
-            'logs:PutLogEvents',
-            'secretsmanager:GetSecretValue',
-            'servicediscovery:DiscoverInstances',
-            'servicediscovery:GetService',
-            'sqs:ChangeMessageVisibility',
-            'sqs:DeleteMessage',
-            'sqs:GetQueueAttributes',
-            'sqs:GetQueueUrl',
-            'sqs:ReceiveMessage',
-          ].sort(),
+      const READS = [
+        'ecs:DescribeServices',
+        'ecs:DescribeTasks',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'servicediscovery:DiscoverInstances',
+        'servicediscovery:GetService',
+      ];
+      const CONSUME = [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ];
+      const queueArn = (id: string) => ({
+        'Fn::GetAtt': [expect.stringMatching(new RegExp(`^Reconciler${id}[0-9A-F]{8}$`)), 'Arn'],
+      });
+
+      it('grants each role exactly the actions its function uses', () => {
+        for (const role of ['Role', 'FanoutRole'] as const) {
+          expect(roleStatements(template, role).flatMap(actionsOf).sort()).toEqual(
+            [...READS, ...CONSUME, 'sqs:SendMessage'].sort(),
+          );
+        }
+        // Both roles, and the VPC policy: nothing else in the template grants anything.
+        expect(statements).toHaveLength(
+          roleStatements(template, 'Role').length + roleStatements(template, 'FanoutRole').length,
         );
+      });
+
+      it('lets the reconciler consume the work queue (ChangeMessageVisibility included) and send only to the trigger queue', () => {
+        const reconciler = roleStatements(template, 'Role');
+        expect(reconciler).toContainEqual(
+          expect.objectContaining({ Action: CONSUME, Resource: queueArn('WorkQueue') }),
+        );
+        expect(reconciler).toContainEqual(
+          expect.objectContaining({ Action: 'sqs:SendMessage', Resource: queueArn('TriggerQueue') }),
+        );
+      });
+
+      it('lets the fan-out consume the trigger queue and send to the work and trigger queues', () => {
+        const fanout = roleStatements(template, 'FanoutRole');
+        expect(fanout).toContainEqual(
+          expect.objectContaining({ Action: CONSUME, Resource: queueArn('TriggerQueue') }),
+        );
+        const send = fanout.find((st) => st.Action === 'sqs:SendMessage');
+        expect(send?.Resource).toEqual(
+          expect.arrayContaining([queueArn('WorkQueue'), queueArn('TriggerQueue')]),
+        );
+        expect(send?.Resource).toHaveLength(2);
+      });
+
+      it('writes each function’s logs to its own log group only', () => {
+        for (const [role, group] of [
+          ['Role', 'LogGroup'],
+          ['FanoutRole', 'FanoutLogGroup'],
+        ] as const) {
+          expect(roleStatements(template, role)).toContainEqual(
+            expect.objectContaining({
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: {
+                'Fn::GetAtt': [expect.stringMatching(new RegExp(`^Reconciler${group}[0-9A-F]{8}$`)), 'Arn'],
+              },
+            }),
+          );
+        }
       });
 
       it('limits DiscoverInstances to the namespace and the targets’ Cloud Map services', () => {
@@ -68,20 +127,17 @@ describe('Construct: RegistryReconciler — permissions', () => {
         );
       });
 
-      it('reads the one secret, writes the one log group and consumes the one queue', () => {
-        expect(statements).toContainEqual(
-          expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN }),
-        );
-        expect(statements).toContainEqual(
-          expect.objectContaining({
-            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-            Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ReconcilerLogGroup/), 'Arn'] },
-          }),
-        );
+      it('reads the one secret, from both roles', () => {
+        for (const role of ['Role', 'FanoutRole'] as const) {
+          expect(roleStatements(template, role)).toContainEqual(
+            expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN }),
+          );
+        }
       });
 
-      it('attaches no managed policy but the VPC one', () => {
-        template.hasResourceProperties('AWS::IAM::Role', {
+      it('attaches no managed policy but the VPC one, to both roles', () => {
+        template.resourceCountIs('AWS::IAM::Role', 2);
+        template.allResourcesProperties('AWS::IAM::Role', {
           AssumeRolePolicyDocument: {
             Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
           },

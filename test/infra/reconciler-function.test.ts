@@ -1,10 +1,27 @@
-/** infra/reconciler-function.ts in the synthesized construct: the function, its logs and environment. */
+/**
+ * infra/reconciler-function.ts, infra/fanout-function.ts and infra/house-lambda.ts in the
+ * synthesized construct: both functions, their logs and environments.
+ */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
+import {
+  TRIGGER_QUEUE_URL_ENV as FANOUT_TRIGGER_ENV,
+  WORK_QUEUE_URL_ENV as FANOUT_WORK_ENV,
+} from '../../functions/reconciler/aws/sqs';
 import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
 import { DEFAULT_TARGETS, STATIC_TOKEN_ENV } from '../../infra/defaults';
-import { actionsOf, environmentOf, iamStatements, NETWORK, SECRET_ARN, synthReconciler } from './helpers';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../infra/reconciler-function';
+import {
+  actionsOf,
+  environmentOf,
+  type FunctionId,
+  functionId,
+  iamStatements,
+  NETWORK,
+  SECRET_ARN,
+  synthReconciler,
+} from './helpers';
 
 describe('Construct: RegistryReconciler — function', () => {
   describe('with the v1.0.16 defaults', () => {
@@ -12,20 +29,19 @@ describe('Construct: RegistryReconciler — function', () => {
 
     describe('Lambda', () => {
       it('runs Node.js 24 on arm64 with JSON logs into its own log group with retention', () => {
-        const logGroupId = template.getResourceId('AWS::Logs::LogGroup', {
-          Properties: { RetentionInDays: 30 },
-        });
+        template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
         template.hasResourceProperties('AWS::Lambda::Function', {
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: 'index.handler',
           MemorySize: 256,
-          Timeout: 30,
+          Timeout: 60,
+          Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcilerRole'), 'Arn'] },
           LoggingConfig: {
             LogFormat: 'JSON',
             ApplicationLogLevel: 'INFO',
             SystemLogLevel: 'INFO',
-            LogGroup: { Ref: logGroupId },
+            LogGroup: { Ref: Match.stringLikeRegexp('^ReconcilerLogGroup') },
           },
           VpcConfig: {
             SubnetIds: NETWORK.subnetIds,
@@ -36,15 +52,53 @@ describe('Construct: RegistryReconciler — function', () => {
         });
       });
 
-      it('sets the Powertools variables from telemetry.ts and a configuration the function accepts', () => {
-        const env = environmentOf(template);
-        expect(env).toEqual({
-          POWERTOOLS_SERVICE_NAME: DEFAULT_SERVICE_NAME,
-          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
-          [CONFIG_ENV]: expect.any(String),
+      it('runs the fan-out with the same house settings, 30 s, in the same VPC and security group, into its own log group', () => {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          MemorySize: 256,
+          Timeout: 30,
+          Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcilerFanoutRole'), 'Arn'] },
+          LoggingConfig: {
+            LogFormat: 'JSON',
+            ApplicationLogLevel: 'INFO',
+            SystemLogLevel: 'INFO',
+            LogGroup: { Ref: Match.stringLikeRegexp('^ReconcilerFanoutLogGroup') },
+          },
+          VpcConfig: {
+            SubnetIds: NETWORK.subnetIds,
+            SecurityGroupIds: [
+              { 'Fn::GetAtt': [Match.stringLikeRegexp('ReconcilerSecurityGroup'), 'GroupId'] },
+            ],
+          },
         });
+        template.resourceCountIs('AWS::Logs::LogGroup', 2);
+      });
+
+      it.each<FunctionId>(['Function', 'FanoutFunction'])(
+        '%s: sets the Powertools variables from telemetry.ts, both queue URLs and a configuration the function accepts',
+        (id) => {
+          const env = environmentOf(template, id);
+          expect(env).toEqual({
+            POWERTOOLS_SERVICE_NAME: DEFAULT_SERVICE_NAME,
+            POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            POWERTOOLS_LOG_LEVEL: 'INFO',
+            NODE_OPTIONS: '--enable-source-maps',
+            [CONFIG_ENV]: expect.any(String),
+            [WORK_QUEUE_URL_ENV]: { Ref: expect.stringMatching(/^ReconcilerWorkQueue[0-9A-F]{8}$/) },
+            [TRIGGER_QUEUE_URL_ENV]: { Ref: expect.stringMatching(/^ReconcilerTriggerQueue[0-9A-F]{8}$/) },
+          });
+          expect(env[CONFIG_ENV]).toBe(environmentOf(template, 'Function')[CONFIG_ENV]);
+        },
+      );
+
+      it('names the queue variables as the fan-out reads them', () => {
+        expect([WORK_QUEUE_URL_ENV, TRIGGER_QUEUE_URL_ENV]).toEqual([FANOUT_WORK_ENV, FANOUT_TRIGGER_ENV]);
+      });
+
+      it('gives the reconciler a configuration the function accepts', () => {
+        const env = environmentOf(template);
         const config = parseConfig(JSON.parse(String(env[CONFIG_ENV])));
         expect(config).toMatchObject({
           cluster: 'mcp-gateway-ecs-cluster',
@@ -68,9 +122,11 @@ describe('Construct: RegistryReconciler — function', () => {
         auth: { type: 'static', tokenSecret: 'registry-admin-token', tokenSecretJsonField: 'token' },
       });
       const env = environmentOf(template);
-      expect(env[STATIC_TOKEN_ENV]).toBe(
-        '{{resolve:secretsmanager:registry-admin-token:SecretString:token::}}',
-      );
+      for (const id of ['Function', 'FanoutFunction'] as const) {
+        expect(environmentOf(template, id)[STATIC_TOKEN_ENV]).toBe(
+          '{{resolve:secretsmanager:registry-admin-token:SecretString:token::}}',
+        );
+      }
       expect(JSON.parse(String(env[CONFIG_ENV])).registry.auth).toEqual({
         type: 'static',
         tokenEnv: STATIC_TOKEN_ENV,
@@ -81,9 +137,11 @@ describe('Construct: RegistryReconciler — function', () => {
     it('never lets Lambda filter above INFO, so metric lines survive a WARN level', () => {
       const { template } = synthReconciler({ logLevel: 'WARN' });
       expect(environmentOf(template).POWERTOOLS_LOG_LEVEL).toBe('WARN');
-      template.hasResourceProperties('AWS::Lambda::Function', {
+      expect(environmentOf(template, 'FanoutFunction').POWERTOOLS_LOG_LEVEL).toBe('WARN');
+      template.allResourcesProperties('AWS::Lambda::Function', {
         LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'INFO' }),
       });
+      expect(functionId(template, 'FanoutFunction')).toMatch(/^ReconcilerFanoutFunction/);
     });
   });
 });

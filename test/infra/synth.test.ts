@@ -66,23 +66,29 @@ describe('App: cdk synth', () => {
     expect(existsSync(path.join(outdir, `${STACK}.template.json`))).toBe(true);
   });
 
-  it('bundles functions/reconciler/handler.ts with esbuild as a minified ES module with a source map', () => {
+  it('bundles both handlers (functions/reconciler, functions/fanout) with esbuild as minified ES modules with source maps', () => {
     const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
-    expect(assets).toHaveLength(1);
-    const dir = path.join(outdir, assets[0] as string);
-    expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.LEGAL.txt', 'index.mjs.map']);
-    const bundle = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
-    // No CommonJS module may need `require` inside the ES module (tools/build.ts explains).
-    expect(bundle).not.toContain('Dynamic require of');
-    expect(bundle).toMatch(/export\s*\{[^}]*\bas handler\b/);
-    expect(statSync(path.join(dir, 'index.mjs')).size).toBeLessThan(BUNDLE_BUDGET_BYTES);
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      const dir = path.join(outdir, asset);
+      expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.LEGAL.txt', 'index.mjs.map']);
+      const bundle = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+      // No CommonJS module may need `require` inside the ES module (tools/build.ts explains).
+      expect(bundle).not.toContain('Dynamic require of');
+      expect(bundle).toMatch(/export\s*\{[^}]*\bas handler\b/);
+      expect(statSync(path.join(dir, 'index.mjs')).size).toBeLessThan(BUNDLE_BUDGET_BYTES);
+    }
 
     const template = JSON.parse(readFileSync(path.join(outdir, `${STACK}.template.json`), 'utf8'));
-    const fn = Object.values(
+    const fns = Object.entries(
       template.Resources as Record<string, { Type: string; Metadata?: Record<string, unknown> }>,
-    ).find((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fn?.Metadata?.['aws:asset:path']).toBe(assets[0]);
-    expect(fn?.Metadata?.['aws:asset:is-bundled']).toBe(true);
+    ).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(fns.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'ReconcilerFanoutFunction',
+      'ReconcilerFunction',
+    ]);
+    expect(fns.map(([, fn]) => fn.Metadata?.['aws:asset:path']).sort()).toEqual([...assets].sort());
+    for (const [, fn] of fns) expect(fn.Metadata?.['aws:asset:is-bundled']).toBe(true);
   });
 
   it('passes cfn-lint', () => {

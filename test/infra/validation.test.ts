@@ -38,6 +38,21 @@ describe('Construct: RegistryReconciler', () => {
       ).toThrow(/pass the complete ARN/);
     });
 
+    it('rejects a timeout in which one entry could never be finished, and accepts the default and more', () => {
+      // The default registry limits: 3 attempts × 5 s per call; an entry's worst case is 56.4 s + 1 s.
+      expect(invalid({ timeout: Duration.seconds(30) })).toThrow(
+        /timeout: 30 s cannot fit one entry's worst case with these registry limits \(3 attempts × 5000 ms per call\): at least 58 s/,
+      );
+      expect(invalid({ timeout: Duration.seconds(58) })).not.toThrow();
+      // Slower registry calls need more.
+      expect(invalid({ registryTimeout: Duration.seconds(10) })).toThrow(
+        /timeout: 60 s cannot fit .* at least \d{3} s/,
+      );
+      expect(
+        invalid({ registryTimeout: Duration.seconds(10), timeout: Duration.seconds(120) }),
+      ).not.toThrow();
+    });
+
     it('lists every problem at once', () => {
       let error: unknown;
       try {
