@@ -19,6 +19,9 @@ export const ROOT = resolve(__dirname, '..');
 /** The deployed handler's source. */
 export const LAMBDA_ENTRY = 'functions/reconciler/handler.ts';
 
+/** The fan-out's handler source; its bundle goes to `dist/fanout/handler.mjs`. */
+export const FANOUT_ENTRY = 'functions/fanout/handler.ts';
+
 /** A Powertools-Logger-only empty handler: the floor every Lambda of this kind pays. */
 export const BASELINE_ENTRY = 'tools/bench/baseline-handler.ts';
 
@@ -78,21 +81,31 @@ export function bytesByPackage(output: Metafile['outputs'][string]): { name: str
   return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
-/** Builds the Lambda bundle, and the baseline when asked. */
-export async function buildAll(options: { baseline?: boolean; outdir?: string } = {}): Promise<{
+/** Builds the reconciler's bundle, the fan-out's when asked, and the baseline when asked. */
+export async function buildAll(
+  options: { baseline?: boolean; fanout?: boolean; outdir?: string } = {},
+): Promise<{
   lambda: BundleResult;
+  fanout?: BundleResult;
   baseline?: BundleResult;
 }> {
   const outdir = options.outdir ?? LAMBDA_OUTDIR;
   const lambda = await bundle(LAMBDA_ENTRY, outdir);
-  if (!options.baseline) return { lambda };
-  const baseline = await bundle(BASELINE_ENTRY, join(outdir, 'bench', 'baseline'));
-  return { lambda, baseline };
+  const fanout = options.fanout ? await bundle(FANOUT_ENTRY, join(outdir, 'fanout')) : undefined;
+  const baseline = options.baseline
+    ? await bundle(BASELINE_ENTRY, join(outdir, 'bench', 'baseline'))
+    : undefined;
+  return {
+    lambda,
+    ...(fanout === undefined ? {} : { fanout }),
+    ...(baseline === undefined ? {} : { baseline }),
+  };
 }
 
 /**
- * `npm run build [-- --baseline] [--print-options]`: writes `dist/handler.mjs`, its map and its
- * metafile, and prints the size with the largest packages.
+ * `npm run build [-- --baseline] [--print-options]`: writes the reconciler's `dist/handler.mjs` and
+ * the fan-out's `dist/fanout/handler.mjs`, each with its map and metafile, and prints their sizes
+ * with the largest packages.
  */
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--print-options')) {
@@ -103,7 +116,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`no ${LAMBDA_ENTRY}`);
     return 1;
   }
-  const { lambda, baseline } = await buildAll({ baseline: argv.includes('--baseline') });
+  const { lambda, fanout, baseline } = await buildAll({
+    baseline: argv.includes('--baseline'),
+    fanout: true,
+  });
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   const rel = (p: string) => p.slice(ROOT.length + 1);
   console.log(
@@ -112,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   );
   for (const [name, r] of [
     ['lambda', lambda],
+    ['fanout', fanout],
     ['baseline', baseline],
   ] as const) {
     if (r === undefined) continue;

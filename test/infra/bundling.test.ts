@@ -63,17 +63,20 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
     expect(packageCopies(lambda).get('@aws-lambda-powertools/commons')?.size).toBe(1);
   });
 
-  it('the construct, bundling with CDK, ships the environment provider and not the chain', () => {
+  it('the construct, bundling with CDK, ships the environment provider and not the chain in both functions', () => {
     const outdir = join(dir, 'cdk.out');
     const app = newApp({ bundle: true, outdir });
     new RegistryReconciler(new Stack(app, 'BundleStack'), 'Reconciler', minimalProps());
     app.synth();
     const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
-    expect(assets).toHaveLength(1);
-    const code = readFileSync(join(outdir, assets[0] as string, 'index.mjs'), 'utf8');
-    expect(code).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
-    expect(code).not.toContain('defaultProvider::fromSSO');
-    expect(code).not.toContain('sso-oidc');
+    // The reconciler and the fan-out.
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      const code = readFileSync(join(outdir, asset, 'index.mjs'), 'utf8');
+      expect(code).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
+      expect(code).not.toContain('defaultProvider::fromSSO');
+      expect(code).not.toContain('sso-oidc');
+    }
   });
 
   it('gives the CDK construct the same substitution as npm run build and the benchmarks', () => {
