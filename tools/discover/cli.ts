@@ -8,6 +8,7 @@ import { NO_COUNT } from '../../functions/reconciler/ports';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
 import { awsClients, checkAwsSetup, explainAwsError } from '../cli/aws';
 import { fromCaller, readJsonFile } from '../cli/io';
+import { runCli } from '../cli/run';
 import { matchEntries } from './match';
 import { configDocument, matchTable, paramsDocument } from './output';
 import { listRegistryEntries } from './registry-list';
@@ -130,12 +131,4 @@ function parse(argv: string[]) {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`discover: ${describeError(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('discover', main);

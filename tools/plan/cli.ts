@@ -2,11 +2,12 @@ import '../cli/quiet-sdk';
 import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { describeError, PermanentError } from '../../functions/reconciler/errors';
+import { PermanentError } from '../../functions/reconciler/errors';
 import { checkAwsSetup } from '../cli/aws';
 import { fromCaller, loadConfig } from '../cli/io';
 import { recordLogger, stderrLogger } from '../cli/log-lines';
 import { liveReconciler } from '../cli/reconciler';
+import { runCli } from '../cli/run';
 import { planSummary, planTable } from './table';
 
 const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--verbose]
@@ -89,12 +90,4 @@ function parse(argv: string[]) {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`plan: ${describeError(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('plan', main);

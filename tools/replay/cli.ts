@@ -10,6 +10,7 @@ import { NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry'
 import { awsHint, checkAwsSetup, explainAwsError } from '../cli/aws';
 import { fromCaller, loadConfig } from '../cli/io';
 import { recordLogger, stderrLogger } from '../cli/log-lines';
+import { runCli } from '../cli/run';
 import { embeddedEnvironment, liveEnvironment, loadWorld, type ReplayEnvironment } from './environment';
 import { localRegistryFactory } from './local-registry';
 import { rawDeliveries, replay, type StepResult, scenarioDeliveries } from './runner';
@@ -282,12 +283,4 @@ function short(id: string): string {
   return id.slice(0, 8);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`replay: ${describeError(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('replay', main);
