@@ -224,6 +224,10 @@ describe('Module: tools/bench', () => {
       expect(lookupVerdict([]).pass).toBe(false);
     });
 
+    it('fails a path that looked nothing up (its delivery did not run)', () => {
+      expect(lookupVerdict([path('move', 1, 1, 1), path('noop', 1, 0, 0)]).pass).toBe(false);
+    });
+
     it('prices Lambda arm64 per GB-second and per request, billed per 1 ms', () => {
       // 1 M × 0.125 GB × 0.1 s = 12,500 GB-s × 0.0000133334 + 1 M × 0.0000002
       expect(lambdaCost(128, 100, 1_000_000)).toBeCloseTo(12_500 * 0.0000133334 + 0.2, 6);

@@ -349,7 +349,8 @@ export function lookupVerdict(paths: PathCalls[]): Verdict {
     target:
       '≤ 1 look-up round (1 DiscoverInstances, 1 DescribeTasks) per target per delivery, every path incl. Cloud Map lag',
     measured: per.map((p) => `${p.path} ${fmt(p.discover)} / ${fmt(p.describe)}`).join('; '),
-    pass: paths.length > 0 && per.every((p) => p.discover <= 1 && p.describe <= 1),
+    // Every path reconciles at least one target: a delivery that looked nothing up did not run.
+    pass: paths.length > 0 && per.every((p) => p.discover >= 1 && p.discover <= 1 && p.describe <= 1),
   };
 }
 
