@@ -40,6 +40,28 @@ describe('the scan measure', () => {
     });
   });
 
+  test('counts a disable that a write verification found as reported', () => {
+    // Act
+    const figures = scanFigures(
+      scans,
+      [record('/a/', { securityPending: true })],
+      () => '',
+      [],
+      [{ target: { path: '/b/' }, disabled: true, disabledSecurityPending: true }],
+    );
+    const missed = scanFigures(
+      scans,
+      [record('/a/', { securityPending: true })],
+      () => '',
+      [],
+      [{ target: { path: '/b/' }, disabled: false, disabledSecurityPending: false }],
+    );
+
+    // Assert
+    expect(figures.disabledUnreported).toBe(0);
+    expect(missed.unreportedPaths).toEqual(['/b/']);
+  });
+
   test('counts a written-back address still held by a stale entry as unrepaired', () => {
     // Act
     const held = scanFigures(scans, [], (p) => (p === '/b/' ? 'http://10.0.0.1:80/' : undefined), ['/b/']);

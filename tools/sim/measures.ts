@@ -338,9 +338,18 @@ export function scanFigures(
   records: readonly DecisionRecord[],
   urlAtEnd: (path: string) => string | undefined,
   badAtEnd: readonly string[],
+  /** The fan-out's write verifications: one that found the server disabled reports it too. */
+  verifications: readonly {
+    target: { path: string };
+    disabled: boolean;
+    disabledSecurityPending: boolean;
+  }[] = [],
 ): ScanFigures {
   const disabled = [...new Set(scans.filter((s) => s.kind === 'disabled').map((s) => s.path))];
-  const reported = new Set(records.filter(reportsDisabled).map((r) => r.target.path));
+  const reported = new Set([
+    ...records.filter(reportsDisabled).map((r) => r.target.path),
+    ...verifications.filter((v) => v.disabled || v.disabledSecurityPending).map((v) => v.target.path),
+  ]);
   const unreportedPaths = disabled.filter((p) => !reported.has(p)).sort();
   const backs = scans.filter((s) => s.kind === 'written-back');
   const lastBack = new Map(backs.map((s) => [s.path, s.url]));

@@ -726,7 +726,15 @@ export async function runScenario(
     ...(options.keepRecords ? { records } : {}),
     ...(options.scan === undefined
       ? {}
-      : { scan: scanFigures(registry.scans, records, (path) => memory.url({ kind: 'server', path }), bad) }),
+      : {
+          scan: scanFigures(
+            registry.scans,
+            records,
+            (path) => memory.url({ kind: 'server', path }),
+            bad,
+            fanoutFigures.verifications,
+          ),
+        }),
   };
   // Entries that no write or reset may ever remove.
   for (const t of obs.targets) {
