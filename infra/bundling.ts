@@ -21,9 +21,15 @@ export const LAMBDA_TARGET = 'node24';
  * the chain's STS/SSO/SSO-OIDC/Signin clients (`@aws-sdk/nested-clients`), the INI, process and
  * metadata providers are not in the bundle. Only the bundle is affected: the local tools (`replay
  * --live`, `discover`, `plan`) run the sources unbundled and keep the full chain (profiles, SSO).
+ *
+ * `@smithy/core/event-streams` (the event-stream codec, about 15 KB minified, which the SDK's
+ * protocol layer imports lazily for operations that stream events) becomes
+ * functions/reconciler/aws/no-event-streams.ts, which throws: no operation the functions call has
+ * an event stream.
  */
 export const LAMBDA_ALIASES = {
   '@aws-sdk/credential-provider-node': './functions/reconciler/aws/env-credentials.ts',
+  '@smithy/core/event-streams': './functions/reconciler/aws/no-event-streams.ts',
 } as const;
 
 /**

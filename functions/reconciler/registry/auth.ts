@@ -7,9 +7,9 @@
 import { isRetryable, PermanentError, ResponseTooLargeError, RetryableError } from '../errors';
 import type { CallContext } from '../ports';
 import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
-import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
 import { asRecord, jsonOrUndefined } from './json';
 import { SecretReadError } from './secrets';
+import { DEFAULT_MAX_RESPONSE_BYTES, exchange, type HttpAnswer } from './transport';
 
 /** Supplies the bearer token for registry calls. */
 export interface TokenProvider {
@@ -176,21 +176,16 @@ export class KeycloakTokenProvider implements TokenProvider {
       client_secret: credentials.clientSecret,
     });
     ctx.count('registry.token');
-    let response: Response;
-    let text: string;
+    let response: HttpAnswer;
     try {
-      response = await fetch(this.options.tokenUrl, {
+      response = await exchange({
         method: 'POST',
+        url: this.options.tokenUrl,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form.toString(),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        redirect: 'manual',
+        timeoutMs: this.options.timeoutMs,
+        maxResponseBytes: this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       });
-      text = await readCappedText(
-        response,
-        this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-        new URL(this.options.tokenUrl).pathname,
-      );
     } catch (error) {
       if (error instanceof ResponseTooLargeError) throw error;
       const name = (error as { name?: unknown } | null)?.name;
@@ -198,10 +193,10 @@ export class KeycloakTokenProvider implements TokenProvider {
         name === 'TimeoutError' || name === 'AbortError'
           ? `timed out after ${this.options.timeoutMs} ms`
           : 'network error';
-      // No cause: undici errors can carry the request, and the request carries the secret.
+      // No cause: an HTTP client's error can carry the request, and the request carries the secret.
       throw new RetryableError(`Keycloak token request to ${this.options.tokenUrl} failed: ${reason}`);
     }
-    const body = asRecord(jsonOrUndefined(text));
+    const body = asRecord(jsonOrUndefined(response.text));
     if (response.status === 400 || response.status === 401) {
       const error = typeof body?.error === 'string' ? body.error : undefined;
       return error === undefined

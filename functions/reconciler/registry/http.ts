@@ -10,8 +10,8 @@ import { PermanentError, ReconcilerError, RetryableError } from '../errors';
 import type { ApiName, CallContext, EntryRef } from '../ports';
 import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import type { TokenProvider } from './auth';
-import { DEFAULT_MAX_RESPONSE_BYTES, readCappedText } from './body';
 import { jsonOrUndefined } from './json';
+import { DEFAULT_MAX_RESPONSE_BYTES, exchange } from './transport';
 
 /** The registry could not be reached or failed on its side: a later attempt may succeed. */
 export class RegistryUnavailableError extends RetryableError {
@@ -146,7 +146,7 @@ export class RegistryHttp {
         );
         forceRefresh = false;
         ctx.count(request.api);
-        const response = await this.fetchOnce(request, token);
+        const response = await this.sendOnce(request, token);
         if ((response.status === 401 || isTokenForbidden(response)) && !refreshed) {
           // An expired or revoked token: get a fresh one and try once more, without using up an attempt.
           refreshed = true;
@@ -214,7 +214,7 @@ export class RegistryHttp {
     return Math.round(step / 2 + this.random() * (step / 2));
   }
 
-  private async fetchOnce(request: RegistryRequest, token: string): Promise<RegistryResponse> {
+  private async sendOnce(request: RegistryRequest, token: string): Promise<RegistryResponse> {
     const headers: Record<string, string> = {
       ...request.headers,
       authorization: `Bearer ${token}`,
@@ -228,25 +228,26 @@ export class RegistryHttp {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(request.json);
     }
-    // One deadline covers the connection, the headers and the body.
-    const response = await fetch(`${this.baseUrl}${request.path}`, {
+    // One deadline covers the connection, the headers and the body. A redirect is answered as it
+    // is: it means a misconfigured URL (http -> https, another host), reported rather than
+    // followed with a bearer token and a write.
+    const response = await exchange({
       method: request.method,
+      url: `${this.baseUrl}${request.path}`,
       headers,
-      body,
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-      // A redirect means a misconfigured URL (http -> https, another host): report it rather than
-      // re-send a bearer token and a write somewhere we were not told to.
-      redirect: 'manual',
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: this.options.timeoutMs,
+      maxResponseBytes: this.maxResponseBytes,
     });
-    const text = await readCappedText(response, this.maxResponseBytes, request.path.split('?')[0] ?? '');
-    const location = response.headers.get('location');
-    const etag = response.headers.get('etag');
-    const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+    const text = response.text;
+    const location = response.header('location');
+    const etag = response.header('etag');
+    const contentType = response.header('content-type')?.split(';')[0]?.trim().toLowerCase();
     return {
       status: response.status,
       body: jsonOrUndefined(text),
-      ...(location === null ? {} : { location }),
-      ...(etag === null ? {} : { etag }),
+      ...(location === undefined ? {} : { location }),
+      ...(etag === undefined ? {} : { etag }),
       ...(contentType === undefined || contentType === '' ? {} : { contentType }),
     };
   }
@@ -320,7 +321,7 @@ function isTimeout(error: unknown): boolean {
   return name === 'TimeoutError' || name === 'AbortError';
 }
 
-/** The most specific code of a fetch failure (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
+/** The most specific code of a network failure (`ECONNREFUSED`, `ECONNRESET`, …). */
 function networkCode(error: unknown): string {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
