@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * An in-process stand-in for the three AWS APIs the function calls (ECS, Cloud Map, Secrets
- * Manager), speaking their JSON 1.1 protocol on 127.0.0.1, so the bundled handler's first and warm
+ * An in-process stand-in for the AWS APIs the function calls (ECS, Cloud Map, Secrets Manager,
+ * and SQS for a handed-back message's visibility and the write verification it sends), speaking
+ * their JSON protocols on 127.0.0.1, so the bundled handler's first and warm
  * invocations run their real SDK clients end to end without moto's own latency in the figures.
  * It counts every call by API; `unlisted` task ids are known to ECS but not yet to Cloud Map (the
  * registration lag).
@@ -33,7 +35,14 @@ const OPERATIONS: Record<string, string> = {
   'Route53AutoNaming_v20170314.DiscoverInstances': 'cloudmap.DiscoverInstances',
   'Route53AutoNaming_v20170314.GetService': 'cloudmap.GetService',
   'secretsmanager.GetSecretValue': 'secrets.GetSecretValue',
+  'AmazonSQS.SendMessageBatch': 'sqs.SendMessageBatch',
+  'AmazonSQS.ChangeMessageVisibility': 'sqs.ChangeMessageVisibility',
 };
+
+/** The queue URLs the stand-in serves (SQS clients send to the queue URL's host). */
+export function standInQueueUrls(endpoint: string, account: string): { work: string; trigger: string } {
+  return { work: `${endpoint}/${account}/bench-work.fifo`, trigger: `${endpoint}/${account}/bench-trigger` };
+}
 
 export async function startAwsStandIn(options: {
   region: string;
@@ -128,6 +137,23 @@ export async function startAwsStandIn(options: {
           200,
           { ARN: input.SecretId, Name: 'bench-secret', SecretString: options.secretString, VersionId: 'v1' },
         ];
+      case 'sqs.SendMessageBatch': {
+        // The SDK checks each message body against the MD5 the queue answers.
+        const entries = (input.Entries ?? []) as { Id: string; MessageBody: string }[];
+        return [
+          200,
+          {
+            Successful: entries.map((e, i) => ({
+              Id: e.Id,
+              MessageId: `bench-${i}`,
+              MD5OfMessageBody: createHash('md5').update(e.MessageBody).digest('hex'),
+            })),
+            Failed: [],
+          },
+        ];
+      }
+      case 'sqs.ChangeMessageVisibility':
+        return [200, {}];
       default:
         return [
           400,
@@ -150,7 +176,8 @@ export async function startAwsStandIn(options: {
         // an unreadable body gets the unknown-operation answer below
       }
       const [status, body] = answer(operation, input);
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+      const json = operation.startsWith('sqs.') ? '1.0' : '1.1';
+      res.writeHead(status, { 'content-type': `application/x-amz-json-${json}` });
       res.end(JSON.stringify(body));
     });
   });

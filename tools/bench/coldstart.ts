@@ -38,6 +38,9 @@ export function coldStartEnv(nodeOptions?: string): NodeJS.ProcessEnv {
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     // Belt and braces: every SDK endpoint on a closed loopback port, and no instance metadata look-up.
     AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    // As the construct sets them (infra/reconciler-function.ts); nothing is sent at load.
+    WORK_QUEUE_URL: 'http://127.0.0.1:9/111122223333/registry-reconciler-work.fifo',
+    TRIGGER_QUEUE_URL: 'http://127.0.0.1:9/111122223333/registry-reconciler-trigger',
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'registry-reconciler',

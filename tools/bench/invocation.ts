@@ -8,7 +8,7 @@ import { ROOT } from '../build';
 import { type LocalRegistry, startLocalRegistry } from '../local-registry';
 import { loadWorld } from '../replay/environment';
 import { scheduledEvent, taskEvent } from '../world/events';
-import { type AwsStandIn, type StandInTask, startAwsStandIn } from './aws-standin';
+import { type AwsStandIn, type StandInTask, standInQueueUrls, startAwsStandIn } from './aws-standin';
 
 const run = promisify(execFile);
 
@@ -114,6 +114,7 @@ export async function startInvocationWorld(): Promise<InvocationWorld> {
     tasks,
     secretString: JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
   });
+  const queues = standInQueueUrls(aws.endpoint, ACCOUNT);
   const config = JSON.stringify({
     cluster: CLUSTER_ARN,
     namespace: NAMESPACE,
@@ -170,6 +171,9 @@ export async function startInvocationWorld(): Promise<InvocationWorld> {
       AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
       AWS_SESSION_TOKEN: 'bench-session-token',
       AWS_ENDPOINT_URL: aws.endpoint,
+      // As the construct sets them: a write sends its verification, a hand-back sets its visibility.
+      WORK_QUEUE_URL: queues.work,
+      TRIGGER_QUEUE_URL: queues.trigger,
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // As the construct deploys them (infra/reconciler-function.ts), metrics on.
