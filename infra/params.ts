@@ -10,81 +10,89 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as z from 'zod/mini';
-// For its side effect: zod's English messages (`Invalid input: expected number, …`).
-import '../functions/reconciler/validation';
+import * as v from 'valibot';
+import {
+  int,
+  issueMessage,
+  issuePath,
+  notArray,
+  strictObject,
+  unknownKeys,
+} from '../functions/reconciler/validation';
 import type { ReconcilerTarget, RegistryReconcilerProps } from './props';
 import type { Assert, Same } from './type-checks';
 import type { InvalidReconcilerPropsError } from './validation';
 
-const str = z.string().check(z.minLength(1));
-const posInt = z.int().check(z.minimum(1));
+const str = v.pipe(v.string(), v.minLength(1));
+const posInt = int(1);
 
-const paramsSchema = z.strictObject({
+const paramsSchema = strictObject({
   /** Free text for the file's readers; ignored. */
-  $comment: z.optional(z.union([z.string(), z.array(z.string())])),
+  $comment: v.optional(v.union([v.string(), v.array(v.string())])),
   /** CloudFormation stack name. */
-  stackName: z.optional(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a stack name'))),
-  cluster: z.optional(str),
-  namespace: z.optional(str),
-  registryService: z.optional(str),
+  stackName: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a stack name'))),
+  cluster: v.optional(str),
+  namespace: v.optional(str),
+  registryService: v.optional(str),
   registryUrl: str,
-  auth: z.discriminatedUnion('type', [
-    z.strictObject({
-      type: z.literal('keycloak'),
-      tokenUrl: str,
-      secretArn: str,
-      secretKmsKeyArn: z.optional(str),
-    }),
-    z.strictObject({ type: z.literal('static'), tokenSecret: str, tokenSecretJsonField: z.optional(str) }),
-  ]),
-  network: z.optional(
-    z.strictObject({ vpcId: str, subnetIds: z.array(str), securityGroupIds: z.optional(z.array(str)) }),
+  auth: notArray(
+    v.variant('type', [
+      strictObject({
+        type: v.literal('keycloak'),
+        tokenUrl: str,
+        secretArn: str,
+        secretKmsKeyArn: v.optional(str),
+      }),
+      strictObject({ type: v.literal('static'), tokenSecret: str, tokenSecretJsonField: v.optional(str) }),
+    ]),
   ),
-  targets: z.optional(
-    z.array(
-      z.strictObject({
-        kind: z.enum(['server', 'agent']),
+  network: v.optional(
+    strictObject({ vpcId: str, subnetIds: v.array(str), securityGroupIds: v.optional(v.array(str)) }),
+  ),
+  targets: v.optional(
+    v.array(
+      strictObject({
+        kind: v.picklist(['server', 'agent']),
         path: str,
         cloudMapService: str,
-        ecsService: z.optional(str),
-        port: z.optional(z.enum(['url', 'instance'])),
+        ecsService: v.optional(str),
+        port: v.optional(v.picklist(['url', 'instance'])),
       }),
     ),
   ),
-  dryRun: z.optional(z.boolean()),
-  registryTimeoutMs: z.optional(posInt),
-  registryMaxAttempts: z.optional(posInt),
-  reenableAfterWrite: z.optional(z.boolean()),
-  lagRetry: z.optional(
-    z.strictObject({
-      attempts: z.optional(z.int().check(z.minimum(0))),
-      delayMs: z.optional(z.int().check(z.minimum(0))),
+  dryRun: v.optional(v.boolean()),
+  registryTimeoutMs: v.optional(posInt),
+  registryMaxAttempts: v.optional(posInt),
+  reenableAfterWrite: v.optional(v.boolean()),
+  lagRetry: v.optional(
+    strictObject({
+      attempts: v.optional(int(0)),
+      delayMs: v.optional(int(0)),
     }),
   ),
-  resyncMinutes: z.optional(posInt),
-  resyncFullCheckMinutes: z.optional(z.int().check(z.minimum(0))),
-  timeoutSeconds: z.optional(posInt),
-  memorySize: z.optional(posInt),
-  logRetentionDays: z.optional(posInt),
-  logLevel: z.optional(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
-  serviceName: z.optional(str),
-  alarmEmail: z.optional(str),
-  alarms: z.optional(
-    z.strictObject({
-      functionErrors: z.optional(posInt),
-      reconcileErrors: z.optional(posInt),
-      throttles: z.optional(posInt),
-      noLiveInstanceMinutes: z.optional(posInt),
-      oldestMessageAgeMinutes: z.optional(posInt),
+  resyncMinutes: v.optional(posInt),
+  resyncFullCheckMinutes: v.optional(int(0)),
+  timeoutSeconds: v.optional(posInt),
+  memorySize: v.optional(posInt),
+  logRetentionDays: v.optional(posInt),
+  logLevel: v.optional(v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
+  serviceName: v.optional(str),
+  alarmEmail: v.optional(str),
+  alarms: v.optional(
+    strictObject({
+      functionErrors: v.optional(posInt),
+      reconcileErrors: v.optional(posInt),
+      throttles: v.optional(posInt),
+      noLiveInstanceMinutes: v.optional(posInt),
+      oldestMessageAgeMinutes: v.optional(posInt),
     }),
   ),
   /** Tags for every resource of the stack. */
-  tags: z.optional(z.record(z.string(), z.string())),
+  tags: v.optional(notArray(v.record(v.string(), v.string()))),
 });
 
 /** The parameters file, as written. */
-export type ReconcilerParams = z.output<typeof paramsSchema>;
+export type ReconcilerParams = v.InferOutput<typeof paramsSchema>;
 
 /**
  * A target in the file is a construct target (`ReconcilerTarget`, itself pinned to the function's
@@ -171,19 +179,19 @@ export function loadParams(
     else if (value === false || value === 'false') merged[key] = false;
     else problems.push(`-c dryRun: ${JSON.stringify(value)} is neither true nor false`);
   }
-  const result = paramsSchema.safeParse(merged);
-  if (!result.success) problems.push(...describeIssues(result.error.issues, origin));
+  const result = v.safeParse(paramsSchema, merged);
+  if (!result.success) problems.push(...describeIssues(result.issues, origin));
   if (problems.length > 0 || !result.success) throw new ParamsError(problems);
-  return result.data;
+  return result.output;
 }
 
 /** The schema's issues as problem lines; an unknown key is always the file's (`-c` takes known keys only). */
-function describeIssues(issues: readonly z.core.$ZodIssue[], origin: ParamsOrigin): string[] {
+function describeIssues(issues: readonly v.BaseIssue<unknown>[], origin: ParamsOrigin): string[] {
   return issues.flatMap((issue) => {
-    const key = issue.path.map(String).join('.');
-    if (issue.code !== 'unrecognized_keys')
-      return [located(key === '' ? '(root)' : key, issue.message, origin)];
-    return issue.keys.map((unknown) => {
+    const key = issuePath(issue).join('.');
+    const keys = unknownKeys(issue);
+    if (keys === undefined) return [located(key === '' ? '(root)' : key, issueMessage(issue), origin)];
+    return keys.map((unknown) => {
       const where = [key, unknown].filter((p) => p !== '').join('.');
       return `${origin.file}: ${where}: unknown key${suggestion(unknown)}`;
     });
@@ -193,7 +201,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], origin: ParamsOrigi
 /** ` (did you mean "x"?)` for a key that differs from a known one only in case or by a plural s. */
 function suggestion(key: string): string {
   const norm = (k: string) => k.toLowerCase().replace(/s$/, '');
-  const known = Object.keys(paramsSchema.def.shape).find((k) => k !== key && norm(k) === norm(key));
+  const known = Object.keys(paramsSchema.entries).find((k) => k !== key && norm(k) === norm(key));
   return known === undefined ? '' : ` (did you mean "${known}"?)`;
 }
 

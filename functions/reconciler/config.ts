@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { ConfigError } from './errors';
 import { parseJson } from './json';
-import { formatIssues } from './validation';
+import { formatIssues, int, notArray, strictObject } from './validation';
 
 /** A name that must say something: trimmed first, so a blank one is rejected. */
-const nonEmpty = z.string().check(z.trim(), z.minLength(1, 'must not be empty or blank'));
+const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty or blank'));
 
 /** Dot-separated labels (Cloud Map service and namespace names): no empty label, no `.` or `..`. */
 const LABELS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
@@ -38,118 +38,134 @@ export function registryPathProblem(path: string): string | undefined {
   return undefined;
 }
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/**
+ * An http(s) URL with its `//` (so `http:example.com` is refused), trimmed, and without the tabs
+ * and newlines that the URL parser would silently drop from the middle of a host.
+ */
+const httpUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check(isHttpUrl, 'must be an http(s) URL'),
+  v.transform((url) => url.replace(/[\t\n\r]/g, '')),
+);
+
+function isHttpUrl(text: string): boolean {
+  if (!/^https?:\/\//i.test(text)) return false;
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
 
 const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/([A-Za-z0-9_-]{1,255})$/;
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const keycloakAuth = z.strictObject({
-  type: z.literal('keycloak'),
+const keycloakAuth = strictObject({
+  type: v.literal('keycloak'),
   /** `https://…/realms/mcp-gateway/protocol/openid-connect/token` */
   tokenUrl: httpUrl,
   /** Secrets Manager secret holding `{"client_id","client_secret"}`. */
-  secretArn: z.string().check(z.regex(SECRET_ARN, 'must be a Secrets Manager secret ARN')),
+  secretArn: v.pipe(v.string(), v.regex(SECRET_ARN, 'must be a Secrets Manager secret ARN')),
 });
 
-const staticAuth = z.strictObject({
-  type: z.literal('static'),
+const staticAuth = strictObject({
+  type: v.literal('static'),
   /** The environment variable that holds the bearer token (never the token itself). */
-  tokenEnv: z.string().check(z.regex(ENV_NAME, 'must be an environment variable name')),
+  tokenEnv: v.pipe(v.string(), v.regex(ENV_NAME, 'must be an environment variable name')),
 });
 
-const targetSchema = z.strictObject({
-  kind: z.enum(['server', 'agent']),
+const targetSchema = strictObject({
+  kind: v.picklist(['server', 'agent']),
   /** The registry path, exactly as stored (`/currenttime/`, `/flight-booking-agent`). */
-  path: z.string().check(
-    z.superRefine((path, ctx) => {
-      const problem = registryPathProblem(path);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: path });
+  path: v.pipe(
+    v.string(),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? registryPathProblem(dataset.value) : undefined;
+      if (problem !== undefined) addIssue({ message: problem });
     }),
   ),
   /** The Cloud Map service whose instances are the candidates: the bare name (`currenttime-server`). */
-  cloudMapService: z
-    .string()
-    .check(
-      z.maxLength(127, 'must be a Cloud Map service name (at most 127 characters)'),
-      z.regex(LABELS, 'must be a Cloud Map service name'),
-    ),
+  cloudMapService: v.pipe(
+    v.string(),
+    v.maxLength(127, 'must be a Cloud Map service name (at most 127 characters)'),
+    v.regex(LABELS, 'must be a Cloud Map service name'),
+  ),
   /** The ECS service that runs it; found through DescribeServices when absent. */
-  ecsService: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS service name'))),
+  ecsService: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS service name')),
+  ),
   /** Where the written port comes from: the entry URL's own port (default) or the instance's `AWS_INSTANCE_PORT`. */
-  port: z._default(z.enum(['url', 'instance']), 'url'),
+  port: v.optional(v.picklist(['url', 'instance']), 'url'),
 });
 
-const configSchema = z.strictObject({
+const configSchema = strictObject({
   /** ECS cluster name or ARN. */
-  cluster: z
-    .string()
-    .check(
-      z.refine((v) => CLUSTER_NAME.test(v) || CLUSTER_ARN.test(v), 'must be an ECS cluster name or ARN'),
-    ),
+  cluster: v.pipe(
+    v.string(),
+    v.check((c) => CLUSTER_NAME.test(c) || CLUSTER_ARN.test(c), 'must be an ECS cluster name or ARN'),
+  ),
   /** Cloud Map namespace name (`mcp-gateway.local`). */
-  namespace: z
-    .string()
-    .check(
-      z.maxLength(1024, 'must be a Cloud Map namespace name (at most 1024 characters)'),
-      z.regex(LABELS, 'must be a Cloud Map namespace name'),
-    ),
+  namespace: v.pipe(
+    v.string(),
+    v.maxLength(1024, 'must be a Cloud Map namespace name (at most 1024 characters)'),
+    v.regex(LABELS, 'must be a Cloud Map namespace name'),
+  ),
   /** The registry's own ECS service: a task of it reaching RUNNING re-applies every target. */
-  registryService: z.optional(nonEmpty),
-  registry: z.strictObject({
+  registryService: v.optional(nonEmpty),
+  registry: strictObject({
     url: httpUrl,
-    auth: z.discriminatedUnion('type', [keycloakAuth, staticAuth]),
+    auth: notArray(v.variant('type', [keycloakAuth, staticAuth])),
     /** Deadline for each registry HTTP call. */
-    timeoutMs: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 5_000),
+    timeoutMs: v.optional(int(100, 60_000), 5_000),
     /** Attempts for each registry call on network errors and 5xx (1 = no retry). */
-    maxAttempts: z._default(z.int().check(z.minimum(1), z.maximum(10)), 3),
+    maxAttempts: v.optional(int(1, 10), 3),
     /** Re-enable a server that the registry disabled after our write. Overrides a security control: off by default. */
-    reenableAfterWrite: z._default(z.boolean(), false),
+    reenableAfterWrite: v.optional(v.boolean(), false),
     /**
      * The registry contract to speak: `auto` finds out from the registry's answers (once per
      * container); `1.0.16` (list read, register, PUT) or `1.29` (single read, PATCH with If-Match) pins it.
      */
-    api: z._default(z.enum(['auto', '1.0.16', '1.29']), 'auto'),
+    api: v.optional(v.picklist(['auto', '1.0.16', '1.29']), 'auto'),
     /** Largest HTTP answer body read from the registry or the token endpoint. */
-    maxResponseBytes: z._default(
-      z.int().check(z.minimum(1024), z.maximum(64 * 1024 * 1024)),
-      4 * 1024 * 1024,
-    ),
+    maxResponseBytes: v.optional(int(1024, 64 * 1024 * 1024), 4 * 1024 * 1024),
     /** How long after a write the entry is read again to see what the registry's background scan did. */
-    verifyAfterMs: z._default(z.int().check(z.minimum(0), z.maximum(300_000)), 15_000),
+    verifyAfterMs: v.optional(int(0, 300_000), 15_000),
   }),
-  targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
+  targets: v.pipe(v.array(targetSchema), v.minLength(1, 'must list at least one target')),
   /** Decide and report, never write. */
-  dryRun: z._default(z.boolean(), false),
+  dryRun: v.optional(v.boolean(), false),
   /**
    * The scheduled resync re-checks an entry's known live task with ECS alone (one batched
    * DescribeTasks) and asks Cloud Map only when that task is gone or the entry changed, or when
    * the last full check of the target is this old. 0 asks Cloud Map on every resync.
    */
-  resyncFullCheckMinutes: z._default(z.int().check(z.minimum(0), z.maximum(1440)), 30),
+  resyncFullCheckMinutes: v.optional(int(0, 1440), 30),
   /**
    * Cloud Map registers a new task a moment after ECS reports it: when a RUNNING task is not yet
    * listed and nothing else is eligible, look again this many times, this far apart, before deferring.
    */
-  lagRetry: z._default(
-    z.strictObject({
-      attempts: z._default(z.int().check(z.minimum(0), z.maximum(10)), 2),
-      delayMs: z._default(z.int().check(z.minimum(0), z.maximum(10_000)), 1_500),
+  lagRetry: v.optional(
+    strictObject({
+      attempts: v.optional(int(0, 10), 2),
+      delayMs: v.optional(int(0, 10_000), 1_500),
     }),
-    { attempts: 2, delayMs: 1_500 },
+    {},
   ),
 });
 
 /** The reconciler's configuration, validated, with defaults filled in. */
-export type ReconcilerConfig = z.output<typeof configSchema> & {
+export type ReconcilerConfig = v.InferOutput<typeof configSchema> & {
   /** The cluster's name, whether `cluster` was given as a name or an ARN. */
   clusterName: string;
 };
 /** One target as validated, with defaults filled in. */
-export type TargetConfig = z.output<typeof targetSchema>;
+export type TargetConfig = v.InferOutput<typeof targetSchema>;
 /** One target as written in the configuration (`port` may be left out). */
-export type TargetInput = z.input<typeof targetSchema>;
+export type TargetInput = v.InferInput<typeof targetSchema>;
 export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
 
 /**
@@ -157,9 +173,9 @@ export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
  * Also rejects two targets with the same kind and path.
  */
 export function parseConfig(input: unknown, source = 'configuration'): ReconcilerConfig {
-  const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(`invalid ${source}: ${formatIssues(result.error)}`);
-  const config = result.data;
+  const result = v.safeParse(configSchema, input);
+  if (!result.success) throw new ConfigError(`invalid ${source}: ${formatIssues(result.issues)}`);
+  const config = result.output;
   const seen = new Map<string, number>();
   const problems: string[] = [];
   const suffix = `.${config.namespace.toLowerCase()}`;

@@ -1,9 +1,9 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { eniIpv4, findEni, idFromArn } from './core/task';
 import type { TaskEvent } from './core/types';
 import { isIPv4 } from './core/url';
 import { parseJson } from './json';
-import { formatIssues } from './validation';
+import { formatIssues, int, looseObject } from './validation';
 
 // The task vocabulary lives in the core; re-exported for the tools that model ECS tasks.
 export { isRunning, isStopping, STOPPING_STATUSES } from './core/task';
@@ -30,35 +30,35 @@ const ARN = /^arn:[!-9;-~]+:ecs:[!-9;-~]*:[!-9;-~]*:(cluster|task)\/[!-~]+$/;
 const STATUS = /^[A-Z_]{1,32}$/;
 const LAUNCH_TYPE = /^[A-Z0-9_]{1,32}$/;
 
-const nameValue = z.looseObject({ name: z.optional(z.string()), value: z.optional(z.string()) });
-const attachment = z.looseObject({
-  type: z.optional(z.string()),
-  status: z.optional(z.string()),
-  details: z.optional(z.array(nameValue)),
+const nameValue = looseObject({ name: v.optional(v.string()), value: v.optional(v.string()) });
+const attachment = looseObject({
+  type: v.optional(v.string()),
+  status: v.optional(v.string()),
+  details: v.optional(v.array(nameValue)),
 });
-const container = z.looseObject({
-  networkInterfaces: z.optional(z.array(z.looseObject({ privateIpv4Address: z.optional(z.string()) }))),
-});
-
-const envelope = z.looseObject({
-  id: z.string().check(z.minLength(1), z.maxLength(256)),
-  source: z.string(),
-  'detail-type': z.string(),
-  time: z.optional(z.string()),
+const container = looseObject({
+  networkInterfaces: v.optional(v.array(looseObject({ privateIpv4Address: v.optional(v.string()) }))),
 });
 
-const taskDetail = z.looseObject({
-  clusterArn: z.string().check(z.maxLength(2048), z.regex(ARN, 'must be an ECS cluster ARN')),
-  taskArn: z.string().check(z.maxLength(2048), z.regex(ARN, 'must be an ECS task ARN')),
-  lastStatus: z.string().check(z.regex(STATUS, 'must be an ECS task status')),
-  desiredStatus: z.string().check(z.regex(STATUS, 'must be an ECS task status')),
-  version: z.int().check(z.minimum(0)),
-  group: z.optional(z.string().check(z.maxLength(1024))),
-  attachments: z.optional(z.array(attachment)),
-  containers: z.optional(z.array(container)),
-  stopCode: z.optional(z.string()),
-  launchType: z.optional(z.string()),
-  startedAt: z.optional(z.string()),
+const envelope = looseObject({
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  source: v.string(),
+  'detail-type': v.string(),
+  time: v.optional(v.string()),
+});
+
+const taskDetail = looseObject({
+  clusterArn: v.pipe(v.string(), v.maxLength(2048), v.regex(ARN, 'must be an ECS cluster ARN')),
+  taskArn: v.pipe(v.string(), v.maxLength(2048), v.regex(ARN, 'must be an ECS task ARN')),
+  lastStatus: v.pipe(v.string(), v.regex(STATUS, 'must be an ECS task status')),
+  desiredStatus: v.pipe(v.string(), v.regex(STATUS, 'must be an ECS task status')),
+  version: int(0),
+  group: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+  attachments: v.optional(v.array(attachment)),
+  containers: v.optional(v.array(container)),
+  stopCode: v.optional(v.string()),
+  launchType: v.optional(v.string()),
+  startedAt: v.optional(v.string()),
 });
 
 /** Parses one event object (already JSON-decoded). */
@@ -66,11 +66,11 @@ export function parseEvent(input: unknown): Intake {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { kind: 'malformed', reason: `event is ${describeType(input)}, not an object` };
   }
-  const head = envelope.safeParse(input);
+  const head = v.safeParse(envelope, input);
   if (!head.success)
-    return { kind: 'malformed', reason: `not an EventBridge event: ${formatIssues(head.error)}` };
-  const { id: eventId, source, time } = head.data;
-  const detailType = head.data['detail-type'];
+    return { kind: 'malformed', reason: `not an EventBridge event: ${formatIssues(head.issues)}` };
+  const { id: eventId, source, time } = head.output;
+  const detailType = head.output['detail-type'];
   if (source === 'aws.events' && detailType === 'Scheduled Event') {
     return { kind: 'schedule', eventId, ...(time === undefined ? {} : { time }) };
   }
@@ -81,15 +81,15 @@ export function parseEvent(input: unknown): Intake {
       reason: `unsupported event: source ${source}, detail-type ${detailType}`,
     };
   }
-  const detail = taskDetail.safeParse((input as { detail?: unknown }).detail);
+  const detail = v.safeParse(taskDetail, (input as { detail?: unknown }).detail);
   if (!detail.success) {
     return {
       kind: 'malformed',
       eventId,
-      reason: `invalid ECS task event: ${formatIssues(detail.error, 'detail')}`,
+      reason: `invalid ECS task event: ${formatIssues(detail.issues, 'detail')}`,
     };
   }
-  const d = detail.data;
+  const d = detail.output;
   const clusterName = lastSegment(d.clusterArn, 'cluster/');
   const taskId = idFromArn(d.taskArn);
   const service = d.group?.startsWith('service:') ? d.group.slice('service:'.length) : undefined;

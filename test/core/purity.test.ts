@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /**
- * The decision core depends on nothing outside itself: no zod, no SDK, no Powertools, no Node
+ * The decision core depends on nothing outside itself: no valibot, no SDK, no Powertools, no Node
  * I/O, no clock. Everything it needs arrives as plain data, so it can be read and tested alone.
  */
 
@@ -58,7 +58,7 @@ describe('functions/reconciler/core', () => {
   it('the import check sees every form of import', () => {
     // Arrange
     const source = [
-      "import * as z from 'zod/mini';",
+      "import * as v from 'valibot';",
       "import type { A } from '../ports';",
       "export { b } from './task';",
       "import './side-effect';",
@@ -71,7 +71,7 @@ describe('functions/reconciler/core', () => {
 
     // Assert
     expect(result.sort()).toEqual(
-      ['zod/mini', '../ports', './task', './side-effect', 'node:fs', '@aws-sdk/client-ecs'].sort(),
+      ['valibot', '../ports', './task', './side-effect', 'node:fs', '@aws-sdk/client-ecs'].sort(),
     );
   });
 });

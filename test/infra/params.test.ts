@@ -68,6 +68,22 @@ describe('Function: loadParams', () => {
     ]);
   });
 
+  it('names every unknown key on its own line, nested ones by their path', () => {
+    const file = writeParams({ ...MINIMAL, target: [], alarm: 1, lagRetry: { attempt: 1, delay: 2 } });
+    const error = thrown(() => loadParams(file)) as ParamsError;
+    expect(error.lines).toEqual([
+      `${file}: lagRetry.attempt: unknown key`,
+      `${file}: lagRetry.delay: unknown key`,
+      `${file}: target: unknown key (did you mean "targets"?)`,
+      `${file}: alarm: unknown key (did you mean "alarms"?)`,
+    ]);
+  });
+
+  it('refuses an array where an object belongs', () => {
+    const file = writeParams({ ...MINIMAL, tags: ['team=mcp'] });
+    expect(() => loadParams(file)).toThrow(`${file}: tags: Invalid input: expected object, received array`);
+  });
+
   it('suggests the key an unknown one was probably meant to be', () => {
     const file = writeParams({ ...MINIMAL, target: [] });
     expect(() => loadParams(file)).toThrow(`${file}: target: unknown key (did you mean "targets"?)`);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { REPO_ROOT } from './helpers';
 
 const STACK = 'McpGatewayRegistryReconciler';
-/** The bundle holds the SDK clients, Powertools and zod; more than this means something leaked in. */
+/** The bundle holds the SDK clients, Powertools and valibot; more than this means something leaked in. */
 const BUNDLE_BUDGET_BYTES = 1_000_000;
 
 /** An environment with nothing that could reach a real AWS account. */

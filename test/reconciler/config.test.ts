@@ -478,6 +478,105 @@ describe('Function: parseConfig', () => {
     );
   });
 
+  it('does not echo a value of the wrong type, naming the type it got', () => {
+    // Prepare
+    const pasted = 'Bearer eyJhbGciOiJSUzI1NiJ9.SECRET';
+    const input = withField('registry.auth', pasted);
+
+    // Act
+    const error = errorOf(() => parseConfig(input));
+
+    // Assess
+    expect(error.message).toBe(
+      'invalid configuration: registry.auth: Invalid input: expected object, received string',
+    );
+  });
+
+  it('names every unknown key of an object, not only the first', () => {
+    // Prepare
+    const input = { ...minimal(), clusterName: 'x', dry_run: true };
+
+    // Act
+    const error = errorOf(() => parseConfig(input));
+
+    // Assess
+    expect(error.message).toBe('invalid configuration: (root): Unrecognized keys: "clusterName", "dry_run"');
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['lagRetry', withField('lagRetry', []), 'lagRetry: Invalid input: expected object, received array'],
+    [
+      'registry.auth',
+      withField('registry.auth', []),
+      'registry.auth: Invalid input: expected object, received array',
+    ],
+    [
+      'a target',
+      withField('targets', [['server', '/x/', 'x']]),
+      'targets.0: Invalid input: expected object, received array',
+    ],
+  ])('refuses an array where an object belongs: %s', (_name, input, problem) => {
+    // Act
+    const error = errorOf(() => parseConfig(input));
+
+    // Assess
+    expect(error.message).toBe(`invalid configuration: ${problem}`);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a fraction', 250.5, 'registry.timeoutMs: must be an integer'],
+    ['too small', 99, 'registry.timeoutMs: must be at least 100'],
+    ['too large', 60_001, 'registry.timeoutMs: must be at most 60000'],
+    ['a string', '250', 'registry.timeoutMs: Invalid input: expected number, received string'],
+  ])('names the bound an integer misses: %s', (_name, value, problem) => {
+    // Act
+    const error = errorOf(() => parseConfig(withField('registry.timeoutMs', value)));
+
+    // Assess
+    expect(error.message).toBe(`invalid configuration: ${problem}`);
+  });
+
+  it.each([
+    [
+      'kind',
+      withField('targets', [{ kind: 'tool', path: '/x/', cloudMapService: 'x' }]),
+      'targets.0.kind: Invalid option: expected one of "server" | "agent"',
+    ],
+    [
+      'auth type',
+      withField('registry.auth', { type: 'basic' }),
+      'registry.auth.type: Invalid option: expected one of "keycloak" | "static"',
+    ],
+    ['missing field', withField('namespace', undefined), 'namespace: missing (required)'],
+  ])('words a bad %s with what was expected', (_name, input, problem) => {
+    // Act
+    const error = errorOf(() => parseConfig(input));
+
+    // Assess
+    expect(error.message).toBe(`invalid configuration: ${problem}`);
+  });
+
+  it.each([
+    'http:registry.example.com',
+    'https:/registry.example.com',
+    'ftp://registry.example.com',
+    'https://',
+  ])('refuses the registry URL %s', (url) => {
+    // Act
+    const error = errorOf(() => parseConfig(withField('registry.url', url)));
+
+    // Assess
+    expect(error.message).toBe('invalid configuration: registry.url: must be an http(s) URL');
+  });
+
+  it('keeps a registry URL trimmed, without tabs or newlines', () => {
+    // Act
+    const config = parseConfig(withField('registry.url', ' https://registry.exa\nmple.com/\t'));
+
+    // Assess
+    expect(config.registry.url).toBe('https://registry.example.com/');
+  });
+
   it.each([null, [], 'config', 42])('rejects a configuration that is not an object: %p', (input) => {
     // Act
     const error = errorOf(() => parseConfig(input));
