@@ -1,13 +1,12 @@
 /**
  * A secret that cannot be read reaches the decision record with the AWS error's name and what to
- * check: the real registry client and Powertools SecretsProvider, the SDK mocked.
+ * check: the real registry client and Secrets Manager source, the SDK mocked.
  */
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import { powertoolsSecretSource } from '../../functions/reconciler/registry/secrets';
+import { secretsManagerSource } from '../../functions/reconciler/registry/secrets';
 import { scheduledEvent } from '../../tools/world/events';
 import { harness, REFS } from './helpers';
 
@@ -23,7 +22,6 @@ test.each([
   sdk
     .on(GetSecretValueCommand)
     .rejects(Object.assign(new Error('not for the record'), { name, $metadata: { httpStatusCode: 400 } }));
-  const provider = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({ region: 'us-west-2' }) });
   const registry = createRegistryClient(
     {
       // Never reached: the token is needed first.
@@ -33,7 +31,7 @@ test.each([
       maxAttempts: 1,
       reenableAfterWrite: false,
     },
-    { secrets: powertoolsSecretSource({ provider }) },
+    { secrets: secretsManagerSource({ client: new SecretsManagerClient({ region: 'us-west-2' }) }) },
   );
   const h = harness({ deps: { registry } });
 

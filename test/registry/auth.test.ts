@@ -1,11 +1,10 @@
 /**
  * Authentication: the static token from an environment variable, and the Keycloak
  * client-credentials flow against the local registry's fake token endpoint with an injected
- * secret source (and Powertools' SecretsProvider over a mocked SDK client). Also checks that no
+ * secret source (and the Secrets Manager source over a mocked SDK client). Also checks that no
  * secret or token reaches a log line or an error.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
@@ -15,7 +14,7 @@ import {
   StaticTokenProvider,
 } from '../../functions/reconciler/registry/auth';
 import { createRegistryClient, type RegistryConfig } from '../../functions/reconciler/registry/client';
-import { powertoolsSecretSource } from '../../functions/reconciler/registry/secrets';
+import { secretsManagerSource } from '../../functions/reconciler/registry/secrets';
 import type { LoggerLike } from '../../functions/reconciler/telemetry';
 import type { LocalRegistry } from '../../tools/local-registry';
 import {
@@ -297,7 +296,7 @@ describe('Keycloak client credentials', () => {
   });
 });
 
-describe('Powertools SecretsProvider', () => {
+describe('Secrets Manager source', () => {
   const sdk = mockClient(SecretsManagerClient);
 
   beforeEach(() => {
@@ -305,29 +304,43 @@ describe('Powertools SecretsProvider', () => {
     sdk.on(GetSecretValueCommand).resolves({ SecretString: SECRET_JSON });
   });
 
-  test('cache hits are not counted as GetSecretValue; misses and forced reads are', async () => {
-    const provider = new SecretsProvider({
-      awsSdkV3Client: new SecretsManagerClient({ region: 'us-west-2' }),
+  test('cache hits are not counted as GetSecretValue; misses, expired and forced reads are', async () => {
+    const clock = manualClock();
+    const source = secretsManagerSource({
+      client: new SecretsManagerClient({ region: 'us-west-2' }),
+      maxAgeSeconds: 900,
+      now: clock,
     });
-    const source = powertoolsSecretSource({ provider, maxAgeSeconds: 900 });
 
     const first = await source.read(SECRET_ARN, { forceFetch: false });
+    clock.advance(899_000);
     const second = await source.read(SECRET_ARN, { forceFetch: false });
     const forced = await source.read(SECRET_ARN, { forceFetch: true });
+    clock.advance(900_000);
+    const expired = await source.read(SECRET_ARN, { forceFetch: false });
 
-    expect([first.fetched, second.fetched, forced.fetched]).toEqual([true, false, true]);
+    expect([first.fetched, second.fetched, forced.fetched, expired.fetched]).toEqual([true, false, true, true]);
     expect(first.value).toBe(SECRET_JSON);
-    expect(sdk.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(sdk.commandCalls(GetSecretValueCommand)).toHaveLength(3);
     expect(sdk.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: SECRET_ARN });
   });
 
+  test('a binary secret is returned as its bytes; a secret with no value is a clear error', async () => {
+    const bytes = new TextEncoder().encode(SECRET_JSON);
+    sdk.on(GetSecretValueCommand).resolvesOnce({ SecretBinary: bytes }).resolvesOnce({});
+    const source = secretsManagerSource({ client: new SecretsManagerClient({ region: 'us-west-2' }) });
+
+    expect((await source.read(SECRET_ARN, { forceFetch: true })).value).toEqual(bytes);
+    const error = await thrownBy(() => source.read(SECRET_ARN, { forceFetch: true }));
+    expect(error.name).toBe('EmptySecret');
+    expect(error.message).toContain(`cannot read secret ${SECRET_ARN}: EmptySecret: the secret has no SecretString`);
+    expect(isRetryable(error)).toBe(false);
+  });
+
   test('drives the Keycloak flow end to end; the count matches the SDK calls made', async () => {
-    const provider = new SecretsProvider({
-      awsSdkV3Client: new SecretsManagerClient({ region: 'us-west-2' }),
-    });
     const clock = manualClock();
     const client = createRegistryClient(keycloakConfig(), {
-      secrets: powertoolsSecretSource({ provider }),
+      secrets: secretsManagerSource({ client: new SecretsManagerClient({ region: 'us-west-2' }) }),
       now: clock,
     });
     const ctx = countingContext();
@@ -344,11 +357,8 @@ describe('Powertools SecretsProvider', () => {
     sdk
       .on(GetSecretValueCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    const provider = new SecretsProvider({
-      awsSdkV3Client: new SecretsManagerClient({ region: 'us-west-2' }),
-    });
     const client = createRegistryClient(keycloakConfig({ maxAttempts: 1 }), {
-      secrets: powertoolsSecretSource({ provider }),
+      secrets: secretsManagerSource({ client: new SecretsManagerClient({ region: 'us-west-2' }) }),
     });
 
     const error = await thrownBy(() => client.readEntry(CURRENTTIME, countingContext()));

@@ -1,13 +1,12 @@
 /**
  * Secret read failures keep their cause: each Secrets Manager error is named, with what to check,
- * and no message ever holds the secret's value. The SDK is mocked (aws-sdk-client-mock) under a
- * real Powertools SecretsProvider, so the GetParameterError wrapping is the real one.
+ * and no message ever holds the secret's value. The SDK is mocked (aws-sdk-client-mock) under
+ * the real Secrets Manager source, so the error is the SDK's own.
  */
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { isRetryable } from '../../functions/reconciler/errors';
-import { powertoolsSecretSource, SecretReadError } from '../../functions/reconciler/registry/secrets';
+import { secretsManagerSource, SecretReadError } from '../../functions/reconciler/registry/secrets';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:mcp-gateway-m2m-AbCdEf';
 const sdk = mockClient(SecretsManagerClient);
@@ -15,8 +14,7 @@ const sdk = mockClient(SecretsManagerClient);
 beforeEach(() => sdk.reset());
 
 function source() {
-  const provider = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({ region: 'us-west-2' }) });
-  return powertoolsSecretSource({ provider });
+  return secretsManagerSource({ client: new SecretsManagerClient({ region: 'us-west-2' }) });
 }
 
 async function failure(error: Error): Promise<SecretReadError> {
@@ -32,7 +30,7 @@ async function failure(error: Error): Promise<SecretReadError> {
 const awsError = (name: string, message: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(message), { name, ...extra });
 
-describe('Function: powertoolsSecretSource, when the read fails', () => {
+describe('Function: secretsManagerSource, when the read fails', () => {
   test.each([
     ['AccessDeniedException', 'secretsmanager:GetSecretValue', false],
     ['ResourceNotFoundException', 'registry.auth.secretArn', false],

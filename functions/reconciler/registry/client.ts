@@ -29,7 +29,7 @@ import {
   type TokenProvider,
 } from './auth';
 import { RegistryHttp } from './http';
-import { powertoolsSecretSource } from './secrets';
+import { secretsManagerSource } from './secrets';
 import { readServer } from './server-read';
 import { writeServer } from './server-write';
 import { type ClientState, initialRoutes, MAX_PAGE_SIZE, READ, type RegistryClientOptions } from './state';
@@ -159,7 +159,7 @@ export interface RegistryClientDeps {
   now?: () => number;
   /** Environment for the static token; `process.env` by default. */
   env?: NodeJS.ProcessEnv;
-  /** Keycloak client credentials; a Powertools `SecretsProvider` (cached) by default. */
+  /** Keycloak client credentials; Secrets Manager (cached, `secretsManagerSource`) by default. */
   secrets?: SecretSource | SecretGetter;
   /** Replaces the token provider the configuration would give. */
   tokens?: TokenProvider;
@@ -177,7 +177,7 @@ export function createTokenProvider(
     tokenUrl: auth.tokenUrl,
     secretId: auth.secretArn,
     // Built only for Keycloak, so a static-token setup never creates an AWS client.
-    secrets: deps.secrets ?? powertoolsSecretSource(),
+    secrets: deps.secrets ?? secretsManagerSource(),
     timeoutMs,
     logger: deps.logger,
     now: deps.now,

@@ -1,8 +1,8 @@
 /**
- * Reads the Keycloak client secret through Powertools Parameters, whose cache keeps warm Lambda
- * invocations from calling Secrets Manager for every token.
+ * Reads the Keycloak client secret from Secrets Manager (`GetSecretValue`), keeping it for a while
+ * so that warm Lambda invocations do not call Secrets Manager for every token.
  */
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { isRetryable, ReconcilerError } from '../errors';
 import type { SecretSource } from './auth';
 
@@ -12,9 +12,6 @@ import type { SecretSource } from './auth';
  * rejects the old one and the token provider forces a fresh read.
  */
 export const DEFAULT_SECRET_MAX_AGE_S = 900;
-
-/** The parts of Powertools' `SecretsProvider` this module uses (a real one, or a test double). */
-export type SecretsProviderLike = Pick<SecretsProvider, 'get' | 'hasKeyExpiredInCache'>;
 
 /**
  * A secret could not be read. `name` is the AWS error's own (`AccessDeniedException`,
@@ -66,12 +63,9 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** Turns whatever Powertools threw (a `GetParameterError` wrapping the SDK error) into a `SecretReadError`. */
+/** Turns what the SDK threw into a `SecretReadError`. */
 export function secretReadError(secretId: string, error: unknown): SecretReadError {
-  const cause =
-    (error as { name?: string; cause?: unknown } | null)?.name === 'GetParameterError'
-      ? ((error as { cause?: unknown }).cause ?? error)
-      : error;
+  const cause = error;
   const e = (typeof cause === 'object' && cause !== null ? cause : {}) as { name?: unknown; code?: unknown };
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const code = typeof e.code === 'string' ? e.code : undefined;
@@ -97,27 +91,51 @@ export function secretReadError(secretId: string, error: unknown): SecretReadErr
   );
 }
 
+/** The one call this module makes (an `SecretsManagerClient`, or a test double). */
+export type SecretsClientLike = Pick<SecretsManagerClient, 'send'>;
+
+/** SDK settings as for the other clients (aws/clients.ts): standard retries, timeouts that abort. */
+const CLIENT_SETTINGS = {
+  maxAttempts: 3,
+  retryMode: 'standard',
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+} as const;
+
 /**
- * A `SecretSource` over a Powertools `SecretsProvider`. The value is fetched untransformed (we
- * parse it ourselves so that a parse error can never quote the secret), and a call counts as a
- * fetch when Powertools' cache had no live entry for it. A failed read throws `SecretReadError`.
+ * A `SecretSource` over Secrets Manager. A value is reused for `maxAgeSeconds` after it was read
+ * (per container); `forceFetch` reads it again at once (Keycloak refused the cached one: the
+ * secret was rotated). The value is returned as stored (`SecretString`, or the bytes of
+ * `SecretBinary`): the caller parses it, so that a parse error can never quote the secret. A
+ * failed read throws `SecretReadError`; a secret with no value is one too.
  */
-export function powertoolsSecretSource(
-  options: { provider?: SecretsProviderLike; maxAgeSeconds?: number } = {},
+export function secretsManagerSource(
+  options: { client?: SecretsClientLike; maxAgeSeconds?: number; now?: () => number } = {},
 ): SecretSource {
-  const provider = options.provider ?? new SecretsProvider();
-  const maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_S;
+  const client = options.client ?? new SecretsManagerClient(CLIENT_SETTINGS);
+  const maxAgeMs = (options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_S) * 1000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { value: string | Uint8Array; readAt: number }>();
   return {
     async read(secretId, { forceFetch }) {
-      // Powertools keys its cache by `[name, transform].toString()`; with no transform that is `name,`.
-      const fetched = forceFetch || provider.hasKeyExpiredInCache([secretId, undefined].toString());
-      let value: unknown;
+      const kept = cache.get(secretId);
+      if (!forceFetch && kept !== undefined && now() - kept.readAt < maxAgeMs)
+        return { value: kept.value, fetched: false };
+      let value: string | Uint8Array | undefined;
       try {
-        value = await provider.get(secretId, { maxAge, forceFetch });
+        const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+        value = out.SecretString ?? out.SecretBinary;
       } catch (error) {
         throw secretReadError(secretId, error);
       }
-      return { value, fetched };
+      if (value === undefined)
+        throw new SecretReadError(
+          secretId,
+          'EmptySecret',
+          'the secret has no SecretString or SecretBinary: store {"client_id","client_secret"} in it',
+          { retryable: false },
+        );
+      cache.set(secretId, { value, readAt: now() });
+      return { value, fetched: true };
     },
   };
 }
