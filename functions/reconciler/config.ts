@@ -118,6 +118,8 @@ const configSchema = z.strictObject({
     ),
     /** How long after a write the entry is read again to see what the registry's background scan did. */
     verifyAfterMs: z._default(z.int().check(z.minimum(0), z.maximum(300_000)), 15_000),
+    /** When the background scan has surely ended (the registry's SECURITY_SCAN_TIMEOUT, 60 s, plus a margin): a write still confirmed before then is verified once more at this time after it. */
+    scanSettleMs: z._default(z.int().check(z.minimum(0), z.maximum(900_000)), 75_000),
   }),
   targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
   /** Decide and report, never write. */
