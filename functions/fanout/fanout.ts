@@ -1,9 +1,15 @@
 import type { ReconcilerConfig } from '../reconciler/config';
 import { isRegistryEvent } from '../reconciler/core/screen';
 import { entryGroupId, workDedupId } from '../reconciler/delivery/group';
-import { type ShardMessage, shardBody, type VerifyMessage } from '../reconciler/delivery/messages';
+import {
+  type ShardMessage,
+  shardBody,
+  type VerifyMessage,
+  verifyBody,
+} from '../reconciler/delivery/messages';
 import { type RecheckPolicy, registryStartRechecks } from '../reconciler/delivery/recheck';
 import { type ApiRates, planResync } from '../reconciler/delivery/resync-plan';
+import { nextVerifyDelaySeconds } from '../reconciler/delivery/verify-chain';
 import { isRunning, isStopping, parseEventText } from '../reconciler/event';
 import { planTriggers } from '../reconciler/orchestration/plan';
 import { Reporter } from '../reconciler/orchestration/report';
@@ -24,7 +30,8 @@ import { reportVerification, type VerificationRecord } from './verify';
  * - a task of the registry's own service reaching RUNNING: delayed page-only re-checks;
  * - the schedule: resync shards, spread by DelaySeconds;
  * - a shard: one registry page, checked (read-only for a resync), work only where needed;
- * - a write verification: the read after the registry's background scan.
+ * - a write verification: the read after the registry's background scan, followed by one more at
+ *   `registry.scanSettleMs` after the write while the scan may still be running (delivery/verify-chain.ts).
  */
 export interface FanoutDeps {
   config: ReconcilerConfig;
@@ -154,6 +161,30 @@ export class Fanout {
       await this.sendWork([v], `verify-${v.eventId}`, () =>
         scheduledEventBody(`verify-${v.eventId}`, this.deps.isoNow()),
       );
+    const delaySeconds = nextVerifyDelaySeconds(
+      record,
+      v.at,
+      this.deps.now(),
+      this.deps.config.registry.scanSettleMs,
+    );
+    if (delaySeconds === undefined) return;
+    // A failed send throws: the handler hands this verification back to the trigger queue and it
+    // runs again (one more read, the same report). Logging it instead would drop the only check
+    // that sees a scan finishing after this one.
+    const { kind, path, written, previous, eventId, at } = v;
+    await this.deps.queues.sendTriggers([
+      {
+        body: verifyBody({
+          kind,
+          path,
+          written,
+          ...(previous === undefined ? {} : { previous }),
+          eventId,
+          at,
+        }),
+        delaySeconds,
+      },
+    ]);
   }
 
   private async sendShards(resync: string, time: string, base: number, mode: ShardMessage['mode']) {

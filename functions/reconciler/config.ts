@@ -134,6 +134,8 @@ const configSchema = strictObject({
     maxResponseBytes: v.optional(int(1024, 64 * 1024 * 1024), 4 * 1024 * 1024),
     /** How long after a write the entry is read again to see what the registry's background scan did. */
     verifyAfterMs: v.optional(int(0, 300_000), 15_000),
+    /** When the background scan has surely ended (the registry's SECURITY_SCAN_TIMEOUT, 60 s, plus a margin): a write still confirmed before then is verified once more at this time after it. */
+    scanSettleMs: v.optional(int(0, 900_000), 75_000),
   }),
   targets: v.pipe(v.array(targetSchema), v.minLength(1, 'must list at least one target')),
   /** Decide and report, never write. */

@@ -31,6 +31,7 @@ function setup(
   options: {
     targets?: TargetInput[];
     failWork?: boolean;
+    failTriggers?: boolean;
     unmanaged?: { kind: 'server'; path: string }[];
   } = {},
 ) {
@@ -86,6 +87,7 @@ function setup(
         work.push(...m);
       },
       sendTriggers: async (m) => {
+        if (options.failTriggers === true) throw new Error('SQS refused');
         triggers.push(...m);
       },
     },
@@ -314,6 +316,7 @@ describe('Fan-out: write verification', () => {
     );
     expect(f.verifications[0]?.disabledSecurityPending).toBe(true);
     expect(f.work).toEqual([]);
+    expect(f.triggers).toEqual([]);
   });
 
   it('sends work for an entry whose address a late scan wrote back', async () => {
@@ -328,6 +331,7 @@ describe('Fan-out: write verification', () => {
     await f.run([msg]);
     expect(f.work.map((m) => m.groupId)).toEqual(['server:/currenttime/']);
     expect(f.metrics.get(MetricName.ServerDisabledAfterWrite)).toBe(0);
+    expect(f.triggers).toEqual([]);
   });
 
   it('an address other than the one before our write is a later write: reported, no work sent', async () => {
@@ -349,6 +353,7 @@ describe('Fan-out: write verification', () => {
     await f.run([withPrevious]);
     expect(f.work).toEqual([]);
     expect(f.verifications[0]).toMatchObject({ addressWrittenBack: false, changedSince: true });
+    expect(f.triggers).toEqual([]);
   });
 
   it('the address from before our write, back again, is a write-back: work is sent', async () => {
@@ -368,12 +373,52 @@ describe('Fan-out: write verification', () => {
     ]);
   });
 
-  it('a verified write sends nothing', async () => {
+  it('a write verified before the scan surely ended sends one follow-up at writtenAt + scanSettleMs, no work', async () => {
+    // The test clock stands at the write time plus 15 s (the first verification).
     const f = setup();
+    f.world.clock.advance(15_000);
     f.setVerify({ ...base, entry });
     await f.run([msg]);
     expect(f.work).toEqual([]);
     expect(f.verifications[0]?.confirmed).toBe(true);
+    expect(f.triggers).toHaveLength(1);
+    const settle = f.config.registry.scanSettleMs;
+    expect(f.triggers[0]?.delaySeconds).toBe(Math.ceil((settle - 15_000) / 1000));
+    // The same verification again: the write's time is kept, so the chain ends at the settle time.
+    expect(readTriggerMessage(f.triggers[0]?.body as string)).toEqual(readTriggerMessage(msg));
+  });
+
+  it('keeps the address from before the write in the follow-up', async () => {
+    const f = setup();
+    f.setVerify({ ...base, entry });
+    const withPrevious = verifyBody({
+      ...REFS.currenttime,
+      written: base.url,
+      previous: 'http://10.0.1.7:8000/',
+      eventId: 'e4',
+      at: '2026-01-01T00:00:00Z',
+    });
+    await f.run([withPrevious]);
+    expect(f.triggers.map((t) => t.body)).toEqual([withPrevious]);
+  });
+
+  it('a write verified at or after the settle time is the last check: nothing is sent', async () => {
+    for (const late of [0, 1, 60_000]) {
+      const f = setup();
+      f.world.clock.advance(f.config.registry.scanSettleMs + late);
+      f.setVerify({ ...base, entry });
+      await f.run([msg]);
+      expect(f.work).toEqual([]);
+      expect(f.triggers).toEqual([]);
+      expect(f.verifications[0]?.confirmed).toBe(true);
+    }
+  });
+
+  it('a follow-up that cannot be sent hands the verification back', async () => {
+    const f = setup({ failTriggers: true });
+    f.setVerify({ ...base, entry });
+    const out = await f.run([msg]);
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 't1' }]);
   });
 });
 

@@ -103,6 +103,24 @@ describe('a run with the scan', () => {
     expect(result.records?.some((r) => r.securityPending === true)).toBe(true);
   }, 120_000);
 
+  test('a scan that ends after the first verification is found by the follow-up at scanSettleMs', async () => {
+    // Prepare: every scan fails 20–60 s after the write, after the first check (15 s), before the
+    // settle time (75 s); nothing is written back, so each disable is the scan's alone.
+    const late: ScanModel = { failRate: 1, delayMs: [20_000, 60_000], writeBackRate: 0 };
+
+    // Act: the deployed per-entry path (fan-out, trigger queue, delayed verifications).
+    const result = await runScenario('deployment-storm', { seed: 1, scan: late });
+
+    // Assert
+    const checks = result.fanout?.verifications;
+    expect(checks?.sent).toBeGreaterThan(0);
+    // Each write verified twice: the first found it standing, the follow-up was the last.
+    expect(checks?.checked).toBe(2 * (checks?.sent ?? 0));
+    expect(result.scan?.disabledEntries).toBeGreaterThan(0);
+    expect(checks?.disabledSecurityPending).toBe(result.scan?.disabledEntries);
+    expect(result.scan?.disabledUnreported).toBe(0);
+  }, 120_000);
+
   test('changes nothing when it is off', async () => {
     // Act
     const off = await runScenario('calm-day', { seed: 3 });

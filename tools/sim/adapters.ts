@@ -152,6 +152,11 @@ export class SimRegistry implements RegistryPort {
     /** Entries whose every write is answered 5xx (a stuck target). */
     private readonly stuckPaths: ReadonlySet<string> = new Set(),
     private readonly scan?: ScanModel,
+    /**
+     * Servers the scan disabled with `security-pending` (nobody re-enables them: that is an
+     * opt-in). Pass another view's set to share the registry's state (the fan-out's reads).
+     */
+    readonly scanDisabled: Set<string> = new Set(),
   ) {
     memory.disableAfterWrite = knobs.disableAfterWrite;
     // Its own stream: a run without the scan draws exactly what it drew before.
@@ -160,8 +165,6 @@ export class SimRegistry implements RegistryPort {
 
   /** Everything the scan did, in order. */
   readonly scans: ScanEvent[] = [];
-  /** Servers the scan disabled with `security-pending` (nobody re-enables them: that is an opt-in). */
-  private readonly pending = new Set<string>();
   private readonly scanRng: Rng;
 
   async readEntry(ref: EntryRef, ctx: CallContext): Promise<RegistryEntry> {
@@ -182,7 +185,7 @@ export class SimRegistry implements RegistryPort {
 
   /** The entry as the registry shows it once its scan disabled it: disabled, tagged `security-pending`. */
   private asScanned(entry: RegistryEntry): RegistryEntry {
-    if (entry.kind !== 'server' || !this.pending.has(entry.path)) return entry;
+    if (entry.kind !== 'server' || !this.scanDisabled.has(entry.path)) return entry;
     const tags = Array.isArray(entry.record.tags) ? entry.record.tags : [];
     return {
       ...entry,
@@ -242,7 +245,7 @@ export class SimRegistry implements RegistryPort {
     this.sched.after(this.scanRng.ms(scan.delayMs), () => {
       const { path } = attempt.ref;
       const at = this.sched.now();
-      this.pending.add(path);
+      this.scanDisabled.add(path);
       this.scans.push({ at, path, kind: 'disabled' });
       const now = this.memory.url(attempt.ref);
       if (writeBack && now !== undefined && now !== attempt.url) {

@@ -345,8 +345,9 @@ export async function runScenario(
     stuck,
     options.scan,
   );
-  // The fan-out's verification reads: the same registry, its own random stream (a separate
-  // function's requests), so adding them leaves the reconciler's draws as they were.
+  // The fan-out's verification reads: the same registry (its entries and what its scan
+  // disabled), its own random stream (a separate function's requests), so adding them leaves the
+  // reconciler's draws as they were.
   const verifyRegistry = new SimRegistry(
     memory,
     sched,
@@ -354,6 +355,8 @@ export async function runScenario(
     knobs.registry,
     { decided: () => undefined, landed: () => undefined },
     stuck,
+    undefined,
+    registry.scanDisabled,
   );
   const records: DecisionRecord[] = [];
   const logger = recordingLogger(records);

@@ -6,7 +6,8 @@ import type { EntryRef } from '../ports';
  *   check of the page's entries) or by a registry task's start (`mode: 'registry'`, pages only:
  *   an entry whose host is not an IP address gets work);
  * - `verify`: a write to check again once the registry's background scan has run, sent by the
- *   reconciler after a confirmed write.
+ *   reconciler after a confirmed write, and once more by the fan-out when that check came before
+ *   the scan surely ended (delivery/verify-chain.ts); `at` stays the write's time.
  * A body is JSON with exactly one of these keys; anything else is an EventBridge event.
  */
 export interface ShardMessage {

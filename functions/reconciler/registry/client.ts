@@ -145,9 +145,9 @@ export class RegistryClient implements RegistryPort {
 /** The `registry` part of the validated configuration. */
 export type RegistryConfig = Omit<
   ReconcilerConfig['registry'],
-  'api' | 'maxResponseBytes' | 'verifyAfterMs'
+  'api' | 'maxResponseBytes' | 'verifyAfterMs' | 'scanSettleMs'
 > &
-  Partial<Pick<ReconcilerConfig['registry'], 'api' | 'maxResponseBytes' | 'verifyAfterMs'>>;
+  Partial<Pick<ReconcilerConfig['registry'], 'api' | 'maxResponseBytes' | 'verifyAfterMs' | 'scanSettleMs'>>;
 
 /** Everything `createRegistryClient` would otherwise take from the process or build itself. */
 export interface RegistryClientDeps {
