@@ -1,4 +1,9 @@
-import { BatchingEcs, everyoneAsked, seatAsked } from '../../functions/reconciler/delivery/ecs-batcher';
+import {
+  BatchingEcs,
+  everyoneAsked,
+  type SeatState,
+  seatAsked,
+} from '../../functions/reconciler/delivery/ecs-batcher';
 import type { CallContext, EcsPort, TaskState } from '../../functions/reconciler/ports';
 
 const ctx: CallContext = { count: () => undefined };
@@ -52,7 +57,7 @@ function gate() {
 }
 
 describe('the flush rule', () => {
-  const seat = (pending: number, ...children: ReturnType<typeof seat>[]) => ({ pending, children });
+  const seat = (pending: number, ...children: SeatState[]): SeatState => ({ pending, children });
 
   it('holds while any seat is still working, and with no seat at all', () => {
     expect(everyoneAsked([])).toBe(false);
