@@ -20,7 +20,7 @@ export type FanoutOptions = Pick<
   'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'
 > &
   Partial<Omit<FanoutDeps, 'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'>> & {
-    /** How long concurrent DescribeTasks calls wait to share one call. @default DELIVERY.ecsBatchWindowMs */
+    /** The longest a DescribeTasks call waits for entries still working to ask. @default DELIVERY.ecsBatchWindowMs */
     ecsBatchWindowMs?: number;
   };
 
