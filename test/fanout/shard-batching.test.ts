@@ -55,7 +55,7 @@ it('checks a shard with one DescribeTasks per round of entries in flight, withou
     },
     shardParallelism: LANES,
     pages: {
-      listPage: async (kind, offset, limit) => {
+      listPage: async (_kind, offset, limit) => {
         const entries: RegistryEntry[] = [];
         for (const t of config.targets.slice(offset, offset + limit))
           entries.push(await registry.readEntry(t, NO_COUNT));
