@@ -13,14 +13,14 @@ import { Fanout, type FanoutDeps } from './fanout';
  * The one place that assembles the fan-out: the Lambda passes the real adapters (handler.ts), the
  * simulation and the tests their own. What `options` leaves out gets the deployed settings
  * (functions/reconciler/delivery/settings.ts). The ECS port is wrapped so a shard's DescribeTasks
- * calls share calls of up to 100 ids.
+ * calls share calls of up to 100 ids (each entry in flight holds a seat: see the Reconciler).
  */
 export type FanoutOptions = Pick<
   FanoutDeps,
   'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'
 > &
   Partial<Omit<FanoutDeps, 'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'>> & {
-    /** How long concurrent DescribeTasks calls wait to share one call. @default DELIVERY.ecsBatchWindowMs */
+    /** The longest a DescribeTasks call waits for entries still working to ask. @default DELIVERY.ecsBatchWindowMs */
     ecsBatchWindowMs?: number;
   };
 
@@ -36,9 +36,10 @@ export function createFanout(options: FanoutOptions): Fanout {
   const sleep = options.sleep ?? realSleep;
   return new Fanout({
     ...options,
+    // Without a given sleep the batcher uses its own timer, cleared when a batch goes out early.
     ecs: new BatchingEcs(options.ecs, {
       windowMs: options.ecsBatchWindowMs ?? DELIVERY.ecsBatchWindowMs,
-      sleep,
+      ...(options.sleep === undefined ? {} : { sleep }),
     }),
     logger: options.logger ?? SILENT_LOGGER,
     metrics: options.metrics ?? NO_METRICS,

@@ -1,5 +1,6 @@
 import type { ReconcilerConfig } from './config';
 import { DEFAULTS, realSleep } from './defaults';
+import { type Seats, seatsOf } from './delivery/ecs-batcher';
 import { CountingContext, mergeCalls } from './orchestration/calls';
 import { type EntryDeps, reconcileEntry } from './orchestration/entry';
 import { type Ignored, type Plan, planTriggers, type Trigger } from './orchestration/plan';
@@ -56,9 +57,11 @@ export class Reconciler {
   private readonly services: ServiceDirectory;
   private readonly pointers: PointerMemory;
   private readonly entry: EntryDeps;
+  private readonly seats: Seats;
 
   constructor(deps: ReconcilerDeps) {
     this.config = deps.config;
+    this.seats = seatsOf(deps.ecs);
     this.now = deps.now ?? Date.now;
     this.parallelism = deps.parallelism ?? DEFAULTS.parallelism;
     this.reporter = new Reporter({
@@ -93,14 +96,22 @@ export class Reconciler {
 
   /** Reconciles every target the triggers ask for, once each. */
   async reconcile(triggers: Trigger[]): Promise<ReconcileOutcome> {
+    // A batching ECS port sends the DescribeTasks of the entries in flight as soon as all have asked.
+    return this.seats.withSeat(() => this.reconcileAll(triggers));
+  }
+
+  private async reconcileAll(triggers: Trigger[]): Promise<ReconcileOutcome> {
     const { plans, ignored, stopping } = await planTriggers(triggers, {
       config: this.config,
       services: this.services,
       reporter: this.reporter,
     });
     const checks = await this.pointers.check(plans);
-    const records = await mapLimit(plans, this.parallelism, (plan) =>
-      this.reconcileTarget(plan, stopping, checks.get(plan)),
+    const records = await mapLimit(
+      plans,
+      this.parallelism,
+      (plan) => this.reconcileTarget(plan, stopping, checks.get(plan)),
+      this.seats,
     );
     const retrySources = new Set<number>();
     records.forEach((record, i) => {
@@ -130,8 +141,16 @@ export class Reconciler {
   }
 }
 
-/** Maps with at most `limit` calls in flight, keeping the input order in the output. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/**
+ * Maps with at most `limit` calls in flight, keeping the input order in the output. Each lane
+ * holds a seat while it has items left, so a batched call waits for the lanes still working only.
+ */
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+  seats: Seats,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -140,6 +159,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
       results[i] = await fn(items[i] as T);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => seats.withSeat(worker)));
   return results;
 }

@@ -69,7 +69,10 @@ export interface WorkerWiringOptions extends WiringOptions {
   queue: WorkQueuePort;
   /** @default from config.registry and the AWS look-up worst case */
   budget?: BudgetRule;
-  /** @default DEFAULTS.parallelism × 2 */
+  /**
+   * @default DEFAULTS.parallelism × 2, at least a full batch (DELIVERY.workBatchSize): every entry
+   * of a delivery asks ECS in the same batched DescribeTasks
+   */
   groupParallelism?: number;
   /** @default DELIVERY.maxDeferAttempts */
   maxDeferAttempts?: number;
@@ -105,7 +108,11 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
   const { queue, budget, groupParallelism, maxDeferAttempts, ecsBatchWindowMs, events, ...rest } = options;
   const sleep = rest.sleep ?? realSleep;
   const window = ecsBatchWindowMs ?? DELIVERY.ecsBatchWindowMs;
-  const ecs = window > 0 ? new BatchingEcs(rest.ecs, { windowMs: window, sleep }) : rest.ecs;
+  // Without a given sleep the batcher uses its own timer, cleared when a batch goes out early.
+  const ecs =
+    window > 0
+      ? new BatchingEcs(rest.ecs, { windowMs: window, ...(rest.sleep === undefined ? {} : { sleep }) })
+      : rest.ecs;
   const direct = createReconcilerHandler(rest).handler;
   const worker = new Worker({
     ...rest,
@@ -117,7 +124,7 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     serviceCacheTtlMs: rest.serviceCacheTtlMs ?? DEFAULTS.serviceCacheTtlMs,
     queue,
     budget: budget ?? deployedBudget(rest.config.registry),
-    groupParallelism: groupParallelism ?? 2 * DEFAULTS.parallelism,
+    groupParallelism: groupParallelism ?? Math.max(2 * DEFAULTS.parallelism, DELIVERY.workBatchSize),
     maxDeferAttempts: maxDeferAttempts ?? DELIVERY.maxDeferAttempts,
     ...(rest.onMalformed === undefined ? {} : { onMalformed: rest.onMalformed }),
     ...(events === undefined ? {} : { events }),

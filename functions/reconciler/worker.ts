@@ -2,6 +2,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import type { TargetConfig } from './config';
 import { type BudgetRule, canStartEntry } from './delivery/budget';
 import { BudgetedRegistry } from './delivery/budgeted-registry';
+import { seatsOf } from './delivery/ecs-batcher';
 import { byGroup, groupBatchFailures } from './delivery/failures';
 import { entryGroupId } from './delivery/group';
 import { verifyBody, verifyDelaySeconds } from './delivery/messages';
@@ -110,7 +111,12 @@ export class Worker {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.deps.groupParallelism, work.length) }, run));
+    // Each lane holds a seat (delivery/ecs-batcher.ts): the entries' DescribeTasks go out together
+    // as soon as every lane still working has asked.
+    const seats = seatsOf(this.deps.ecs);
+    await Promise.all(
+      Array.from({ length: Math.min(this.deps.groupParallelism, work.length) }, () => seats.withSeat(run)),
+    );
     this.registry.remainingMs = undefined;
     const failures = groupBatchFailures(records, new Set(failed.keys()));
     const cause = new Map<string, RetryCause>();

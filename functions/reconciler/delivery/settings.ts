@@ -36,7 +36,7 @@ export const DELIVERY = {
   lagVisibilitySeconds: 2,
   /** Deliveries that defer for Cloud Map lag; the next one decides (stays under workMaxReceiveCount). */
   maxDeferAttempts: 8,
-  /** How long concurrent DescribeTasks calls wait to share one call (delivery/ecs-batcher.ts), ms. */
+  /** The longest a DescribeTasks call waits for entries still working to ask too (delivery/ecs-batcher.ts), ms. */
   ecsBatchWindowMs: 300,
   /** Share of the published API rates a resync may use. */
   resyncRateShare: 0.25,

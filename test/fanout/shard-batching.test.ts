@@ -1,0 +1,92 @@
+import { createFanout } from '../../functions/fanout/wiring';
+import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import type { EcsPort, RegistryEntry } from '../../functions/reconciler/ports';
+import { NO_COUNT } from '../../functions/reconciler/ports';
+import { MemoryRegistry, World } from '../../tools/world/world';
+import { CLUSTER_ARN, NAMESPACE, type TargetInput, testConfig } from '../reconciler/helpers';
+
+/**
+ * A resync shard with the deployed DescribeTasks batching: each round of entries in flight sends
+ * one call once all of them have asked, and nothing waits the window.
+ */
+
+const ENTRIES = 30;
+const LANES = 10;
+const services = Array.from({ length: ENTRIES }, (_, i) => ({
+  ecsService: `svc-${i}`,
+  cloudMapService: `s${i}`,
+  port: 8000,
+}));
+const targets: TargetInput[] = services.map((s, i) => ({
+  kind: 'server',
+  path: `/s${i}/`,
+  cloudMapService: s.cloudMapService,
+  ecsService: s.ecsService,
+  port: 'instance',
+}));
+
+it('checks a shard with one DescribeTasks per round of entries in flight, without waiting the window', async () => {
+  const config = testConfig({ targets });
+  const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services });
+  const registry = new MemoryRegistry(world.clock);
+  for (const [i, s] of services.entries()) {
+    const t = { taskId: `${String(i).padStart(2, '0')}${'b'.repeat(30)}`, ipv4: `10.0.8.${i + 10}` };
+    world.seedTask(s.ecsService, t);
+    registry.seed({ kind: 'server', path: `/s${i}/` }, `http://${t.ipv4}:8000/`);
+  }
+  const describeCalls: number[] = [];
+  const ecs: EcsPort = {
+    describeTasks: (cluster, ids, ctx) => {
+      describeCalls.push(ids.length);
+      return world.describeTasks(cluster, ids, ctx);
+    },
+    describeService: (cluster, name, ctx) => world.describeService(cluster, name, ctx),
+  };
+  const waits: number[] = [];
+  const fanout = createFanout({
+    config,
+    cloudMap: world,
+    ecs,
+    now: world.clock.now,
+    // Records the waits asked for and never ends one: a shard that waited the window would hang.
+    sleep: (ms) => {
+      waits.push(ms);
+      return new Promise<void>(() => undefined);
+    },
+    shardParallelism: LANES,
+    pages: {
+      listPage: async (_kind, offset, limit) => {
+        const entries: RegistryEntry[] = [];
+        for (const t of config.targets.slice(offset, offset + limit))
+          entries.push(await registry.readEntry(t, NO_COUNT));
+        return { entries, more: offset + limit < config.targets.length };
+      },
+    },
+    verifier: { verifyWrite: async () => Promise.reject(new Error('no verification in this test')) },
+    queues: { sendWork: async () => undefined, sendTriggers: async () => undefined },
+  });
+  let guard: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    fanout
+      .shard(
+        {
+          kind: 'server',
+          offset: 0,
+          limit: ENTRIES,
+          resync: 'r1',
+          time: '2026-01-01T00:00:00Z',
+          mode: 'full',
+        },
+        NO_COUNT,
+      )
+      .then(() => 'checked'),
+    new Promise((resolve) => {
+      guard = setTimeout(() => resolve('still waiting'), 2_000);
+    }),
+  ]);
+  clearTimeout(guard);
+  expect(outcome).toBe('checked');
+  expect(describeCalls).toEqual(Array(ENTRIES / LANES).fill(LANES));
+  // Each round's first caller started the window; none of them had to end.
+  expect(waits).toEqual(Array(ENTRIES / LANES).fill(DELIVERY.ecsBatchWindowMs));
+});
