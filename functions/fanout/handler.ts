@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadConfigFromEnv } from '../reconciler/config';
-import { METRICS_NAMESPACE, type MetricsSink } from '../reconciler/telemetry';
+import { EmfMetrics } from '../reconciler/emf';
+import { METRICS_NAMESPACE } from '../reconciler/telemetry';
 import { createFanoutAdapters } from './adapters';
 import { createFanoutHandler } from './wiring';
 
@@ -11,7 +11,7 @@ import { createFanoutHandler } from './wiring';
  */
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-reconciler-fanout';
 const logger = new Logger({ serviceName });
-const metrics = new Metrics({
+const metrics = new EmfMetrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName,
 });
@@ -26,22 +26,17 @@ const built = (() => {
   }
 })();
 
-const sink: MetricsSink = {
-  count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-  milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
-};
-
 const { handler: inner } = createFanoutHandler({
   config: built.config,
   ...built.adapters,
   logger,
-  metrics: sink,
+  metrics,
 });
 
 export async function handler(event: unknown) {
   try {
     return await inner(event);
   } finally {
-    metrics.publishStoredMetrics();
+    metrics.flush();
   }
 }

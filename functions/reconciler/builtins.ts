@@ -6,6 +6,8 @@
  * and `util`'s facade loads `worker_threads`. The module objects are the same either way.
  * Only for built-ins whose facade costs something; the README's Benchmarks section has the figures.
  */
-export const http = process.getBuiltinModule('node:http');
-export const https = process.getBuiltinModule('node:https');
 export const util = process.getBuiltinModule('node:util');
+
+/** `node:http` and `node:https`, taken on first use: a registry behind https never needs `http`. */
+export const http = () => process.getBuiltinModule('node:http');
+export const https = () => process.getBuiltinModule('node:https');

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createAwsAdapters } from './aws/clients';
 import { workQueueFromEnv } from './aws/work-queue';
 import { loadConfigFromEnv } from './config';
+import { EmfMetrics } from './emf';
 import { createRegistryClient } from './registry/client';
-import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, type MetricsSink } from './telemetry';
+import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from './telemetry';
 import { createWorkerHandler } from './wiring';
 
 /**
@@ -13,7 +13,7 @@ import { createWorkerHandler } from './wiring';
  * configuration stops the function here, with a message that names the bad field.
  */
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME });
-const metrics = new Metrics({
+const metrics = new EmfMetrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME,
 });
@@ -27,18 +27,13 @@ const config = (() => {
   }
 })();
 
-const sink: MetricsSink = {
-  count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-  milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
-};
-
 export const { handler } = createWorkerHandler({
   queue: workQueueFromEnv(logger),
   config,
   ...createAwsAdapters(),
   registry: createRegistryClient(config.registry, { logger }),
   logger,
-  metrics: sink,
-  flush: () => metrics.publishStoredMetrics(),
+  metrics,
+  flush: () => metrics.flush(),
   correlate: (id) => logger.setCorrelationId(id),
 });

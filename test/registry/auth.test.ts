@@ -319,7 +319,12 @@ describe('Secrets Manager source', () => {
     clock.advance(900_000);
     const expired = await source.read(SECRET_ARN, { forceFetch: false });
 
-    expect([first.fetched, second.fetched, forced.fetched, expired.fetched]).toEqual([true, false, true, true]);
+    expect([first.fetched, second.fetched, forced.fetched, expired.fetched]).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
     expect(first.value).toBe(SECRET_JSON);
     expect(sdk.commandCalls(GetSecretValueCommand)).toHaveLength(3);
     expect(sdk.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: SECRET_ARN });
@@ -333,7 +338,9 @@ describe('Secrets Manager source', () => {
     expect((await source.read(SECRET_ARN, { forceFetch: true })).value).toEqual(bytes);
     const error = await thrownBy(() => source.read(SECRET_ARN, { forceFetch: true }));
     expect(error.name).toBe('EmptySecret');
-    expect(error.message).toContain(`cannot read secret ${SECRET_ARN}: EmptySecret: the secret has no SecretString`);
+    expect(error.message).toContain(
+      `cannot read secret ${SECRET_ARN}: EmptySecret: the secret has no SecretString`,
+    );
     expect(isRetryable(error)).toBe(false);
   });
 

@@ -20,7 +20,18 @@ export interface SqsSend {
 }
 
 export class SqsAdapter implements SqsSend {
-  constructor(private readonly client: SQSClient = new SQSClient({})) {}
+  private built: SQSClient | undefined;
+
+  /**
+   * The default client is built on the first call, not at cold start: most reconciler deliveries
+   * write nothing and hand nothing back, and building an SDK client costs a few ms of init.
+   */
+  constructor(private readonly given?: SQSClient) {}
+
+  private get client(): SQSClient {
+    this.built ??= this.given ?? new SQSClient({});
+    return this.built;
+  }
 
   async send(
     queueUrl: string,

@@ -20,7 +20,9 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
  * this is closed first: load balancers in front of the registry drop idle ones after 60 s or so.
  */
 const KEEP_ALIVE = { keepAlive: true, timeout: 30_000 } as const;
-const agents = { http: new http.Agent(KEEP_ALIVE), https: new https.Agent(KEEP_ALIVE) };
+type Agent = InstanceType<ReturnType<typeof http>['Agent']>;
+let httpAgent: Agent | undefined;
+let httpsAgent: Agent | undefined;
 
 export interface HttpExchange {
   method: string;
@@ -48,8 +50,8 @@ export interface HttpAnswer {
  */
 export function exchange(x: HttpExchange): Promise<HttpAnswer> {
   const url = new URL(x.url);
-  const send = url.protocol === 'https:' ? https.request : http.request;
-  const agent = url.protocol === 'https:' ? agents.https : agents.http;
+  const send = url.protocol === 'https:' ? https().request : http().request;
+  const agent = agentFor(url.protocol);
   const headers: Record<string, string> = { ...x.headers };
   if (x.body !== undefined) headers['content-length'] = String(Buffer.byteLength(x.body));
   const signal = AbortSignal.timeout(x.timeoutMs);
@@ -68,6 +70,16 @@ export function exchange(x: HttpExchange): Promise<HttpAnswer> {
     req.on('error', fail);
     req.end(x.body);
   });
+}
+
+/** The keep-alive agent of a protocol, made on its first request. */
+function agentFor(protocol: string): Agent {
+  if (protocol === 'https:') {
+    httpsAgent ??= new (https().Agent)(KEEP_ALIVE);
+    return httpsAgent;
+  }
+  httpAgent ??= new (http().Agent)(KEEP_ALIVE);
+  return httpAgent;
 }
 
 function answer(res: IncomingMessage, text: string): HttpAnswer {
