@@ -9,6 +9,7 @@ import { createRegistryClient } from '../../functions/reconciler/registry/client
 import { awsClients, checkAwsSetup, explainAwsError } from '../cli/aws';
 import { fromCaller, readJsonFile } from '../cli/io';
 import { runCli } from '../cli/run';
+import { readUsage } from '../cli/usage';
 import { matchEntries } from './match';
 import { configDocument, matchTable, paramsDocument } from './output';
 import { listRegistryEntries } from './registry-list';
@@ -37,21 +38,8 @@ was found or a read failed (the summary says how many); 2 on bad usage.`;
 const PLACEHOLDER_TARGET = { kind: 'server', path: '/', cloudMapService: 'placeholder' };
 
 async function main(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    process.stderr.write(`discover: ${(error as Error).message}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (args.values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (args.values.config === undefined) {
-    process.stderr.write(`discover: --config is required\n\n${HELP}\n`);
-    return 2;
-  }
+  const args = readUsage('discover', HELP, () => parse(argv));
+  if (!args.ok) return args.exitCode;
   const file = fromCaller(args.values.config);
   let partial: Record<string, unknown>;
   let config: ReturnType<typeof parseConfig>;

@@ -8,6 +8,7 @@ import { fromCaller, loadConfig } from '../cli/io';
 import { recordLogger, stderrLogger } from '../cli/log-lines';
 import { liveReconciler } from '../cli/reconciler';
 import { runCli } from '../cli/run';
+import { readUsage } from '../cli/usage';
 import { planSummary, planTable } from './table';
 
 const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--verbose]
@@ -28,21 +29,8 @@ Exit status: 0 when no target would end in error; 1 when any would (or AWS or th
 cannot be used; the summary says how many); 2 on bad usage.`;
 
 async function main(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    process.stderr.write(`plan: ${(error as Error).message}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (args.values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (args.values.config === undefined) {
-    process.stderr.write(`plan: --config is required\n\n${HELP}\n`);
-    return 2;
-  }
+  const args = readUsage('plan', HELP, () => parse(argv));
+  if (!args.ok) return args.exitCode;
   let config: ReconcilerConfig;
   try {
     config = { ...loadConfig(fromCaller(args.values.config)), dryRun: true };
