@@ -15,6 +15,7 @@ import type {
   TargetKind,
   WriteVerification,
 } from '../../functions/reconciler/ports';
+import { verificationOf } from '../../functions/reconciler/registry/verify';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import type { MemoryRegistry } from '../world/world';
 import type { EnvHandler } from './groups';
@@ -150,14 +151,5 @@ async function verifyThrough(
     }>
   ).verifyWrite;
   if (own !== undefined) return own.call(registry, ref, written, ctx);
-  const entry = await registry.readEntry(ref, ctx);
-  const disabled = entry.enabled === false;
-  return {
-    url: entry.url,
-    confirmed: entry.url === written,
-    disabledSecurityPending: disabled && entry.securityPending === true,
-    disabled,
-    addressWrittenBack: entry.url !== written,
-    entry,
-  };
+  return verificationOf(await registry.readEntry(ref, ctx), written);
 }

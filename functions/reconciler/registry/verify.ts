@@ -1,5 +1,5 @@
 /** The verification some time after a write, when the registry's background scan has had its say. */
-import type { CallContext, EntryRef, WriteVerification } from '../ports';
+import type { CallContext, EntryRef, RegistryEntry, WriteVerification } from '../ports';
 import { readAgent } from './agent';
 import { readServer } from './server-read';
 import { type ClientState, VERIFY } from './state';
@@ -19,8 +19,24 @@ export async function verifyWrite(
     ref.kind === 'server'
       ? await readServer(state, ref, ctx, VERIFY)
       : await readAgent(state, ref, ctx, VERIFY);
+  const verification = verificationOf(entry, written);
+  if (verification.disabled || verification.addressWrittenBack) {
+    state.logger.warn('the entry changed after our write settled', {
+      kind: ref.kind,
+      path: ref.path,
+      written,
+      now: entry.url,
+      disabled: verification.disabled,
+      securityPending: verification.disabledSecurityPending,
+    });
+  }
+  return verification;
+}
+
+/** What an entry read after our write of `written` says about that write. */
+export function verificationOf(entry: RegistryEntry, written: string): WriteVerification {
   const disabled = entry.enabled === false;
-  const verification: WriteVerification = {
+  return {
     url: entry.url,
     confirmed: entry.url === written,
     disabledSecurityPending: disabled && entry.securityPending === true,
@@ -28,15 +44,4 @@ export async function verifyWrite(
     addressWrittenBack: entry.url !== written,
     entry,
   };
-  if (verification.disabled || verification.addressWrittenBack) {
-    state.logger.warn('the entry changed after our write settled', {
-      kind: ref.kind,
-      path: ref.path,
-      written,
-      now: entry.url,
-      disabled,
-      securityPending: verification.disabledSecurityPending,
-    });
-  }
-  return verification;
 }
