@@ -12,6 +12,32 @@ import type { BuildOptions } from 'esbuild';
 export const LAMBDA_TARGET = 'node24';
 
 /**
+ * Node built-ins that the bundled code (ours, the SDK's, Powertools') imports, each replaced in the
+ * Lambda build by functions/reconciler/node/<name>.ts, which exports the CommonJS module
+ * (`process.getBuiltinModule`) and the names the bundle imports from it. An ES module `import` of
+ * a built-in makes Node build the built-in's ES facade at load time, reading every export: for
+ * `http` on Node 24 that loads undici through its `WebSocket` getter (26 ms here), for the others
+ * a fraction of a millisecond to 2 ms each (`process`, `fs`, `crypto`). Same module objects either
+ * way. A bundled module that imports a name a shim does not export fails the build ("No matching
+ * export"): add the name there; a built-in that is not listed here fails test/infra/bundling.test.ts.
+ */
+export const NODE_SHIMS = [
+  'async_hooks',
+  'console',
+  'crypto',
+  'fs',
+  'fs/promises',
+  'http',
+  'https',
+  'net',
+  'os',
+  'path',
+  'process',
+  'stream',
+  'util',
+] as const;
+
+/**
  * Modules the Lambda build replaces, as esbuild `alias` entries (paths relative to the repository
  * root, which is esbuild's working directory in tools/build.ts and in CDK's local bundling).
  *
@@ -27,10 +53,13 @@ export const LAMBDA_TARGET = 'node24';
  * functions/reconciler/aws/no-event-streams.ts, which throws: no operation the functions call has
  * an event stream.
  */
-export const LAMBDA_ALIASES = {
+export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './functions/reconciler/aws/env-credentials.ts',
   '@smithy/core/event-streams': './functions/reconciler/aws/no-event-streams.ts',
-} as const;
+  ...Object.fromEntries(
+    NODE_SHIMS.map((name) => [`node:${name}`, `./functions/reconciler/node/${name.replace('/', '-')}.ts`]),
+  ),
+};
 
 /**
  * ES module output can still contain CommonJS packages that call `require()` (for example for Node

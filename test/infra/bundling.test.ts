@@ -57,6 +57,13 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
     expect(inputs.some((p) => p.includes('node_modules/@aws-sdk/client-ecs/'))).toBe(true);
   });
 
+  it('imports no Node built-in as an ES module: each comes through its CommonJS shim (NODE_SHIMS)', () => {
+    const code = readFileSync(lambda.outfile, 'utf8');
+    expect(code.match(/from\s*"node:[^"]+"|import\(\s*"node:[^"]+"\)/g) ?? []).toEqual([]);
+    const output = Object.values(lambda.metafile.outputs).find((o) => o.entryPoint !== undefined);
+    expect(output?.imports.filter((i) => i.external).map((i) => i.path)).toEqual([]);
+  });
+
   it('holds every package once (one copy of Powertools commons)', () => {
     const twice = [...packageCopies(lambda)].filter(([, dirs]) => dirs.size > 1);
     expect(twice).toEqual([]);
@@ -76,6 +83,7 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
       expect(code).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
       expect(code).not.toContain('defaultProvider::fromSSO');
       expect(code).not.toContain('sso-oidc');
+      expect(code.match(/from\s*"node:[^"]+"|import\(\s*"node:[^"]+"\)/g) ?? []).toEqual([]);
     }
   });
 

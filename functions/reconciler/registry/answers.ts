@@ -1,5 +1,5 @@
 /** How the client reads the registry's answers and records: which generation, which field, which detail. */
-import { util } from '../builtins';
+import { isDeepStrictEqual } from 'node:util';
 import type { EntryRef, RegistryEntry, WriteResult } from '../ports';
 import type { RegistryResponse } from './http';
 import type { ClientState } from './state';
@@ -33,7 +33,7 @@ export function changedFields(
 ): string[] {
   const names = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...names]
-    .filter((name) => !ignore.has(name) && !util.isDeepStrictEqual(before[name], after[name]))
+    .filter((name) => !ignore.has(name) && !isDeepStrictEqual(before[name], after[name]))
     .sort();
 }
 
