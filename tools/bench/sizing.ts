@@ -30,20 +30,36 @@ export const ONE_VCPU_MB = 1769;
  */
 export const MAX_PEAK_SHARE = 0.6;
 
+/**
+ * A cold start (init plus the first invocation) must stay under this, modelled as the CPU time
+ * measured on one full core scaled to the size's CPU share. A cold start is on the path of the
+ * first event after every deployment or scale-out of the functions (up to 20 environments start at
+ * once in a storm), and the stale-address bound of a storm is 10 s (the simulation assumes cold
+ * starts of 300–900 ms).
+ */
+export const MAX_COLD_START_MS = 1_500;
+
 export interface SizeOption {
   memoryMb: number;
   /** Measured peak / size. */
   peakShare: number;
   fits: boolean;
+  /** Modelled cold start (init + first invocation) at this size, when one was measured. */
+  coldStartMs?: number;
   /** Modelled duration of one event's invocation at this size. */
   durationMs: number;
   /** USD for one million one-event invocations at this size. */
   costPerMillion: number;
 }
 
+/** CPU time measured on one full core, scaled to the CPU share of `memoryMb`. */
+export function scaledCpuMs(memoryMb: number, cpuMs: number): number {
+  return cpuMs * Math.max(1, ONE_VCPU_MB / memoryMb);
+}
+
 /** An event's modelled duration at `memoryMb`: the assumed waits on AWS and the registry, plus CPU scaled to the share. */
 export function modelledDurationMs(memoryMb: number, cpuMs: number, waitMs: number): number {
-  return waitMs + cpuMs * Math.max(1, ONE_VCPU_MB / memoryMb);
+  return waitMs + scaledCpuMs(memoryMb, cpuMs);
 }
 
 /** USD for `invocations` invocations lasting `durationMs` each (billed per 1 ms) at `memoryMb`. */
@@ -52,17 +68,26 @@ export function lambdaCost(memoryMb: number, durationMs: number, invocations: nu
   return gbSeconds * LAMBDA_ARM64_PRICE.perGbSecond + invocations * LAMBDA_ARM64_PRICE.perRequest;
 }
 
-/** Every candidate size with its headroom and cost; the chosen one is the cheapest that fits. */
+/**
+ * Every candidate size with its headroom, cold start and cost; the chosen one is the cheapest that
+ * fits: the peak within `MAX_PEAK_SHARE` of it and, when `coldCpuMs` (init + first invocation, CPU
+ * on one full core) was measured, the modelled cold start within `MAX_COLD_START_MS`.
+ */
 export function chooseMemory(
   peakRssMb: number,
   event: { cpuMs: number; waitMs: number },
+  coldCpuMs?: number,
 ): { options: SizeOption[]; chosen: SizeOption | undefined } {
-  const options = CANDIDATE_SIZES_MB.map((memoryMb) => {
+  const options = CANDIDATE_SIZES_MB.map((memoryMb): SizeOption => {
     const durationMs = modelledDurationMs(memoryMb, event.cpuMs, event.waitMs);
+    const coldStartMs = coldCpuMs === undefined ? undefined : scaledCpuMs(memoryMb, coldCpuMs);
     return {
       memoryMb,
       peakShare: peakRssMb / memoryMb,
-      fits: peakRssMb <= memoryMb * MAX_PEAK_SHARE,
+      fits:
+        peakRssMb <= memoryMb * MAX_PEAK_SHARE &&
+        (coldStartMs === undefined || coldStartMs <= MAX_COLD_START_MS),
+      ...(coldStartMs === undefined ? {} : { coldStartMs }),
       durationMs,
       costPerMillion: lambdaCost(memoryMb, durationMs, 1_000_000),
     };
