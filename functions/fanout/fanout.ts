@@ -64,6 +64,8 @@ export interface ShardFigures {
   shard: ShardMessage;
   entries: number;
   work: number;
+  /** The entries it reported disabled by the registry's scan (`security-pending`). */
+  securityPending: EntryRef[];
   /** The registry page reads this shard made (1). */
   pageReads: number;
   calls: Partial<Record<string, number>>;
@@ -144,6 +146,7 @@ export class Fanout {
       shard,
       entries: result.entries,
       work: result.needWork.length,
+      securityPending: result.securityPending,
       pageReads: 1,
       calls: result.calls,
       durationMs: this.deps.now() - started,

@@ -14,6 +14,8 @@ export interface ShardResult {
   more: boolean;
   /** Entries that need the reconciler: a write, a retry, or an error to report. */
   needWork: EntryRef[];
+  /** Managed entries the page shows disabled by the registry's scan (`security-pending`): reported. */
+  securityPending: EntryRef[];
   calls: Partial<Record<string, number>>;
 }
 
@@ -40,9 +42,15 @@ export class ShardChecker {
     const page = listed.entries.filter((e) => known.has(e.path));
     const more = listed.more;
     if (shard.mode === 'registry') {
-      return { entries: page.length, more, needWork: page.filter((e) => needsRecheckWork(e.url)), calls: {} };
+      return {
+        entries: page.length,
+        more,
+        needWork: page.filter((e) => needsRecheckWork(e.url)),
+        securityPending: [],
+        calls: {},
+      };
     }
-    if (page.length === 0) return { entries: 0, more, needWork: [], calls: {} };
+    if (page.length === 0) return { entries: 0, more, needWork: [], securityPending: [], calls: {} };
     const targets = page.map((e) => known.get(e.path) as TargetConfig);
     const key = `${shard.kind}:${shard.offset}:${shard.limit}:${hashOf(targets.map((t) => t.path))}`;
     let checker = this.checkers.get(key);
@@ -76,10 +84,12 @@ export class ShardChecker {
     ]);
     const calls: Partial<Record<string, number>> = {};
     const needWork: EntryRef[] = [];
+    const securityPending: EntryRef[] = [];
     for (const r of outcome.records) {
       for (const [api, n] of Object.entries(r.calls)) calls[api] = (calls[api] ?? 0) + (n ?? 0);
       // Managed entries the scan disabled are reported by every resync (no memory of our writes needed).
       if (r.securityPending === true) {
+        securityPending.push({ kind: r.target.kind, path: r.target.path });
         this.deps.metrics.count(MetricName.ServerSecurityPending);
         this.deps.logger.error(
           `${r.target.kind} ${r.target.path} is disabled by the registry's security scan (tag security-pending); not re-enabled`,
@@ -93,7 +103,7 @@ export class ShardChecker {
       `resync shard ${shard.kind} ${shard.offset}+${shard.limit}: ${page.length} read, ${needWork.length} need work`,
       { shard: { ...shard, entries: page.length, work: needWork.length, calls } },
     );
-    return { entries: page.length, more, needWork, calls };
+    return { entries: page.length, more, needWork, securityPending, calls };
   }
 }
 

@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { ShardFigures } from '../../functions/fanout/fanout';
 import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
@@ -48,6 +49,7 @@ function setup(
   const triggers: TriggerOut[] = [];
   const pageReads: { kind: string; offset: number; limit: number }[] = [];
   const verifications: VerificationRecord[] = [];
+  const shards: ShardFigures[] = [];
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   let verify: WriteVerification | undefined;
@@ -92,6 +94,7 @@ function setup(
       },
     },
     onVerification: (v) => verifications.push(v),
+    onShard: (s) => shards.push(s),
   });
   const run = (bodies: string[], remainingMs?: number) =>
     handler(
@@ -106,6 +109,7 @@ function setup(
     triggers,
     pageReads,
     verifications,
+    shards,
     logger,
     metrics,
     run,
@@ -247,6 +251,7 @@ describe('Fan-out: resync reports security-pending', () => {
     expect(f.metrics.get(MetricName.ServerSecurityPending)).toBe(1);
     expect(f.logger.lines.some((l) => l.level === 'error' && l.message.includes('/currenttime/'))).toBe(true);
     expect(f.registry.writes).toEqual([]);
+    expect(f.shards.map((s) => s.securityPending)).toEqual([[{ kind: 'server', path: '/currenttime/' }]]);
   });
 });
 

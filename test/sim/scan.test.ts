@@ -62,6 +62,14 @@ describe('the scan measure', () => {
     expect(missed.unreportedPaths).toEqual(['/b/']);
   });
 
+  test('counts a disable that a resync shard reported as reported, and says so', () => {
+    // Act
+    const figures = scanFigures(scans, [], () => '', [], [], ['/a/', '/b/', '/b/']);
+
+    // Assert
+    expect(figures).toMatchObject({ disabledUnreported: 0, reportedByResync: 2 });
+  });
+
   test('counts a written-back address still held by a stale entry as unrepaired', () => {
     // Act
     const held = scanFigures(scans, [], (p) => (p === '/b/' ? 'http://10.0.0.1:80/' : undefined), ['/b/']);
@@ -119,6 +127,8 @@ describe('a run with the scan', () => {
     expect(result.scan?.disabledEntries).toBeGreaterThan(0);
     expect(checks?.disabledSecurityPending).toBe(result.scan?.disabledEntries);
     expect(result.scan?.disabledUnreported).toBe(0);
+    // And every later resync reports them again, from the page alone (no memory of our writes).
+    expect(result.scan?.reportedByResync).toBe(result.scan?.disabledEntries);
   }, 120_000);
 
   test('changes nothing when it is off', async () => {

@@ -34,6 +34,8 @@ export interface FanoutDeps {
   ecs: EcsPort;
   memory: MemoryRegistry;
   registry: RegistryPort;
+  /** Servers the registry's scan disabled (`security-pending`): the page read shows them so. */
+  scanDisabled: ReadonlySet<string>;
   logger: LoggerLike;
   metrics: MetricsSink;
   sched: Scheduler;
@@ -63,6 +65,8 @@ export interface FanoutFigures {
   perResync: Map<string, { pages: number; work: number }>;
   /** Write verifications run, and what they found. */
   verifications: VerificationRecord[];
+  /** Paths the resync shards reported disabled by the scan, one per report. */
+  securityPendingReports: string[];
 }
 
 export function newFanoutFigures(): FanoutFigures {
@@ -75,6 +79,7 @@ export function newFanoutFigures(): FanoutFigures {
     shardDurations: [],
     perResync: new Map(),
     verifications: [],
+    securityPendingReports: [],
   };
 }
 
@@ -104,7 +109,18 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
         figures.registryPageReads++;
         const entries = targets.flatMap((t): RegistryEntry[] => {
           const url = deps.memory.url(t);
-          return url === undefined ? [] : [{ kind: t.kind, path: t.path, url, record: {} }];
+          if (url === undefined) return [];
+          // As the paged list shows a server the scan disabled (registry/list.ts reads the same).
+          const scanned = t.kind === 'server' && deps.scanDisabled.has(t.path);
+          return [
+            {
+              kind: t.kind,
+              path: t.path,
+              url,
+              record: {},
+              ...(scanned ? { enabled: false, securityPending: true } : {}),
+            },
+          ];
         });
         const all = deps.config.targets.filter((t) => t.kind === kind).length;
         return { entries, more: offset + limit < all };
@@ -129,6 +145,7 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
       for (const [api, n] of Object.entries(s.calls) as [ApiName, number][])
         figures.calls[api] = (figures.calls[api] ?? 0) + n;
       figures.shardDurations.push(s.durationMs);
+      for (const e of s.securityPending) figures.securityPendingReports.push(e.path);
     },
     onVerification: (v) => figures.verifications.push(v),
   });

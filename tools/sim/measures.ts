@@ -304,8 +304,10 @@ export interface ScanFigures {
   failed: number;
   /** Servers left disabled with `security-pending`. */
   disabledEntries: number;
-  /** Of those, the ones no decision record reported (must be 0). */
+  /** Of those, the ones nothing reported: no decision record, verification or resync (must be 0). */
   disabledUnreported: number;
+  /** Of the disabled ones, those a resync shard reported (it needs no memory of our writes). */
+  reportedByResync: number;
   unreportedPaths: string[];
   /** Late scans that put an older address back. */
   writtenBack: number;
@@ -344,12 +346,16 @@ export function scanFigures(
     disabled: boolean;
     disabledSecurityPending: boolean;
   }[] = [],
+  /** Paths the resync shards reported disabled by the scan. */
+  resyncReports: readonly string[] = [],
 ): ScanFigures {
   const disabled = [...new Set(scans.filter((s) => s.kind === 'disabled').map((s) => s.path))];
   const reported = new Set([
     ...records.filter(reportsDisabled).map((r) => r.target.path),
     ...verifications.filter((v) => v.disabled || v.disabledSecurityPending).map((v) => v.target.path),
+    ...resyncReports,
   ]);
+  const byResync = new Set(resyncReports);
   const unreportedPaths = disabled.filter((p) => !reported.has(p)).sort();
   const backs = scans.filter((s) => s.kind === 'written-back');
   const lastBack = new Map(backs.map((s) => [s.path, s.url]));
@@ -358,6 +364,7 @@ export function scanFigures(
     failed: scans.length - backs.length,
     disabledEntries: disabled.length,
     disabledUnreported: unreportedPaths.length,
+    reportedByResync: disabled.filter((p) => byResync.has(p)).length,
     unreportedPaths,
     writtenBack: backs.length,
     writtenBackUnrepaired: unrepaired.length,

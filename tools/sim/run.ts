@@ -428,6 +428,7 @@ export async function runScenario(
           ecs: aws,
           memory,
           registry: verifyRegistry,
+          scanDisabled: registry.scanDisabled,
           logger,
           metrics,
           sched,
@@ -736,6 +737,7 @@ export async function runScenario(
             (path) => memory.url({ kind: 'server', path }),
             bad,
             fanoutFigures.verifications,
+            fanoutFigures.securityPendingReports,
           ),
         }),
   };

@@ -12,7 +12,7 @@ export function formatScan(results: readonly ScenarioResult[]): string {
   const lines = results.map((r) => {
     const s = r.scan;
     if (s === undefined) return `  ${r.scenario}: scan not modelled`;
-    return `  ${r.scenario.padEnd(32)} failed ${s.failed}, disabled ${s.disabledEntries} (unreported ${s.disabledUnreported}), written back ${s.writtenBack} (unrepaired ${s.writtenBackUnrepaired})`;
+    return `  ${r.scenario.padEnd(32)} failed ${s.failed}, disabled ${s.disabledEntries} (unreported ${s.disabledUnreported}; reported by a resync ${s.reportedByResync}), written back ${s.writtenBack} (unrepaired ${s.writtenBackUnrepaired})`;
   });
-  return `Security scan (failed scans; entries disabled with security-pending and not reported; older addresses written back and not repaired):\n${lines.join('\n')}`;
+  return `Security scan (failed scans; entries disabled with security-pending, not reported, and reported by a resync shard; older addresses written back and not repaired):\n${lines.join('\n')}`;
 }
