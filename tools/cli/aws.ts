@@ -1,5 +1,6 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { SDK_CLIENT_SETTINGS } from '../../functions/reconciler/aws/clients';
 
 /**
  * SDK clients for the CLIs, on the standard credential chain and region, honouring
@@ -11,10 +12,8 @@ export function awsClients(env: NodeJS.ProcessEnv = process.env): {
   cloudMap: ServiceDiscoveryClient;
 } {
   const custom = Boolean(env.AWS_ENDPOINT_URL_SERVICEDISCOVERY || env.AWS_ENDPOINT_URL);
-  const common = {
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
-  } as const;
+  // One retry fewer than the Lambda's: an operator at a terminal waits for the answer.
+  const common = { ...SDK_CLIENT_SETTINGS, maxAttempts: 2 };
   return {
     ecs: new ECSClient({ ...common }),
     cloudMap: new ServiceDiscoveryClient({ ...common, disableHostPrefix: custom }),

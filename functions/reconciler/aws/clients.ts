@@ -4,7 +4,7 @@ import { CloudMapAdapter } from './cloudmap';
 import { EcsAdapter } from './ecs';
 
 /** SDK settings shared by every client: standard retries, and timeouts that really abort a call. */
-const COMMON = {
+export const SDK_CLIENT_SETTINGS = {
   maxAttempts: 3,
   retryMode: 'standard',
   requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
@@ -21,7 +21,10 @@ export function createAwsAdapters(env: NodeJS.ProcessEnv = process.env): {
   ecs: EcsAdapter;
 } {
   const customCloudMapEndpoint = Boolean(env.AWS_ENDPOINT_URL_SERVICEDISCOVERY || env.AWS_ENDPOINT_URL);
-  const cloudMap = new ServiceDiscoveryClient({ ...COMMON, disableHostPrefix: customCloudMapEndpoint });
-  const ecs = new ECSClient({ ...COMMON });
+  const cloudMap = new ServiceDiscoveryClient({
+    ...SDK_CLIENT_SETTINGS,
+    disableHostPrefix: customCloudMapEndpoint,
+  });
+  const ecs = new ECSClient({ ...SDK_CLIENT_SETTINGS });
   return { cloudMap: new CloudMapAdapter(cloudMap), ecs: new EcsAdapter(ecs) };
 }

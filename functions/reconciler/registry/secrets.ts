@@ -3,6 +3,7 @@
  * so that warm Lambda invocations do not call Secrets Manager for every token.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SDK_CLIENT_SETTINGS } from '../aws/clients';
 import { isRetryable, ReconcilerError } from '../errors';
 import type { SecretSource } from './auth';
 
@@ -94,13 +95,6 @@ export function secretReadError(secretId: string, error: unknown): SecretReadErr
 /** The one call this module makes (an `SecretsManagerClient`, or a test double). */
 export type SecretsClientLike = Pick<SecretsManagerClient, 'send'>;
 
-/** SDK settings as for the other clients (aws/clients.ts): standard retries, timeouts that abort. */
-const CLIENT_SETTINGS = {
-  maxAttempts: 3,
-  retryMode: 'standard',
-  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
-} as const;
-
 /**
  * A `SecretSource` over Secrets Manager. A value is reused for `maxAgeSeconds` after it was read
  * (per container); `forceFetch` reads it again at once (Keycloak refused the cached one: the
@@ -111,7 +105,7 @@ const CLIENT_SETTINGS = {
 export function secretsManagerSource(
   options: { client?: SecretsClientLike; maxAgeSeconds?: number; now?: () => number } = {},
 ): SecretSource {
-  const client = options.client ?? new SecretsManagerClient(CLIENT_SETTINGS);
+  const client = options.client ?? new SecretsManagerClient(SDK_CLIENT_SETTINGS);
   const maxAgeMs = (options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_S) * 1000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { value: string | Uint8Array; readAt: number }>();
