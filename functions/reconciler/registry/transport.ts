@@ -8,8 +8,8 @@
  * module to a cold start, while the first `fetch` of a process loads undici (with its own HTTP/1
  * and HTTP/2 clients), about 30 ms on Node 24. The README's Benchmarks section has the figures.
  */
-import type { IncomingMessage } from 'node:http';
-import { http, https } from '../builtins';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ResponseTooLargeError } from '../errors';
 
 /** Default cap for any body the client reads: far above a registry's largest real answer. */
@@ -20,9 +20,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
  * this is closed first: load balancers in front of the registry drop idle ones after 60 s or so.
  */
 const KEEP_ALIVE = { keepAlive: true, timeout: 30_000 } as const;
-type Agent = InstanceType<ReturnType<typeof http>['Agent']>;
-let httpAgent: Agent | undefined;
-let httpsAgent: Agent | undefined;
+let httpAgent: HttpAgent | undefined;
+let httpsAgent: HttpsAgent | undefined;
 
 export interface HttpExchange {
   method: string;
@@ -50,7 +49,7 @@ export interface HttpAnswer {
  */
 export function exchange(x: HttpExchange): Promise<HttpAnswer> {
   const url = new URL(x.url);
-  const send = url.protocol === 'https:' ? https().request : http().request;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const agent = agentFor(url.protocol);
   const headers: Record<string, string> = { ...x.headers };
   if (x.body !== undefined) headers['content-length'] = String(Buffer.byteLength(x.body));
@@ -73,12 +72,12 @@ export function exchange(x: HttpExchange): Promise<HttpAnswer> {
 }
 
 /** The keep-alive agent of a protocol, made on its first request. */
-function agentFor(protocol: string): Agent {
+function agentFor(protocol: string): HttpAgent {
   if (protocol === 'https:') {
-    httpsAgent ??= new (https().Agent)(KEEP_ALIVE);
+    httpsAgent ??= new HttpsAgent(KEEP_ALIVE);
     return httpsAgent;
   }
-  httpAgent ??= new (http().Agent)(KEEP_ALIVE);
+  httpAgent ??= new HttpAgent(KEEP_ALIVE);
   return httpAgent;
 }
 
