@@ -10,7 +10,6 @@ import {
   normalizeHost,
   splitUrl,
   swapHost,
-  swapHostIfSame,
 } from '../../functions/reconciler/core/url';
 import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
 
@@ -93,25 +92,6 @@ describe('swapHost', () => {
         },
       ),
     );
-  });
-});
-
-describe('swapHostIfSame', () => {
-  test('rewrites only URLs on the old host, case-insensitively', () => {
-    expect(swapHostIfSame('http://Currenttime-Server:8000/mcp', 'currenttime-server', '10.0.3.17')).toBe(
-      'http://10.0.3.17:8000/mcp',
-    );
-    expect(swapHostIfSame('http://other:8000/mcp', 'currenttime-server', '10.0.3.17')).toBe(
-      'http://other:8000/mcp',
-    );
-    expect(swapHostIfSame('http://currenttime-server.ns.local/mcp', 'currenttime-server', '10.0.3.17')).toBe(
-      'http://currenttime-server.ns.local/mcp',
-    );
-  });
-
-  test('passes the port override through, and leaves non-URLs alone', () => {
-    expect(swapHostIfSame('http://svc:8000/sse', 'svc', '10.0.0.2', 9000)).toBe('http://10.0.0.2:9000/sse');
-    expect(swapHostIfSame('/relative/sse', 'svc', '10.0.0.2')).toBe('/relative/sse');
   });
 });
 

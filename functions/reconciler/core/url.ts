@@ -62,16 +62,6 @@ export function swapHost(url: string, host: string, port?: number): string {
 }
 
 /**
- * Rewrites `url` only when its host is `oldHost` (case-insensitive): used for `mcp_endpoint` and
- * `sse_endpoint`, which are rewritten together with `proxy_pass_url` when they embed the same host.
- */
-export function swapHostIfSame(url: string, oldHost: string, newHost: string, port?: number): string {
-  const parts = splitUrl(url);
-  if (!parts || parts.host.toLowerCase() !== oldHost.toLowerCase()) return url;
-  return swapHost(url, newHost, port);
-}
-
-/**
  * A host as compared: lower case, without the trailing dot of a fully qualified name
  * (`10.0.1.11.` and `CurrentTime-Server.` name the same host as `10.0.1.11` and `currenttime-server`).
  * Every comparison of hosts goes through this.
