@@ -16,7 +16,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../functions/reconciler/ports';
-import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
+import { followedEndpoints } from '../../functions/reconciler/registry/rewrite';
 
 /**
  * An in-process stand-in for the parts of AWS the reconciler reads: ECS tasks and services, and
@@ -399,11 +399,8 @@ export class MemoryRegistry implements RegistryPort {
     const stored = this.entries.get(key(entry));
     if (stored === undefined) throw new EntryNotFoundError(entry.kind, entry.path);
     const wasEnabled = stored.enabled === true;
-    for (const field of ['mcp_endpoint', 'sse_endpoint']) {
-      const v = stored.record[field];
-      if (typeof v === 'string')
-        stored.record[field] = rewriteEndpoint(v, stored.url, newUrl, options?.hostForms);
-    }
+    for (const e of followedEndpoints(stored.record, stored.url, newUrl, options?.hostForms))
+      stored.record[e.field] = e.after;
     this.writes.push({
       at: this.clock.now(),
       kind: entry.kind,

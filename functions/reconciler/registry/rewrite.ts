@@ -46,11 +46,7 @@ export function serverRegistrationForm(
   if (isObject(record.metadata) && Object.keys(record.metadata).length > 0) {
     form.set('metadata', JSON.stringify(record.metadata));
   }
-  for (const field of ['mcp_endpoint', 'sse_endpoint'] as const) {
-    const value = record[field];
-    if (typeof value === 'string' && value !== '')
-      form.set(field, rewriteEndpoint(value, entry.url, newUrl, hostForms));
-  }
+  for (const e of followedEndpoints(record, entry.url, newUrl, hostForms)) form.set(e.field, e.after);
   // Shown by 1.2x reads; register would drop or reset them when not sent.
   setIfText(form, 'visibility', record.visibility);
   setIfText(form, 'transport', record.transport);
@@ -84,6 +80,20 @@ export function agentUpdateBody(entry: RegistryEntry, newUrl: string): Record<st
   // The registry joins a tag list with commas and splits it again: check that survives.
   if (body.tags !== undefined) joinTags(entry, body.tags);
   return body;
+}
+
+/** The record's `mcp_endpoint` / `sse_endpoint` (those set) before and after they follow a move. */
+export function followedEndpoints(
+  record: Record<string, unknown>,
+  oldUrl: string,
+  newUrl: string,
+  hostForms?: HostForms,
+): { field: 'mcp_endpoint' | 'sse_endpoint'; before: string; after: string }[] {
+  return (['mcp_endpoint', 'sse_endpoint'] as const).flatMap((field) => {
+    const before = record[field];
+    if (typeof before !== 'string' || before === '') return [];
+    return [{ field, before, after: rewriteEndpoint(before, oldUrl, newUrl, hostForms) }];
+  });
 }
 
 /**

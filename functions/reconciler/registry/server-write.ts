@@ -10,7 +10,7 @@ import { RegistryUnavailableError } from './http';
 import { patchEntry } from './patch';
 import { policyBlocksByDefault, REGISTER_FAILED_DETAIL } from './policy';
 import { checkReadBack } from './readback';
-import { fieldsResetByRewrite, rewriteEndpoint, serverRegistrationForm } from './rewrite';
+import { fieldsResetByRewrite, followedEndpoints, serverRegistrationForm } from './rewrite';
 import { readServer, scanServerList } from './server-read';
 import { type ClientState, READ, READ_BACK, SECURITY_PENDING_TAG } from './state';
 
@@ -43,13 +43,8 @@ export async function writeServer(
 ): Promise<WriteResult | 'conflict'> {
   if (serverRoute(state, entry) === 'patch') {
     const patch: Record<string, unknown> = { proxy_pass_url: newUrl };
-    for (const field of ['mcp_endpoint', 'sse_endpoint'] as const) {
-      const value = entry.record[field];
-      if (typeof value === 'string' && value !== '') {
-        const moved = rewriteEndpoint(value, entry.url, newUrl, hostForms);
-        if (moved !== value) patch[field] = moved;
-      }
-    }
+    for (const e of followedEndpoints(entry.record, entry.url, newUrl, hostForms))
+      if (e.after !== e.before) patch[e.field] = e.after;
     const outcome = await patchEntry(
       state,
       entry,
@@ -100,8 +95,6 @@ async function registerServer(
   const resets = current1x ? [...REGISTER_RESETS_1_2X] : fieldsResetByRewrite(entry.record);
   if (current1x && !Array.isArray(record.tool_list) && Number(record.num_tools) > 0) resets.push('tool_list');
   const form = serverRegistrationForm({ ...entry, record }, newUrl, hostForms);
-  if (typeof record.visibility === 'string' && record.visibility !== '')
-    form.set('visibility', record.visibility);
   if (resets.length > 0) {
     state.logger.warn(
       'register-overwrite resets these fields (the registry did not show them, or always resets them to its defaults)',
