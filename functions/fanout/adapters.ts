@@ -6,9 +6,7 @@ import {
   WORK_QUEUE_URL_ENV,
 } from '../reconciler/aws/sqs';
 import type { ReconcilerConfig } from '../reconciler/config';
-import { createRegistryClient, createTokenProvider } from '../reconciler/registry/client';
-import { RegistryHttp } from '../reconciler/registry/http';
-import { RegistryPageReader } from '../reconciler/registry/list';
+import { createRegistryClient } from '../reconciler/registry/client';
 import type { LoggerLike } from '../reconciler/telemetry';
 import type { FanoutOptions } from './wiring';
 
@@ -21,25 +19,12 @@ export function createFanoutAdapters(
   const workUrl = queueUrlFromEnv(WORK_QUEUE_URL_ENV, env);
   const triggerUrl = queueUrlFromEnv(TRIGGER_QUEUE_URL_ENV, env);
   const sqs = new SqsAdapter();
-  const { registry } = config;
-  const tokens = createTokenProvider(
-    registry.auth,
-    registry.timeoutMs,
-    { logger },
-    registry.maxResponseBytes,
-  );
-  const http = new RegistryHttp({
-    baseUrl: registry.url,
-    tokens,
-    timeoutMs: registry.timeoutMs,
-    maxAttempts: registry.maxAttempts,
-    ...(registry.maxResponseBytes === undefined ? {} : { maxResponseBytes: registry.maxResponseBytes }),
-    logger,
-  });
+  // One client serves the page reads and the verification: one token, one HTTP configuration.
+  const registry = createRegistryClient(config.registry, { logger });
   return {
     ...createAwsAdapters(),
-    pages: new RegistryPageReader(http),
-    verifier: createRegistryClient(registry, { logger, tokens }),
+    pages: registry.pages(),
+    verifier: registry,
     queues: {
       sendWork: (messages) => sqs.send(workUrl, messages),
       sendTriggers: (messages) => sqs.send(triggerUrl, messages),

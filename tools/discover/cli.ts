@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let entries: Awaited<ReturnType<typeof listRegistryEntries>>;
   try {
-    entries = await listRegistryEntries(config, client, NO_COUNT);
+    entries = await listRegistryEntries(client, NO_COUNT);
   } catch (error) {
     process.stderr.write(
       `discover: cannot list the registry at ${config.registry.url}: ${describeError(error)}\n`,

@@ -1,8 +1,5 @@
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import type { CallContext, EntryRef, TargetKind } from '../../functions/reconciler/ports';
-import { createTokenProvider, type RegistryClient } from '../../functions/reconciler/registry/client';
-import { RegistryHttp } from '../../functions/reconciler/registry/http';
-import { listPaths } from '../../functions/reconciler/registry/list';
+import type { RegistryClient } from '../../functions/reconciler/registry/client';
 
 /** One registry entry with its address, as discover needs it. */
 export interface ListedEntry extends EntryRef {
@@ -17,19 +14,11 @@ export interface ListedEntry extends EntryRef {
  * each address is then read through the reconciler's own client, so discover sees exactly what
  * the reconciler will. The paged list read is the fan-out's (functions/reconciler/registry/list.ts).
  */
-export async function listRegistryEntries(
-  config: ReconcilerConfig,
-  client: RegistryClient,
-  ctx: CallContext,
-): Promise<ListedEntry[]> {
-  const http = new RegistryHttp({
-    baseUrl: config.registry.url,
-    tokens: createTokenProvider(config.registry.auth, config.registry.timeoutMs),
-    timeoutMs: config.registry.timeoutMs,
-    maxAttempts: config.registry.maxAttempts,
-  });
-  const servers = await listPaths(http, 'server', ctx);
-  const agents = await listPaths(http, 'agent', ctx);
+export async function listRegistryEntries(client: RegistryClient, ctx: CallContext): Promise<ListedEntry[]> {
+  // The client's own HTTP and token: one Keycloak token for the lists and the reads.
+  const pages = client.pages();
+  const servers = await pages.paths('server', ctx);
+  const agents = await pages.paths('agent', ctx);
   const entries: ListedEntry[] = [];
   for (const [kind, paths] of [
     ['server', servers],

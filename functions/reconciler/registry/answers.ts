@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { EntryRef, RegistryEntry, WriteResult } from '../ports';
 import type { RegistryResponse } from './http';
-import type { ClientState } from './state';
+import { type ClientState, SECURITY_PENDING_TAG } from './state';
 
 /** A 1.2x record (DocumentDB): it carries `id` and `updated_at`, which v1.0.16's reads never show. */
 export function isCurrentGeneration(record: Record<string, unknown>): boolean {
@@ -12,6 +12,22 @@ export function isCurrentGeneration(record: Record<string, unknown>): boolean {
 /** Which agent field holds the backend address: `proxy_pass_url` in A2A reverse-proxy mode, else `url`. */
 export function agentBackendField(record: Record<string, unknown>): 'url' | 'proxy_pass_url' {
   return typeof record.proxy_pass_url === 'string' && record.proxy_pass_url !== '' ? 'proxy_pass_url' : 'url';
+}
+
+/** A record the registry's security scan disabled: `is_enabled` false and tagged `security-pending`. */
+export function isSecurityPending(record: Record<string, unknown>): boolean {
+  return (
+    record.is_enabled === false && Array.isArray(record.tags) && record.tags.includes(SECURITY_PENDING_TAG)
+  );
+}
+
+/**
+ * Whether a list answer says more pages follow: its `has_next`, else its `total_count` against
+ * what the pages so far held. v1.0.16 ignores limit/offset and sends neither: no more pages.
+ */
+export function hasNextPage(body: Record<string, unknown>, offset: number, count: number): boolean {
+  if (typeof body.has_next === 'boolean') return body.has_next;
+  return typeof body.total_count === 'number' && offset + count < body.total_count;
 }
 
 /** FastAPI's own 404/405 for a path no route matches (`{"detail":"Not Found"}`), not an entry's absence. */

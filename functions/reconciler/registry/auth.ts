@@ -9,7 +9,7 @@ import type { CallContext } from '../ports';
 import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import { asRecord, jsonOrUndefined } from './json';
 import { SecretReadError } from './secrets';
-import { DEFAULT_MAX_RESPONSE_BYTES, exchange, type HttpAnswer } from './transport';
+import { DEFAULT_MAX_RESPONSE_BYTES, exchange, type HttpAnswer, isTimeout } from './transport';
 
 /** Supplies the bearer token for registry calls. */
 export interface TokenProvider {
@@ -188,11 +188,7 @@ export class KeycloakTokenProvider implements TokenProvider {
       });
     } catch (error) {
       if (error instanceof ResponseTooLargeError) throw error;
-      const name = (error as { name?: unknown } | null)?.name;
-      const reason =
-        name === 'TimeoutError' || name === 'AbortError'
-          ? `timed out after ${this.options.timeoutMs} ms`
-          : 'network error';
+      const reason = isTimeout(error) ? `timed out after ${this.options.timeoutMs} ms` : 'network error';
       // No cause: an HTTP client's error can carry the request, and the request carries the secret.
       throw new RetryableError(`Keycloak token request to ${this.options.tokenUrl} failed: ${reason}`);
     }

@@ -29,20 +29,14 @@ import {
   type TokenProvider,
 } from './auth';
 import { RegistryHttp } from './http';
+import { RegistryPageReader } from './list';
 import { secretsManagerSource } from './secrets';
 import { readServer } from './server-read';
 import { writeServer } from './server-write';
 import { type ClientState, initialRoutes, MAX_PAGE_SIZE, READ, type RegistryClientOptions } from './state';
 import { verifyWrite } from './verify';
 
-export { changedFields } from './answers';
-export {
-  MAX_PAGE_SIZE,
-  type RegistryApi,
-  type RegistryClientOptions,
-  type RegistryGeneration,
-  SECURITY_PENDING_TAG,
-} from './state';
+export type { RegistryClientOptions } from './state';
 
 /** The MCP Gateway Registry over its public HTTP API (through nginx, with a bearer token). */
 export class RegistryClient implements RegistryPort {
@@ -62,6 +56,11 @@ export class RegistryClient implements RegistryPort {
       pageSize,
       routes: initialRoutes(options.api ?? 'auto'),
     };
+  }
+
+  /** The paged list reads (the fan-out's resync shards), over this client's HTTP and token. */
+  pages(): RegistryPageReader {
+    return new RegistryPageReader(this.state.http);
   }
 
   /** Reads one server or agent. Throws `EntryNotFoundError` when the registry has none at the exact path. */

@@ -11,7 +11,7 @@ import type { ApiName, CallContext, EntryRef } from '../ports';
 import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import type { TokenProvider } from './auth';
 import { jsonOrUndefined } from './json';
-import { DEFAULT_MAX_RESPONSE_BYTES, exchange } from './transport';
+import { DEFAULT_MAX_RESPONSE_BYTES, exchange, isTimeout } from './transport';
 
 /** The registry could not be reached or failed on its side: a later attempt may succeed. */
 export class RegistryUnavailableError extends RetryableError {
@@ -170,11 +170,9 @@ export class RegistryHttp {
         }
         if (response.status < 500 && response.status !== 429) {
           const hint =
-            response.status === 401
-              ? ': the token was rejected even after a refresh'
-              : response.location !== undefined
-                ? `: redirected to ${response.location}; point the registry URL at the final address`
-                : '';
+            response.location !== undefined
+              ? `: redirected to ${response.location}; point the registry URL at the final address`
+              : '';
           throw new RegistryRejectedError(
             `${what}: HTTP ${response.status}${detailOf(response.body)}${hint}`,
             response.status,
@@ -314,11 +312,6 @@ function detailOf(body: unknown): string {
   }
   if (text === '') return '';
   return ` (${text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text})`;
-}
-
-function isTimeout(error: unknown): boolean {
-  const name = (error as { name?: unknown } | null)?.name;
-  return name === 'TimeoutError' || name === 'AbortError';
 }
 
 /** The most specific code of a network failure (`ECONNREFUSED`, `ECONNRESET`, …). */

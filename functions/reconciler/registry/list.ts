@@ -1,6 +1,7 @@
 import type { CallContext, EntryRef, RegistryEntry, TargetKind } from '../ports';
-import { SECURITY_PENDING_TAG } from './client';
+import { agentBackendField, hasNextPage, isSecurityPending } from './answers';
 import { type RegistryHttp, RegistryResponseError } from './http';
+import { asRecord } from './json';
 
 /** The largest page the fan-out asks for; v1.0.16 ignores paging and returns the whole list. */
 export const LIST_PAGE_SIZE = 500;
@@ -41,15 +42,10 @@ export async function listPage(
   const b = Array.isArray(body) ? {} : (body ?? {});
   const total = typeof b.total_count === 'number' ? b.total_count : undefined;
   const paged = typeof b.has_next === 'boolean' || total !== undefined;
-  const items = raw.filter(
-    (i): i is Record<string, unknown> =>
-      typeof i === 'object' && i !== null && typeof (i as { path?: unknown }).path === 'string',
-  );
+  const items = raw.filter((i): i is Record<string, unknown> => typeof asRecord(i)?.path === 'string');
   // Unpaged: the whole list came; keep the page asked for.
   if (!paged) return { items: items.slice(offset, offset + limit), more: offset + limit < items.length };
-  const more =
-    typeof b.has_next === 'boolean' ? b.has_next : total !== undefined && offset + raw.length < total;
-  return { items, more };
+  return { items, more: hasNextPage(b, offset, raw.length) };
 }
 
 /**
@@ -59,20 +55,16 @@ export async function listPage(
  */
 export function listedEntry(kind: TargetKind, item: Record<string, unknown>): RegistryEntry | undefined {
   const path = item.path as string;
-  const proxy = item.proxy_pass_url;
-  const url = kind === 'server' ? proxy : typeof proxy === 'string' && proxy !== '' ? proxy : item.url;
+  const url = item[kind === 'server' ? 'proxy_pass_url' : agentBackendField(item)];
   if (typeof url !== 'string' || url === '') return undefined;
   const enabled = typeof item.is_enabled === 'boolean' ? item.is_enabled : undefined;
-  const tags = Array.isArray(item.tags) ? item.tags : [];
   return {
     kind,
     path,
     url,
     ...(enabled === undefined ? {} : { enabled }),
     record: item,
-    ...(kind === 'server'
-      ? { securityPending: enabled === false && tags.includes(SECURITY_PENDING_TAG) }
-      : {}),
+    ...(kind === 'server' ? { securityPending: isSecurityPending(item) } : {}),
   };
 }
 
@@ -114,5 +106,10 @@ export class RegistryPageReader {
       return e === undefined ? [] : [e];
     });
     return { entries, more };
+  }
+
+  /** Every path of one kind (tools/discover). */
+  paths(kind: TargetKind, ctx: CallContext): Promise<string[]> {
+    return listPaths(this.http, kind, ctx);
   }
 }

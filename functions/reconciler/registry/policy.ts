@@ -4,7 +4,7 @@
  * cover it. PATCH and PUT say so in a 400; register wraps the refusal in a bare 500.
  */
 import { isIP } from 'node:net';
-import { splitUrl } from '../url';
+import { splitUrl } from '../core/url';
 
 /** The words of the policy's 400 (`URL rejected by security policy: targets blocked/private IP 10.0.1.9`). */
 export const POLICY_REFUSAL_PREFIX = 'URL rejected by security policy';

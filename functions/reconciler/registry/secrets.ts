@@ -65,8 +65,7 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** Turns what the SDK threw into a `SecretReadError`. */
-export function secretReadError(secretId: string, error: unknown): SecretReadError {
-  const cause = error;
+export function secretReadError(secretId: string, cause: unknown): SecretReadError {
   const e = (typeof cause === 'object' && cause !== null ? cause : {}) as { name?: unknown; code?: unknown };
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const code = typeof e.code === 'string' ? e.code : undefined;

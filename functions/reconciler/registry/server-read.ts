@@ -1,11 +1,11 @@
 /** Reading a server: the single-record route where the registry has it, else the (paged) list. */
 import { EntryNotFoundError } from '../errors';
 import type { CallContext, EntryRef, RegistryEntry } from '../ports';
-import { encodePath, sameButTrailingSlash, warnNearMiss } from './answers';
+import { encodePath, hasNextPage, isSecurityPending, sameButTrailingSlash, warnNearMiss } from './answers';
 import { weakEtagOf } from './etag';
 import { describeRequest, RegistryResponseError } from './http';
 import { asRecord } from './json';
-import { type ClientState, type ReadPhase, SECURITY_PENDING_TAG } from './state';
+import type { ClientState, ReadPhase } from './state';
 
 /** A registry that keeps saying "more" past this many pages is broken; stop instead of looping. */
 const MAX_PAGES = 10_000;
@@ -91,12 +91,7 @@ export async function scanServerList(
       continue;
     }
     total = totalCount;
-    // v1.0.16 ignores limit/offset and answers with every server at once, without paging fields.
-    const hasNext =
-      typeof body.has_next === 'boolean'
-        ? body.has_next
-        : totalCount !== undefined && offset + servers.length < totalCount;
-    if (!hasNext || servers.length === 0) break;
+    if (!hasNextPage(body, offset, servers.length) || servers.length === 0) break;
     offset += servers.length;
   }
   if (nearMiss !== undefined) warnNearMiss(state, ref, nearMiss);
@@ -112,7 +107,6 @@ function serverEntry(ref: EntryRef, record: Record<string, unknown>): RegistryEn
     );
   }
   const enabled = typeof record.is_enabled === 'boolean' ? record.is_enabled : undefined;
-  const tags = Array.isArray(record.tags) ? record.tags : [];
   const etag = weakEtagOf(record);
   return {
     kind: 'server',
@@ -120,7 +114,7 @@ function serverEntry(ref: EntryRef, record: Record<string, unknown>): RegistryEn
     url,
     ...(enabled === undefined ? {} : { enabled }),
     record,
-    securityPending: enabled === false && tags.includes(SECURITY_PENDING_TAG),
+    securityPending: isSecurityPending(record),
     ...(etag === undefined ? {} : { etag }),
   };
 }

@@ -105,3 +105,9 @@ async function readCapped(res: IncomingMessage, capBytes: number, urlPath: strin
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** A deadline ran out (our `AbortSignal.timeout`, or an abort it caused). */
+export function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}

@@ -217,7 +217,7 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
       NAMESPACE,
       NO_COUNT,
     );
-    const entries = await listRegistryEntriesWithToken(config, client);
+    const entries = await listRegistryEntriesWithToken(client);
     const matches = matchEntries(entries, world);
 
     const currenttime = matches.find((m) => m.path === '/currenttime/');
@@ -232,13 +232,10 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
     expect(parseConfig(configDocument(partial, matches)).targets.length).toBe(4);
   });
 
-  async function listRegistryEntriesWithToken(
-    config: ReturnType<typeof parseConfig>,
-    client: ReturnType<typeof createRegistryClient>,
-  ) {
+  async function listRegistryEntriesWithToken(client: ReturnType<typeof createRegistryClient>) {
     process.env[TOKEN_ENV] = TOKEN;
     try {
-      return await listRegistryEntries(config, client, NO_COUNT);
+      return await listRegistryEntries(client, NO_COUNT);
     } finally {
       delete process.env[TOKEN_ENV];
     }
