@@ -21,7 +21,7 @@ import {
 } from '../functions/reconciler/validation';
 import type { ReconcilerTarget, RegistryReconcilerProps } from './props';
 import type { Assert, Same } from './type-checks';
-import type { InvalidReconcilerPropsError } from './validation';
+import { CONFIG_PROBLEM_PREFIX, type InvalidReconcilerPropsError } from './validation';
 
 const str = v.pipe(v.string(), v.minLength(1));
 const posInt = int(1);
@@ -246,15 +246,11 @@ function located(key: string, message: string | undefined, origin: ParamsOrigin)
  * param key it concerns and where that value came from.
  */
 export function paramsErrorFromProps(error: InvalidReconcilerPropsError, origin: ParamsOrigin): ParamsError {
-  const configPrefix = /^invalid reconciler configuration: /;
-  const lines = error.problems.flatMap((problem) =>
-    configPrefix.test(problem)
-      ? // The function's parser lists its fields as `a: …; b: …` (formatIssues).
-        problem
-          .replace(configPrefix, '')
-          .split('; ')
-          .map((p) => attribute(p, origin))
-      : [attribute(problem, origin)],
+  const lines = error.problems.map((problem) =>
+    attribute(
+      problem.startsWith(CONFIG_PROBLEM_PREFIX) ? problem.slice(CONFIG_PROBLEM_PREFIX.length) : problem,
+      origin,
+    ),
   );
   return new ParamsError(lines);
 }

@@ -6,12 +6,18 @@
 import { type Stack, Token } from 'aws-cdk-lib';
 import { parseConfig, type ReconcilerConfig } from '../functions/reconciler/config';
 import { minFunctionTimeoutMs } from '../functions/reconciler/delivery/budget';
+import { ConfigError } from '../functions/reconciler/errors';
 import { deployedBudget } from '../functions/reconciler/wiring';
 import { DEFAULT_TIMEOUT, MAX_CONFIG_BYTES } from './defaults';
 import { buildConfigInput } from './function-config';
 import type { RegistryReconcilerProps } from './props';
 
 /** The props are invalid; `problems` has one line per problem, each naming its prop. Thrown at synth. */
+/** What the function's configuration is called in the construct's problems. */
+const CONFIG_SOURCE = 'reconciler configuration';
+/** How each problem of the function's configuration starts in `InvalidReconcilerPropsError`. */
+export const CONFIG_PROBLEM_PREFIX = `invalid ${CONFIG_SOURCE}: `;
+
 export class InvalidReconcilerPropsError extends Error {
   constructor(
     readonly constructPath: string,
@@ -41,9 +47,12 @@ export function checkProps(
   const configInput = buildConfigInput(props);
   let config: ReconcilerConfig | undefined;
   try {
-    config = parseConfig(configInput, 'reconciler configuration');
+    config = parseConfig(configInput, CONFIG_SOURCE);
   } catch (error) {
-    problems.push((error as Error).message);
+    // One line per problem, each under the name the parameters' error also strips.
+    const each = error instanceof ConfigError ? error.problems : [];
+    if (each.length > 0) problems.push(...each.map((p) => `${CONFIG_PROBLEM_PREFIX}${p}`));
+    else problems.push((error as Error).message);
   }
   if (config !== undefined) {
     const problem = timeoutProblem(props, config);

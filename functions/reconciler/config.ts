@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { ConfigError } from './errors';
 import { parseJson } from './json';
-import { formatIssues, int, notArray, strictObject } from './validation';
+import { int, issueLines, notArray, strictObject } from './validation';
 
 /** A name that must say something: trimmed first, so a blank one is rejected. */
 const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty or blank'));
@@ -176,7 +176,7 @@ export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
  */
 export function parseConfig(input: unknown, source = 'configuration'): ReconcilerConfig {
   const result = v.safeParse(configSchema, input);
-  if (!result.success) throw new ConfigError(`invalid ${source}: ${formatIssues(result.issues)}`);
+  if (!result.success) throw invalid(source, issueLines(result.issues));
   const config = result.output;
   const seen = new Map<string, number>();
   const problems: string[] = [];
@@ -194,7 +194,7 @@ export function parseConfig(input: unknown, source = 'configuration'): Reconcile
       );
     }
   });
-  if (problems.length > 0) throw new ConfigError(`invalid ${source}: ${problems.join('; ')}`);
+  if (problems.length > 0) throw invalid(source, problems);
   const clusterName = CLUSTER_ARN.exec(config.cluster)?.[1] ?? config.cluster;
   return { ...config, clusterName };
 }
@@ -228,6 +228,11 @@ export function loadConfigFile(path: string): ReconcilerConfig {
   }
   // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses as an invisible character.
   return parseConfig(decodeJson(text.replace(/^\uFEFF/, ''), path), path);
+}
+
+/** `invalid <source>: a: …; b: …`, with each problem kept apart for the construct's error. */
+function invalid(source: string, problems: string[]): ConfigError {
+  return new ConfigError(`invalid ${source}: ${problems.join('; ')}`, { problems });
 }
 
 function decodeJson(text: string, source: string): unknown {

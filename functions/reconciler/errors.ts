@@ -28,9 +28,13 @@ export class PermanentError extends ReconcilerError {
 
 /** The configuration is invalid; the message names the bad field. Thrown at cold start. */
 export class ConfigError extends Error {
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  /** Each problem of an invalid configuration (`field: what is wrong`), when it was validated. */
+  readonly problems: readonly string[];
+
+  constructor(message: string, options: { cause?: unknown; problems?: readonly string[] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConfigError';
+    this.problems = options.problems ?? [];
   }
 }
 

@@ -100,10 +100,13 @@ function typeName(value: unknown): string {
 
 /** One line per problem, each naming the field by its path: `targets.1.path: must start with /`. */
 export function formatIssues(issues: readonly Issue[], root = ''): string {
-  return issues
-    .map((issue) => {
-      const path = [root, ...issuePath(issue)].filter((p) => p !== '').join('.');
-      return `${path === '' ? '(root)' : path}: ${issueMessage(issue)}`;
-    })
-    .join('; ');
+  return issueLines(issues, root).join('; ');
+}
+
+/** The problems of `formatIssues`, one string each. */
+export function issueLines(issues: readonly Issue[], root = ''): string[] {
+  return issues.map((issue) => {
+    const path = [root, ...issuePath(issue)].filter((p) => p !== '').join('.');
+    return `${path === '' ? '(root)' : path}: ${issueMessage(issue)}`;
+  });
 }

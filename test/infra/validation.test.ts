@@ -77,6 +77,25 @@ describe('Construct: RegistryReconciler', () => {
       expect((error as Error).message).toContain('RegistryReconciler TestStack/Reconciler: invalid props:');
     });
 
+    it('lists each problem of the function configuration on its own line', () => {
+      let error: unknown;
+      try {
+        synthReconciler({
+          targets: [
+            { kind: 'server', path: 'no-slash', cloudMapService: 'a' },
+            { kind: 'server', path: '/x/', cloudMapService: 'not a name' },
+          ],
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidReconcilerPropsError);
+      expect((error as InvalidReconcilerPropsError).problems).toEqual([
+        'invalid reconciler configuration: targets.0.path: must start with /',
+        'invalid reconciler configuration: targets.1.cloudMapService: must be a Cloud Map service name',
+      ]);
+    });
+
     it('rejects a cluster in another Region than a concrete stack environment', () => {
       expect(
         invalid(
