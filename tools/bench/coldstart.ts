@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/reconciler/delivery/settings';
 import { V1016_TARGETS } from '../../infra/deployed-defaults';
 import { runProbe } from './invocation';
 import type { NodeRuntime } from './node-runtime';
@@ -56,8 +57,8 @@ export function probeEnv(o: ProbeEnvOptions): NodeJS.ProcessEnv {
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     ...(o.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: o.sessionToken }),
     AWS_ENDPOINT_URL: o.endpoint,
-    WORK_QUEUE_URL: o.queues.work,
-    TRIGGER_QUEUE_URL: o.queues.trigger,
+    [WORK_QUEUE_URL_ENV]: o.queues.work,
+    [TRIGGER_QUEUE_URL_ENV]: o.queues.trigger,
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'registry-reconciler',
