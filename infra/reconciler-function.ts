@@ -12,8 +12,6 @@ import { DEFAULT_HANDLER, DEFAULT_MEMORY_MB } from './defaults';
 import type { ReconcilerQueues } from './delivery';
 import { buildHouseFunction, type HouseSettings } from './house-lambda';
 
-export { buildLogGroup } from './house-lambda';
-
 /** What the reconciler is built from besides the house settings. */
 export interface FunctionSettings {
   /** For the description. */
