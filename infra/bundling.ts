@@ -8,8 +8,14 @@
  */
 import type { BuildOptions } from 'esbuild';
 
-/** Lambda's Node runtime (`nodejs24.x`): the bundle's syntax target. Local tooling stays Node 20. */
-export const LAMBDA_TARGET = 'node24';
+/**
+ * The Node major of Lambda's runtime (`nodejs24.x`, set in infra/house-lambda.ts): the benchmarks
+ * measure on it. Local tooling stays Node 20.
+ */
+export const LAMBDA_NODE_MAJOR = 24;
+
+/** The bundle's syntax target: the Lambda runtime's Node. */
+export const LAMBDA_TARGET = `node${LAMBDA_NODE_MAJOR}` as const;
 
 /**
  * Node built-ins that the bundled code (ours, the SDK's, Powertools') imports, each replaced in the

@@ -7,15 +7,10 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/reconciler/delivery/settings';
 import { DEFAULT_HANDLER, DEFAULT_MEMORY_MB } from './defaults';
 import type { ReconcilerQueues } from './delivery';
 import { buildHouseFunction, type HouseSettings } from './house-lambda';
-
-/** The variables through which both functions find the queues they send to. */
-export const WORK_QUEUE_URL_ENV = 'WORK_QUEUE_URL';
-export const TRIGGER_QUEUE_URL_ENV = 'TRIGGER_QUEUE_URL';
-
-export { buildLogGroup } from './house-lambda';
 
 /** What the reconciler is built from besides the house settings. */
 export interface FunctionSettings {

@@ -5,7 +5,6 @@ import { HELP, OPTIONS } from '../../tools/bench/cli';
 import type { ColdStartSeries } from '../../tools/bench/coldstart';
 import { pollingModel } from '../../tools/bench/day';
 import type { PathCalls } from '../../tools/bench/invocation';
-import { minimumTokens } from '../../tools/bench/keycloak';
 import { nodeCacheDir, nodePackageName } from '../../tools/bench/node-runtime';
 import {
   type BenchReport,
@@ -155,11 +154,6 @@ describe('Module: tools/bench', () => {
     it('interpolates quantiles', () => {
       expect(quantile([1, 2, 3, 4, 5], 0.5)).toBe(3);
       expect(quantile([0, 10], 0.9)).toBe(9);
-    });
-
-    it('counts the fewest tokens that cover a set of calls', () => {
-      expect(minimumTokens([0, 100, 299_999, 300_000, 900_000], 300_000)).toBe(3);
-      expect(minimumTokens([], 300_000)).toBe(0);
     });
 
     it('models polling as services × registry tasks × checks per day', () => {

@@ -4,14 +4,10 @@
  */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
-import {
-  TRIGGER_QUEUE_URL_ENV as FANOUT_TRIGGER_ENV,
-  WORK_QUEUE_URL_ENV as FANOUT_WORK_ENV,
-} from '../../functions/reconciler/aws/sqs';
 import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/reconciler/delivery/settings';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
 import { DEFAULT_TARGETS, STATIC_TOKEN_ENV } from '../../infra/defaults';
-import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../infra/reconciler-function';
 import {
   actionsOf,
   environmentOf,
@@ -93,8 +89,14 @@ describe('Construct: RegistryReconciler — function', () => {
         },
       );
 
-      it('names the queue variables as the fan-out reads them', () => {
-        expect([WORK_QUEUE_URL_ENV, TRIGGER_QUEUE_URL_ENV]).toEqual([FANOUT_WORK_ENV, FANOUT_TRIGGER_ENV]);
+      it('gives both functions the same queue URLs under the names their handlers read', () => {
+        const reconciler = environmentOf(template, 'Function');
+        const fanout = environmentOf(template, 'FanoutFunction');
+        for (const name of [WORK_QUEUE_URL_ENV, TRIGGER_QUEUE_URL_ENV]) {
+          expect(reconciler[name]).toEqual({ Ref: expect.any(String) });
+          expect(fanout[name]).toEqual(reconciler[name]);
+        }
+        expect(reconciler[WORK_QUEUE_URL_ENV]).not.toEqual(reconciler[TRIGGER_QUEUE_URL_ENV]);
       });
 
       it('gives the reconciler a configuration the function accepts', () => {

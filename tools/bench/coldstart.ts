@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/reconciler/delivery/settings';
 import { V1016_TARGETS } from '../../infra/deployed-defaults';
 import { runProbe } from './invocation';
 import type { NodeRuntime } from './node-runtime';
@@ -28,25 +29,61 @@ export const COLD_START_CONFIG = {
   targets: V1016_TARGETS,
 };
 
-/** The environment of each load-only probe: only what Lambda would set, plus fake credentials. */
-export function coldStartEnv(nodeOptions?: string): NodeJS.ProcessEnv {
+/** What differs between the probes' environments. */
+export interface ProbeEnvOptions {
+  /** `RECONCILER_CONFIG`, as JSON. */
+  config: string;
+  region: string;
+  /** `AWS_ENDPOINT_URL`: every SDK client's endpoint. */
+  endpoint: string;
+  queues: { work: string; trigger: string };
+  logLevel: string;
+  /** `POWERTOOLS_METRICS_NAMESPACE`, when metrics are on. */
+  metricsNamespace?: string;
+  sessionToken?: string;
+  nodeOptions?: string;
+}
+
+/**
+ * The environment of a probe process: only what Lambda would set (the variables as the construct
+ * sets them, infra/reconciler-function.ts), plus fake credentials and no instance metadata look-up.
+ */
+export function probeEnv(o: ProbeEnvOptions): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    RECONCILER_CONFIG: JSON.stringify(COLD_START_CONFIG),
-    AWS_REGION: 'us-west-2',
+    RECONCILER_CONFIG: o.config,
+    AWS_REGION: o.region,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    // Belt and braces: every SDK endpoint on a closed loopback port, and no instance metadata look-up.
-    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-    // As the construct sets them (infra/reconciler-function.ts); nothing is sent at load.
-    WORK_QUEUE_URL: 'http://127.0.0.1:9/111122223333/registry-reconciler-work.fifo',
-    TRIGGER_QUEUE_URL: 'http://127.0.0.1:9/111122223333/registry-reconciler-trigger',
+    ...(o.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: o.sessionToken }),
+    AWS_ENDPOINT_URL: o.endpoint,
+    [WORK_QUEUE_URL_ENV]: o.queues.work,
+    [TRIGGER_QUEUE_URL_ENV]: o.queues.trigger,
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'registry-reconciler',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+    ...(o.metricsNamespace === undefined ? {} : { POWERTOOLS_METRICS_NAMESPACE: o.metricsNamespace }),
+    POWERTOOLS_LOG_LEVEL: o.logLevel,
+    ...(o.nodeOptions === undefined ? {} : { NODE_OPTIONS: o.nodeOptions }),
   };
+}
+
+/**
+ * The environment of each load-only probe. Every SDK endpoint is a closed loopback port and the
+ * queue URLs point there too: nothing is sent at load.
+ */
+export function coldStartEnv(nodeOptions?: string): NodeJS.ProcessEnv {
+  return probeEnv({
+    config: JSON.stringify(COLD_START_CONFIG),
+    region: 'us-west-2',
+    endpoint: 'http://127.0.0.1:9',
+    queues: {
+      work: 'http://127.0.0.1:9/111122223333/registry-reconciler-work.fifo',
+      trigger: 'http://127.0.0.1:9/111122223333/registry-reconciler-trigger',
+    },
+    logLevel: 'WARN',
+    nodeOptions,
+  });
 }
 
 /** What the invocation probe adds to a series: the first invocation, memory and warm events. */

@@ -9,6 +9,7 @@ import { type LocalRegistry, startLocalRegistry } from '../local-registry';
 import { loadWorld } from '../replay/environment';
 import { scheduledEvent, taskEvent } from '../world/events';
 import { type AwsStandIn, type StandInTask, standInQueueUrls, startAwsStandIn } from './aws-standin';
+import { probeEnv } from './coldstart';
 
 const run = promisify(execFile);
 
@@ -163,25 +164,19 @@ export async function startInvocationWorld(): Promise<InvocationWorld> {
     });
   };
   return {
-    env: (nodeOptions) => ({
-      PATH: process.env.PATH,
-      RECONCILER_CONFIG: config,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-      AWS_SESSION_TOKEN: 'bench-session-token',
-      AWS_ENDPOINT_URL: aws.endpoint,
-      // As the construct sets them: a write sends its verification, a hand-back sets its visibility.
-      WORK_QUEUE_URL: queues.work,
-      TRIGGER_QUEUE_URL: queues.trigger,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // As the construct deploys them (infra/reconciler-function.ts), metrics on.
-      POWERTOOLS_SERVICE_NAME: 'registry-reconciler',
-      POWERTOOLS_METRICS_NAMESPACE: 'RegistryReconciler',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
-    }),
+    // Metrics on, as the construct deploys the function; a write sends its verification to the
+    // trigger queue and a hand-back sets its visibility on the work queue.
+    env: (nodeOptions) =>
+      probeEnv({
+        config,
+        region: REGION,
+        endpoint: aws.endpoint,
+        queues,
+        logLevel: 'INFO',
+        metricsNamespace: 'RegistryReconciler',
+        sessionToken: 'bench-session-token',
+        nodeOptions,
+      }),
     eventsFile: (name, invocations) => {
       const file = join(work, `${name}-${files++}.json`);
       writeFileSync(file, JSON.stringify(invocations.map((bodies, n) => sqs(bodies, n))));

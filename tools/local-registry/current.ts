@@ -49,8 +49,13 @@ export function epochMs(value: unknown): number {
   return Math.trunc((base / 1000 + micro / 1e6) * 1000);
 }
 
+/** A record's version as its ETag and `If-Match` carry it: `updated_at`, else `registered_at`, in epoch ms. */
+function versionMs(record: Record<string, unknown>): number {
+  return epochMs(record.updated_at ?? record.registered_at);
+}
+
 export function weakEtag(record: Record<string, unknown>): string {
-  return `W/"${epochMs(record.updated_at ?? record.registered_at)}"`;
+  return `W/"${versionMs(record)}"`;
 }
 
 /** `parse_if_match`: undefined (none), a number, or the 400 answer. */
@@ -193,7 +198,7 @@ export class CurrentGeneration {
     }
     const clientTs = parseIfMatch(ifMatch);
     if (typeof clientTs === 'object') return clientTs;
-    if (clientTs !== undefined && clientTs !== epochMs(existing.updated_at ?? existing.registered_at)) {
+    if (clientTs !== undefined && clientTs !== versionMs(existing)) {
       return { status: 412, body: { detail: 'If-Match does not match current server version' } };
     }
     if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
@@ -251,7 +256,7 @@ export class CurrentGeneration {
     }
     const clientTs = parseIfMatch(ifMatch);
     if (typeof clientTs === 'object') return clientTs;
-    if (clientTs !== undefined && clientTs !== epochMs(existing.updated_at ?? existing.registered_at)) {
+    if (clientTs !== undefined && clientTs !== versionMs(existing)) {
       return { status: 412, body: { detail: 'If-Match does not match current agent version' } };
     }
     if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);

@@ -61,20 +61,27 @@ export class TokenIssuer {
   /** Checks an `Authorization` header value. */
   check(authorization: string | undefined): TokenCheck {
     if (authorization === undefined) return 'none';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1]) return 'invalid';
-    const token = match[1];
+    const token = bearerToken(authorization);
+    if (token === undefined) return 'invalid';
     if (this.options.staticTokens.some((t) => safeEqual(t, token))) return 'static';
-    const entry = this.issued.get(token);
-    if (entry === undefined) return 'invalid';
-    return this.options.now() < entry.expiresAt ? 'keycloak' : 'expired';
+    const issued = this.lookup(token);
+    if (issued === undefined) return 'invalid';
+    return issued.live ? 'keycloak' : 'expired';
   }
 
   /** The Keycloak client a valid issued token belongs to, or undefined (static, unknown, expired). */
   clientIdOf(authorization: string | undefined): string | undefined {
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-    const entry = token === undefined ? undefined : this.issued.get(token);
-    return entry !== undefined && this.options.now() < entry.expiresAt ? entry.clientId : undefined;
+    const token = bearerToken(authorization);
+    const issued = token === undefined ? undefined : this.lookup(token);
+    return issued?.live ? issued.clientId : undefined;
+  }
+
+  /** A token this issuer issued: its client and whether it is still valid; undefined if not issued here. */
+  private lookup(token: string): { clientId: string; live: boolean } | undefined {
+    const entry = this.issued.get(token);
+    return entry === undefined
+      ? undefined
+      : { clientId: entry.clientId, live: this.options.now() < entry.expiresAt };
   }
 
   /**
@@ -121,6 +128,11 @@ export class TokenIssuer {
       },
     };
   }
+}
+
+/** The token of a `Bearer` `Authorization` value. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
 }
 
 function safeEqual(a: string, b: string): boolean {

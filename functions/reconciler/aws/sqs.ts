@@ -74,8 +74,7 @@ export class SqsAdapter implements SqsSend {
   }
 }
 
-export const WORK_QUEUE_URL_ENV = 'WORK_QUEUE_URL';
-export const TRIGGER_QUEUE_URL_ENV = 'TRIGGER_QUEUE_URL';
+export { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../delivery/settings';
 
 /** A queue URL from the environment, or a clear error naming the variable. */
 export function queueUrlFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

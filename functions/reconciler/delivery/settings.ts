@@ -8,6 +8,11 @@
  * schedule rule's rate must match it: the resync spread is planned within it). The handlers read
  * the rest.
  */
+
+/** The variables through which both functions find the queues they send to: the construct sets them. */
+export const WORK_QUEUE_URL_ENV = 'WORK_QUEUE_URL';
+export const TRIGGER_QUEUE_URL_ENV = 'TRIGGER_QUEUE_URL';
+
 export const DELIVERY = {
   /** Reconciler (worker) function timeout, seconds: one worst-case entry must fit (delivery/budget.ts). */
   workerTimeoutSeconds: 60,
