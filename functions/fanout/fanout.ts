@@ -94,7 +94,7 @@ export class Fanout {
   }
 
   /** One EventBridge event (a queue body). */
-  async event(body: string, ctx: CallContext): Promise<void> {
+  async event(body: string): Promise<void> {
     const intake = parseEventText(body);
     if (intake.kind === 'malformed') {
       this.deps.logger.warn(`fan-out dropped a malformed trigger: ${intake.reason}`);
@@ -121,7 +121,6 @@ export class Fanout {
     });
     const failed = planned.ignored.find((i) => i.retryable);
     if (failed !== undefined) throw new Error(failed.detail);
-    void ctx;
     await this.sendWork(
       planned.plans.map((p) => p.target),
       e.eventId,

@@ -92,7 +92,7 @@ export function createFanoutHandler(options: FanoutOptions): {
       try {
         if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
         else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
-        else await fanout.event(m.body, NO_COUNT);
+        else await fanout.event(m.body);
       } catch (error) {
         fail(id, error);
       }
