@@ -147,8 +147,7 @@ export async function reconcileEntry(
       ...(result.resets === undefined || result.resets.length === 0 ? {} : { resets: result.resets }),
       ...(result.superseded === true ? { superseded: true } : {}),
     };
-    if (result.superseded === true) return { entry, decision, write };
-    if (result.confirmed) return { entry, decision, write };
+    if (result.superseded === true || result.confirmed) return { entry, decision, write };
     return {
       entry,
       decision,
