@@ -9,6 +9,7 @@ import {
 } from '../reconciler/delivery/messages';
 import { type RecheckPolicy, registryStartRechecks } from '../reconciler/delivery/recheck';
 import { type ApiRates, planResync } from '../reconciler/delivery/resync-plan';
+import { DELIVERY } from '../reconciler/delivery/settings';
 import { nextVerifyDelaySeconds } from '../reconciler/delivery/verify-chain';
 import { isRunning, isStopping, parseEventText } from '../reconciler/event';
 import { planTriggers } from '../reconciler/orchestration/plan';
@@ -93,7 +94,7 @@ export class Fanout {
   }
 
   /** One EventBridge event (a queue body). */
-  async event(body: string, ctx: CallContext): Promise<void> {
+  async event(body: string): Promise<void> {
     const intake = parseEventText(body);
     if (intake.kind === 'malformed') {
       this.deps.logger.warn(`fan-out dropped a malformed trigger: ${intake.reason}`);
@@ -120,7 +121,6 @@ export class Fanout {
     });
     const failed = planned.ignored.find((i) => i.retryable);
     if (failed !== undefined) throw new Error(failed.detail);
-    void ctx;
     await this.sendWork(
       planned.plans.map((p) => p.target),
       e.eventId,
@@ -203,7 +203,7 @@ export class Fanout {
     const out: TriggerOut[] = plan.map((s) => ({
       body: shardBody({ kind: s.kind, offset: s.offset, limit: s.limit, resync, time, mode }),
       // A re-check is pages only: every shard at once.
-      delaySeconds: Math.min(900, base + (mode === 'full' ? s.delaySeconds : 0)),
+      delaySeconds: Math.min(DELIVERY.maxDelaySeconds, base + (mode === 'full' ? s.delaySeconds : 0)),
     }));
     if (out.length > 0) await this.deps.queues.sendTriggers(out);
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TargetConfig } from '../reconciler/config';
 import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
+import { type CallCounts, mergeCalls } from '../reconciler/orchestration/calls';
 import type { CallContext, EntryRef } from '../reconciler/ports';
 import { Reconciler } from '../reconciler/reconcile';
 import { MetricName, SILENT_LOGGER } from '../reconciler/telemetry';
@@ -82,11 +83,11 @@ export class ShardChecker {
     const outcome = await checker.reconciler.reconcile([
       { type: 'schedule', eventId: shard.resync, time: shard.time, source: 0, attempt: 1 },
     ]);
-    const calls: Partial<Record<string, number>> = {};
+    const calls: CallCounts = {};
     const needWork: EntryRef[] = [];
     const securityPending: EntryRef[] = [];
     for (const r of outcome.records) {
-      for (const [api, n] of Object.entries(r.calls)) calls[api] = (calls[api] ?? 0) + (n ?? 0);
+      mergeCalls(calls, r.calls);
       // Managed entries the scan disabled are reported by every resync (no memory of our writes needed).
       if (r.securityPending === true) {
         securityPending.push({ kind: r.target.kind, path: r.target.path });

@@ -3,6 +3,7 @@ import type { ReconcilerConfig } from '../reconciler/config';
 import { DEFAULTS, realSleep } from '../reconciler/defaults';
 import { BatchingEcs } from '../reconciler/delivery/ecs-batcher';
 import { readTriggerMessage, type TriggerMessage } from '../reconciler/delivery/messages';
+import { DEFAULT_RECHECK } from '../reconciler/delivery/recheck';
 import { DELIVERY } from '../reconciler/delivery/settings';
 import { describeError } from '../reconciler/errors';
 import { NO_COUNT } from '../reconciler/ports';
@@ -50,10 +51,7 @@ export function createFanout(options: FanoutOptions): Fanout {
     pageSize: options.pageSize ?? DELIVERY.pageSize,
     resyncPeriodSeconds: options.resyncPeriodSeconds ?? DELIVERY.resyncPeriodSeconds,
     rateShare: options.rateShare ?? DELIVERY.resyncRateShare,
-    recheck: options.recheck ?? {
-      everySeconds: DELIVERY.recheckEverySeconds,
-      windowSeconds: DELIVERY.recheckWindowSeconds,
-    },
+    recheck: options.recheck ?? DEFAULT_RECHECK,
     shardParallelism: options.shardParallelism ?? 25,
     serviceCacheTtlMs: options.serviceCacheTtlMs ?? DEFAULTS.serviceCacheTtlMs,
   });
@@ -94,7 +92,7 @@ export function createFanoutHandler(options: FanoutOptions): {
       try {
         if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
         else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
-        else await fanout.event(m.body, NO_COUNT);
+        else await fanout.event(m.body);
       } catch (error) {
         fail(id, error);
       }

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { eniIpv4, findEni, idFromArn } from './core/task';
+import { eniIpv4, findEni, idFromArn, serviceOfGroup } from './core/task';
 import type { TaskEvent } from './core/types';
 import { isIPv4 } from './core/url';
 import { parseJson } from './json';
@@ -92,7 +92,7 @@ export function parseEvent(input: unknown): Intake {
   const d = detail.output;
   const clusterName = lastSegment(d.clusterArn, 'cluster/');
   const taskId = idFromArn(d.taskArn);
-  const service = d.group?.startsWith('service:') ? d.group.slice('service:'.length) : undefined;
+  const service = serviceOfGroup(d.group);
   const eni = findEni(d.attachments);
   const fromEni = eniIpv4(eni);
   const fromContainers = d.containers?.map((c) => c.networkInterfaces?.[0]?.privateIpv4Address).find(Boolean);

@@ -9,6 +9,10 @@ import { type LoggerLike, MetricName, type MetricsSink } from './telemetry';
 export interface InvocationInput {
   /** The SQS message id, when the event came through the queue. */
   messageId?: string;
+  /** The SQS message group (FIFO queues), when the event came through the queue. */
+  groupId?: string;
+  /** The SQS receipt handle, when the event came through the queue. */
+  receiptHandle?: string;
   /** Deliveries so far (SQS `ApproximateReceiveCount`; 1 for a direct invocation). */
   attempt: number;
   intake: Intake;
@@ -23,10 +27,13 @@ export function readInvocation(event: unknown): { inputs: InvocationInput[]; fro
       inputs: records.map((r: unknown): InvocationInput => {
         const rec = (typeof r === 'object' && r !== null ? r : {}) as {
           messageId?: unknown;
+          receiptHandle?: unknown;
           body?: unknown;
-          attributes?: { ApproximateReceiveCount?: unknown };
+          attributes?: { MessageGroupId?: unknown; ApproximateReceiveCount?: unknown };
         };
         const messageId = typeof rec.messageId === 'string' ? rec.messageId : undefined;
+        const groupId =
+          typeof rec.attributes?.MessageGroupId === 'string' ? rec.attributes.MessageGroupId : undefined;
         const attempt = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
         const intake: Intake =
           typeof rec.body === 'string'
@@ -34,6 +41,8 @@ export function readInvocation(event: unknown): { inputs: InvocationInput[]; fro
             : { kind: 'malformed', reason: 'SQS record has no string body' };
         return {
           ...(messageId === undefined ? {} : { messageId }),
+          ...(groupId === undefined ? {} : { groupId }),
+          ...(typeof rec.receiptHandle === 'string' ? { receiptHandle: rec.receiptHandle } : {}),
           attempt: Number.isFinite(attempt) ? attempt : 1,
           intake,
         };

@@ -4,6 +4,7 @@ import { BatchingEcs } from './delivery/ecs-batcher';
 import { DELIVERY } from './delivery/settings';
 import { createHandler, type HandlerDeps, type InvocationContext, type InvocationRetry } from './invocation';
 import { Reconciler, type ReconcilerDeps } from './reconcile';
+import { maxBackoffMs } from './registry/http';
 import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from './telemetry';
 import { Worker, type WorkerEvents, type WorkQueuePort } from './worker';
 
@@ -90,7 +91,7 @@ export function deployedBudget(registry: ReconcilerDeps['config']['registry']): 
     {
       timeoutMs: registry.timeoutMs,
       maxAttempts: registry.maxAttempts,
-      maxBackoffMs: Math.min(5_000, 200 * 2 ** Math.max(0, registry.maxAttempts - 2)),
+      maxBackoffMs: maxBackoffMs(registry.maxAttempts),
     },
     AWS_LOOKUP_WORST_MS,
   );

@@ -8,7 +8,13 @@ import { entryGroupId } from './delivery/group';
 import { verifyBody, verifyDelaySeconds } from './delivery/messages';
 import { type RetryCause, retryVisibilitySeconds } from './delivery/retry';
 import { describeError } from './errors';
-import { type InvocationContext, type Malformed, readInvocation, toTriggers } from './invocation';
+import {
+  type InvocationContext,
+  type InvocationInput,
+  type Malformed,
+  readInvocation,
+  toTriggers,
+} from './invocation';
 import { Reconciler, type ReconcilerDeps } from './reconcile';
 import type { DecisionRecord } from './record';
 import { MetricName, NO_METRICS, SILENT_LOGGER } from './telemetry';
@@ -19,7 +25,8 @@ export interface WorkRecord {
   receiptHandle?: string;
   groupId: string;
   receiveCount: number;
-  raw: unknown;
+  /** The message as parsed once on arrival. */
+  input: InvocationInput;
 }
 
 /** The SQS calls of the queue path (functions/reconciler/aws/sqs.ts, or the simulation's queues). */
@@ -74,21 +81,17 @@ export class Worker {
 
   async handle(event: unknown, context: InvocationContext): Promise<SQSBatchResponse> {
     const logger = this.deps.logger ?? SILENT_LOGGER;
-    const records = ((event as { Records: unknown[] }).Records ?? []).map((raw): WorkRecord => {
-      const r = (raw ?? {}) as {
-        messageId?: unknown;
-        receiptHandle?: unknown;
-        attributes?: { MessageGroupId?: unknown; ApproximateReceiveCount?: unknown };
-      };
-      const count = Number(r.attributes?.ApproximateReceiveCount ?? 1);
-      return {
-        messageId: typeof r.messageId === 'string' ? r.messageId : '',
-        ...(typeof r.receiptHandle === 'string' ? { receiptHandle: r.receiptHandle } : {}),
-        groupId: typeof r.attributes?.MessageGroupId === 'string' ? r.attributes.MessageGroupId : '',
-        receiveCount: Number.isFinite(count) ? count : 1,
-        raw,
-      };
-    });
+    const batch = (event as { Records: unknown[] }).Records ?? [];
+    if (!Array.isArray(batch)) throw new TypeError('an SQS batch has a Records array');
+    const records = readInvocation({ Records: batch }).inputs.map(
+      (input): WorkRecord => ({
+        messageId: input.messageId ?? '',
+        ...(input.receiptHandle === undefined ? {} : { receiptHandle: input.receiptHandle }),
+        groupId: input.groupId ?? '',
+        receiveCount: input.attempt,
+        input,
+      }),
+    );
     this.deps.metrics?.count(MetricName.EventsReceived, records.length);
     this.registry.remainingMs = () => context.getRemainingTimeInMillis();
     this.registry.refused.clear();
@@ -141,7 +144,7 @@ export class Worker {
 
   private async group(groupId: string, mine: WorkRecord[], failed: Map<string, RetryCause>): Promise<void> {
     const logger = this.deps.logger ?? SILENT_LOGGER;
-    const { inputs } = readInvocation({ Records: mine.map((m) => m.raw) });
+    const inputs = mine.map((m) => m.input);
     const service = inputs
       .map((i) => (i.intake.kind === 'task' ? i.intake.event.service : undefined))
       .find((x) => x !== undefined);

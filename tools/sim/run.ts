@@ -5,6 +5,7 @@ import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEventText } from '../../functions/reconciler/event';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
+import { maxBackoffMs } from '../../functions/reconciler/registry/http';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent } from '../world/events';
@@ -389,7 +390,7 @@ export async function runScenario(
       {
         timeoutMs: knobs.registry.clientTimeoutMs,
         maxAttempts: knobs.registry.maxAttempts,
-        maxBackoffMs: Math.min(5_000, 200 * 2 ** Math.max(0, knobs.registry.maxAttempts - 2)),
+        maxBackoffMs: maxBackoffMs(knobs.registry.maxAttempts),
       },
       // Cloud Map + ECS with the SDK's throttling retries.
       3 * (knobs.aws.latencyMs[1] * 3 + 700),

@@ -1,5 +1,5 @@
 import type { Reason } from './reasons';
-import { STOPPING_STATUSES } from './task';
+import { isRunning, isStopping } from './task';
 import type {
   Action,
   CloudMapHealth,
@@ -65,10 +65,8 @@ export function liveness(
   const task = tasks.get(taskId);
   if (task === undefined) return 'missing';
   if (task.lastStatus === 'STOPPED' || task.lastStatus === 'DELETED') return 'stopped';
-  if (stopping.has(taskId) || task.desiredStatus === 'STOPPED' || STOPPING_STATUSES.has(task.lastStatus)) {
-    return 'stopping';
-  }
-  if (task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING') return 'live';
+  if (stopping.has(taskId) || isStopping(task)) return 'stopping';
+  if (isRunning(task)) return 'live';
   return 'pending';
 }
 

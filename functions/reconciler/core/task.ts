@@ -27,6 +27,11 @@ export function isRunning(task: Status): boolean {
   return task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING';
 }
 
+/** The ECS service that started a task, from its group (`service:<name>`); undefined for a standalone task. */
+export function serviceOfGroup(group: string | undefined): string | undefined {
+  return group?.startsWith('service:') ? group.slice('service:'.length) : undefined;
+}
+
 /** The last segment of an ARN: a task's id (the Cloud Map instance id), a Cloud Map service's id. */
 export function idFromArn(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);

@@ -1,4 +1,5 @@
 import type { EntryRef } from '../ports';
+import { DELIVERY } from './settings';
 
 /**
  * The fan-out's own messages on the trigger queue (beside the EventBridge events it receives):
@@ -83,5 +84,5 @@ function isVerify(v: unknown): v is VerifyMessage {
 
 /** DelaySeconds of the write verification: the configured settle delay, within SQS's 900 s. */
 export function verifyDelaySeconds(verifyAfterMs: number): number {
-  return Math.min(900, Math.max(0, Math.ceil(verifyAfterMs / 1000)));
+  return Math.min(DELIVERY.maxDelaySeconds, Math.max(0, Math.ceil(verifyAfterMs / 1000)));
 }

@@ -25,7 +25,7 @@ export const DEFAULT_RECHECK: RecheckPolicy = {
 /** Delays (DelaySeconds, ≤ 900) of the re-checks after a registry task reaches RUNNING. */
 export function registryStartRechecks(policy: RecheckPolicy = DEFAULT_RECHECK): number[] {
   if (!(policy.everySeconds >= 1)) throw new Error(`everySeconds must be ≥ 1, got ${policy.everySeconds}`);
-  const window = Math.min(900, policy.windowSeconds);
+  const window = Math.min(DELIVERY.maxDelaySeconds, policy.windowSeconds);
   const out: number[] = [];
   for (let t = policy.everySeconds; t <= window; t += policy.everySeconds) out.push(t);
   return out;

@@ -1,3 +1,5 @@
+import { DELIVERY } from './settings';
+
 /**
  * The scheduled resync, spread out. The fan-out turns one schedule event into shards: each shard is
  * one page of one registry list (`GET /api/servers?limit=…&offset=…`, agents likewise), checked
@@ -36,8 +38,6 @@ export interface ResyncPlanInput {
   periodSeconds: number;
 }
 
-export const MAX_DELAY_SECONDS = 900;
-
 /**
  * The shortest spread, in seconds, over which a full check of every entry (one DiscoverInstances
  * per entry; DescribeTasks batched) stays within `share` of the published rates.
@@ -65,7 +65,7 @@ export function planResync(input: ResyncPlanInput): ResyncShard[] {
       pages.push({ kind, offset, limit: Math.min(pageSize, count - offset) });
   }
   if (pages.length === 0) return [];
-  const cap = Math.min(MAX_DELAY_SECONDS, Math.max(0, input.periodSeconds - 60));
+  const cap = Math.min(DELIVERY.maxDelaySeconds, Math.max(0, input.periodSeconds - 60));
   const spread = Math.min(cap, Math.ceil(minResyncSpreadSeconds(input)));
   const step = pages.length > 1 ? spread / (pages.length - 1) : 0;
   return pages.map((p, i) => ({ ...p, delaySeconds: Math.round(i * step) }));

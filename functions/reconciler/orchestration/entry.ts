@@ -2,7 +2,7 @@ import type { ReconcilerConfig } from '../config';
 import { type Decision, decide, isOwnedHost } from '../core/decide';
 import { type FailureStage, failedAt, isCloudMapLag } from '../core/reasons';
 import { decideFromPointer } from '../core/resync';
-import { isRunning } from '../core/task';
+import { isRunning, serviceOfGroup } from '../core/task';
 import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
 import { describeError, EntryNotFoundError, isRetryable, PolicyDeniedError } from '../errors';
@@ -47,7 +47,7 @@ async function servingServices(
   const serving = [...plan.ecsServices];
   const asked = new Set(serving);
   for (const task of tasks.values()) {
-    const service = task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
+    const service = serviceOfGroup(task.group);
     if (service === undefined || asked.has(service) || !isRunning(task)) continue;
     asked.add(service);
     const matches = await deps.services.targetsFor(service, ctx);
@@ -147,8 +147,7 @@ export async function reconcileEntry(
       ...(result.resets === undefined || result.resets.length === 0 ? {} : { resets: result.resets }),
       ...(result.superseded === true ? { superseded: true } : {}),
     };
-    if (result.superseded === true) return { entry, decision, write };
-    if (result.confirmed) return { entry, decision, write };
+    if (result.superseded === true || result.confirmed) return { entry, decision, write };
     return {
       entry,
       decision,

@@ -6,6 +6,7 @@ import { describeError, isRetryable } from '../errors';
 import { type CallCounts, CountingContext, mergeCalls } from './calls';
 import type { Reporter } from './report';
 import type { ServiceDirectory, ServiceMatch } from './services';
+import { targetKey } from './target-key';
 
 /** One thing that asks for a reconcile, with where it came from in the invocation. */
 export type Trigger =
@@ -48,11 +49,6 @@ export interface PlanDeps {
   config: ReconcilerConfig;
   services: ServiceDirectory;
   reporter: Reporter;
-}
-
-/** Plans and pointers are kept per registry entry. */
-export function targetKey(target: Pick<TargetConfig, 'kind' | 'path'>): string {
-  return `${target.kind} ${target.path}`;
 }
 
 /**

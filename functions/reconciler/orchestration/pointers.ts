@@ -5,8 +5,9 @@ import { describeError } from '../errors';
 import type { EcsPort } from '../ports';
 import type { DecisionRecord } from '../record';
 import { CountingContext, mergeCalls } from './calls';
-import { type Plan, targetKey } from './plan';
+import type { Plan } from './plan';
 import type { Reporter } from './report';
+import { targetKey } from './target-key';
 
 /** A pointer to re-check, with ECS's view of the pointed tasks from the batched check. */
 export interface PointerCheck {

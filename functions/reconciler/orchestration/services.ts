@@ -1,6 +1,7 @@
 import type { ReconcilerConfig, TargetConfig } from '../config';
 import type { TargetMatch } from '../core/types';
 import type { CallContext, CloudMapPort, EcsPort } from '../ports';
+import { targetKey } from './target-key';
 
 /** A target an ECS service serves, and how that was found. */
 export interface ServiceMatch {
@@ -69,7 +70,7 @@ export class ServiceDirectory {
     this.cache.delete(service);
     this.cache.set(service, { at: this.deps.now(), matches });
     for (const m of matches) {
-      const key = `${m.target.kind} ${m.target.path}`;
+      const key = targetKey(m.target);
       const known = this.servedBy.get(key) ?? [];
       if (!known.includes(service)) this.servedBy.set(key, [...known, service].slice(-SERVICE_CACHE_MAX));
     }
@@ -82,6 +83,6 @@ export class ServiceDirectory {
    * event of the service is looked up; configure `ecsService` to have the check always.
    */
   servicesOf(target: TargetConfig): string[] {
-    return [...(this.servedBy.get(`${target.kind} ${target.path}`) ?? [])];
+    return [...(this.servedBy.get(targetKey(target)) ?? [])];
   }
 }

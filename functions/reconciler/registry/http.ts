@@ -102,6 +102,14 @@ export interface RegistryHttpOptions {
 
 const DEFAULT_BACKOFF_BASE_MS = 200;
 const DEFAULT_BACKOFF_MAX_MS = 5_000;
+
+/**
+ * The longest wait `backoff()` can take between two attempts with the default base and cap: the
+ * step before the last of `maxAttempts` attempts (for the time budget, delivery/budget.ts).
+ */
+export function maxBackoffMs(maxAttempts: number): number {
+  return Math.min(DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_BASE_MS * 2 ** Math.max(0, maxAttempts - 2));
+}
 /** Registry error details quoted in our messages are cut to this length. */
 const MAX_DETAIL = 200;
 

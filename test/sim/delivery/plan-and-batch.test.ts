@@ -1,9 +1,6 @@
 import { BatchingEcs } from '../../../functions/reconciler/delivery/ecs-batcher';
-import {
-  MAX_DELAY_SECONDS,
-  minResyncSpreadSeconds,
-  planResync,
-} from '../../../functions/reconciler/delivery/resync-plan';
+import { minResyncSpreadSeconds, planResync } from '../../../functions/reconciler/delivery/resync-plan';
+import { DELIVERY } from '../../../functions/reconciler/delivery/settings';
 import type { CallContext, EcsPort, TaskState } from '../../../functions/reconciler/ports';
 
 const RATES = { discoverInstancesPerSecond: 1_000, describeTasksPerSecond: 20 };
@@ -34,7 +31,7 @@ describe('planResync', () => {
     const shards = planResync(input);
     const last = Math.max(...shards.map((s) => s.delaySeconds));
     expect(last).toBeGreaterThanOrEqual(Math.ceil(minResyncSpreadSeconds(input)) - 1);
-    expect(last).toBeLessThanOrEqual(Math.min(MAX_DELAY_SECONDS, 300 - 60));
+    expect(last).toBeLessThanOrEqual(Math.min(DELIVERY.maxDelaySeconds, 300 - 60));
     // 10,000 entries × 1 DiscoverInstances over the spread: at most a quarter of 1,000/s.
     expect(10_000 / last).toBeLessThanOrEqual(250 * 1.05);
     const delays = shards.map((s) => s.delaySeconds);
