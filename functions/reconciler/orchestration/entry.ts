@@ -128,7 +128,10 @@ export async function reconcileEntry(
           decision = decide({ ...input, instances, tasks: new Map() });
           break;
         }
-        const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers])];
+        // The task the entry was last verified on is asked about too (same call): if Cloud Map no
+        // longer lists it, this answer is the one a second look would confirm.
+        const remembered = lastLive !== undefined && lastLive.url === entry.url ? [lastLive.taskId] : [];
+        const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers, ...remembered])];
         stage = 'ecs';
         tasks = ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
         ecsServices = await servingServices(plan, tasks, ctx, deps);
