@@ -157,10 +157,12 @@ describe('registry 1.29', () => {
 
     expect(result.route).toBe('register');
     expect(result.resets).toEqual(expect.arrayContaining(['id', 'registered_by']));
-    // PATCH first, with the tag; its 500 sends the write to register at once.
+    // PATCH first, with the tag; after its 500: the stored count, the last look (this list shows no
+    // timestamps, so the single read), register, the read-back.
     expect(requestLines(registry)).toEqual([
       'PATCH /api/servers/realserverfaketools/',
       'GET /api/servers',
+      'GET /api/servers/realserverfaketools/',
       'POST /api/servers/register',
       'GET /api/servers/realserverfaketools/',
     ]);

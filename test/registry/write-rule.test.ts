@@ -12,6 +12,7 @@ import { PolicyDeniedError } from '../../functions/reconciler/errors';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { changedFields } from '../../functions/reconciler/registry/answers';
+import type { TokenProvider } from '../../functions/reconciler/registry/auth';
 import { RegistryUnavailableError } from '../../functions/reconciler/registry/http';
 import { FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/reconciler/registry/rewrite';
 import {
@@ -20,7 +21,7 @@ import {
   type MetricsSink,
   SILENT_LOGGER,
 } from '../../functions/reconciler/telemetry';
-import type { Generation, LocalRegistry } from '../../tools/local-registry';
+import type { Generation, LocalRegistry, LoggedRequest } from '../../tools/local-registry';
 import { embeddedEnvironment, loadWorld } from '../../tools/replay/environment';
 import { localRegistryFactory } from '../../tools/replay/local-registry';
 import { replay, scenarioDeliveries } from '../../tools/replay/runner';
@@ -30,6 +31,7 @@ import {
   clientFor,
   countingContext,
   requestLines,
+  STATIC_TOKEN,
   startFixtureRegistry,
   thrownBy,
 } from './helpers';
@@ -222,6 +224,102 @@ describe.each(WITH_IF_MATCH)('registry %s', (generation) => {
     // PATCH answers the policy before it could fail to save: one request, no register.
     expect(requestLines(registry)).toEqual(['PATCH /api/servers/currenttime/']);
     expect(registry.getServer(CURRENTTIME.path)).toEqual(before);
+  });
+});
+
+/**
+ * A token provider that lands another writer's change at a chosen point of the client's sequence:
+ * when the client asks for the token of its next request and the last request the registry
+ * answered matches `after` (the answers are in by then). Once.
+ */
+function editAfter(
+  registry: LocalRegistry,
+  after: (last: LoggedRequest) => boolean,
+  edit: () => void,
+): TokenProvider & { fired: boolean } {
+  const provider = {
+    fired: false,
+    getToken: async () => {
+      const last = registry.requests().at(-1);
+      if (!provider.fired && last !== undefined && after(last)) {
+        provider.fired = true;
+        edit();
+      }
+      return STATIC_TOKEN;
+    },
+  };
+  return provider;
+}
+
+describe('registry 1.29: the register fallback and its remaining window', () => {
+  let registry: LocalRegistry;
+  beforeEach(async () => {
+    registry = await start('1.29');
+  });
+  afterEach(() => registry.stop());
+
+  const EDIT = { description: 'Edited by the operator during our write' };
+
+  test('an edit landing after the PATCH’s If-Match check (before our last look) is re-decided, never overwritten', async () => {
+    const tokens = editAfter(
+      registry,
+      (last) => last.method === 'PATCH' && last.status === 500,
+      () => operatorEdit(registry, CURRENTTIME.path, EDIT),
+    );
+    const client = clientFor(registry, { tokens });
+    const entry = await client.readEntry(CURRENTTIME, countingContext());
+    registry.clearRequests();
+    const redecided: string[] = [];
+
+    const result = await client.writeUrl(entry, LIVE, countingContext(), {
+      redecide: (current) => {
+        redecided.push(String(current.record.description));
+        return LIVE;
+      },
+    });
+
+    expect(tokens.fired).toBe(true);
+    expect(redecided).toEqual([EDIT.description]);
+    expect(result).toMatchObject({ route: 'register', confirmed: true });
+    expect(registry.getServer(CURRENTTIME.path)).toMatchObject({ ...EDIT, proxy_pass_url: LIVE });
+    // One register, sent after a look that saw the edit and a second PATCH with the fresh tag.
+    expect(requestLines(registry).filter((l) => l.startsWith('POST'))).toEqual([
+      'POST /api/servers/register',
+    ]);
+    expect(
+      registry
+        .requests()
+        .filter((r) => r.method === 'PATCH')
+        .map((r) => r.status),
+    ).toEqual([500, 500]);
+  });
+
+  test('an edit landing in the one round trip between our last look and register’s save is lost (1.32 has no such window)', async () => {
+    const tokens = editAfter(
+      registry,
+      // The last look: the single read right after the stored-count list read.
+      (last) =>
+        last.method === 'GET' &&
+        last.path === '/api/servers/currenttime/' &&
+        registry.requests().some((r) => r.method === 'PATCH'),
+      () => operatorEdit(registry, CURRENTTIME.path, EDIT),
+    );
+    const client = clientFor(registry, { tokens });
+    const entry = await client.readEntry(CURRENTTIME, countingContext());
+    registry.clearRequests();
+
+    const result = await client.writeUrl(entry, LIVE, countingContext());
+
+    expect(tokens.fired).toBe(true);
+    expect(result).toMatchObject({ route: 'register', confirmed: true });
+    expect(requestLines(registry)).toEqual([
+      'PATCH /api/servers/currenttime/',
+      'GET /api/servers',
+      'GET /api/servers/currenttime/',
+      'POST /api/servers/register',
+      'GET /api/servers/currenttime/',
+    ]);
+    expect(registry.getServer(CURRENTTIME.path)?.description).not.toBe(EDIT.description);
   });
 });
 

@@ -84,7 +84,7 @@ async function registerServer(
   ctx: CallContext,
   hostForms: HostForms | undefined,
   policy: PolicyKnown,
-): Promise<WriteResult> {
+): Promise<WriteResult | 'conflict'> {
   const tags = Array.isArray(entry.record.tags) ? entry.record.tags : [];
   if (tags.includes(SECURITY_PENDING_TAG)) {
     // Register re-sends the tags as the operator's: the scan's marker would become permanent.
@@ -93,7 +93,15 @@ async function registerServer(
     );
   }
   const current1x = isCurrentGeneration(entry.record);
-  const record = current1x ? await withStoredToolCount(state, entry, ctx) : entry.record;
+  const listed = current1x
+    ? await scanServerList(state, entry, ctx, READ, '&include_tools=false')
+    : undefined;
+  const record = current1x ? withStoredToolCount(entry, listed) : entry.record;
+  // Register has no precondition: look once more right before it (the list just read when it shows
+  // the record's timestamps, as 1.29 does; else the single read), so that a change made since our
+  // read, and since the PATCH's If-Match check, is re-decided, never overwritten. What remains is
+  // the one round trip between this look's answer and register's save (1.32's PATCH has none).
+  if (entry.etag !== undefined && (await changedSinceRead(state, entry, listed, ctx))) return 'conflict';
   const form = serverRegistrationForm({ ...entry, record }, newUrl, hostForms);
   const mayReset = current1x ? [] : fieldsHiddenFromRead(entry.record);
   if (mayReset.length > 0) {
@@ -146,20 +154,38 @@ async function registerServer(
 /**
  * The record with the stored `num_tools`: 1.2x's single read shows an empty `tool_list`, and
  * register stores the length of a `tool_list_json` sent; the list read with
- * `include_tools=false` shows the stored count. An empty `tool_list` is then not re-sent.
+ * `include_tools=false` (`listed`) shows the stored count. An empty `tool_list` is then not re-sent.
  */
-async function withStoredToolCount(
-  state: ClientState,
+function withStoredToolCount(
   entry: RegistryEntry,
-  ctx: CallContext,
-): Promise<Record<string, unknown>> {
-  const listed = await scanServerList(state, entry, ctx, READ, '&include_tools=false');
+  listed: RegistryEntry | undefined,
+): Record<string, unknown> {
   const stored = listed?.record.num_tools;
   const record = { ...entry.record };
   if (typeof stored === 'number' && Number.isInteger(stored)) record.num_tools = stored;
   const tools = record.tool_list;
   if (Array.isArray(tools) && tools.length !== record.num_tools) delete record.tool_list;
   return record;
+}
+
+/**
+ * Whether the entry's tag moved since `entry` was read: the last look before a register-overwrite.
+ * `listed` (the list read just made) serves when it shows the record's timestamps.
+ */
+async function changedSinceRead(
+  state: ClientState,
+  entry: RegistryEntry,
+  listed: RegistryEntry | undefined,
+  ctx: CallContext,
+): Promise<boolean> {
+  const now = listed?.etag !== undefined ? listed : await readServer(state, entry, ctx, READ);
+  if (now.etag === entry.etag) return false;
+  state.logger.warn('the entry changed since it was read; not overwriting it by register', {
+    path: entry.path,
+    read: entry.etag,
+    now: now.etag,
+  });
+  return true;
 }
 
 /**
