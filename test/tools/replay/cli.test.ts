@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scheduledEvent, taskEvent } from '../../../tools/world/events';
 import { fakeAwsEnvironment, findFreePort } from '../../support/moto';
-import { ROOT, runCli } from '../support/account';
+import { ROOT, runCli, startRegistry, TOKEN, TOKEN_ENV } from '../support/account';
 
 const CLUSTER = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
 const OTHER = 'arn:aws:ecs:us-west-2:111122223333:cluster/batch-jobs';
@@ -121,7 +121,7 @@ describe('CLI: npm run replay, inputs', () => {
     writeFileSync(join(d, 'nested', 'more.ndjson'), `${JSON.stringify(foreignEvent())}\n`);
     writeFileSync(join(d, 'notes.txt'), 'not an event');
 
-    const out = await runCli('replay', ['--json', d], env);
+    const out = await runCli('replay', ['--json', '--allow-ignored', d], env);
 
     expect(out.code).toBe(0);
     const ignored = lines(out.stdout).filter((l) => l.ignored !== undefined);
@@ -148,7 +148,7 @@ describe('CLI: npm run replay, inputs', () => {
     const d = dir('caller');
     writeFileSync(join(d, 'ev.json'), JSON.stringify(foreignEvent()));
 
-    const out = await runCli('replay', ['ev.json'], { ...env, INIT_CWD: d }, ROOT);
+    const out = await runCli('replay', ['--allow-ignored', 'ev.json'], { ...env, INIT_CWD: d }, ROOT);
 
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('ev.json');
@@ -221,11 +221,21 @@ describe('CLI: npm run replay --live, when AWS cannot be used', () => {
 
   test('an unreachable AWS endpoint: the lookup cannot be evaluated, exit 1, the summary says how many', async () => {
     const closed = `http://127.0.0.1:${await findFreePort()}`;
+    const registry = await startRegistry('10.0.0.1');
+    const config = JSON.parse(readFileSync(join(ROOT, 'events', 'config.json'), 'utf8'));
+    const configFile = writeTo(
+      'live-registry.json',
+      JSON.stringify({
+        ...config,
+        registry: { ...config.registry, url: registry.url, auth: { type: 'static', tokenEnv: TOKEN_ENV } },
+      }),
+    );
 
-    const out = await runCli('replay', ['--live', unknownServiceEvent()], {
+    const out = await runCli('replay', ['--live', '--config', configFile, unknownServiceEvent()], {
       ...env,
       AWS_ENDPOINT_URL: closed,
-    });
+      [TOKEN_ENV]: TOKEN,
+    }).finally(() => registry.stop());
 
     expect(out.code).toBe(1);
     expect(out.stdout).toContain('1 trigger(s) could not be evaluated');
@@ -254,21 +264,47 @@ describe('CLI: npm run replay --live, when AWS cannot be used', () => {
     expect([credentials.code, credentials.stderr]).toEqual([1, expect.stringContaining('AWS_PROFILE')]);
   });
 
-  test('a scheduled resync with the registry unreachable ends in error and exits 1', async () => {
+  test('the registry unreachable: one message before any event, naming the URL, and exit 1', async () => {
     const file = writeTo(
       'schedule.json',
       JSON.stringify(scheduledEvent('resync-live', '2026-03-02T09:00:00Z')),
     );
-    const closed = `http://127.0.0.1:${await findFreePort()}`;
+    const closedPort = await findFreePort();
+    const config = JSON.parse(readFileSync(join(ROOT, 'events', 'config.json'), 'utf8'));
+    const configFile = writeTo(
+      'closed-registry.json',
+      JSON.stringify({
+        ...config,
+        registry: { ...config.registry, url: `http://127.0.0.1:${closedPort}`, maxAttempts: 1 },
+      }),
+    );
 
-    const out = await runCli('replay', ['--live', file], {
+    const out = await runCli('replay', ['--live', '--config', configFile, file], {
       ...env,
-      AWS_ENDPOINT_URL: closed,
       REPLAY_REGISTRY_TOKEN: 't',
     });
 
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/\d+ decision\(s\) in error/);
+    expect(out.stderr).toContain(`the registry at http://127.0.0.1:${closedPort} cannot be reached`);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(out.stdout).toBe('');
+  });
+
+  test('no registry token: one message naming the environment variable to set, and exit 1', async () => {
+    const file = writeTo(
+      'schedule-no-token.json',
+      JSON.stringify(scheduledEvent('r', '2026-03-02T09:00:00Z')),
+    );
+    const bare = { ...env };
+    delete bare.REPLAY_REGISTRY_TOKEN;
+
+    const out = await runCli('replay', ['--live', file], bare);
+
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(
+      /^replay: no registry token: set the environment variable REPLAY_REGISTRY_TOKEN/,
+    );
+    expect(out.stdout).toBe('');
   });
 });
 
