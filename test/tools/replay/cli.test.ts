@@ -198,6 +198,114 @@ describe('CLI: npm run replay, inputs', () => {
   });
 });
 
+describe('CLI: npm run replay, when nothing concerned the configured cluster', () => {
+  const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
+
+  test('real ECS events of other accounts and clusters: exit 1, and the last line says no event concerned the cluster', async () => {
+    const out = await runCli('replay', [join(ROOT, 'test', 'fixtures', 'ecs-events')], env);
+
+    expect(out.code).toBe(1);
+    expect(lastLine(out.stdout)).toContain(
+      'no event concerned the configured cluster arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster',
+    );
+    expect(lastLine(out.stdout)).toMatch(/7 ignored \(other-cluster 7\)/);
+    expect(out.stdout).not.toContain('every decision as expected');
+  });
+
+  test('--allow-ignored accepts it: exit 0, the ignored events still counted by reason', async () => {
+    const out = await runCli(
+      'replay',
+      ['--allow-ignored', join(ROOT, 'test', 'fixtures', 'ecs-events')],
+      env,
+    );
+
+    expect(out.code).toBe(0);
+    expect(lastLine(out.stdout)).toMatch(/7 ignored \(other-cluster 7\).*every decision as expected/);
+  });
+
+  test('every event ignored, for reasons other than the cluster: exit 1, saying every event was ignored', async () => {
+    const standalone = taskEvent({
+      clusterArn: CLUSTER,
+      taskId: '7a6b5c4d3e2f41a0b9c8d7e6f5a4b3c2',
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      version: 2,
+      ipv4: '10.0.9.9',
+    });
+    const file = writeTo('standalone.json', JSON.stringify([standalone, foreignEvent()]));
+
+    const out = await runCli('replay', ['--json', file], env);
+
+    expect(out.code).toBe(1);
+    expect(lastLine(out.stderr)).toContain('every event was ignored (2 of 2)');
+    expect(lastLine(out.stderr)).toMatch(/2 ignored \(other-cluster 1, standalone-task 1\)/);
+  });
+
+  test('a scenario that declares allowIgnored replays alone with exit 0 although it ignores every event', async () => {
+    const out = await runCli('replay', [join(ROOT, 'events', 'scenarios', '09-not-ours.json')], env);
+
+    expect(out.code).toBe(0);
+    expect(lastLine(out.stdout)).toMatch(/4 ignored \(.*\).*every decision as expected/);
+  });
+});
+
+describe('CLI: npm run replay, CloudWatch Logs exports', () => {
+  /** An event of the configured cluster that asks for a decision: a new currenttime task RUNNING. */
+  function ourEvent(id: string) {
+    return taskEvent({
+      clusterArn: CLUSTER,
+      taskId: `${id}c0d1e2f3a44b5c6d7e8f9a0b1c2d3e`.slice(0, 32),
+      service: 'mcp-gateway-currenttime',
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      version: 3,
+      ipv4: '10.0.1.77',
+      time: '2026-03-02T09:01:00Z',
+    });
+  }
+
+  test('export lines (a timestamp, whitespace, then the JSON) replay: decisions, no malformed, exit 0', async () => {
+    const d = dir('export');
+    const resync = scheduledEvent('resync-export', '2026-03-02T09:00:00Z');
+    writeFileSync(
+      join(d, 'log-group.jsonl'),
+      `2026-03-02T09:00:00.000Z ${JSON.stringify(resync)}\n2026-03-02T09:01:00.123Z\t${JSON.stringify(ourEvent('1111'))}\n`,
+    );
+    // An export from S3 keeps its own name (000000): a file named on the command line is read as lines.
+    const s3 = join(work, '000000');
+    writeFileSync(
+      s3,
+      `2026-03-02T09:02:00.000Z ${JSON.stringify(scheduledEvent('resync-s3', '2026-03-02T09:02:00Z'))}\n`,
+    );
+
+    const out = await runCli('replay', ['--json', d, s3], env);
+
+    expect([out.code, out.stderr]).toEqual([0, expect.stringContaining('every decision as expected')]);
+    const got = lines(out.stdout);
+    expect(got.filter((l) => l.malformed !== undefined)).toEqual([]);
+    expect(got.filter((l) => l.decision !== undefined).length).toBeGreaterThanOrEqual(7);
+    expect(out.stderr).toContain('0 malformed');
+  });
+
+  test('aws logs filter-log-events output ({"events":[{"timestamp","message"}]}) replays each message', async () => {
+    const events = [scheduledEvent('resync-logs', '2026-03-02T09:00:00Z'), ourEvent('2222')].map((e, i) => ({
+      logStreamName: 'stream',
+      timestamp: 1772442000000 + i,
+      message: JSON.stringify(e),
+      ingestionTime: 1772442000500 + i,
+      eventId: `3${i}`,
+    }));
+    const file = writeTo('filter-log-events.json', JSON.stringify({ events, searchedLogStreams: [] }));
+
+    const out = await runCli('replay', [file], env);
+
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('schedule');
+    expect(out.stdout).toMatch(/task 2222c0d1 RUNNING\/RUNNING v3 +server \/currenttime\//);
+    expect(out.stdout).toMatch(/2 deliveries, \d+ decision\(s\).*0 malformed/);
+  });
+});
+
 describe('CLI: npm run replay --live, when AWS cannot be used', () => {
   /** A RUNNING event of a service no target names: the reconciler must ask ECS about it. */
   function unknownServiceEvent(): string {
