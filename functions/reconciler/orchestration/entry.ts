@@ -167,8 +167,12 @@ export async function reconcileEntry(
         };
       }
     }
-    if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
-      return { entry, decision };
+    if (decision.action !== 'update' || decision.desiredUrl === undefined) return { entry, decision };
+    if (config.dryRun) {
+      // The write this run would make: name what it may reset that no read shows (plan says it first).
+      const mayReset = deps.registry.fieldsMayReset?.(entry) ?? [];
+      return { entry, decision, ...(mayReset.length === 0 ? {} : { mayReset }) };
+    }
     stage = 'registry-write';
     const hostForms = {
       entryHost: hostOf(entry.url) ?? '',
@@ -193,11 +197,14 @@ export async function reconcileEntry(
       ...(result.resets === undefined || result.resets.length === 0 ? {} : { resets: result.resets }),
       ...(result.superseded === true ? { superseded: true } : {}),
     };
-    if (result.superseded === true || result.confirmed) return { entry, decision, write };
+    const mayReset =
+      result.mayReset === undefined || result.mayReset.length === 0 ? {} : { mayReset: result.mayReset };
+    if (result.superseded === true || result.confirmed) return { entry, decision, write, ...mayReset };
     return {
       entry,
       decision,
       write,
+      ...mayReset,
       failure: {
         reason: 'write-not-confirmed',
         detail: `wrote ${decision.desiredUrl} but read back ${result.url}`,
