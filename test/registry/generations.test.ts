@@ -44,7 +44,8 @@ async function start(options: LocalRegistryOptions): Promise<LocalRegistry> {
   return registry;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A background scan's delay longer than any test: the test ends the scan itself (`finishScans`). */
+const SCAN_HELD_MS = 3_600_000;
 
 describe('registry 1.29', () => {
   let registry: LocalRegistry;
@@ -265,7 +266,8 @@ describe('registry 1.29', () => {
 
   test('the background scan: the write result sees the server enabled; the later verification reports it disabled with security-pending, and a late write-back of an older address', async () => {
     const client = clientFor(registry);
-    registry.faults.disableAfterWrite(1, { delayMs: 100 });
+    // The scan runs in the background until the test ends it (finishScans), not on a timer.
+    registry.faults.disableAfterWrite(1, { delayMs: SCAN_HELD_MS });
     const entry = await client.readEntry(PLAIN, countingContext());
     const first = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
     expect(first.disabledAfterWrite).toBe(false);
@@ -273,7 +275,7 @@ describe('registry 1.29', () => {
     // A second move lands before the first write's scan finishes.
     const moved = await client.readEntry(PLAIN, countingContext());
     await client.writeUrl(moved, 'http://10.0.3.18:8002/', countingContext());
-    await sleep(250);
+    registry.finishScans();
 
     const verification = await client.verifyWrite(PLAIN, 'http://10.0.3.18:8002/', countingContext());
     expect(verification).toMatchObject({
@@ -320,7 +322,7 @@ describe('registry 1.29', () => {
         tokenUrl: registry.tokenUrl,
         secretId: 'viewer-secret',
         secrets: async () => ({ client_id: 'viewer', client_secret: 's3cret' }),
-        timeoutMs: 2_000,
+        timeoutMs: 30_000,
       }),
     });
     const readError = await thrownBy(() => viewer.readEntry(PLAIN, countingContext()));
@@ -374,11 +376,11 @@ describe('registry v1.0.16', () => {
 
   test('the background scan after a register is reported by the later verification', async () => {
     const client = clientFor(registry);
-    registry.faults.disableAfterWrite(1, { delayMs: 80 });
+    registry.faults.disableAfterWrite(1, { delayMs: SCAN_HELD_MS });
     const entry = await client.readEntry(PLAIN, countingContext());
     const result = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
     expect(result.disabledAfterWrite).toBe(false);
-    await sleep(200);
+    registry.finishScans();
     const verification = await client.verifyWrite(PLAIN, 'http://10.0.3.17:8002/', countingContext());
     expect(verification).toMatchObject({
       disabledSecurityPending: true,

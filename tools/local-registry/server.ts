@@ -120,6 +120,11 @@ export interface LocalRegistry {
   seed(data: SeedData): void;
   /** Back to the initial seed and settings; clears the request log and faults (issued tokens stay valid). */
   reset(): void;
+  /**
+   * Ends every background scan still running now, oldest first, as if its delay had run out: a
+   * test decides when a scan ends instead of waiting for a timer.
+   */
+  finishScans(): void;
   /** A Keycloak-style token for `clientId`, as the token endpoint would issue it. */
   issueToken(clientId?: string, ttlSeconds?: number): string;
   /** Expires every issued Keycloak token (the next request with one gets 401). */
@@ -158,7 +163,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
         })
       : undefined;
   const faults = new Faults();
-  const scanTimers = new Set<NodeJS.Timeout>();
+  /** Background scans still running: their timer, and what the scan does when it ends. */
+  const scanTimers = new Map<NodeJS.Timeout, () => void>();
   const tokens = new TokenIssuer({
     staticTokens: options.staticToken === undefined ? [] : [options.staticToken],
     clients: options.clients ?? {},
@@ -209,7 +215,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       return;
     }
     const captured = store.getServer(path);
-    const timer = setTimeout(() => {
+    const finish = (): void => {
       scanTimers.delete(timer);
       if (stopped || store.rawServer(path) === undefined) return;
       if (scan.tag && captured !== undefined) {
@@ -224,8 +230,9 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       } else {
         store.failSecurityScan(path, scan.tag);
       }
-    }, scan.delayMs);
-    scanTimers.add(timer);
+    };
+    const timer = setTimeout(finish, scan.delayMs);
+    scanTimers.set(timer, finish);
   };
 
   const route = (
@@ -401,16 +408,22 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       store.clear();
       if (options.seed) applySeed(options.seed);
       Object.assign(settings, initialSettings);
-      for (const timer of scanTimers) clearTimeout(timer);
+      for (const timer of scanTimers.keys()) clearTimeout(timer);
       scanTimers.clear();
       faults.clear();
       log = [];
+    },
+    finishScans: () => {
+      for (const [timer, finish] of [...scanTimers]) {
+        clearTimeout(timer);
+        finish();
+      }
     },
     issueToken: (clientId = DEFAULT_CLIENT_ID, ttlSeconds) => tokens.issue(clientId, ttlSeconds).access_token,
     expireTokens: () => tokens.expireAll(),
     stop: async () => {
       stopped = true;
-      for (const timer of scanTimers) clearTimeout(timer);
+      for (const timer of scanTimers.keys()) clearTimeout(timer);
       for (const release of [...pendingDelays]) release();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
