@@ -92,6 +92,11 @@ describe('1.29 model', () => {
     expect((await patch({ 'if-match': tag.slice(2) })).status).toBe(400);
     expect((await patch({ 'if-match': 'nonsense' })).status).toBe(400);
     expect((await patch({ 'if-match': tag }, { id: 'x' })).status).toBe(422);
+    // ServerCardPatch forbids fields it does not name (credentials included).
+    expect(await patch({ 'if-match': tag }, { auth_scheme: 'bearer', nickname: 'x' })).toMatchObject({
+      status: 422,
+      body: { detail: [{ loc: ['body', 'auth_scheme'] }, { loc: ['body', 'nickname'] }] },
+    });
     expect((await patch({ 'if-match': tag }, {})).status).toBe(400);
     const ok = await patch({ 'if-match': tag });
     expect(ok.status).toBe(200);

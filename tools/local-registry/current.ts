@@ -259,10 +259,16 @@ export class CurrentGeneration {
   ): ServerWrite {
     // FastAPI validates the body model before the handler runs.
     if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
-    const refused = Object.keys(body).filter((k) => SERVER_PATCH_REFUSED.includes(k));
-    if (refused.length > 0) {
-      return unprocessable(refused.map((k) => ({ loc: ['body', k], msg: `Field '${k}' cannot be patched` })));
-    }
+    // `ServerCardPatch` (extra="forbid"): registrant-only and unknown fields are a 422.
+    const problems: Problem[] = Object.keys(body)
+      .filter((k) => SERVER_PATCH_REFUSED.includes(k) || !(k in SERVER_PUT_DEFAULTS))
+      .map((k) => ({
+        loc: ['body', k],
+        msg: SERVER_PATCH_REFUSED.includes(k)
+          ? `Field '${k}' cannot be patched`
+          : 'Extra inputs are not permitted',
+      }));
+    if (problems.length > 0) return unprocessable(problems);
     return this.updateServer('patch', rawPath, body, ifMatch, who, between);
   }
 
@@ -325,11 +331,17 @@ export class CurrentGeneration {
     if (typeof clientTs === 'object') return clientTs;
     if (clientTs !== undefined && clientTs !== versionMs(existing)) return SERVER_STALE;
     if (Object.keys(body).length === 0) return { status: 400, body: { detail: 'Empty patch body' } };
-    // PATCH: an explicit null removes the field; PUT: the model's null is stored.
+    // `_merge_server_update`: `{**existing, **incoming}` (an explicit null is stored as null), CSV
+    // tags split into a list.
     const apply = (target: ServerRecord): ServerRecord => {
       for (const [k, v] of Object.entries(body)) {
-        if (v === null && mode === 'patch') delete target[k];
-        else target[k] = v;
+        target[k] =
+          (k === 'tags' || k === 'external_tags') && typeof v === 'string'
+            ? v
+                .split(',')
+                .map((t) => t.trim())
+                .filter((t) => t !== '')
+            : v;
       }
       return target;
     };
