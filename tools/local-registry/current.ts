@@ -127,6 +127,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The 1.29 behaviours; `store` holds the data. */
 export class CurrentGeneration {
   private tick = 0;
+  private lastMs = 0;
 
   constructor(
     private readonly store: RegistryStore,
@@ -135,9 +136,15 @@ export class CurrentGeneration {
     readonly version: CurrentVersion = '1.29',
   ) {}
 
+  /**
+   * A new `updated_at`. Each stamp is at least a millisecond after the last, so every change moves
+   * the weak ETag (epoch ms) even when two land within one millisecond of the clock; the registry's
+   * own clock could repeat a millisecond, which tests must not depend on.
+   */
   stamp(): string {
     this.tick++;
-    return naiveUtc(this.now(), this.tick);
+    this.lastMs = Math.max(this.now(), this.lastMs + 1);
+    return naiveUtc(this.lastMs, this.tick);
   }
 
   /** Seeded records get what DocumentDB documents carry. */
