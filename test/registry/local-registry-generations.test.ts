@@ -459,6 +459,49 @@ describe('1.32 model', () => {
     expect(registry.isEnabled(SLASHED)).toBe(false);
   });
 
+  test('PUT replaces the model’s fields under either slash spelling (unsent ones take their defaults) and keeps id and registered_by; 1.29 fails it on a stored trailing slash', async () => {
+    const before = registry.getServer(SLASHED) ?? {};
+    const card = {
+      server_name: 'Current Time',
+      description: 'time',
+      proxy_pass_url: 'http://10.0.3.17:8000/',
+    };
+    expect(
+      (await call(registry, 'PUT', '/api/servers/currenttime', { json: { description: 'x' } })).status,
+    ).toBe(422);
+    expect(
+      (await call(registry, 'PUT', '/api/servers/currenttime', { json: { ...card, id: 'x' } })).status,
+    ).toBe(422);
+    const answer = await call(registry, 'PUT', '/api/servers/currenttime', {
+      json: card,
+      headers: { 'if-match': weakEtag(before) },
+    });
+    expect(answer.status).toBe(200);
+    const after = registry.getServer(SLASHED) ?? {};
+    expect(after).toMatchObject({
+      ...card,
+      id: before.id,
+      registered_by: before.registered_by,
+      tags: [],
+      license: 'N/A',
+      tool_list: null,
+      visibility: 'public',
+    });
+
+    const old = await startCurrent('1.29');
+    try {
+      const oldBefore = old.getServer(SLASHED) ?? {};
+      const failed = await call(old, 'PUT', '/api/servers/currenttime/', {
+        json: card,
+        headers: { 'if-match': weakEtag(oldBefore) },
+      });
+      expect(failed).toMatchObject({ status: 500, body: { detail: 'Failed to save server' } });
+      expect(old.getServer(SLASHED)).toEqual(oldBefore);
+    } finally {
+      await old.stop();
+    }
+  });
+
   test('toggle-tool is a 1.31+ route: 405 on 1.29', async () => {
     const old = await startCurrent('1.29');
     try {

@@ -48,6 +48,36 @@ const AGENT_PATCH_REFUSED = ['id', 'path', 'registered_by', 'registered_at', 'up
 const TARGET_FIELDS = ['proxy_pass_url', 'mcp_endpoint', 'sse_endpoint'];
 /** What register answers for any exception inside its `try` (the policy's refusal included). */
 export const REGISTRATION_FAILED: Answer = { status: 500, body: { detail: 'Service registration failed' } };
+/** `ServerUpdateRequest`'s fields and defaults (PUT); `server_name` and `description` are required. */
+const SERVER_PUT_DEFAULTS: Record<string, unknown> = {
+  server_name: '',
+  description: '',
+  proxy_pass_url: null,
+  mcp_endpoint: null,
+  sse_endpoint: null,
+  transport: null,
+  supported_transports: null,
+  headers: null,
+  oauth_client_id: null,
+  append_mcp_path: null,
+  auth_provider: null,
+  tags: [],
+  license: 'N/A',
+  num_tools: null,
+  tool_list: null,
+  metadata: null,
+  visibility: 'public',
+  allowed_groups: null,
+  status: null,
+  provider: null,
+  source_created_at: null,
+  source_updated_at: null,
+  external_tags: null,
+};
+
+/** A server write's answer, with what the server needs for the scan. */
+export type ServerWrite = Answer & { written?: string; urlChanged?: boolean; captured?: ServerRecord };
+
 const SERVER_STALE: Answer = {
   status: 412,
   body: { detail: 'If-Match does not match current server version' },
@@ -226,13 +256,61 @@ export class CurrentGeneration {
     ifMatch: string | undefined,
     who: Principal,
     between: (storedPath: string) => void = () => {},
-  ): Answer & { written?: string; urlChanged?: boolean; captured?: ServerRecord } {
+  ): ServerWrite {
     // FastAPI validates the body model before the handler runs.
     if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
     const refused = Object.keys(body).filter((k) => SERVER_PATCH_REFUSED.includes(k));
     if (refused.length > 0) {
       return unprocessable(refused.map((k) => ({ loc: ['body', k], msg: `Field '${k}' cannot be patched` })));
     }
+    return this.updateServer('patch', rawPath, body, ifMatch, who, between);
+  }
+
+  /**
+   * `PUT /api/servers/{path}` (`update_server_endpoint`): the body is a whole `ServerUpdateRequest`
+   * (`server_name` and `description` required, unknown fields 422), and every model field not sent
+   * takes the model's default (`tags` `[]`, `license` `N/A`, `visibility` `public`, others null);
+   * then the same checks, save and scan as PATCH.
+   */
+  putServer(
+    rawPath: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    who: Principal,
+    between: (storedPath: string) => void = () => {},
+  ): ServerWrite {
+    if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
+    const problems: Problem[] = Object.keys(body)
+      .filter((k) => !(k in SERVER_PUT_DEFAULTS))
+      .map((k) => ({ loc: ['body', k], msg: 'Extra inputs are not permitted' }));
+    for (const field of ['server_name', 'description']) {
+      const value = body[field];
+      if (typeof value !== 'string' || value === '') {
+        problems.push({
+          loc: ['body', field],
+          msg: value === undefined ? 'Field required' : 'String should have at least 1 character',
+        });
+      }
+    }
+    if (problems.length > 0) return unprocessable(problems);
+    return this.updateServer(
+      'put',
+      rawPath,
+      { ...structuredClone(SERVER_PUT_DEFAULTS), ...body },
+      ifMatch,
+      who,
+      between,
+    );
+  }
+
+  private updateServer(
+    mode: 'patch' | 'put',
+    rawPath: string,
+    body: Record<string, unknown>,
+    ifMatch: string | undefined,
+    who: Principal,
+    between: (storedPath: string) => void,
+  ): ServerWrite {
     // `_normalize_server_path`: one leading slash, no trailing slash.
     const path = `/${rawPath.replace(/^\/+|\/+$/g, '')}`;
     const found = this.store.lookupServer(path);
@@ -240,17 +318,22 @@ export class CurrentGeneration {
     const [storedPath, read] = found;
     const existing: ServerRecord = { ...read };
     if (!who.isAdmin && existing.registered_by !== who.username) {
-      return { status: 403, body: { detail: 'You can only patch servers you registered' } };
+      const verb = mode === 'patch' ? 'patch' : 'update';
+      return { status: 403, body: { detail: `You can only ${verb} servers you registered` } };
     }
     const clientTs = parseIfMatch(ifMatch);
     if (typeof clientTs === 'object') return clientTs;
     if (clientTs !== undefined && clientTs !== versionMs(existing)) return SERVER_STALE;
     if (Object.keys(body).length === 0) return { status: 400, body: { detail: 'Empty patch body' } };
-    const merged: ServerRecord = { ...existing };
-    for (const [k, v] of Object.entries(body)) {
-      if (v === null) delete merged[k];
-      else merged[k] = v;
-    }
+    // PATCH: an explicit null removes the field; PUT: the model's null is stored.
+    const apply = (target: ServerRecord): ServerRecord => {
+      for (const [k, v] of Object.entries(body)) {
+        if (v === null && mode === 'patch') delete target[k];
+        else target[k] = v;
+      }
+      return target;
+    };
+    const merged = apply({ ...existing });
     // `update_server` validates the merged targets whenever the saved dict carries one: on 1.29 the
     // handler saves the whole merged record, so every PATCH re-checks the stored address; on 1.32
     // only the sent fields are saved, so only a PATCH that sends a target field is checked.
@@ -275,11 +358,7 @@ export class CurrentGeneration {
     } else {
       // The If-Match revision is part of the update's filter: a change since the read is a 412.
       if (clientTs !== undefined && clientTs !== versionMs(now)) return SERVER_STALE;
-      saved = { ...now };
-      for (const [k, v] of Object.entries(body)) {
-        if (v === null) delete saved[k];
-        else saved[k] = v;
-      }
+      saved = apply({ ...now });
       saved.updated_at = this.stamp();
     }
     this.store.replaceServer(storedPath, saved);
@@ -289,7 +368,7 @@ export class CurrentGeneration {
       headers: { etag: weakEtag(saved) },
       written: storedPath,
       urlChanged:
-        'proxy_pass_url' in body &&
+        (mode === 'put' || 'proxy_pass_url' in body) &&
         existing.deployment !== 'local' &&
         existing.proxy_pass_url !== merged.proxy_pass_url,
       // The scan task is handed the merged record of this request (`merged`), whole.

@@ -357,7 +357,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       if (!settings.singleRoute) return NOT_FOUND;
       return current ? current.getServer(serverPath, who) : store.getServerRoute(serverPath);
     }
-    if (serverPath !== undefined && method === 'PATCH' && current) {
+    if (serverPath !== undefined && (method === 'PATCH' || method === 'PUT') && current) {
       if (body.jsonError) return jsonInvalid();
       const between = (storedPath: string): void => {
         const edit = faults.takeEdit();
@@ -367,7 +367,10 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
         store.replaceServer(storedPath, { ...edit(record), path: storedPath });
         current.touchServer(storedPath);
       };
-      const answer = current.patchServer(serverPath, body.json, ifMatch, who, between);
+      const answer =
+        method === 'PATCH'
+          ? current.patchServer(serverPath, body.json, ifMatch, who, between)
+          : current.putServer(serverPath, body.json, ifMatch, who, between);
       if (answer.written !== undefined && answer.urlChanged) scanAfterWrite(answer.written, answer.captured);
       return {
         status: answer.status,

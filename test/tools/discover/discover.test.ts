@@ -235,7 +235,7 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
   async function listRegistryEntriesWithToken(client: ReturnType<typeof createRegistryClient>) {
     process.env[TOKEN_ENV] = TOKEN;
     try {
-      return await listRegistryEntries(client, NO_COUNT);
+      return (await listRegistryEntries(client, NO_COUNT)).entries;
     } finally {
       delete process.env[TOKEN_ENV];
     }
