@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { bundle, LAMBDA_ENTRY } from '../../tools/build';
-import type { LocalRegistry } from '../../tools/local-registry';
+import { GENERATIONS, type LocalRegistry } from '../../tools/local-registry';
 import { describeWithMoto } from '../support/moto';
 import { buildWorld, CLIENT_SECRET, ROOT, type Task, type World } from './world';
 
@@ -18,9 +18,10 @@ import { buildWorld, CLIENT_SECRET, ROOT, type Task, type World } from './world'
 
 const run = promisify(execFile);
 
-/** Each registry generation the reconciler speaks; 1.29 with the tasks' subnet allow-listed, as a user must. */
-const GENERATIONS = ['1.0.16', '1.29'] as const;
-
+/**
+ * Each registry generation the reconciler speaks (1.0.16, 1.29, 1.32); 1.29 and 1.32 with the tasks'
+ * subnet allow-listed, as a user must.
+ */
 for (const generation of GENERATIONS)
   describeWithMoto(
     `Integration (registry ${generation}): bundled handler and replay --live against moto and a local registry`,

@@ -14,8 +14,9 @@ import { openOutput } from '../cli/out-file';
 import { RecordCounts, recordFlags } from '../cli/record-text';
 import { checkRegistry } from '../cli/registry-check';
 import { runCli } from '../cli/run';
+import { GENERATIONS, NEWEST_GENERATION } from '../local-registry';
 import { embeddedEnvironment, liveEnvironment, loadWorld, type ReplayEnvironment } from './environment';
-import { localRegistryFactory } from './local-registry';
+import { isGeneration, localRegistryFactory } from './local-registry';
 import { rawDeliveries, replay, type StepResult, scenarioDeliveries } from './runner';
 import { loadInputs } from './scenario';
 
@@ -50,9 +51,10 @@ Options:
                    (AWS_REGION), honouring AWS_ENDPOINT_URL_* (so also moto_server), and the
                    registry at the configured URL with the configured auth; events do not
                    change any world
-  --registry-generation 1.29|1.0.16
-                   the embedded registry's generation (default 1.29: PATCH with If-Match, the URL
-                   security policy with the world's task subnets allowed; 1.0.16: the file-backend
+  --registry-generation 1.32|1.29|1.0.16
+                   the embedded registry's generation (default 1.32: PATCH with If-Match on every
+                   path, the URL security policy with the world's task subnets allowed; 1.29: the
+                   same, but PATCH of a trailing-slash path fails; 1.0.16: the file-backend
                    registry, list reads and register-overwrite)
   --dry-run        decide and report, never write (in the embedded world, its registry then
                    takes each decided address itself, so scenarios keep their expectations)
@@ -126,9 +128,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const generation = args.values['registry-generation'] ?? '1.29';
-  if (generation !== '1.29' && generation !== '1.0.16') {
-    process.stderr.write(`replay: --registry-generation must be 1.29 or 1.0.16, got ${generation}\n`);
+  const generation = args.values['registry-generation'] ?? NEWEST_GENERATION;
+  if (!isGeneration(generation)) {
+    process.stderr.write(
+      `replay: --registry-generation must be one of ${GENERATIONS.join(', ')}, got ${generation}\n`,
+    );
     return 2;
   }
 

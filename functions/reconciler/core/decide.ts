@@ -1,3 +1,4 @@
+import { ownership } from './ownership';
 import type { Reason } from './reasons';
 import { isRunning, isStopping } from './task';
 import type {
@@ -70,11 +71,9 @@ export function liveness(
   return 'pending';
 }
 
-/** Whether the entry's host is one the reconciler manages for this target. */
-export function isOwnedHost(host: string, cloudMapService: string, namespace: string): boolean {
-  const h = normalizeHost(host);
-  const name = normalizeHost(cloudMapService);
-  return isIPv4(h) || h === name || h === `${name}.${normalizeHost(namespace)}`;
+/** The IPv4 addresses Cloud Map lists now among `instances` (what the ownership rule reads). */
+export function listedIpv4s(instances: readonly CloudMapInstance[]): string[] {
+  return instances.flatMap((i) => (i.ipv4 === undefined ? [] : [i.ipv4]));
 }
 
 /** Decides what address the entry should hold. */
@@ -90,14 +89,14 @@ export function decide(input: DecisionInput): Decision {
     };
   }
   const host = normalizeHost(parts.host);
-  if (!isOwnedHost(host, input.target.cloudMapService, input.namespace)) {
-    return {
-      action: 'skip',
-      reason: 'foreign',
-      detail: `host ${host} is not ${input.target.cloudMapService}[.${input.namespace}] or an IPv4 address`,
-      instances: [],
-      retryable: false,
-    };
+  const owner = ownership({
+    host,
+    cloudMapService: input.target.cloudMapService,
+    namespace: input.namespace,
+    listedIpv4s: listedIpv4s(input.instances),
+  });
+  if (!owner.owned) {
+    return { action: 'skip', reason: 'foreign', detail: owner.detail, instances: [], retryable: false };
   }
 
   const views = viewInstances(input);
