@@ -51,11 +51,6 @@ export interface DecisionRecord {
   mayReset?: string[];
   /** The registry holds the server disabled and tagged `security-pending` (its security scan failed). */
   securityPending?: true;
-  /**
-   * Fields a register-overwrite may have reset (v1.0.16: fields no read shows), set on writes and
-   * on dry-run decisions that would write.
-   */
-  mayReset?: string[];
   /** Remote calls made for this target, by API. */
   calls: Partial<Record<ApiName, number>>;
   /** Whether a retry could change the outcome (set for `defer` and retryable `error`). */
