@@ -84,6 +84,14 @@ describe('the documented JSON-writing command lines', () => {
   test.each(COMMANDS.map((c) => [c.line]))('%s appears verbatim in README.md or docs/', (line) => {
     expect({ line, documented: documentation().includes(line) }).toEqual({ line, documented: true });
   });
+
+  test("no documented npm run line redirects or pipes a tool's stdout (npm's banner would get in), unless --silent", () => {
+    const risky = documentation()
+      .split('\n')
+      .filter((l) => /npm run (discover|replay|plan)\b[^`]*(\s>\s*\S|\|\s*\w)/.test(l))
+      .filter((l) => !/npm run (--silent|-s) /.test(l));
+    expect(risky).toEqual([]);
+  });
 });
 
 describeWithMoto('the documented JSON-writing command lines, run as written', (moto) => {
