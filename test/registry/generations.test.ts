@@ -8,7 +8,11 @@ import type { EntryRef, RegistryEntry } from '../../functions/reconciler/ports';
 import { changedFields } from '../../functions/reconciler/registry/answers';
 import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/reconciler/registry/auth';
 import { epochMsOf } from '../../functions/reconciler/registry/etag';
-import { RegistryAuthError, RegistryPermissionError } from '../../functions/reconciler/registry/http';
+import {
+  RegistryAuthError,
+  RegistryPermissionError,
+  RegistryUnavailableError,
+} from '../../functions/reconciler/registry/http';
 import { type LocalRegistry, type LocalRegistryOptions, weakEtag } from '../../tools/local-registry';
 import {
   clientFor,
@@ -45,7 +49,8 @@ async function start(options: LocalRegistryOptions): Promise<LocalRegistry> {
   return registry;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A background scan's delay longer than any test: the test ends the scan itself (`finishScans`). */
+const SCAN_HELD_MS = 3_600_000;
 
 describe('registry 1.29', () => {
   let registry: LocalRegistry;
@@ -226,6 +231,25 @@ describe('registry 1.29', () => {
     expect(registry.getServer(SLASHED.path)).toEqual(stored);
   });
 
+  test('where no PATCH ran (pinned to 1.0.16), register’s bare 500 for a private address is retried and reported as a retryable fault that names the policy as a possible cause, never as its refusal', async () => {
+    await registry.stop();
+    registry = await start({ generation: '1.29' });
+    const client = clientFor(registry, { api: '1.0.16', maxAttempts: 3 });
+    const entry = await client.readEntry(SLASHED, countingContext());
+    const before = registry.getServer(SLASHED.path);
+
+    const error = await thrownBy(() => client.writeUrl(entry, NEW_IP_URL, countingContext()));
+
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect(error).not.toBeInstanceOf(PolicyDeniedError);
+    expect((error as RegistryUnavailableError).retryable).toBe(true);
+    expect(error.message).toContain('failed after 3 attempts: HTTP 500 (Service registration failed)');
+    expect(error.message).toContain(`SSRF_ALLOWED_CIDRS must cover ${NEW_IP_URL}`);
+    expect(requestLines(registry).filter((l) => l === 'POST /api/servers/register')).toHaveLength(3);
+    expect(requestLines(registry).filter((l) => l.startsWith('PATCH'))).toEqual([]);
+    expect(registry.getServer(SLASHED.path)).toEqual(before);
+  });
+
   test('an agent is PATCHed {url} with its ETag, keeping its id; in reverse-proxy mode proxy_pass_url is the address and url stays', async () => {
     const client = clientFor(registry);
     const entry = await client.readEntry(AGENT, countingContext());
@@ -278,7 +302,8 @@ describe('registry 1.29', () => {
 
   test('the background scan: the write result sees the server enabled; the later verification reports it disabled with security-pending, and a late write-back of an older address', async () => {
     const client = clientFor(registry);
-    registry.faults.disableAfterWrite(1, { delayMs: 100 });
+    // The scan runs in the background until the test ends it (finishScans), not on a timer.
+    registry.faults.disableAfterWrite(1, { delayMs: SCAN_HELD_MS });
     const entry = await client.readEntry(PLAIN, countingContext());
     const first = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
     expect(first.disabledAfterWrite).toBe(false);
@@ -286,7 +311,7 @@ describe('registry 1.29', () => {
     // A second move lands before the first write's scan finishes.
     const moved = await client.readEntry(PLAIN, countingContext());
     await client.writeUrl(moved, 'http://10.0.3.18:8002/', countingContext());
-    await sleep(250);
+    registry.finishScans();
 
     const verification = await client.verifyWrite(PLAIN, 'http://10.0.3.18:8002/', countingContext());
     expect(verification).toMatchObject({
@@ -334,7 +359,7 @@ describe('registry 1.29', () => {
         tokenUrl: registry.tokenUrl,
         secretId: 'viewer-secret',
         secrets: async () => ({ client_id: 'viewer', client_secret: 's3cret' }),
-        timeoutMs: 2_000,
+        timeoutMs: 30_000,
       }),
     });
     const readError = await thrownBy(() => viewer.readEntry(PLAIN, countingContext()));
@@ -393,11 +418,11 @@ describe('registry v1.0.16', () => {
 
   test('the background scan after a register is reported by the later verification', async () => {
     const client = clientFor(registry);
-    registry.faults.disableAfterWrite(1, { delayMs: 80 });
+    registry.faults.disableAfterWrite(1, { delayMs: SCAN_HELD_MS });
     const entry = await client.readEntry(PLAIN, countingContext());
     const result = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
     expect(result.disabledAfterWrite).toBe(false);
-    await sleep(200);
+    registry.finishScans();
     const verification = await client.verifyWrite(PLAIN, 'http://10.0.3.17:8002/', countingContext());
     expect(verification).toMatchObject({
       disabledSecurityPending: true,

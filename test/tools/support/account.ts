@@ -224,7 +224,8 @@ export function partialConfig(registryUrl: string): Record<string, unknown> {
     registry: {
       url: registryUrl,
       auth: { type: 'static', tokenEnv: TOKEN_ENV },
-      timeoutMs: 2000,
+      // A guard against a hung request, not a speed limit.
+      timeoutMs: 30_000,
       maxAttempts: 1,
     },
   };
