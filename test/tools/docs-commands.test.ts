@@ -123,7 +123,7 @@ describeWithMoto('the documented JSON-writing command lines, run as written', (m
       Object.entries(process.env).filter(([k]) => !/^npm_|^INIT_CWD$/i.test(k)),
     ) as NodeJS.ProcessEnv;
     env = { ...motoEnvironment(moto.endpoint, base), [TOKEN_ENV]: TOKEN };
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();
