@@ -70,6 +70,7 @@ export class ShardChecker {
           now: this.deps.now,
           parallelism: this.deps.shardParallelism,
           serviceCacheTtlMs: this.deps.serviceCacheTtlMs,
+          ...(this.deps.onCheck === undefined ? {} : { onRecord: this.deps.onCheck }),
         }),
       };
       // One checker per page content; the oldest goes first when the registry reorders often.

@@ -6,10 +6,13 @@ import { workQueueFromEnv } from '../../functions/reconciler/aws/work-queue';
 import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
 import { RetryableError } from '../../functions/reconciler/errors';
 import { parseEvent } from '../../functions/reconciler/event';
-import type { DirectResult } from '../../functions/reconciler/invocation';
 import type { RegistryPort } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { createWorkerHandler, deployedBudget } from '../../functions/reconciler/wiring';
+import {
+  createWorkerHandler,
+  DIRECT_INVOCATION_REFUSED,
+  deployedBudget,
+} from '../../functions/reconciler/wiring';
 import { taskEvent } from '../../tools/world/events';
 import { MemoryRegistry, World } from '../../tools/world/world';
 import {
@@ -188,10 +191,11 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
     expect(s.memory.url(REFS.currenttime)).toBe(`http://${ct3.ipv4}:8000/`);
   });
 
-  it('still accepts a direct EventBridge invocation', async () => {
+  it('refuses a direct EventBridge invocation, saying what to send instead, and decides nothing', async () => {
     const s = setup();
-    const out = (await s.handler(event(TASKS.ct1, 'RUNNING'), long)) as DirectResult;
-    expect(out.outcome.records.map((r) => r.action)).toEqual(['noop']);
+    await expect(s.handler(event(TASKS.ct1, 'RUNNING'), long)).rejects.toThrow(DIRECT_INVOCATION_REFUSED);
+    expect(DIRECT_INVOCATION_REFUSED).toContain('send the event to the trigger queue');
+    expect(s.records).toEqual([]);
   });
 });
 

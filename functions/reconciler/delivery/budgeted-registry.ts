@@ -41,4 +41,9 @@ export class BudgetedRegistry implements RegistryPort {
     }
     return this.inner.writeUrl(entry, newUrl, ctx, options);
   }
+
+  /** The inner registry's answer: a dry run's record names the fields a write may reset. */
+  fieldsMayReset(entry: RegistryEntry): string[] {
+    return this.inner.fieldsMayReset?.(entry) ?? [];
+  }
 }
