@@ -103,6 +103,7 @@ function duration(ms: number): string {
 const SHORT: Record<string, string> = {
   'registry reset, put back by a re-check': 'reset',
   'lost event, healed by the resync': 'lost',
+  'lost event, healed by a later event': 'lost-then-event',
   'late event': 'late',
   'stop signal before the replacement was listed (Cloud Map lag)': 'lag',
   'healed by the resync': 'resync',

@@ -711,6 +711,7 @@ export async function runScenario(
 export type TailBound =
   | 'registry reset, put back by a re-check'
   | 'lost event, healed by the resync'
+  | 'lost event, healed by a later event'
   | 'late event'
   | 'stop signal before the replacement was listed (Cloud Map lag)'
   | 'healed by the resync'
@@ -756,11 +757,13 @@ function tailsOf(
             ? 'lost event, healed by the resync'
             : awaitingMs > e.ms / 2
               ? 'stop signal before the replacement was listed (Cloud Map lag)'
-              : mishap('late') || mishap('lost')
-                ? 'late event'
-                : fix.trigger === 'schedule'
-                  ? 'healed by the resync'
-                  : 'registry errors and redeliveries';
+              : mishap('lost')
+                ? 'lost event, healed by a later event'
+                : mishap('late')
+                  ? 'late event'
+                  : fix.trigger === 'schedule'
+                    ? 'healed by the resync'
+                    : 'registry errors and redeliveries';
     const o = out[bound] ?? { count: 0, maxMs: 0 };
     o.count++;
     o.maxMs = Math.max(o.maxMs, e.ms);
