@@ -19,6 +19,8 @@ export interface CallsPerDelivery {
   deliveries: number;
   max: Record<PerDeliveryApi, number>;
   mean: Record<PerDeliveryApi, number>;
+  /** Deliveries that asked DescribeTasks twice (the decision rules' second look). */
+  secondDescribeTasks: number;
 }
 
 /** Tallies decision records: the most and the mean calls of each API per entry and delivery. */
@@ -34,7 +36,8 @@ export function tallyCalls(scenario: string, records: readonly DecisionRecord[])
   const mean = Object.fromEntries(
     PER_DELIVERY_APIS.map((a) => [a, records.length === 0 ? 0 : sum[a] / records.length]),
   ) as Record<PerDeliveryApi, number>;
-  return { scenario, deliveries: records.length, max, mean };
+  const secondDescribeTasks = records.filter((r) => (r.calls['ecs.DescribeTasks'] ?? 0) > 1).length;
+  return { scenario, deliveries: records.length, max, mean, secondDescribeTasks };
 }
 
 /**

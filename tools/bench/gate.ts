@@ -7,8 +7,17 @@ export const TARGETS = {
   bundleBytes: 340_000,
   /** Median load of the bundle in a fresh Node 24 process over the Logger-only bundle's. */
   loadRatio: 1.6,
-  /** Calls of each API per entry per delivery. */
-  callsPerDelivery: 1,
+  /**
+   * Calls of each API per entry per delivery: one look-up round, one registry read, one write.
+   * DescribeTasks may be asked twice: the decision rules' second look re-reads the one task an
+   * entry was verified on before moving away from it (orchestration/entry.ts `needsSecondLook`).
+   */
+  callsPerDelivery: {
+    'cloudmap.DiscoverInstances': 1,
+    'ecs.DescribeTasks': 2,
+    'registry.read': 1,
+    'registry.write': 1,
+  },
 } as const;
 
 export interface Verdict {
@@ -24,7 +33,7 @@ export function verdicts(figures: {
   calls: CallsPerDelivery;
 }): Verdict[] {
   const ratio = figures.load.reconcilerMs / figures.load.baselineMs;
-  const worst = Math.max(...PER_DELIVERY_APIS.map((a) => figures.calls.max[a]));
+  const limits = TARGETS.callsPerDelivery;
   return [
     {
       target: `bundle ≤ ${TARGETS.bundleBytes / 1000} KB`,
@@ -37,11 +46,11 @@ export function verdicts(figures: {
       pass: Number.isFinite(ratio) && ratio <= TARGETS.loadRatio,
     },
     {
-      target: `≤ ${TARGETS.callsPerDelivery} call of each API per entry per delivery (${figures.calls.scenario}, ${figures.calls.deliveries} deliveries)`,
-      measured: PER_DELIVERY_APIS.map(
+      target: `calls per entry per delivery ≤ ${PER_DELIVERY_APIS.map((a) => `${limits[a]} ${a}`).join(', ')} (${figures.calls.scenario}, ${figures.calls.deliveries} deliveries)`,
+      measured: `${PER_DELIVERY_APIS.map(
         (a) => `${a} max ${figures.calls.max[a]} (mean ${figures.calls.mean[a].toFixed(2)})`,
-      ).join('; '),
-      pass: worst <= TARGETS.callsPerDelivery,
+      ).join('; ')}; a second DescribeTasks in ${figures.calls.secondDescribeTasks}`,
+      pass: PER_DELIVERY_APIS.every((a) => figures.calls.max[a] <= limits[a]),
     },
   ];
 }
