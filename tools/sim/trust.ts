@@ -1,5 +1,4 @@
 import { parseConfig, type TargetInput } from '../../functions/reconciler/config';
-import { budgetRule } from '../../functions/reconciler/delivery/budget';
 import { parseEvent } from '../../functions/reconciler/event';
 import {
   type CallContext,
@@ -11,18 +10,12 @@ import {
   type WriteResult,
 } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { maxBackoffMs } from '../../functions/reconciler/registry/http';
 import { MetricName, type MetricNameValue, type MetricsSink } from '../../functions/reconciler/telemetry';
 import { scheduledEvent, taskEvent } from '../world/events';
 import { MemoryRegistry, type RegistryWrite, World } from '../world/world';
-import { createFanoutEnvironment, newFanoutFigures } from './fanout';
-import { FifoGroupQueue, StandardQueue } from './groups';
-import { CALM_KNOBS } from './knobs';
-import { PUBLISHED_LIMITS } from './limits';
+import { createDeployedPath } from './pipeline';
 import { Rng } from './rng';
-import { recordingLogger } from './run';
 import { Scheduler } from './scheduler';
-import { createWorkerEnvironment, newWorkerCounts } from './worker';
 
 /**
  * The trust simulation: the deployed path (EventBridge → the trigger queue → the fan-out → the
@@ -191,87 +184,19 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
   });
   const records: DecisionRecord[] = [];
   const metrics = new Tally();
-  const logger = recordingLogger(records);
-  // The deployed path over in-memory queues, with the delivery numbers as deployed.
-  const lambda = CALM_KNOBS.lambda;
-  const settings = {
-    batchSize: lambda.batchSize,
-    visibilityTimeoutMs: lambda.visibilityTimeoutMs,
-    maxReceiveCount: lambda.maxReceiveCount,
-    timeoutMs: lambda.timeoutMs,
-    pollMs: lambda.pollMs,
-    maxConcurrency: lambda.maxConcurrency,
-    coldStartMs: lambda.coldStartMs,
-  };
-  const reg = CALM_KNOBS.registry;
-  const budget = budgetRule(
-    {
-      timeoutMs: reg.clientTimeoutMs,
-      maxAttempts: reg.maxAttempts,
-      maxBackoffMs: maxBackoffMs(reg.maxAttempts),
-    },
-    3_000,
-  );
-  let toTriggers: (body: string, delaySeconds: number) => void = () => undefined;
-  const work = new FifoGroupQueue(sched, rng.fork('work'), settings, () =>
-    createWorkerEnvironment({
-      config,
-      cloudMap: world,
-      ecs: world,
-      registry,
-      logger,
-      metrics,
-      sched,
-      budget,
-      parallelism: 10,
-      counts: newWorkerCounts(),
-      sendTrigger: (body, delay) => toTriggers(body, delay),
-    }),
-  );
-  const fanoutRng = rng.fork('fanout');
-  const triggers: StandardQueue = new StandardQueue(
+  const path = createDeployedPath({
+    config,
+    cloudMap: world,
+    ecs: world,
+    registry,
     sched,
-    rng.fork('triggers'),
-    { ...settings, timeoutMs: 30_000, visibilityTimeoutMs: 180_000, maxReceiveCount: 5, maxConcurrency: 5 },
-    () =>
-      createFanoutEnvironment({
-        config,
-        cloudMap: world,
-        ecs: world,
-        memory: registry,
-        registry,
-        scanDisabled: new Set(),
-        logger,
-        metrics,
-        sched,
-        rng: fanoutRng,
-        registryReadMs: [0, 0],
-        pageSize: lambda.pageSize,
-        rates: {
-          discoverInstancesPerSecond: PUBLISHED_LIMITS['cloudmap.DiscoverInstances'].rate,
-          describeTasksPerSecond: PUBLISHED_LIMITS['ecs.DescribeTasks'].rate,
-        },
-        rateShare: lambda.resyncRateShare,
-        periodSeconds: RESYNC_MS / 1000,
-        recheck: { everySeconds: lambda.recheckEverySeconds, windowSeconds: lambda.recheckWindowSeconds },
-        shardParallelism: 25,
-        sendTrigger: (body, delay) => triggers.send(body, delay),
-        sendWork: (g, d, body) => work.send(g, d, body),
-        figures: newFanoutFigures(),
-      }),
-  );
-  toTriggers = (body, delay) => triggers.send(body, delay);
-  let onBus = 0;
-  /** EventBridge: the event reaches the trigger queue a moment later. */
-  const put = (event: unknown) => {
-    onBus++;
-    sched.after(BUS_MS, () => {
-      onBus--;
-      triggers.send(JSON.stringify(event));
-    });
-  };
-  const quiet = () =>
-    onBus === 0 && work.depth === 0 && work.inFlight === 0 && triggers.depth === 0 && triggers.inFlight === 0;
+    rng,
+    records,
+    metrics,
+    busMs: BUS_MS,
+  });
+  const put = path.put;
+  const quiet = path.quiet;
 
   const tasks = new Map<string, ModelTask>();
   let ipSeq = 0;
@@ -484,9 +409,8 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
   await sched.runUntil(quiet, limit);
   for (const t of tasks.values()) world.setTaskHealth(t.taskId, health(t));
   put(scheduledEvent('resync-final', world.clock.iso()));
-  await sched.runUntil(() => onBus === 0, limit);
   await sched.runUntil(quiet, limit);
-  r.invocations = work.counts.invocations;
+  r.invocations = path.work.counts.invocations;
   let healthy = 0;
   let live = 0;
   for (const s of services) {
