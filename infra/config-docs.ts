@@ -9,8 +9,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as v from 'valibot';
-import { CONFIG_ENTRIES } from '../functions/reconciler/config';
-import { DEPLOYMENT_ENTRIES, PARAMS_ENTRIES } from './settings';
+import { CONFIG_ENTRIES, RETIRED_FIELDS } from '../functions/reconciler/config';
+import { DEPLOYMENT_ENTRIES, FORMER_NAMES, PARAMS_ENTRIES, PARAMS_RENAMES } from './settings';
 
 /** Every field by its dotted path (`targets[].path`, `registry.auth.tokenUrl`). */
 export const DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -220,6 +220,18 @@ export function configurationTable(): string {
       const description = (DESCRIPTIONS[row.path] ?? '').replace(/\|/g, '\\|');
       return `| \`${row.path}\` | ${HOMES[row.home]} | ${row.type} | ${fallback} | ${description} |`;
     }),
+    '',
+    'Names of earlier versions. A parameters file still loads with a moved key (read under its new name, with a synth warning) and with `lagRetry` (dropped, with a warning); a construct prop of an earlier name, or `lagRetry` in a configuration document, is refused naming its successor.',
+    '',
+    '| Earlier name | Now |',
+    '| --- | --- |',
+    ...Object.entries(FORMER_NAMES).map(([former, now]) => {
+      const loads =
+        PARAMS_RENAMES[former] === undefined ? 'construct prop' : 'parameters file and construct prop';
+      const [name = now, unit = ''] = now.split(/ (?=\()/);
+      return `| \`${former}\` (${loads}) | \`${name}\`${unit === '' ? '' : ` ${unit}`} |`;
+    }),
+    ...Object.entries(RETIRED_FIELDS).map(([former, why]) => `| \`${former}\` | ${why} |`),
     '',
     TABLE_END,
   ];
