@@ -197,8 +197,8 @@ function typeText(schema: AnySchema): string {
   }
 }
 
-export const TABLE_START = '<!-- BEGIN GENERATED: configuration fields (npm run docs:config) -->';
-export const TABLE_END = '<!-- END GENERATED: configuration fields -->';
+export const TABLE_START = '<!-- config-table:start -->';
+export const TABLE_END = '<!-- config-table:end -->';
 
 const HOMES: Readonly<Record<FieldHome, string>> = {
   configuration: 'config',

@@ -52,10 +52,10 @@ describe('An update from the earlier version', () => {
     const warnings = Annotations.fromStack(earlier.stack).findWarning('*', Match.anyValue());
     expect(warnings.map((w) => String(w.entry.data))).toEqual([
       expect.stringMatching(
-        /params-0\.1\.json: registryUrl is now registry\.url: the file still loads; rename it there$/,
+        /params-0\.1\.json: registryUrl is now registry\.url: the file still loads; rename it there /,
       ),
       expect.stringMatching(
-        /params-0\.1\.json: auth is now registry\.auth: the file still loads; rename it there$/,
+        /params-0\.1\.json: auth is now registry\.auth: the file still loads; rename it there /,
       ),
     ]);
   });

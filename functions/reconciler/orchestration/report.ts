@@ -18,6 +18,8 @@ export interface Failure {
 export type EntryOutcome = {
   entry?: RegistryEntry;
   write?: DecisionRecord['write'];
+  /** Fields the write may have reset (or would, in a dry run) that no read shows. */
+  mayReset?: string[];
   /** The decision came from the resync's ECS-only check (the pointer's age is kept). */
   pointerVerified?: boolean;
 } & ({ failure: Failure; decision?: Decision } | { failure?: undefined; decision: Decision });
@@ -49,6 +51,7 @@ export function buildRecord(
     detail: failure === undefined ? outcome.decision.detail : failure.detail,
     dryRun: options.dryRun,
     ...(outcome.write === undefined ? {} : { write: outcome.write }),
+    ...(outcome.mayReset === undefined ? {} : { mayReset: outcome.mayReset }),
     ...(entry?.securityPending === true ? { securityPending: true as const } : {}),
     calls: options.calls,
     retryable: failure === undefined ? outcome.decision.retryable : failure.retryable,
@@ -100,6 +103,7 @@ export class Reporter {
     if (record.action === 'error') m.count(MetricName.Errors);
     if (record.write?.disabledAfterWrite) m.count(MetricName.ServerDisabledAfterWrite);
     if (record.reason === 'policy-denied') m.count(MetricName.PolicyDenied);
+    if (record.write !== undefined && record.mayReset !== undefined) m.count(MetricName.WriteMayReset);
     if (record.securityPending) m.count(MetricName.ServerSecurityPending);
     const untrusted = untrustedInstances(record.instances);
     if (untrusted.length > 0) {

@@ -32,7 +32,7 @@ import { RegistryHttp } from './http';
 import { RegistryPageReader } from './list';
 import { secretsManagerSource } from './secrets';
 import { readServer } from './server-read';
-import { writeServer } from './server-write';
+import { serverFieldsMayReset, writeServer } from './server-write';
 import { type ClientState, initialRoutes, MAX_PAGE_SIZE, READ, type RegistryClientOptions } from './state';
 import { verifyWrite } from './verify';
 
@@ -129,6 +129,11 @@ export class RegistryClient implements RegistryPort {
       current = fresh;
       target = next;
     }
+  }
+
+  /** The fields a write of `entry` would reset that no read shows (v1.0.16's register-overwrite), before writing. */
+  fieldsMayReset(entry: RegistryEntry): string[] {
+    return serverFieldsMayReset(this.state, entry);
   }
 
   /**
