@@ -102,7 +102,8 @@ export const CALM_KNOBS: ChaosKnobs = {
     maxReceiveCount: DELIVERY.workMaxReceiveCount,
     timeoutMs: DELIVERY.workerTimeoutSeconds * 1_000,
     pollMs: [20, 200],
-    resyncMs: DELIVERY.resyncPeriodSeconds * 1_000,
+    // The configuration's default `resyncMinutes` (functions/reconciler/config.ts).
+    resyncMs: 5 * 60_000,
     maxConcurrency: DELIVERY.workMaxConcurrency,
     fanoutConcurrency: DELIVERY.fanoutMaxConcurrency,
     coldStartMs: [300, 900],
