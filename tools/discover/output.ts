@@ -21,9 +21,9 @@ export function configDocument(partial: Record<string, unknown>, matches: EntryM
 }
 
 /**
- * The CDK parameters file (infra/params.example.json's shape) for the same values. A static token
- * is an environment variable for the reconciler but a Secrets Manager secret for the stack, so
- * that one value cannot be carried over: it is left as a marked placeholder and named in `notes`.
+ * The CDK parameters file (infra/params.example.json's shape): the same configuration document,
+ * with a static token's secret to fill in (the stack reads the token from Secrets Manager into
+ * the variable the reconciler reads), named in `notes`.
  */
 export function paramsDocument(
   partial: Record<string, unknown>,
@@ -39,7 +39,7 @@ export function paramsDocument(
       type: 'static',
       tokenSecret: 'EXAMPLE: the ARN of the Secrets Manager secret holding the registry token',
     };
-    notes.push('auth.tokenSecret: set the ARN of the secret that holds the registry token');
+    notes.push('registry.auth.tokenSecret: set the ARN of the secret that holds the registry token');
   }
   notes.push(
     'network: add vpcId and subnetIds (the ones the registry tasks use) if the function must run in the VPC',
@@ -48,8 +48,7 @@ export function paramsDocument(
     cluster: partial.cluster,
     namespace: partial.namespace,
     ...(partial.registryService === undefined ? {} : { registryService: partial.registryService }),
-    registryUrl: registry.url,
-    auth,
+    registry: { ...registry, auth },
     targets: targetsOf(matches),
     dryRun: true,
   };
