@@ -86,8 +86,8 @@ interface Row {
   };
 }
 
-function run(row: Row) {
-  const input: DecisionInput = {
+function inputOf(row: Row): DecisionInput {
+  return {
     target: { cloudMapService: 'currenttime-server', port: row.port ?? 'url' },
     namespace: 'mcp-gateway.local',
     currentUrl: row.currentUrl,
@@ -98,7 +98,10 @@ function run(row: Row) {
     canDefer: row.canDefer ?? true,
     ...(row.ecsServices === undefined ? {} : { ecsServices: row.ecsServices }),
   };
-  return decide(input);
+}
+
+function run(row: Row) {
+  return decide(inputOf(row));
 }
 
 const PENDING_STATES = ['PROVISIONING', 'PENDING', 'ACTIVATING'] as const;
@@ -1248,6 +1251,36 @@ describe('Function: liveness', () => {
 
     // Assess
     expect(result).toBe(expected);
+  });
+});
+
+describe('Function: decide, with ownership settled by a stronger rule', () => {
+  const base = {
+    instances: [inst(A)],
+    tasks: [task(A)],
+    expected: { action: 'skip' as const, reason: 'foreign' as const },
+  };
+
+  it('follows it when it says an address the host rule would own is not ours', () => {
+    // Act
+    const d = decide({
+      ...inputOf({ ...base, currentUrl: 'http://10.0.9.9:8000/' }),
+      owner: { owned: false, basis: 'foreign', detail: 'not written by the reconciler' },
+    });
+
+    // Assess
+    expect([d.action, d.reason, d.detail]).toEqual(['skip', 'foreign', 'not written by the reconciler']);
+  });
+
+  it('follows it when it says an address the host rule would not own is ours', () => {
+    // Act
+    const d = decide({
+      ...inputOf({ ...base, currentUrl: 'http://1.2.3.4:8000/' }),
+      owner: { owned: true, basis: 'listed-ip', detail: 'written by the reconciler' },
+    });
+
+    // Assess
+    expect([d.action, d.reason, d.desiredUrl]).toEqual(['update', 'current-not-live', A_URL]);
   });
 });
 

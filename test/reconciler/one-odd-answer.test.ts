@@ -1,6 +1,8 @@
 import type { DirectResult } from '../../functions/reconciler/invocation';
 import type { CallContext, EcsPort, TaskState } from '../../functions/reconciler/ports';
+import type { DecisionRecord } from '../../functions/reconciler/record';
 import { MetricName } from '../../functions/reconciler/telemetry';
+import { createWorkerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import type { World } from '../../tools/world/world';
 import { CLUSTER_ARN, type Harness, harness, REFS, TASKS } from './helpers';
@@ -201,5 +203,62 @@ describe('One odd answer never moves an entry', () => {
     const record = h.records.filter((r) => r.target.path === REFS.currenttime.path).at(-1);
     expect(record).toMatchObject({ action: 'update', desiredUrl: CT2_URL });
     expect(ecs.asked.slice(before).filter((ids) => ids.includes(TASKS.ct1.taskId))).toHaveLength(2);
+  });
+});
+
+describe('The second look on the queue path, DescribeTasks batched across entries', () => {
+  it('reads the pointer task once more for its entry only, and writes nothing', async () => {
+    // Arrange: two entries in one batch, their DescribeTasks batched (a real 300 ms window).
+    const h = harness();
+    const ecs = new OddEcs(h.world);
+    h.registry.set(REFS.mcpgw, `http://${TASKS.gw1.ipv4}:8003/`);
+    const records: DecisionRecord[] = [];
+    const { handler } = createWorkerHandler({
+      config: h.config,
+      cloudMap: h.world,
+      ecs,
+      registry: h.registry,
+      now: h.world.clock.now,
+      ecsBatchWindowMs: 300,
+      onRecord: (r) => records.push(r),
+      queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
+    });
+    const batch = (events: [string, unknown][]) => ({
+      Records: events.map(([group, body], i) => ({
+        messageId: `m${i}`,
+        receiptHandle: `rh${i}`,
+        body: JSON.stringify(body),
+        attributes: { ApproximateReceiveCount: '1', MessageGroupId: group },
+      })),
+    });
+    const context = { getRemainingTimeInMillis: () => 60_000 };
+    await handler(
+      batch([
+        ['server:/currenttime/', ev(TASKS.ct1, 'RUNNING', 'RUNNING', 3)],
+        ['server:/airegistry-tools/', ev(TASKS.gw1, 'RUNNING', 'RUNNING', 3)],
+      ]),
+      context,
+    );
+    expect(records.map((r) => r.reason)).toEqual(['current-live', 'current-live']);
+    ecs.hide.set(TASKS.ct1.taskId, 1);
+    const before = ecs.asked.length;
+
+    // Act
+    await handler(
+      batch([
+        ['server:/currenttime/', ev(TASKS.ct2, 'RUNNING', 'RUNNING', 4)],
+        ['server:/airegistry-tools/', ev(TASKS.gw1, 'RUNNING', 'RUNNING', 4)],
+      ]),
+      context,
+    );
+
+    // Assert: one batched call for both entries, then the second look at ct1 alone.
+    expect(ecs.asked.slice(before)).toEqual([
+      expect.arrayContaining([TASKS.ct1.taskId, TASKS.gw1.taskId]),
+      [TASKS.ct1.taskId],
+    ]);
+    const ct = records.filter((r) => r.target.path === REFS.currenttime.path).at(-1);
+    expect(ct).toMatchObject({ action: 'noop', reason: 'current-live' });
+    expect(h.registry.writes).toEqual([]);
   });
 });

@@ -8,7 +8,11 @@ import type { EntryRef, RegistryEntry } from '../../functions/reconciler/ports';
 import { changedFields } from '../../functions/reconciler/registry/answers';
 import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/reconciler/registry/auth';
 import { epochMsOf } from '../../functions/reconciler/registry/etag';
-import { RegistryAuthError, RegistryPermissionError } from '../../functions/reconciler/registry/http';
+import {
+  RegistryAuthError,
+  RegistryPermissionError,
+  RegistryUnavailableError,
+} from '../../functions/reconciler/registry/http';
 import { type LocalRegistry, type LocalRegistryOptions, weakEtag } from '../../tools/local-registry';
 import {
   clientFor,
@@ -178,6 +182,26 @@ describe('registry 1.29', () => {
     expect(after.id).not.toBe(before.id);
   });
 
+  test('PATCH’s 500 Failed to save server on a path without a trailing slash (a failed database update) is a retryable fault, not a reason to register', async () => {
+    registry.faults.failNext(1, {
+      status: 500,
+      body: { detail: 'Failed to save server' },
+      match: { method: 'PATCH' },
+    });
+    const client = clientFor(registry);
+    const entry = await client.readEntry(PLAIN, countingContext());
+    const before = registry.getServer(PLAIN.path);
+    registry.clearRequests();
+
+    const error = await thrownBy(() => client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext()));
+
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect((error as RegistryUnavailableError).retryable).toBe(true);
+    expect(error.message).toContain('Failed to save server');
+    expect(requestLines(registry)).toEqual(['PATCH /api/servers/weather']);
+    expect(registry.getServer(PLAIN.path)).toEqual(before);
+  });
+
   test('a registry that answers PATCH with 405 is written by register from then on (learnt once per client)', async () => {
     registry.faults.failNext(1, {
       status: 405,
@@ -225,6 +249,25 @@ describe('registry 1.29', () => {
     expect(slashError.message).toContain(NEW_IP_URL);
     expect(requestLines(registry)).toEqual(['PATCH /api/servers/realserverfaketools/']);
     expect(registry.getServer(SLASHED.path)).toEqual(stored);
+  });
+
+  test('where no PATCH ran (pinned to 1.0.16), register’s bare 500 for a private address is retried and reported as a retryable fault that names the policy as a possible cause, never as its refusal', async () => {
+    await registry.stop();
+    registry = await start({ generation: '1.29' });
+    const client = clientFor(registry, { api: '1.0.16', maxAttempts: 3 });
+    const entry = await client.readEntry(SLASHED, countingContext());
+    const before = registry.getServer(SLASHED.path);
+
+    const error = await thrownBy(() => client.writeUrl(entry, NEW_IP_URL, countingContext()));
+
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect(error).not.toBeInstanceOf(PolicyDeniedError);
+    expect((error as RegistryUnavailableError).retryable).toBe(true);
+    expect(error.message).toContain('failed after 3 attempts: HTTP 500 (Service registration failed)');
+    expect(error.message).toContain(`SSRF_ALLOWED_CIDRS must cover ${NEW_IP_URL}`);
+    expect(requestLines(registry).filter((l) => l === 'POST /api/servers/register')).toHaveLength(3);
+    expect(requestLines(registry).filter((l) => l.startsWith('PATCH'))).toEqual([]);
+    expect(registry.getServer(SLASHED.path)).toEqual(before);
   });
 
   test('an agent is PATCHed {url} with its ETag, keeping its id; in reverse-proxy mode proxy_pass_url is the address and url stays', async () => {

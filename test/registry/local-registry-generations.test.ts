@@ -92,6 +92,11 @@ describe('1.29 model', () => {
     expect((await patch({ 'if-match': tag.slice(2) })).status).toBe(400);
     expect((await patch({ 'if-match': 'nonsense' })).status).toBe(400);
     expect((await patch({ 'if-match': tag }, { id: 'x' })).status).toBe(422);
+    // ServerCardPatch forbids fields it does not name (credentials included).
+    expect(await patch({ 'if-match': tag }, { auth_scheme: 'bearer', nickname: 'x' })).toMatchObject({
+      status: 422,
+      body: { detail: [{ loc: ['body', 'auth_scheme'] }, { loc: ['body', 'nickname'] }] },
+    });
     expect((await patch({ 'if-match': tag }, {})).status).toBe(400);
     const ok = await patch({ 'if-match': tag });
     expect(ok.status).toBe(200);
@@ -459,6 +464,18 @@ describe('1.32 model', () => {
     expect(registry.isEnabled(SLASHED)).toBe(false);
   });
 
+  test('editServer is another writer: the change is stored and the old If-Match goes stale', async () => {
+    const tag = weakEtag(registry.getServer(SLASHED) ?? {});
+    const edited = registry.editServer('/currenttime', { description: 'operator edit' });
+    expect(edited).toMatchObject({ path: SLASHED, description: 'operator edit' });
+    expect(weakEtag(edited)).not.toBe(tag);
+    const stale = await call(registry, 'PATCH', '/api/servers/currenttime/', {
+      json: patchUrl('http://10.0.3.17:8000/'),
+      headers: { 'if-match': tag },
+    });
+    expect(stale.status).toBe(412);
+  });
+
   test('PUT replaces the model’s fields under either slash spelling (unsent ones take their defaults) and keeps id and registered_by; 1.29 fails it on a stored trailing slash', async () => {
     const before = registry.getServer(SLASHED) ?? {};
     const card = {
@@ -541,6 +558,15 @@ describe('1.0.16 model', () => {
       proxy_pass_url: 'http://10.0.1.9:8000/',
     };
     expect((await call(registry, 'POST', '/api/servers/register', { form })).status).toBe(201);
+  });
+
+  test('the UI’s whole-record read takes only a session cookie: 401 to a bearer token', async () => {
+    const answer = await call(registry, 'GET', '/api/server_details/currenttime/');
+    expect(answer).toMatchObject({ status: 401, body: { detail: 'Authentication required' } });
+    // Without a token nginx refuses first, as for every /api/ route.
+    expect((await call(registry, 'GET', '/api/server_details/currenttime/', { token: null })).body).toContain(
+      'nginx',
+    );
   });
 
   test('auth: a missing token is nginx’s HTML 401, a wrong one 403 Access forbidden', async () => {

@@ -127,6 +127,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The 1.29 behaviours; `store` holds the data. */
 export class CurrentGeneration {
   private tick = 0;
+  private lastMs = 0;
 
   constructor(
     private readonly store: RegistryStore,
@@ -135,9 +136,15 @@ export class CurrentGeneration {
     readonly version: CurrentVersion = '1.29',
   ) {}
 
+  /**
+   * A new `updated_at`. Each stamp is at least a millisecond after the last, so every change moves
+   * the weak ETag (epoch ms) even when two land within one millisecond of the clock; the registry's
+   * own clock could repeat a millisecond, which tests must not depend on.
+   */
   stamp(): string {
     this.tick++;
-    return naiveUtc(this.now(), this.tick);
+    this.lastMs = Math.max(this.now(), this.lastMs + 1);
+    return naiveUtc(this.lastMs, this.tick);
   }
 
   /** Seeded records get what DocumentDB documents carry. */
@@ -259,10 +266,16 @@ export class CurrentGeneration {
   ): ServerWrite {
     // FastAPI validates the body model before the handler runs.
     if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
-    const refused = Object.keys(body).filter((k) => SERVER_PATCH_REFUSED.includes(k));
-    if (refused.length > 0) {
-      return unprocessable(refused.map((k) => ({ loc: ['body', k], msg: `Field '${k}' cannot be patched` })));
-    }
+    // `ServerCardPatch` (extra="forbid"): registrant-only and unknown fields are a 422.
+    const problems: Problem[] = Object.keys(body)
+      .filter((k) => SERVER_PATCH_REFUSED.includes(k) || !(k in SERVER_PUT_DEFAULTS))
+      .map((k) => ({
+        loc: ['body', k],
+        msg: SERVER_PATCH_REFUSED.includes(k)
+          ? `Field '${k}' cannot be patched`
+          : 'Extra inputs are not permitted',
+      }));
+    if (problems.length > 0) return unprocessable(problems);
     return this.updateServer('patch', rawPath, body, ifMatch, who, between);
   }
 
@@ -325,11 +338,17 @@ export class CurrentGeneration {
     if (typeof clientTs === 'object') return clientTs;
     if (clientTs !== undefined && clientTs !== versionMs(existing)) return SERVER_STALE;
     if (Object.keys(body).length === 0) return { status: 400, body: { detail: 'Empty patch body' } };
-    // PATCH: an explicit null removes the field; PUT: the model's null is stored.
+    // `_merge_server_update`: `{**existing, **incoming}` (an explicit null is stored as null), CSV
+    // tags split into a list.
     const apply = (target: ServerRecord): ServerRecord => {
       for (const [k, v] of Object.entries(body)) {
-        if (v === null && mode === 'patch') delete target[k];
-        else target[k] = v;
+        target[k] =
+          (k === 'tags' || k === 'external_tags') && typeof v === 'string'
+            ? v
+                .split(',')
+                .map((t) => t.trim())
+                .filter((t) => t !== '')
+            : v;
       }
       return target;
     };

@@ -160,6 +160,11 @@ export interface LocalRegistry {
   getServer(path: string): ServerRecord | undefined;
   /** Adds or replaces a server; `enabled` defaults to its current flag, or false. */
   putServer(record: ServerRecord, options?: { enabled?: boolean }): void;
+  /**
+   * Changes a stored server as another writer would (an operator's edit): the fields given are set
+   * and, on 1.29/1.32, `updated_at` moves, so a client's older `If-Match` is stale. Returns the record.
+   */
+  editServer(path: string, changes: ServerRecord): ServerRecord;
   deleteServer(path: string): boolean;
   serverPaths(): string[];
   isEnabled(path: string): boolean;
@@ -352,6 +357,13 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       if (answer.status === 200) current?.touchServer(body.form.get('path') ?? '');
       return answer;
     }
+    if (generation !== undefined && under(path, '/api/server_details/') !== undefined) {
+      // The UI's whole-record read (`get_server_details`) depends on `enhanced_auth`, which reads only
+      // the session cookie: a bearer token that passed nginx is still 401 (v1.0.16 at 0395a64 and 1.29).
+      return method === 'GET'
+        ? { status: 401, body: { detail: 'Authentication required' } }
+        : methodNotAllowed();
+    }
     const serverPath = under(path, '/api/servers/');
     if (serverPath !== undefined && method === 'GET') {
       if (!settings.singleRoute) return NOT_FOUND;
@@ -521,6 +533,14 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     putServer: (record, opts = {}) => {
       store.putServer(record, opts.enabled);
       current?.adopt();
+    },
+    editServer: (path, changes) => {
+      const found = store.lookupServer(path);
+      if (found === undefined) throw new Error(`no server at ${path}`);
+      const [storedPath, record] = found;
+      store.replaceServer(storedPath, { ...record, ...structuredClone(changes), path: storedPath });
+      current?.touchServer(storedPath);
+      return store.getServer(storedPath) ?? {};
     },
     deleteServer: (path) => store.deleteServer(path),
     serverPaths: () => store.serverPaths(),

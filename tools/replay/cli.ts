@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   const output = openOutput(outFile);
   const out = (line: string) => output.line(line);
   const toStderr = (line: string) => process.stderr.write(`${line}\n`);
-  // Headers and the summary: with the output in a file or as JSON, stdout carries nothing else.
+  // The summary: with the output in a file or as JSON, stdout carries nothing else.
   const info = json || outFile !== undefined ? toStderr : out;
 
   let config: ReconcilerConfig;
@@ -235,7 +235,7 @@ async function main(argv: string[]): Promise<number> {
     };
     for (const unit of units) {
       if (unit.scenario !== undefined) {
-        if (!json) info(`\n▶ ${unit.label}: ${unit.scenario.scenario}`);
+        if (!json) out(`\n▶ ${unit.label}: ${unit.scenario.scenario}`);
         if (live) shared ??= await fresh(lag);
         // A scenario's own lag wins: its expectations are written for it.
         const ownLag = unit.scenario.world?.registrationLagMs;

@@ -1,4 +1,4 @@
-import { ownership } from './ownership';
+import { type Ownership, ownership } from './ownership';
 import type { Reason } from './reasons';
 import { isRunning, isStopping } from './task';
 import type {
@@ -31,6 +31,11 @@ export interface DecisionInput {
   ecsServices?: readonly string[];
   /** The entry's current address (`proxy_pass_url` or `url`). */
   currentUrl: string;
+  /**
+   * Whether the entry is ours, when a stronger rule already settled it (a record of the entries
+   * the reconciler wrote). Absent: the ownership rule (ownership.ts) decides from the host.
+   */
+  owner?: Ownership;
   /** Cloud Map's instances of the target's service (any health). */
   instances: CloudMapInstance[];
   /** ECS's view of the tasks (by task id); a task ECS does not know is absent. */
@@ -89,12 +94,14 @@ export function decide(input: DecisionInput): Decision {
     };
   }
   const host = normalizeHost(parts.host);
-  const owner = ownership({
-    host,
-    cloudMapService: input.target.cloudMapService,
-    namespace: input.namespace,
-    listedIpv4s: listedIpv4s(input.instances),
-  });
+  const owner =
+    input.owner ??
+    ownership({
+      host,
+      cloudMapService: input.target.cloudMapService,
+      namespace: input.namespace,
+      listedIpv4s: listedIpv4s(input.instances),
+    });
   if (!owner.owned) {
     return { action: 'skip', reason: 'foreign', detail: owner.detail, instances: [], retryable: false };
   }

@@ -28,7 +28,15 @@ const REGISTER_REPLACES_1_2X = ['id', 'registered_by'];
  * clock, the health check's verdict, the enabled flag (reported as `disabledAfterWrite`), and
  * `versions`, which lists every version with its `proxy_pass_url`.
  */
-const CHANGING_BY_THEMSELVES = ['updated_at', 'health_status', 'last_checked_iso', 'is_enabled', 'versions'];
+const CHANGING_BY_THEMSELVES = [
+  'updated_at',
+  'health_status',
+  'last_checked_iso',
+  'is_enabled',
+  'versions',
+  // The security scan's verdict on the new address (1.31+: tools blocked, the server left enabled).
+  'blocked_tools',
+];
 
 /** What the register route is told about the PATCH that came before it. */
 type PolicyKnown = 'passed' | 'unknown';
@@ -62,9 +70,17 @@ export async function writeServer(
     if (outcome === 'absent') {
       state.routes.serverPatch = 'absent';
       state.logger.info('registry has no PATCH for servers; writing by register-overwrite from now on');
+    } else if (!entry.path.endsWith('/')) {
+      // 'unsaved' where no stored trailing slash explains it: the repository's update failed (1.29
+      // answers a database error so too). Nothing was saved; a later attempt may PATCH it.
+      throw new RegistryUnavailableError(
+        `registry write of server ${entry.path} (PATCH /api/servers${encodePath(entry.path)}): HTTP 500 (Failed to save server): the registry could not save it; retried later`,
+        { status: 500 },
+      );
     } else {
-      // 'unsaved': 1.29 checked the tag and the URL policy, then could not match a stored trailing
-      // slash in its update. Nothing was saved, scanned or announced; register can write the record.
+      // 'unsaved' on a path stored with a trailing slash: 1.29 checked the tag and the URL policy,
+      // then its update could not match the slash. Nothing was saved, scanned or announced;
+      // register can write the record.
       state.routes.serverPatch = 'present';
       policy = 'passed';
       state.logger.info(
@@ -208,7 +224,10 @@ async function afterServerWrite(
     .map((e) => e.field);
   const intended = new Set(['proxy_pass_url', ...moved, ...CHANGING_BY_THEMSELVES]);
   const confirmed = checkReadBack(state, entry, after, newUrl);
-  const resets = [...new Set([...alwaysReplaced, ...changedFields(entry.record, after.record, intended)])];
+  const changed = changedFields(entry.record, after.record, intended).filter(
+    (field) => field !== 'tags' || !onlyScanTagAdded(entry.record.tags, after.record.tags),
+  );
+  const resets = [...new Set([...alwaysReplaced, ...changed])];
   if (resets.length > 0) {
     state.logger.warn('the write reset these fields', { path: entry.path, route, fields: resets });
   }
@@ -238,6 +257,17 @@ async function afterServerWrite(
     }
   }
   return { url: after.url, confirmed, disabledAfterWrite, reenabled, route, resets };
+}
+
+/** The tags differ only by the scan's `security-pending` marker, added after the write (reported as the scan's, not a reset). */
+function onlyScanTagAdded(before: unknown, after: unknown): boolean {
+  if (!Array.isArray(before) || !Array.isArray(after)) return false;
+  const withoutMarker = after.filter((tag) => tag !== SECURITY_PENDING_TAG);
+  return (
+    !before.includes(SECURITY_PENDING_TAG) &&
+    withoutMarker.length === before.length &&
+    withoutMarker.every((tag, i) => tag === before[i])
+  );
 }
 
 /**
