@@ -153,7 +153,19 @@ for (const generation of GENERATIONS)
         expect(url('/currenttime/')).toBe(`http://${first.ip}:8000/`);
         const tokenCalls = registry.requests().filter((r) => r.path.endsWith('/token'));
         expect(tokenCalls).toHaveLength(1);
-        expect(registry.requests().filter((r) => r.path === '/api/servers/register')).toHaveLength(1);
+        // One write rule: PATCH with If-Match first; register where PATCH cannot save (1.29's slash
+        // path) or does not exist (v1.0.16, whose records have no tag to send).
+        const writes = registry
+          .requests()
+          .filter((r) => r.method === 'PATCH' || r.path === '/api/servers/register')
+          .map((r) => `${r.method} ${r.path} ${r.status}`);
+        expect(writes).toEqual(
+          {
+            '1.0.16': ['POST /api/servers/register 201'],
+            '1.29': ['PATCH /api/servers/currenttime/ 500', 'POST /api/servers/register 201'],
+            '1.32': ['PATCH /api/servers/currenttime/ 200'],
+          }[generation],
+        );
         expect(stdout).toContain('"DecisionUpdate"'); // EMF metrics from the real bundle
         expect(stdout).not.toContain(CLIENT_SECRET);
       }, 120_000);

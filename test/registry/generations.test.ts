@@ -182,6 +182,26 @@ describe('registry 1.29', () => {
     expect(after.id).not.toBe(before.id);
   });
 
+  test('PATCH’s 500 Failed to save server on a path without a trailing slash (a failed database update) is a retryable fault, not a reason to register', async () => {
+    registry.faults.failNext(1, {
+      status: 500,
+      body: { detail: 'Failed to save server' },
+      match: { method: 'PATCH' },
+    });
+    const client = clientFor(registry);
+    const entry = await client.readEntry(PLAIN, countingContext());
+    const before = registry.getServer(PLAIN.path);
+    registry.clearRequests();
+
+    const error = await thrownBy(() => client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext()));
+
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect((error as RegistryUnavailableError).retryable).toBe(true);
+    expect(error.message).toContain('Failed to save server');
+    expect(requestLines(registry)).toEqual(['PATCH /api/servers/weather']);
+    expect(registry.getServer(PLAIN.path)).toEqual(before);
+  });
+
   test('a registry that answers PATCH with 405 is written by register from then on (learnt once per client)', async () => {
     registry.faults.failNext(1, {
       status: 405,

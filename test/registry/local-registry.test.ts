@@ -662,5 +662,5 @@ describe('CLI', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 30_000);
+  }, 180_000);
 });

@@ -51,7 +51,7 @@ describe.each(GENERATIONS)('registry %s', (generation) => {
     }
     expect(failures).toEqual([]);
     expect(writes).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 });
 
 test.each(['1.29', '1.32'] as const)(

@@ -51,19 +51,9 @@ const REGISTERING: Generation[] = ['1.0.16', '1.29'];
 /** Stored fields a URL rewrite changes on purpose, or the registry on every write. */
 const WRITTEN = new Set(['proxy_pass_url', 'updated_at']);
 
-/** A naive UTC timestamp (the registry's `updated_at` shape) `aheadMs` from now. */
-function laterStamp(aheadMs: number): string {
-  return `${new Date(Date.now() + aheadMs).toISOString().slice(0, 23)}417`;
-}
-
-/** Another writer's change to the stored record (on 1.29/1.32 with a new `updated_at`, as every save). */
+/** Another writer's change to the stored record (on 1.29/1.32 its `updated_at`, so the tag, moves). */
 function operatorEdit(registry: LocalRegistry, path: string, change: Record<string, unknown>): void {
-  const stored = registry.getServer(path) ?? {};
-  registry.putServer({
-    ...stored,
-    ...change,
-    ...(registry.generation === '1.0.16' ? {} : { updated_at: laterStamp(60_000) }),
-  });
+  registry.editServer(path, change);
 }
 
 function start(generation: Generation, allowedCidrs = [TASK_SUBNET]): Promise<LocalRegistry> {
@@ -424,6 +414,11 @@ describe('registry v1.0.16 (file backend, no whole-record read for tokens)', () 
       supported_transports: ['sse'],
     };
     registry.putServer({ ...registry.getServer(CURRENTTIME.path), ...seeded });
+    // The one route that shows the whole record is the UI's: it refuses a bearer token.
+    const details = await fetch(`${registry.url}/api/server_details/currenttime/`, {
+      headers: { authorization: `Bearer ${STATIC_TOKEN}` },
+    });
+    expect(details.status).toBe(401);
     const client = clientFor(registry);
     const entry = await client.readEntry(CURRENTTIME, countingContext());
     // The list hides all five: nothing the client reads can carry them into the write.

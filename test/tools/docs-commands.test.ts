@@ -22,8 +22,8 @@ import { parseConfig } from '../../functions/reconciler/config';
 import { loadParams } from '../../infra/params';
 import type { LocalRegistry } from '../../tools/local-registry';
 import { scheduledEvent } from '../../tools/world/events';
-import { describeWithMoto, motoEnvironment } from '../support/moto';
-import { partialConfig, ROOT, seedAccount, startRegistry, TOKEN, TOKEN_ENV } from './support/account';
+import { describeWithMoto, fakeAwsEnvironment, motoEnvironment } from '../support/moto';
+import { partialConfig, ROOT, runCli, seedAccount, startRegistry, TOKEN, TOKEN_ENV } from './support/account';
 
 /** The documented command lines that write JSON, in the order a user runs them, with how to read what each wrote. */
 const COMMANDS: { line: string; file: string; check: (file: string) => void }[] = [
@@ -87,6 +87,14 @@ describe('the documented JSON-writing command lines', () => {
     expect({ line, documented: documentation().includes(line) }).toEqual({ line, documented: true });
   });
 
+  test('the documented summary line of `npm run replay` is the real one', async () => {
+    const out = await runCli('replay', [], fakeAwsEnvironment());
+    const summary = out.stdout.trim().split('\n').at(-1) ?? '';
+
+    expect(out.code).toBe(0);
+    expect({ summary, documented: documentation().includes(summary) }).toEqual({ summary, documented: true });
+  }, 60_000);
+
   test("no documented npm run line redirects or pipes a tool's stdout (npm's banner would get in), unless --silent", () => {
     const risky = documentation()
       .split('\n')
@@ -117,7 +125,7 @@ describeWithMoto('the documented JSON-writing command lines, run as written', (m
       Object.entries(process.env).filter(([k]) => !/^npm_|^INIT_CWD$/i.test(k)),
     ) as NodeJS.ProcessEnv;
     env = { ...motoEnvironment(moto.endpoint, base), [TOKEN_ENV]: TOKEN };
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();

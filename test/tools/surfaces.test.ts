@@ -72,7 +72,7 @@ describeWithMoto('text output and summaries of replay --live and plan', (moto) =
       configFile,
       JSON.stringify({ ...partialConfig(registry.url), targets: [CURRENTTIME, ORPHAN], dryRun: false }),
     );
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();

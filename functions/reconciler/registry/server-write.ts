@@ -70,9 +70,17 @@ export async function writeServer(
     if (outcome === 'absent') {
       state.routes.serverPatch = 'absent';
       state.logger.info('registry has no PATCH for servers; writing by register-overwrite from now on');
+    } else if (!entry.path.endsWith('/')) {
+      // 'unsaved' where no stored trailing slash explains it: the repository's update failed (1.29
+      // answers a database error so too). Nothing was saved; a later attempt may PATCH it.
+      throw new RegistryUnavailableError(
+        `registry write of server ${entry.path} (PATCH /api/servers${encodePath(entry.path)}): HTTP 500 (Failed to save server): the registry could not save it; retried later`,
+        { status: 500 },
+      );
     } else {
-      // 'unsaved': 1.29 checked the tag and the URL policy, then could not match a stored trailing
-      // slash in its update. Nothing was saved, scanned or announced; register can write the record.
+      // 'unsaved' on a path stored with a trailing slash: 1.29 checked the tag and the URL policy,
+      // then its update could not match the slash. Nothing was saved, scanned or announced;
+      // register can write the record.
       state.routes.serverPatch = 'present';
       policy = 'passed';
       state.logger.info(

@@ -48,7 +48,7 @@ describeWithMoto('CLI: npm run discover', (moto) => {
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     partialFile = join(work, 'partial.json');
     writeFileSync(partialFile, JSON.stringify(partialConfig(registry.url)));
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();
@@ -255,7 +255,7 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
       serviceConnect: ['mcp-gateway-currenttime'],
     });
     registry = await startRegistry(account.ips['travel-assistant-agent']?.[0] as string);
-  }, 60_000);
+  }, 180_000);
   afterAll(() => registry?.stop());
 
   test('an ECS service found by its Service Connect discovery name becomes the target', async () => {

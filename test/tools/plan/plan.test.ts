@@ -42,7 +42,7 @@ describeWithMoto('CLI: npm run plan', (moto) => {
     registry = await startRegistry(account.ips['travel-assistant-agent']?.[0] as string);
     env = { ...motoEnvironment(moto.endpoint), [TOKEN_ENV]: TOKEN };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();

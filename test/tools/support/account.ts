@@ -248,7 +248,7 @@ export async function runCli(
 ): Promise<CliResult> {
   const argv = ['--import', 'tsx', join(ROOT, 'tools', tool, 'cli.ts'), ...args];
   try {
-    const { stdout, stderr } = await run(process.execPath, argv, { env, cwd, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, argv, { env, cwd, timeout: 110_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
