@@ -1,5 +1,5 @@
 import type { ReconcilerConfig } from './config';
-import { DEFAULTS, realSleep } from './defaults';
+import { DEFAULTS, type LagRetry, realSleep } from './defaults';
 import { type Seats, seatsOf } from './delivery/ecs-batcher';
 import { CountingContext, mergeCalls } from './orchestration/calls';
 import { type EntryDeps, reconcileEntry } from './orchestration/entry';
@@ -38,6 +38,8 @@ export interface ReconcilerDeps {
   serviceCacheTtlMs?: number;
   /** @default DEFAULTS.maxDeferAttempts */
   maxDeferAttempts?: number;
+  /** Extra looks at Cloud Map while a RUNNING task is not listed yet. @default DEFAULTS.lagRetry */
+  lagRetry?: LagRetry;
   /** Receives every decision record. */
   onRecord?: (record: DecisionRecord) => void;
   /** Receives every ignored trigger. */
@@ -90,6 +92,7 @@ export class Reconciler {
       registry: deps.registry,
       sleep: deps.sleep ?? realSleep,
       maxDeferAttempts: deps.maxDeferAttempts ?? DEFAULTS.maxDeferAttempts,
+      lagRetry: deps.lagRetry ?? DEFAULTS.lagRetry,
       services: this.services,
     };
   }
