@@ -137,7 +137,26 @@ const configSchema = strictObject({
     /** When the background scan has surely ended (the registry's SECURITY_SCAN_TIMEOUT, 60 s, plus a margin): a write still confirmed before then is verified once more at this time after it. */
     scanSettleMs: v.optional(int(0, 900_000), 75_000),
   }),
-  targets: v.pipe(v.array(targetSchema), v.minLength(1, 'must list at least one target')),
+  /** At least one, unless `follow.enabled`: then the registry's own entries are adopted at run time. */
+  targets: v.optional(v.array(targetSchema), []),
+  /** Adopt at run time every registry entry registered by a Cloud Map name of the namespace (follow/). */
+  follow: v.optional(
+    strictObject({
+      enabled: v.optional(v.boolean(), false),
+      /** Registry paths never adopted (exactly as stored). */
+      exclude: v.optional(v.array(v.string()), []),
+    }),
+    {},
+  ),
+  /** The DynamoDB table that records which entries the reconciler wrote (required with follow). */
+  ownership: v.optional(
+    strictObject({
+      table: v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
+      ),
+    }),
+  ),
   /** Decide and report, never write. */
   dryRun: v.optional(v.boolean(), false),
   /**
@@ -181,6 +200,14 @@ export function parseConfig(input: unknown, source = 'configuration'): Reconcile
   const seen = new Map<string, number>();
   const problems: string[] = [];
   const suffix = `.${config.namespace.toLowerCase()}`;
+  if (config.targets.length === 0 && !config.follow.enabled)
+    problems.push('targets: must list at least one target');
+  if (config.follow.enabled && config.ownership === undefined)
+    problems.push('ownership.table: required when follow.enabled is true (the construct sets it)');
+  config.follow.exclude.forEach((path, i) => {
+    const problem = registryPathProblem(path);
+    if (problem !== undefined) problems.push(`follow.exclude.${i}: ${problem}`);
+  });
   config.targets.forEach((t, i) => {
     const key = `${t.kind} ${t.path}`;
     const first = seen.get(key);

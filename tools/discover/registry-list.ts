@@ -1,12 +1,8 @@
-import type { CallContext, EntryRef, TargetKind } from '../../functions/reconciler/ports';
+import type { ListedEntry } from '../../functions/reconciler/follow/match';
+import type { CallContext, TargetKind } from '../../functions/reconciler/ports';
 import type { RegistryClient } from '../../functions/reconciler/registry/client';
 
-/** One registry entry with its address, as discover needs it. */
-export interface ListedEntry extends EntryRef {
-  /** `proxy_pass_url` or `url`; undefined when it could not be read (see `error`). */
-  url?: string;
-  error?: string;
-}
+export type { ListedEntry } from '../../functions/reconciler/follow/match';
 
 /**
  * Every server and agent path in the registry, with its address. The paths come from the list

@@ -6,6 +6,8 @@ import { isRunning, serviceOfGroup } from '../core/task';
 import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
 import { describeError, EntryNotFoundError, isRetryable, PolicyDeniedError } from '../errors';
+import { adoptionOf } from '../follow/follower';
+import { checkOwnership, type GateDeps, type GateResult } from '../follow/gate';
 import type {
   CallContext,
   CloudMapInstance,
@@ -29,6 +31,8 @@ export interface EntryDeps {
   maxDeferAttempts: number;
   /** Which targets an ECS service serves: tells whether a task's service runs the target. */
   services: Pick<ServiceDirectory, 'targetsFor'>;
+  /** Follow mode's ownership gate, for adopted targets (follow/gate.ts). */
+  ownership?: GateDeps;
 }
 
 /**
@@ -81,8 +85,17 @@ export async function reconcileEntry(
   let stage: FailureStage = 'registry-read';
   let entry: RegistryEntry | undefined;
   let decision: Decision | undefined;
+  let gate: GateResult | undefined;
   try {
     entry = await deps.registry.readEntry({ kind: target.kind, path: target.path }, ctx);
+    const adopted = adoptionOf(target);
+    if (adopted !== undefined) {
+      // An adopted entry is written only when the ownership table gives it to us (follow/gate.ts).
+      stage = 'ownership';
+      if (deps.ownership === undefined) throw new Error('follow mode without an ownership table');
+      gate = await checkOwnership({ ...target, adopted }, entry, deps.ownership);
+      if (gate.skip !== undefined) return { entry, decision: gate.skip, owner: gate.owner };
+    }
     const owned = isOwnedHost(hostOf(entry.url) ?? '', target.cloudMapService, config.namespace);
     const input = {
       target,
@@ -102,7 +115,8 @@ export async function reconcileEntry(
             fullCheckMinutes: config.resyncFullCheckMinutes,
           })
         : undefined;
-    if (fromPointer !== undefined) return { entry, decision: fromPointer, pointerVerified: true };
+    if (fromPointer !== undefined)
+      return { entry, decision: fromPointer, pointerVerified: true, ...ownerOf(gate) };
     let instances: CloudMapInstance[] = [];
     let tasks: ReadonlyMap<string, TaskState> = new Map();
     let ecsServices: string[] | undefined;
@@ -122,7 +136,12 @@ export async function reconcileEntry(
       }
     }
     if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
-      return { entry, decision };
+      return { entry, decision, ...ownerOf(gate) };
+    if (gate !== undefined) {
+      stage = 'ownership';
+      await gate.commit(decision.desiredUrl);
+      gate.owner = 'recorded';
+    }
     stage = 'registry-write';
     const hostForms = {
       entryHost: hostOf(entry.url) ?? '',
@@ -135,6 +154,8 @@ export async function reconcileEntry(
     const redecide = (current: RegistryEntry): string | undefined => {
       const fresh = decide({ ...input, currentUrl: current.url, instances, tasks, ecsServices });
       again = { entry: current, decision: fresh };
+      // An adopted entry is written only with the address its ownership row records.
+      if (gate !== undefined && fresh.desiredUrl !== decision?.desiredUrl) return undefined;
       return fresh.action === 'update' ? fresh.desiredUrl : undefined;
     };
     const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx, { redecide, hostForms });
@@ -147,11 +168,12 @@ export async function reconcileEntry(
       ...(result.resets === undefined || result.resets.length === 0 ? {} : { resets: result.resets }),
       ...(result.superseded === true ? { superseded: true } : {}),
     };
-    if (result.superseded === true || result.confirmed) return { entry, decision, write };
+    if (result.superseded === true || result.confirmed) return { entry, decision, write, ...ownerOf(gate) };
     return {
       entry,
       decision,
       write,
+      ...ownerOf(gate),
       failure: {
         reason: 'write-not-confirmed',
         detail: `wrote ${decision.desiredUrl} but read back ${result.url}`,
@@ -163,6 +185,7 @@ export async function reconcileEntry(
     return {
       ...(entry === undefined ? {} : { entry }),
       ...(decision === undefined ? {} : { decision }),
+      ...ownerOf(gate),
       failure: {
         reason: notFound
           ? 'entry-missing'
@@ -174,4 +197,9 @@ export async function reconcileEntry(
       },
     };
   }
+}
+
+/** The owner row's state for the record, when the entry is adopted. */
+function ownerOf(gate: GateResult | undefined): { owner?: GateResult['owner'] } {
+  return gate === undefined ? {} : { owner: gate.owner };
 }

@@ -1,6 +1,8 @@
 import { type Decision, untrustedInstances } from '../core/decide';
 import { type ErrorReason, isNoLiveInstance } from '../core/reasons';
 import { isRegistryEvent } from '../core/screen';
+import { adoptionOf } from '../follow/follower';
+import type { OwnerState } from '../follow/gate';
 import type { RegistryEntry } from '../ports';
 import type { DecisionRecord, TriggerInfo } from '../record';
 import { type LoggerLike, MetricName, type MetricsSink } from '../telemetry';
@@ -20,15 +22,25 @@ export type EntryOutcome = {
   write?: DecisionRecord['write'];
   /** The decision came from the resync's ECS-only check (the pointer's age is kept). */
   pointerVerified?: boolean;
+  /** An adopted entry's owner row state (follow/gate.ts). */
+  owner?: OwnerState;
 } & ({ failure: Failure; decision?: Decision } | { failure?: undefined; decision: Decision });
 
 /** Builds the decision record of one entry's reconcile. */
 export function buildRecord(
   plan: Plan,
   outcome: EntryOutcome,
-  options: { calls: CallCounts; durationMs: number; dryRun: boolean; registryService: string | undefined },
+  options: {
+    calls: CallCounts;
+    durationMs: number;
+    dryRun: boolean;
+    registryService: string | undefined;
+    /** Follow mode is on: every record says whether its entry is configured or adopted. */
+    follow?: boolean;
+  },
 ): DecisionRecord {
   const { target } = plan;
+  const adopted = adoptionOf(target);
   const { decision, entry, failure } = outcome;
   const last = plan.triggers.at(-1) as Trigger;
   return {
@@ -50,6 +62,11 @@ export function buildRecord(
     dryRun: options.dryRun,
     ...(outcome.write === undefined ? {} : { write: outcome.write }),
     ...(entry?.securityPending === true ? { securityPending: true as const } : {}),
+    ...(adopted !== undefined
+      ? { follow: { origin: 'adopted' as const, via: adopted.via, owner: outcome.owner ?? 'none' } }
+      : options.follow === true
+        ? { follow: { origin: 'configured' as const } }
+        : {}),
     calls: options.calls,
     retryable: failure === undefined ? outcome.decision.retryable : failure.retryable,
     durationMs: options.durationMs,
