@@ -10,6 +10,7 @@ import {
   DEFAULT_TARGETS,
   STATIC_TOKEN_ENV,
 } from './defaults';
+import { followConfigInput } from './ownership-table';
 import type { ReconcilerTarget, RegistryReconcilerProps } from './props';
 import type { Assert, Same } from './type-checks';
 
@@ -48,5 +49,6 @@ export function buildConfigInput(props: RegistryReconcilerProps): Record<string,
     config.lagRetry = lagRetry;
   }
   if (props.resyncFullCheck !== undefined) config.resyncFullCheckMinutes = props.resyncFullCheck.toMinutes();
+  Object.assign(config, followConfigInput(props.follow));
   return config;
 }

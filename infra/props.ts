@@ -2,9 +2,11 @@
  * What a `RegistryReconciler` can be told, in one place: every field with its `@default`. The
  * defaults themselves are in defaults.ts; each field's checks are in validation.ts.
  */
+
 import type { Duration } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { FollowProps } from './ownership-table';
 
 /** One registry entry to keep pointed at a live task. Mirrors a target of the reconciler's configuration. */
 export interface ReconcilerTarget {
@@ -151,6 +153,12 @@ export interface RegistryReconcilerProps {
    * @default DEFAULT_TARGETS (the five entries of the v1.0.16 stack, defaults.ts)
    */
   readonly targets?: readonly ReconcilerTarget[];
+  /**
+   * Follow mode: adopt at run time every registry entry registered by a Cloud Map name of the
+   * namespace. The construct then creates the ownership table (infra/ownership-table.ts).
+   * @default off
+   */
+  readonly follow?: FollowProps;
   /**
    * Decide and report, never write.
    * @default false

@@ -7,6 +7,7 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +26,7 @@ import { buildLogGroup, type HouseSettings } from './house-lambda';
 import type { ReconcilerAlarms } from './monitoring/alarms';
 import { buildMonitoring } from './monitoring/monitoring';
 import { importNetwork } from './network';
+import { buildOwnershipTable, grantOwnership, withTableName } from './ownership-table';
 import { buildRole, grantReads, grantSend } from './permissions';
 import type { RegistryReconcilerProps } from './props';
 import { buildFunction } from './reconciler-function';
@@ -78,6 +80,8 @@ export class RegistryReconciler extends Construct {
   readonly securityGroup?: ec2.SecurityGroup;
   /** The configuration passed in `RECONCILER_CONFIG`, as the functions will read it. */
   readonly config: ReconcilerConfig;
+  /** Follow mode's ownership table (retained when the stack is deleted), when follow is on. */
+  readonly ownershipTable?: dynamodb.Table;
   /** The cluster's ARN (a token when the cluster was given by name in an environment-agnostic stack). */
   readonly clusterArn: string;
 
@@ -85,8 +89,15 @@ export class RegistryReconciler extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
 
-    const { config, configJson } = checkProps(props, stack, this.node.path);
+    const checked = checkProps(props, stack, this.node.path);
+    const { config } = checked;
     this.config = config;
+    // Follow mode: the ownership table, its name in the configuration (infra/ownership-table.ts).
+    this.ownershipTable = config.follow.enabled ? buildOwnershipTable(this) : undefined;
+    const configJson =
+      this.ownershipTable === undefined
+        ? checked.configJson
+        : withTableName(checked.configJson, this.ownershipTable);
     const serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
     const timeout = props.timeout ?? DEFAULT_TIMEOUT;
     const resyncInterval = props.resyncInterval ?? DEFAULT_RESYNC;
@@ -151,6 +162,10 @@ export class RegistryReconciler extends Construct {
     consumeTriggers(this.fanoutFunction, queues);
     grantReads(this.role, props, config);
     grantReads(this.fanoutRole, props, config);
+    if (this.ownershipTable !== undefined) {
+      grantOwnership(this.role, this.ownershipTable, config, true);
+      grantOwnership(this.fanoutRole, this.ownershipTable, config, false);
+    }
     // The reconciler sends the delayed verification of a write it made (the fan-out reads it back
     // after the registry's scan); the fan-out sends work, and its own delayed re-checks and shards.
     grantSend(this.role, 'SendTriggers', [queues.triggerQueue]);

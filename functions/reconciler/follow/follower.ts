@@ -140,6 +140,22 @@ export class Follower {
   }
 
   /**
+   * The adopted target of the entry a work message names (by its group): its row when it has one
+   * (no registry read), else the rule's match on the entry as read. Undefined when follow mode
+   * does not take it.
+   */
+  async forRef(
+    ref: EntryRef,
+    read: (ref: EntryRef) => Promise<RegistryEntry>,
+    ctx: CallContext,
+  ): Promise<AdoptedTarget | undefined> {
+    if (!this.mayAdopt(ref)) return undefined;
+    const row = await this.deps.ownership.get(ref);
+    if (row !== undefined) return this.fromRow(row);
+    return this.fromMatch(await this.match(await read(ref), ctx));
+  }
+
+  /**
    * Every adopted target (a schedule or a registry restart on the direct path): the registry's
    * entries that the rule matches by name, and those the table holds rows for.
    */
