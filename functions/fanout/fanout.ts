@@ -143,8 +143,7 @@ export class Fanout {
     // The registry lists more entries than the plan counted (unmanaged ones): the page after
     // the last planned one follows, chained, so every managed entry is on some page.
     // In follow mode the registry may list any number of entries to adopt: pages follow while it has more.
-    const configured = this.deps.config.targets.filter((t) => t.kind === shard.kind).length;
-    const planned = Math.max(this.deps.follow === undefined ? 0 : 1, configured);
+    const planned = this.plannedEntries(shard.kind);
     if (result.more && shard.offset + shard.limit >= planned) {
       const next = { ...shard, offset: shard.offset + shard.limit, limit: this.deps.pageSize };
       await this.deps.queues.sendTriggers([
@@ -199,13 +198,19 @@ export class Fanout {
     ]);
   }
 
+  /**
+   * The entries of a kind a resync plans pages for: the configured targets; in follow mode at
+   * least a full page of each list, whose last planned page chains the next while the registry has more.
+   */
+  private plannedEntries(kind: 'server' | 'agent'): number {
+    const configured = this.deps.config.targets.filter((t) => t.kind === kind).length;
+    return this.deps.follow === undefined ? configured : Math.max(this.deps.pageSize, configured);
+  }
+
   private async sendShards(resync: string, time: string, base: number, mode: ShardMessage['mode']) {
-    const { config } = this.deps;
-    // Follow mode reads every page of both lists: at least the first of each, the rest chained.
-    const least = this.deps.follow === undefined ? 0 : 1;
     const plan = planResync({
-      servers: Math.max(least, config.targets.filter((t) => t.kind === 'server').length),
-      agents: Math.max(least, config.targets.filter((t) => t.kind === 'agent').length),
+      servers: this.plannedEntries('server'),
+      agents: this.plannedEntries('agent'),
       pageSize: this.deps.pageSize,
       rates: this.deps.rates,
       share: this.deps.rateShare,
