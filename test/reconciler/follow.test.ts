@@ -286,6 +286,24 @@ describe('follow mode: the reconciler (direct path)', () => {
     expect(f.registry.url(E.weather)).toBe('http://weather-server:8000/mcp');
   });
 
+  it('reads the services of the namespace and the cluster only for a host that can name one, once per cache period', async () => {
+    // Prepare
+    const f = setup();
+    f.registry.set(E.weather, 'http://10.9.9.8:8000/');
+    f.registry.set(E.excluded, 'https://other.example.com/');
+
+    // Act
+    await f.schedule('only-foreign');
+    const withoutNames = f.source.calls;
+    f.registry.set(E.weather, 'http://weather-server:8000/');
+    await f.schedule('named');
+    await f.schedule('named-again');
+
+    // Assess
+    expect(withoutNames).toBe(0);
+    expect(f.source.calls).toBe(1);
+  });
+
   it('a dry run records and releases nothing', async () => {
     // Prepare
     const f = setup();

@@ -1,4 +1,5 @@
 import type { ReconcilerConfig, TargetConfig } from '../config';
+import { hostOf, isIPv4, normalizeHost } from '../core/url';
 import type { CallContext, EntryRef, RegistryEntry, TargetKind } from '../ports';
 import { type DiscoverWorld, type EntryMatch, matchEntry } from './match';
 import type { OwnerRow, OwnershipPort } from './ownership';
@@ -82,12 +83,20 @@ export class Follower {
     return this.world.world;
   }
 
-  /** The shared rule's verdict on one listed entry, against the world. */
+  /**
+   * The shared rule's verdict on one listed entry, against the world. A host that cannot name a
+   * Cloud Map service of the namespace (an IPv4, a dotted host outside it) is decided without
+   * reading the world (ListServices and DescribeServices of every service of the cluster).
+   */
   async match(
     entry: { kind: TargetKind; path: string; url?: string },
     ctx: CallContext,
   ): Promise<EntryMatch> {
-    return matchEntry(entry, await this.readWorld(ctx));
+    const host = normalizeHost(hostOf(entry.url ?? '') ?? '');
+    const namespace = normalizeHost(this.deps.config.namespace);
+    const named = host !== '' && !isIPv4(host) && (!host.includes('.') || host.endsWith(`.${namespace}`));
+    const world = named ? await this.readWorld(ctx) : { namespace, cloudMapServices: [], ecsServices: [] };
+    return matchEntry(entry, world);
   }
 
   /** A target for an entry the rule matched (the entry names its Cloud Map service). */
@@ -169,6 +178,7 @@ export class Follower {
       for (let offset = 0, more = true; more; ) {
         const page = await pages.listPage(kind, offset, LIST_PAGE, ctx);
         for (const e of page.entries) {
+          if (!this.mayAdopt(e)) continue;
           const t = this.fromMatch(await this.match(e, ctx));
           if (t !== undefined) found.set(`${t.kind} ${t.path}`, t);
         }
