@@ -7,11 +7,22 @@ import { MemoryOwnership, type OwnerRow } from '../../functions/reconciler/follo
 import { ownershipVerdict } from '../../functions/reconciler/follow/verdict';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
+import { MetricName } from '../../functions/reconciler/telemetry';
 import { createReconciler, createWorkerHandler } from '../../functions/reconciler/wiring';
+import { planTable } from '../../tools/plan/table';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import { memoryPages, worldFollowSource } from '../../tools/world/follow';
 import { MemoryRegistry, World } from '../../tools/world/world';
-import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, REFS, SERVICES, TASKS, TOKEN_ENV } from './helpers';
+import {
+  CLUSTER_ARN,
+  CLUSTER_NAME,
+  NAMESPACE,
+  REFS,
+  RecordingMetrics,
+  SERVICES,
+  TASKS,
+  TOKEN_ENV,
+} from './helpers';
 
 /**
  * Follow mode in the reconciler: entries found at run time by the shared rule, durable ownership
@@ -73,8 +84,10 @@ function setup() {
   const source = worldFollowSource(NAMESPACE, services);
   const follower = new Follower({ config, ownership, world: source, now: world.clock.now, ttlMs: 30_000 });
   const records: DecisionRecord[] = [];
+  const metrics = new RecordingMetrics();
   const reconciler = createReconciler({
     config,
+    metrics,
     cloudMap: world,
     ecs: world,
     registry,
@@ -89,7 +102,19 @@ function setup() {
     Object.fromEntries(
       rs.map((r) => [r.target.path, [r.action, r.reason, r.follow?.owner ?? r.follow?.origin]]),
     );
-  return { config, world, registry, ownership, follower, source, reconciler, records, schedule, byPath };
+  return {
+    config,
+    world,
+    registry,
+    ownership,
+    follower,
+    source,
+    reconciler,
+    records,
+    metrics,
+    schedule,
+    byPath,
+  };
 }
 
 describe('follow mode: the ownership rule (follow/verdict.ts)', () => {
@@ -132,6 +157,7 @@ describe('follow mode: the reconciler (direct path)', () => {
       '/weather/': ['update', 'resolve-name', 'recorded'],
     });
     expect(f.registry.url(E.weather)).toBe(`http://${W1.ipv4}:8000/mcp`);
+    expect([f.metrics.get(MetricName.FollowAdopted), f.metrics.get(MetricName.FollowOwned)]).toEqual([1, 1]);
     expect(f.registry.url(E.handset)).toBe('http://10.9.9.9:8000/');
     expect(f.registry.url(E.external)).toBe('https://api.example.com/mcp');
     expect(f.registry.url(E.excluded)).toBe('http://weather-server.mcp-gateway.local:8000/');
@@ -234,6 +260,7 @@ describe('follow mode: the reconciler (direct path)', () => {
 
     // Assess
     expect(f.byPath(released.records)['/weather/']).toEqual(['skip', 'released', 'released']);
+    expect(f.metrics.get(MetricName.FollowReleased)).toBe(1);
     expect(after.records.map((r) => r.target.path)).toEqual(['/currenttime/']);
     expect(f.registry.writes.slice(writes).map((w) => w.path)).toEqual(['/weather/']);
     expect(f.byPath(again.records)['/weather/']).toEqual(['update', 'resolve-name', 'recorded']);
@@ -302,6 +329,29 @@ describe('follow mode: the reconciler (direct path)', () => {
     // Assess
     expect(withoutNames).toBe(0);
     expect(f.source.calls).toBe(1);
+  });
+
+  it('plan (a dry run) marks the entry it would adopt, and the configured target', async () => {
+    // Prepare
+    const f = setup();
+    const dry = createReconciler({
+      config: { ...f.config, dryRun: true },
+      cloudMap: f.world,
+      ecs: f.world,
+      registry: f.registry,
+      now: f.world.clock.now,
+      follow: { ownership: f.ownership, follower: f.follower, pages: memoryPages(f.registry) },
+    });
+
+    // Act
+    const out = await dry.reconcile([{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]);
+    const table = planTable(out.records);
+
+    // Assess
+    expect(table).toContain('follow:    adopt (found by the shared matching rule');
+    expect(table).toContain('follow:    configured target');
+    expect(f.ownership.rows.size).toBe(0);
+    expect(f.registry.writes).toEqual([]);
   });
 
   it('a dry run records and releases nothing', async () => {

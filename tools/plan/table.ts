@@ -16,7 +16,8 @@ export function planTable(records: DecisionRecord[]): string {
       const verdict =
         r.action === 'update' ? `  would:     update → ${r.desiredUrl}` : `  would:     ${r.action}`;
       const why = `  why:       ${r.reason}: ${r.detail}`;
-      return [head, now, ...instances, verdict, why].join('\n');
+      const follow = r.follow === undefined ? [] : [`  follow:    ${followText(r.follow)}`];
+      return [head, now, ...instances, verdict, why, ...follow].join('\n');
     })
     .join('\n\n');
 }
@@ -28,4 +29,21 @@ export function planSummary(records: DecisionRecord[]): string {
   const parts = Object.entries(counts).map(([a, n]) => `${a} ${n}`);
   const errors = counts.error ?? 0;
   return `${records.length} target(s): ${parts.join(', ') || 'none'}; ${errors} error(s); plan only, nothing written`;
+}
+
+/** Follow mode's word on an entry: configured, or adopted and whose it is (the owner row's state). */
+function followText(f: NonNullable<DecisionRecord['follow']>): string {
+  if (f.origin === 'configured') return 'configured target';
+  const via = f.via === 'row' ? 'its ownership row' : 'the shared matching rule';
+  switch (f.owner) {
+    case 'adopting':
+      return `adopt (found by ${via}; its first write records an ownership row)`;
+    case 'owned':
+    case 'recorded':
+      return `adopted, owned (the ownership row says we wrote its address)`;
+    case 'released':
+      return 'released (changed by someone since our write: the row goes, the entry is theirs)';
+    default:
+      return `adopted, not ours to write (${via})`;
+  }
 }

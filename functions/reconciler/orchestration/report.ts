@@ -118,6 +118,11 @@ export class Reporter {
     if (record.write?.disabledAfterWrite) m.count(MetricName.ServerDisabledAfterWrite);
     if (record.reason === 'policy-denied') m.count(MetricName.PolicyDenied);
     if (record.securityPending) m.count(MetricName.ServerSecurityPending);
+    const owner = record.follow?.owner;
+    if (owner === 'recorded' && record.reason === 'resolve-name') m.count(MetricName.FollowAdopted);
+    if (owner === 'released') m.count(MetricName.FollowReleased);
+    if (record.reason === 'not-owned') m.count(MetricName.FollowNotOwned);
+    if (owner === 'owned' || owner === 'recorded') m.count(MetricName.FollowOwned);
     const untrusted = untrustedInstances(record.instances);
     if (untrusted.length > 0) {
       m.count(MetricName.UntrustedInstance, untrusted.length);
