@@ -16,6 +16,8 @@ export interface VerificationRecord {
   addressWrittenBack: boolean;
   /** Another address since: a later write, not a write-back. */
   changedSince: boolean;
+  /** Tools the registry blocks on the server (1.31+ `SECURITY_ALLOW_UNSAFE_SERVERS`: the server stays enabled). */
+  blockedTools?: string[];
 }
 
 /**
@@ -40,6 +42,7 @@ export function reportVerification(
     disabled: found.disabled,
     addressWrittenBack: found.addressWrittenBack && (v.previous === undefined || found.url === v.previous),
     changedSince: found.addressWrittenBack && v.previous !== undefined && found.url !== v.previous,
+    ...(found.blockedTools === undefined ? {} : { blockedTools: found.blockedTools }),
   };
   const name = `${v.kind} ${v.path}`;
   if (found.disabledSecurityPending) {
@@ -53,6 +56,12 @@ export function reportVerification(
       verification: record,
     });
   }
+  if (record.blockedTools !== undefined) {
+    logger.warn(
+      `${name}: the registry blocks ${record.blockedTools.length} tool(s) after its security scan (${record.blockedTools.join(', ')}); the server stays ${found.disabled ? 'disabled' : 'enabled'}`,
+      { verification: record },
+    );
+  }
   if (record.addressWrittenBack) {
     logger.warn(`${name} has ${found.url} back after our write of ${v.written}: reconciling it again`, {
       verification: record,
@@ -61,7 +70,7 @@ export function reportVerification(
     logger.info(`${name} changed to ${found.url} since our write of ${v.written} (a later write)`, {
       verification: record,
     });
-  } else if (!found.disabled) {
+  } else if (!found.disabled && record.blockedTools === undefined) {
     logger.info(`${name}: write of ${v.written} verified`, { verification: record });
   }
   return record;

@@ -6,6 +6,7 @@ import { readTriggerMessage, type TriggerMessage } from '../reconciler/delivery/
 import { DEFAULT_RECHECK } from '../reconciler/delivery/recheck';
 import { DELIVERY } from '../reconciler/delivery/settings';
 import { describeError } from '../reconciler/errors';
+import { parseEventText } from '../reconciler/event';
 import { NO_COUNT } from '../reconciler/ports';
 import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from '../reconciler/telemetry';
 import { Fanout, type FanoutDeps } from './fanout';
@@ -90,19 +91,36 @@ export function createFanoutHandler(options: FanoutOptions): {
         fail(id, error);
       }
     }
-    const run = async ({ id, m }: { id: string; m: TriggerMessage }) => {
+    /** Handles one message; false when it failed (and was reported). */
+    const run = async ({ id, m }: { id: string; m: TriggerMessage }): Promise<boolean> => {
       try {
         if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
         else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
         else await fanout.event(m.body);
+        return true;
       } catch (error) {
         fail(id, error);
+        return false;
       }
     };
-    // Events and verifications are a few short calls each: together. Shards, one at a time after
-    // them: a batch's shard checks never add up their look-ups against the API limits, and one is
-    // started only while the invocation has time for it (else it comes back after the visibility timeout).
-    await Promise.all(parsed.filter((p) => p.m.type !== 'shard').map(run));
+    // Events and verifications are a few short calls each: together, each event id once (EventBridge
+    // delivers at least once: copies in one batch share one look-up and one send, and fail together).
+    // Shards, one at a time after them: a batch's shard checks never add up their look-ups against
+    // the API limits, and one is started only while the invocation has time for it (else it comes
+    // back after the visibility timeout).
+    const copies = new Map<string, { id: string; m: TriggerMessage }[]>();
+    parsed.forEach((p, i) => {
+      if (p.m.type === 'shard') return;
+      const key = (p.m.type === 'event' ? eventKey(p.m.body) : undefined) ?? `message ${i}`;
+      copies.set(key, [...(copies.get(key) ?? []), p]);
+    });
+    await Promise.all(
+      [...copies.values()].map(async (same) => {
+        const ok = await run(same[0] as { id: string; m: TriggerMessage });
+        if (!ok)
+          for (const p of same.slice(1)) if (p.id !== '') batchItemFailures.push({ itemIdentifier: p.id });
+      }),
+    );
     for (const p of parsed.filter((q) => q.m.type === 'shard')) {
       if (context !== undefined && context.getRemainingTimeInMillis() < DELIVERY.fanoutReserveMs) {
         if (p.id !== '') batchItemFailures.push({ itemIdentifier: p.id });
@@ -113,6 +131,19 @@ export function createFanoutHandler(options: FanoutOptions): {
     return { batchItemFailures };
   };
   return { handler, fanout, logger, metrics: options.metrics ?? NO_METRICS };
+}
+
+/**
+ * What makes two EventBridge bodies copies of one event: its id, with the task change it reports
+ * (a body reusing an id for another change is handled on its own); undefined for a body the intake
+ * refuses, which is handled, and reported, on its own.
+ */
+function eventKey(body: string): string | undefined {
+  const intake = parseEventText(body);
+  if (intake.kind === 'schedule') return `schedule ${intake.eventId}`;
+  if (intake.kind !== 'task') return undefined;
+  const e = intake.event;
+  return `task ${e.eventId} ${e.taskArn} ${e.version} ${e.lastStatus}/${e.desiredStatus}`;
 }
 
 export type { ReconcilerConfig };

@@ -120,7 +120,7 @@ export class PolicyDeniedError extends PermanentError {
     readonly detail: string,
   ) {
     super(
-      `registry URL security policy refused ${kind} ${path} -> ${address} (${detail}): allow the tasks' subnets in the registry's SSRF_ALLOWED_CIDRS (or the host in SSRF_ALLOWED_HOSTS); see the README, "Registry URL policy"`,
+      `registry URL security policy refused ${kind} ${path} -> ${address} (${detail}): allow the tasks' subnets in the registry's SSRF_ALLOWED_CIDRS (or the host in SSRF_ALLOWED_HOSTS); see docs/deploy.md, "Registry URL policy"`,
     );
   }
 }

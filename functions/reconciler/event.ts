@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { eniIpv4, findEni, idFromArn, serviceOfGroup } from './core/task';
+import { eniIpv4, findEni, idFromArn, serviceOfGroup, taskArnMismatch } from './core/task';
 import type { TaskEvent } from './core/types';
 import { isIPv4 } from './core/url';
 import { parseJson } from './json';
@@ -90,6 +90,16 @@ export function parseEvent(input: unknown): Intake {
     };
   }
   const d = detail.output;
+  // One task's event names its cluster twice: a task ARN of another account, Region or cluster
+  // than the cluster ARN is not ECS's, and acting on it could move a pointer off a live task.
+  const mismatch = taskArnMismatch(d.clusterArn, d.taskArn);
+  if (mismatch !== undefined) {
+    return {
+      kind: 'malformed',
+      eventId,
+      reason: `invalid ECS task event: detail.taskArn is not a task of detail.clusterArn (${mismatch})`,
+    };
+  }
   const clusterName = lastSegment(d.clusterArn, 'cluster/');
   const taskId = idFromArn(d.taskArn);
   const service = serviceOfGroup(d.group);

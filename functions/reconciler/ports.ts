@@ -92,8 +92,17 @@ export interface WriteResult {
   reenabled: boolean;
   /** Which route wrote (the decision record's `write.route`). */
   route?: WriteRoute;
-  /** Fields the route reset besides the address (`id`, `registered_by`, …); empty for PATCH. */
+  /**
+   * Fields the write reset besides the address: those whose value differs between the read before
+   * and the read-back after it, plus those the route always replaces (`id`, `registered_by`).
+   */
   resets?: string[];
+  /**
+   * Fields the write may have reset that no read shows, so neither re-sent nor compared (v1.0.16's
+   * register-overwrite: `headers`, `visibility`, `allowed_groups`, `sse_endpoint`,
+   * `supported_transports`). Absent when there are none.
+   */
+  mayReset?: string[];
   /** The entry changed under the write (412) and `redecide` said no write is needed any more. */
   superseded?: boolean;
 }
@@ -124,6 +133,8 @@ export interface WriteVerification {
   addressWrittenBack: boolean;
   /** The entry as read. */
   entry: RegistryEntry;
+  /** Tools the registry blocks on the server (1.31+ `SECURITY_ALLOW_UNSAFE_SERVERS`: the scan blocks tools, not the server). */
+  blockedTools?: string[];
 }
 
 export interface RegistryPort {
@@ -140,4 +151,9 @@ export interface RegistryPort {
     ctx: CallContext,
     options?: WriteOptions,
   ): Promise<WriteResult>;
+  /**
+   * The fields a write of `entry` would reset without any read showing them (`WriteResult.mayReset`),
+   * known before writing: a dry run's record names them.
+   */
+  fieldsMayReset?(entry: RegistryEntry): string[];
 }

@@ -196,7 +196,14 @@ export class Reconciler {
   ): Promise<DecisionRecord> {
     const started = this.now();
     const ctx = new CountingContext();
-    const outcome = await reconcileEntry(plan, stopping, check, ctx, this.entry);
+    const outcome = await reconcileEntry(
+      plan,
+      stopping,
+      check,
+      ctx,
+      this.entry,
+      this.pointers.recall(plan.target),
+    );
     const record = buildRecord(plan, outcome, {
       calls: mergeCalls({ ...plan.lookupCalls }, ctx.take()),
       durationMs: Math.max(0, this.now() - started),

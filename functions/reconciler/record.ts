@@ -43,7 +43,12 @@ export interface DecisionRecord {
   detail: string;
   dryRun: boolean;
   /** What the write did (the registry client's answer, without the read-back address). */
-  write?: Omit<WriteResult, 'url'>;
+  write?: Omit<WriteResult, 'url' | 'mayReset'>;
+  /**
+   * Fields the write may have reset (or, in a dry run, would) that no read of this registry shows,
+   * so nothing can say whether they changed (v1.0.16's register-overwrite). Absent when none.
+   */
+  mayReset?: string[];
   /** The registry holds the server disabled and tagged `security-pending` (its security scan failed). */
   securityPending?: true;
   /**

@@ -33,6 +33,12 @@ export const MetricName = {
   ServerDisabledAfterWrite: 'ServerDisabledAfterWrite',
   /** The registry's URL security policy refused a task address (SSRF_ALLOWED_CIDRS lacks the tasks' subnets). */
   PolicyDenied: 'PolicyDenied',
+  /**
+   * A write that may have reset fields no read shows (the record's `mayReset`): v1.0.16's
+   * register-overwrite, which on its file backend replaces `headers`, `visibility`,
+   * `allowed_groups`, `sse_endpoint` and `supported_transports` with defaults.
+   */
+  WriteMayReset: 'WriteMayReset',
   /** A managed server the registry holds disabled with `security-pending` (its scan failed), seen on any read. */
   ServerSecurityPending: 'ServerSecurityPending',
   /** Follow mode: an entry registered by name was adopted (its first write recorded an ownership row). */

@@ -177,7 +177,7 @@ export function buildAlarms(
     policyDenied: alarm('PolicyDeniedAlarm', {
       alarmName: 'registry-url-policy-denied',
       alarmDescription:
-        "The registry's URL security policy (1.26+) refused a task address: add the tasks' subnets to the registry's SSRF_ALLOWED_CIDRS (README, Deploy > Registry URL policy). The decision record names the address.",
+        "The registry's URL security policy (1.26+) refused a task address: add the tasks' subnets to the registry's SSRF_ALLOWED_CIDRS (docs/deploy.md, Registry URL policy). The decision record names the address.",
       metric: metrics.published(MetricName.PolicyDenied),
       threshold: 1,
       evaluationPeriods: 1,

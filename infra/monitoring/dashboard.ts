@@ -72,6 +72,7 @@ export function buildDashboard(
       sum(MetricName.ServerDisabledAfterWrite, 'server disabled after write'),
       sum(MetricName.ServerSecurityPending, 'security-pending seen'),
       sum(MetricName.PolicyDenied, 'URL policy denied'),
+      sum(MetricName.WriteMayReset, 'write may have reset fields'),
       sum(MetricName.UntrustedInstance, 'untrusted instance'),
     ]),
     graph('Follow mode (ownership)', [

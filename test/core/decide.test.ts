@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import {
   type DecisionInput,
   decide,
-  isOwnedHost,
   liveness,
   untrustedInstances,
 } from '../../functions/reconciler/core/decide';
+import { isPrivateIPv4, ownership } from '../../functions/reconciler/core/ownership';
 import { REASONS } from '../../functions/reconciler/core/reasons';
 import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
 
@@ -86,8 +86,8 @@ interface Row {
   };
 }
 
-function run(row: Row) {
-  const input: DecisionInput = {
+function inputOf(row: Row): DecisionInput {
+  return {
     target: { cloudMapService: 'currenttime-server', port: row.port ?? 'url' },
     namespace: 'mcp-gateway.local',
     currentUrl: row.currentUrl,
@@ -98,7 +98,10 @@ function run(row: Row) {
     canDefer: row.canDefer ?? true,
     ...(row.ecsServices === undefined ? {} : { ecsServices: row.ecsServices }),
   };
-  return decide(input);
+}
+
+function run(row: Row) {
+  return decide(inputOf(row));
 }
 
 const PENDING_STATES = ['PROVISIONING', 'PENDING', 'ACTIVATING'] as const;
@@ -703,6 +706,33 @@ const rows: [string, Row][] = [
     },
   ],
   [
+    'foreign host: a public IPv4 Cloud Map does not list is never rewritten',
+    {
+      currentUrl: 'http://1.2.3.4:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'skip', reason: 'foreign' },
+    },
+  ],
+  [
+    'a public IPv4 Cloud Map lists for the target is ours (kept while its task lives)',
+    {
+      currentUrl: 'http://54.12.0.7:8000/',
+      instances: [inst(A, { ip: '54.12.0.7' })],
+      tasks: [task(A, 'RUNNING', 'RUNNING', { ipv4: '54.12.0.7' })],
+      expected: { action: 'noop', reason: 'current-live', desiredUrl: 'http://54.12.0.7:8000/', chosen: A },
+    },
+  ],
+  [
+    'a private IPv4 of a replaced task (CGNAT) moves to a live task',
+    {
+      currentUrl: 'http://100.64.3.9:8000/',
+      instances: [inst(A)],
+      tasks: [task(A)],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: A_URL, chosen: A },
+    },
+  ],
+  [
     'foreign host: a name that only starts like an IPv4',
     {
       currentUrl: 'http://10.0.1.11.nip.io:8000/',
@@ -1224,29 +1254,114 @@ describe('Function: liveness', () => {
   });
 });
 
-describe('Function: isOwnedHost', () => {
-  it.each([
-    ['currenttime-server', true],
-    ['CURRENTTIME-SERVER', true],
-    ['currenttime-server.mcp-gateway.local', true],
-    ['currenttime-server.mcp-gateway.local.', true],
-    ['CurrentTime-Server.MCP-Gateway.Local', true],
-    ['10.0.3.17', true],
-    ['255.255.255.255', true],
-    ['currenttime-server.other.local', false],
-    ['currenttime', false],
-    ['mcpgw-server', false],
-    ['registry.example.com', false],
-    ['10.0.3.256', false],
-    ['10.0.3', false],
-    ['[::1]', false],
-    ['', false],
-  ])('%s → %s', (host, expected) => {
+describe('Function: decide, with ownership settled by a stronger rule', () => {
+  const base = {
+    instances: [inst(A)],
+    tasks: [task(A)],
+    expected: { action: 'skip' as const, reason: 'foreign' as const },
+  };
+
+  it('follows it when it says an address the host rule would own is not ours', () => {
     // Act
-    const owned = isOwnedHost(host, 'currenttime-server', 'mcp-gateway.local');
+    const d = decide({
+      ...inputOf({ ...base, currentUrl: 'http://10.0.9.9:8000/' }),
+      owner: { owned: false, basis: 'foreign', detail: 'not written by the reconciler' },
+    });
 
     // Assess
-    expect(owned).toBe(expected);
+    expect([d.action, d.reason, d.detail]).toEqual(['skip', 'foreign', 'not written by the reconciler']);
+  });
+
+  it('follows it when it says an address the host rule would not own is ours', () => {
+    // Act
+    const d = decide({
+      ...inputOf({ ...base, currentUrl: 'http://1.2.3.4:8000/' }),
+      owner: { owned: true, basis: 'listed-ip', detail: 'written by the reconciler' },
+    });
+
+    // Assess
+    expect([d.action, d.reason, d.desiredUrl]).toEqual(['update', 'current-not-live', A_URL]);
+  });
+});
+
+describe('Function: ownership', () => {
+  const LISTED = ['10.0.1.11', '54.12.0.7'];
+  it.each([
+    ['currenttime-server', 'cloud-map-name'],
+    ['CURRENTTIME-SERVER', 'cloud-map-name'],
+    ['currenttime-server.', 'cloud-map-name'],
+    ['currenttime-server.mcp-gateway.local', 'cloud-map-fqdn'],
+    ['currenttime-server.mcp-gateway.local.', 'cloud-map-fqdn'],
+    ['CurrentTime-Server.MCP-Gateway.Local', 'cloud-map-fqdn'],
+    ['10.0.1.11', 'listed-ip'],
+    ['10.0.1.11.', 'listed-ip'],
+    // A public address Cloud Map lists now (a VPC on public address space) is the target's.
+    ['54.12.0.7', 'listed-ip'],
+    ['10.0.3.17', 'stale-private-ip'],
+    ['172.16.0.1', 'stale-private-ip'],
+    ['172.31.255.254', 'stale-private-ip'],
+    ['192.168.4.4', 'stale-private-ip'],
+    ['100.64.0.1', 'stale-private-ip'],
+    ['100.127.255.255', 'stale-private-ip'],
+    ['1.2.3.4', 'foreign'],
+    ['255.255.255.255', 'foreign'],
+    ['172.15.255.255', 'foreign'],
+    ['172.32.0.1', 'foreign'],
+    ['192.169.0.1', 'foreign'],
+    ['100.63.255.255', 'foreign'],
+    ['100.128.0.1', 'foreign'],
+    ['127.0.0.1', 'foreign'],
+    ['169.254.169.254', 'foreign'],
+    ['currenttime-server.other.local', 'foreign'],
+    ['currenttime', 'foreign'],
+    ['mcpgw-server', 'foreign'],
+    ['registry.example.com', 'foreign'],
+    ['10.0.1.11.nip.io', 'foreign'],
+    ['10.0.3.256', 'foreign'],
+    ['10.0.3', 'foreign'],
+    ['[::1]', 'foreign'],
+    ['[fd00::11]', 'foreign'],
+    ['', 'foreign'],
+  ])('%s → %s', (host, basis) => {
+    // Act
+    const result = ownership({
+      host,
+      cloudMapService: 'currenttime-server',
+      namespace: 'mcp-gateway.local',
+      listedIpv4s: LISTED,
+    });
+
+    // Assess
+    expect(result.basis).toBe(basis);
+    expect(result.owned).toBe(basis !== 'foreign');
+    expect(result.detail).not.toBe('');
+  });
+
+  it('owns a public IPv4 only while Cloud Map lists it', () => {
+    // Arrange
+    const q = { host: '54.12.0.7', cloudMapService: 'currenttime-server', namespace: 'mcp-gateway.local' };
+
+    // Act
+    const listed = ownership({ ...q, listedIpv4s: ['54.12.0.7'] });
+    const gone = ownership({ ...q, listedIpv4s: ['10.0.1.11'] });
+
+    // Assess
+    expect(listed.owned).toBe(true);
+    expect(gone).toMatchObject({ owned: false, basis: 'foreign' });
+  });
+
+  it('tells private IPv4 ranges by their bounds', () => {
+    // Assess
+    expect(
+      ['10.0.0.0', '10.255.255.255', '172.16.0.0', '172.31.255.255', '192.168.0.0', '100.64.0.0'].every(
+        isPrivateIPv4,
+      ),
+    ).toBe(true);
+    expect(
+      ['9.255.255.255', '11.0.0.0', '172.15.0.1', '192.167.255.255', '100.63.0.1', 'example.com'].some(
+        isPrivateIPv4,
+      ),
+    ).toBe(false);
   });
 });
 

@@ -173,6 +173,43 @@ describe('Fan-out: task events', () => {
     expect(f.triggers).toEqual([]);
   });
 
+  it('handles copies of one event in a batch once: one DescribeServices, one work message', async () => {
+    const f = setup({ targets: [DISCOVERED_TARGET] });
+    const body = ev(TASKS.ta1, 'STOPPED');
+    const out = await f.run(Array.from({ length: 50 }, () => body));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(f.world.calls.get('ecs.DescribeServices')).toBe(1);
+    expect(f.work).toHaveLength(1);
+    expect(f.work[0]?.groupId).toBe('agent:/travel-assistant-agent');
+  });
+
+  it('hands back every copy of an event whose sends failed, and no other message', async () => {
+    const f = setup({ failWork: true });
+    const body = ev(TASKS.ct1, 'RUNNING');
+    const out = await f.run([body, ev(TASKS.gw1, 'PENDING'), body, body]);
+    expect(out.batchItemFailures).toEqual([
+      { itemIdentifier: 't1' },
+      { itemIdentifier: 't3' },
+      { itemIdentifier: 't4' },
+    ]);
+  });
+
+  it('handles on its own a body that reuses an event id for another task change', async () => {
+    const f = setup();
+    const running = ev(TASKS.ct1, 'RUNNING');
+    const stopped = JSON.stringify({ ...JSON.parse(ev(TASKS.ct1, 'STOPPED')), id: JSON.parse(running).id });
+    await f.run([running, stopped]);
+    expect(f.work.map((m) => m.body)).toEqual([running, stopped]);
+  });
+
+  it('looks a service up once for a burst of different events of it', async () => {
+    const f = setup({ targets: [DISCOVERED_TARGET] });
+    const other = { ...TASKS.ta1, taskId: 'abababababababababababababababab', ipv4: '10.0.4.52' };
+    await f.run([ev(TASKS.ta1, 'STOPPED'), ev(other, 'RUNNING')]);
+    expect(f.world.calls.get('ecs.DescribeServices')).toBe(1);
+    expect(f.work).toHaveLength(2);
+  });
+
   it('hands back only the message whose sends failed', async () => {
     const f = setup({ failWork: true });
     const out = await f.run([ev(TASKS.gw1, 'PENDING'), ev(TASKS.ct1, 'RUNNING')]);

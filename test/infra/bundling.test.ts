@@ -151,7 +151,7 @@ describe('credentials of the deployed clients and of the local tools', () => {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...env,
       },
-      timeout: 20_000,
+      timeout: 90_000,
     });
     return stdout.trim();
   };

@@ -169,20 +169,28 @@ describeWithMoto('Rule: ECS task state changes (EventBridge matching via moto)',
     return { named: await drain(namedQueue), anyService: await drain(anyServiceQueue) };
   }
 
-  beforeAll(async () => {
+  let namedTemplate: ReturnType<typeof synthReconciler>['template'];
+  let anyServiceTemplate: ReturnType<typeof synthReconciler>['template'];
+  let rules = 0;
+
+  beforeAll(() => {
     events = new EventBridgeClient(moto.clientConfig());
     sqs = new SQSClient(moto.clientConfig());
-    await moto.reset();
     // The default targets all name their ECS service: the rule lists them.
-    namedQueue = await deployRule('named-services', synthReconciler().template);
+    namedTemplate = synthReconciler().template;
     // A target left to discovery: the rule takes every service task.
-    anyServiceQueue = await deployRule(
-      'any-service',
-      synthReconciler({
-        targets: [{ kind: 'server', path: '/currenttime/', cloudMapService: 'currenttime-server' }],
-      }).template,
-    );
-  });
+    anyServiceTemplate = synthReconciler({
+      targets: [{ kind: 'server', path: '/currenttime/', cloudMapService: 'currenttime-server' }],
+    }).template;
+  }, 180_000);
+
+  // Each test its own rules and queues (fresh names, a fresh moto): nothing one test put is seen by another.
+  beforeEach(async () => {
+    await moto.reset();
+    rules++;
+    namedQueue = await deployRule(`named-services-${rules}`, namedTemplate);
+    anyServiceQueue = await deployRule(`any-service-${rules}`, anyServiceTemplate);
+  }, 60_000);
 
   afterAll(() => {
     events?.destroy();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { bundle, LAMBDA_ENTRY } from '../../tools/build';
-import type { LocalRegistry } from '../../tools/local-registry';
+import { GENERATIONS, type LocalRegistry } from '../../tools/local-registry';
 import { describeWithMoto } from '../support/moto';
 import { buildWorld, CLIENT_SECRET, ROOT, type Task, type World } from './world';
 
@@ -14,13 +14,17 @@ import { buildWorld, CLIENT_SECRET, ROOT, type Task, type World } from './world'
  * moto_server for ECS, Cloud Map and Secrets Manager, and the local registry server with Keycloak
  * client-credentials auth, all on 127.0.0.1 (./world.ts). After each step the registry's state is
  * asserted. The deployed queue topology has its own tier (./topology.test.ts).
+ *
+ * Every test starts from a fresh moto (reset) and a fresh world and registry, and prepares the
+ * tasks and addresses it needs itself: no test depends on another's order or leftovers.
  */
 
 const run = promisify(execFile);
 
-/** Each registry generation the reconciler speaks; 1.29 with the tasks' subnet allow-listed, as a user must. */
-const GENERATIONS = ['1.0.16', '1.29'] as const;
-
+/**
+ * Each registry generation the reconciler speaks (1.0.16, 1.29, 1.32); 1.29 and 1.32 with the tasks'
+ * subnet allow-listed, as a user must.
+ */
 for (const generation of GENERATIONS)
   describeWithMoto(
     `Integration (registry ${generation}): bundled handler and replay --live against moto and a local registry`,
@@ -36,13 +40,20 @@ for (const generation of GENERATIONS)
       beforeAll(async () => {
         work = mkdtempSync(join(tmpdir(), 'reconciler-it-'));
         bundlePath = (await bundle(LAMBDA_ENTRY, join(work, 'dist'))).outfile;
+      }, 180_000);
+
+      afterAll(() => {
+        if (work) rmSync(work, { recursive: true, force: true });
+      });
+
+      beforeEach(async () => {
+        await moto.reset();
         world = await buildWorld(moto, generation);
         ({ registry, configJson, env } = world);
-      }, 60_000);
+      }, 120_000);
 
-      afterAll(async () => {
+      afterEach(async () => {
         await world?.stop();
-        if (work) rmSync(work, { recursive: true, force: true });
       });
 
       const startTasks = (
@@ -82,7 +93,7 @@ for (const generation of GENERATIONS)
           [join(ROOT, 'test', 'support', 'invoke-bundle.mjs'), bundlePath, file],
           {
             env: { ...env, RECONCILER_CONFIG: configJson },
-            timeout: 30_000,
+            timeout: 90_000,
           },
         );
         const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -110,7 +121,7 @@ for (const generation of GENERATIONS)
           dir,
         ];
         try {
-          const { stdout, stderr } = await run(process.execPath, args, { env, cwd: ROOT, timeout: 60_000 });
+          const { stdout, stderr } = await run(process.execPath, args, { env, cwd: ROOT, timeout: 120_000 });
           return { code: 0, records: parseRecords(stdout), stderr };
         } catch (error) {
           const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -119,13 +130,17 @@ for (const generation of GENERATIONS)
       }
 
       const url = (path: string) => registry.getServer(path)?.proxy_pass_url;
-
-      let current: Task[] = [];
+      /** Sets an entry's address as if an earlier reconcile had written it. */
+      const pointAt = (path: string, address: string) => {
+        const record = registry.getServer(path);
+        registry.putServer({ ...(record as NonNullable<typeof record>), proxy_pass_url: address });
+      };
+      const currenttimeTasks = (count: number) =>
+        startTasks('currenttime', 'mcp-gateway-currenttime', 'currenttime-server', count);
 
       it('start: the bundled handler points the entry at the first task, authenticated through Keycloak', async () => {
         // Prepare
-        current = await startTasks('currenttime', 'mcp-gateway-currenttime', 'currenttime-server', 1);
-        const first = current[0] as Task;
+        const [first] = (await currenttimeTasks(1)) as [Task];
         registry.clearRequests();
 
         // Act
@@ -138,15 +153,28 @@ for (const generation of GENERATIONS)
         expect(url('/currenttime/')).toBe(`http://${first.ip}:8000/`);
         const tokenCalls = registry.requests().filter((r) => r.path.endsWith('/token'));
         expect(tokenCalls).toHaveLength(1);
-        expect(registry.requests().filter((r) => r.path === '/api/servers/register')).toHaveLength(1);
+        // One write rule: PATCH with If-Match first; register where PATCH cannot save (1.29's slash
+        // path) or does not exist (v1.0.16, whose records have no tag to send).
+        const writes = registry
+          .requests()
+          .filter((r) => r.method === 'PATCH' || r.path === '/api/servers/register')
+          .map((r) => `${r.method} ${r.path} ${r.status}`);
+        expect(writes).toEqual(
+          {
+            '1.0.16': ['POST /api/servers/register 201'],
+            '1.29': ['PATCH /api/servers/currenttime/ 500', 'POST /api/servers/register 201'],
+            '1.32': ['PATCH /api/servers/currenttime/ 200'],
+          }[generation],
+        );
         expect(stdout).toContain('"DecisionUpdate"'); // EMF metrics from the real bundle
         expect(stdout).not.toContain(CLIENT_SECRET);
-      });
+      }, 120_000);
 
       it('scale-out: replay --live sees two more tasks and writes nothing (sticky)', async () => {
-        // Prepare
-        const added = await startTasks('currenttime', 'mcp-gateway-currenttime', 'currenttime-server', 2);
-        current.push(...added);
+        // Prepare: the entry names its live task; two more start.
+        const [first] = (await currenttimeTasks(1)) as [Task];
+        pointAt('/currenttime/', `http://${first.ip}:8000/`);
+        const added = await currenttimeTasks(2);
         registry.clearRequests();
 
         // Act
@@ -160,15 +188,16 @@ for (const generation of GENERATIONS)
           ['noop', 'current-live'],
           ['noop', 'current-live'],
         ]);
-        expect(url('/currenttime/')).toBe(`http://${(current[0] as Task).ip}:8000/`);
+        expect(url('/currenttime/')).toBe(`http://${first.ip}:8000/`);
         expect(
           registry.requests().filter((r) => r.method === 'POST' && r.path.startsWith('/api/')),
         ).toHaveLength(0);
-      });
+      }, 180_000);
 
       it('stop of the current task: the bundled handler moves the entry to another live task', async () => {
-        // Prepare
-        const [gone, ...others] = current as [Task, ...Task[]];
+        // Prepare: the entry names the first of three live tasks, which then stops.
+        const [gone, ...others] = (await currenttimeTasks(3)) as [Task, ...Task[]];
+        pointAt('/currenttime/', `http://${gone.ip}:8000/`);
         await stopTask(gone, 'currenttime-server');
 
         // Act
@@ -178,21 +207,16 @@ for (const generation of GENERATIONS)
 
         // Assess
         expect(result).toEqual({ batchItemFailures: [] });
-        const now = url('/currenttime/');
-        expect(others.map((t) => `http://${t.ip}:8000/`)).toContain(now);
-        current = others;
-      });
+        expect(others.map((t) => `http://${t.ip}:8000/`)).toContain(url('/currenttime/'));
+      }, 120_000);
 
       it('registry restart: replay --live re-applies every target after the registry reset its built-in entry', async () => {
-        // Prepare
+        // Prepare: /currenttime/ names its live task; the registry reset /airegistry-tools/.
+        const [current] = (await currenttimeTasks(1)) as [Task];
+        pointAt('/currenttime/', `http://${current.ip}:8000/`);
         const [gw] = await startTasks('mcpgw', 'mcp-gateway-mcpgw', 'mcpgw-server', 1);
-        const record = registry.getServer('/airegistry-tools/');
-        registry.putServer({
-          ...(record as NonNullable<typeof record>),
-          proxy_pass_url: 'http://mcpgw-server:8003/',
-        });
+        pointAt('/airegistry-tools/', 'http://mcpgw-server:8003/');
         const [registryTask] = await startTasks('registry', 'mcp-gateway-registry', undefined, 1);
-        const before = url('/currenttime/');
 
         // Act
         const out = await replayLive([
@@ -206,12 +230,14 @@ for (const generation of GENERATIONS)
           ['/currenttime/', 'noop', 'registry-restart'],
         ]);
         expect(url('/airegistry-tools/')).toBe(`http://${(gw as Task).ip}:8003/`);
-        expect(url('/currenttime/')).toBe(before);
-      });
+        expect(url('/currenttime/')).toBe(`http://${current.ip}:8000/`);
+      }, 180_000);
 
       it('replay --live reports an invalid event with its field and exits 1, after replaying the rest', async () => {
         // Prepare
-        const good = event('mcp-gateway-currenttime', current[0] as Task, 'RUNNING', 'RUNNING', 4);
+        const [current] = (await currenttimeTasks(1)) as [Task];
+        pointAt('/currenttime/', `http://${current.ip}:8000/`);
+        const good = event('mcp-gateway-currenttime', current, 'RUNNING', 'RUNNING', 4);
         const bad = { ...good, detail: { ...good.detail, version: 'four' } };
 
         // Act
@@ -221,7 +247,7 @@ for (const generation of GENERATIONS)
         expect(out.code).toBe(1);
         expect(out.stderr).toContain('detail.version');
         expect(out.records).toHaveLength(1);
-      });
+      }, 180_000);
     },
   );
 

@@ -24,7 +24,12 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { parseConfig } from '../../functions/reconciler/config';
 import { V1016_TARGETS } from '../../infra/deployed-defaults';
-import { type LocalRegistry, startLocalRegistry } from '../../tools/local-registry';
+import {
+  type Generation,
+  isDocumentDbGeneration,
+  type LocalRegistry,
+  startLocalRegistry,
+} from '../../tools/local-registry';
 import { loadWorld } from '../../tools/replay/environment';
 import { taskEvent } from '../../tools/world/events';
 import { MOTO_ACCOUNT, MOTO_REGION, type MotoFixture, motoEnvironment } from '../support/moto';
@@ -74,14 +79,14 @@ export interface World {
 }
 
 /** Builds the world in moto and starts the local registry of `generation`. */
-export async function buildWorld(moto: MotoFixture, generation: '1.0.16' | '1.29'): Promise<World> {
+export async function buildWorld(moto: MotoFixture, generation: Generation): Promise<World> {
   const seed = loadWorld(join(ROOT, 'events', 'world.json'));
   const config = moto.clientConfig();
   const vpc = await defaultSubnet(moto.endpoint);
   const registry = await startLocalRegistry({
     generation,
     // moto gives tasks random 10.x addresses whatever the subnet's range: allow-list both.
-    allowedCidrs: generation === '1.29' ? [vpc.cidr, '10.0.0.0/8'] : [],
+    allowedCidrs: isDocumentDbGeneration(generation) ? [vpc.cidr, '10.0.0.0/8'] : [],
     clients: { [CLIENT_ID]: CLIENT_SECRET },
     seed: {
       servers: seed.servers,
@@ -128,7 +133,7 @@ export async function buildWorld(moto: MotoFixture, generation: '1.0.16' | '1.29
     registry: {
       url: registry.url,
       auth: { type: 'keycloak', tokenUrl: registry.tokenUrl, secretArn: secret.ARN },
-      timeoutMs: 3000,
+      // No timeoutMs: the default (5 s) is the longest whose worst case fits the function's time budget.
     },
     // The two v1.0.16 entries whose services the tests run tasks for.
     targets: V1016_TARGETS.filter((t) => t.path === '/currenttime/' || t.path === '/airegistry-tools/'),

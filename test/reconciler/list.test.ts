@@ -2,7 +2,7 @@ import type { ApiName, CallContext } from '../../functions/reconciler/ports';
 import { StaticTokenProvider } from '../../functions/reconciler/registry/auth';
 import { RegistryHttp } from '../../functions/reconciler/registry/http';
 import { listPaths, RegistryPageReader } from '../../functions/reconciler/registry/list';
-import { type LocalRegistry, startLocalRegistry } from '../../tools/local-registry';
+import { GENERATIONS, type LocalRegistry, startLocalRegistry } from '../../tools/local-registry';
 
 /** The fan-out's paged list read, over real HTTP against the local registry in both generations. */
 const TOKEN = 'list-test-token-91c2';
@@ -33,7 +33,7 @@ function counting(): CallContext & { counts: Partial<Record<ApiName, number>> } 
   };
 }
 
-describe.each(['1.29', '1.0.16'] as const)('registry %s: paged list', (generation) => {
+describe.each(GENERATIONS)('registry %s: paged list', (generation) => {
   let registry: LocalRegistry;
   let http: RegistryHttp;
   beforeAll(async () => {

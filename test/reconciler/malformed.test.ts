@@ -110,6 +110,12 @@ const CORPUS: Record<string, Expectation> = {
   '65-ignored-unknown-status.json': ignored('status-not-actionable'),
   '66-ignored-ec2-bridge-no-eni.json': ignored('no-task-ip'),
   '67-ignored-registry-task-stopping.json': ignored('registry-task-not-running'),
+  '68-forged-task-arn-other-account.json': malformed(
+    /^invalid ECS task event: detail\.taskArn is not a task of detail\.clusterArn \(Region eu-central-1 is not us-west-2, account 444455556666 is not 111122223333, cluster attacker-cluster is not mcp-gateway-ecs-cluster\)$/,
+  ),
+  '69-task-arn-other-cluster.json': malformed(
+    /^invalid ECS task event: detail\.taskArn is not a task of detail\.clusterArn \(cluster some-other-cluster is not mcp-gateway-ecs-cluster\)$/,
+  ),
 };
 
 const files = readdirSync(CORPUS_DIR)

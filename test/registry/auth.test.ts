@@ -50,7 +50,8 @@ function keycloakConfig(overrides: Partial<RegistryConfig> = {}): RegistryConfig
   return {
     url: registry.url,
     auth: { type: 'keycloak', tokenUrl: registry.tokenUrl, secretArn: SECRET_ARN },
-    timeoutMs: 2_000,
+    // A guard against a hung request, not a speed limit.
+    timeoutMs: 30_000,
     maxAttempts: 3,
     reenableAfterWrite: false,
     ...overrides,
@@ -281,7 +282,7 @@ describe('Keycloak client credentials', () => {
       tokenUrl: registry.tokenUrl,
       secretId: SECRET_ARN,
       secrets: secretGetter(),
-      timeoutMs: 2_000,
+      timeoutMs: 30_000,
     });
     const ctx = countingContext();
 
@@ -383,11 +384,11 @@ describe('no secret or token in logs or errors', () => {
       tokenUrl: registry.tokenUrl,
       secretId: SECRET_ARN,
       secrets: secretGetter(),
-      timeoutMs: 200,
+      timeoutMs: 10_000,
       logger,
       now: clock,
     });
-    const client = createRegistryClient(keycloakConfig({ timeoutMs: 200 }), {
+    const client = createRegistryClient(keycloakConfig({ timeoutMs: 2_000 }), {
       tokens: provider,
       logger,
       sleep: instantSleep(),
@@ -417,7 +418,8 @@ describe('no secret or token in logs or errors', () => {
     registry.faults.failNext(10, { status: 500 });
     await attempt(() => client.readEntry(CURRENTTIME, ctx));
     registry.faults.clear();
-    registry.faults.delayNext(10, 1_000);
+    // Held answers: the deadline path, whatever the machine's speed.
+    registry.faults.delayNext(10, 600_000);
     await attempt(() => client.readEntry(CURRENTTIME, ctx));
     registry.faults.clear();
     clock.advance(600_000);

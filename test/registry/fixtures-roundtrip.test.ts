@@ -140,7 +140,8 @@ describe('agent rewrite', () => {
     });
     // Survived only because the client repeats capabilities.streaming as the top-level flag.
     expect(registry.getAgent(path)?.capabilities).toEqual({ streaming: true });
-    const warning = client.logs.lines.find((l) => l.message.includes('changed fields besides the address'));
+    expect(result.resets).toEqual(['default_input_modes', 'default_output_modes']);
+    const warning = client.logs.lines.find((l) => l.message.includes('the write reset these fields'));
     expect(warning?.extra[0]).toMatchObject({ fields: ['default_input_modes', 'default_output_modes'] });
   });
 });

@@ -5,9 +5,14 @@
  */
 import { PolicyDeniedError, WriteConflictError } from '../../functions/reconciler/errors';
 import type { EntryRef, RegistryEntry } from '../../functions/reconciler/ports';
+import { changedFields } from '../../functions/reconciler/registry/answers';
 import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/reconciler/registry/auth';
 import { epochMsOf } from '../../functions/reconciler/registry/etag';
-import { RegistryAuthError, RegistryPermissionError } from '../../functions/reconciler/registry/http';
+import {
+  RegistryAuthError,
+  RegistryPermissionError,
+  RegistryUnavailableError,
+} from '../../functions/reconciler/registry/http';
 import { type LocalRegistry, type LocalRegistryOptions, weakEtag } from '../../tools/local-registry';
 import {
   clientFor,
@@ -44,7 +49,8 @@ async function start(options: LocalRegistryOptions): Promise<LocalRegistry> {
   return registry;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A background scan's delay longer than any test: the test ends the scan itself (`finishScans`). */
+const SCAN_HELD_MS = 3_600_000;
 
 describe('registry 1.29', () => {
   let registry: LocalRegistry;
@@ -135,7 +141,7 @@ describe('registry 1.29', () => {
     expect(registry.getServer(PLAIN.path)?.proxy_pass_url).toBe('http://10.0.3.18:8002/');
   });
 
-  test('a trailing-slash path (PATCH answers 500) is written by register with the true num_tools, tools, metadata and visibility; the result says id and registered_by reset', async () => {
+  test('a trailing-slash path (PATCH answers 500 after its If-Match and policy pass) is written by register at once, with the true num_tools, tools, metadata and visibility; the result says id and registered_by reset', async () => {
     const direct = await fetch(`${registry.url}/api/servers/realserverfaketools/`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${STATIC_TOKEN}`, 'content-type': 'application/json' },
@@ -156,12 +162,17 @@ describe('registry 1.29', () => {
 
     expect(result.route).toBe('register');
     expect(result.resets).toEqual(expect.arrayContaining(['id', 'registered_by']));
+    // PATCH first, with the tag; after its 500: the stored count, the last look (this list shows no
+    // timestamps, so the single read), register, the read-back.
     expect(requestLines(registry)).toEqual([
+      'PATCH /api/servers/realserverfaketools/',
       'GET /api/servers',
+      'GET /api/servers/realserverfaketools/',
       'POST /api/servers/register',
       'GET /api/servers/realserverfaketools/',
     ]);
-    expect(registry.requests()[0]?.query.include_tools).toBe('false');
+    expect(registry.requests()[0]?.ifMatch).toBe(entry.etag);
+    expect(registry.requests()[1]?.query.include_tools).toBe('false');
     const after = registry.getServer(SLASHED.path) ?? {};
     expect(after.num_tools).toBe(6);
     expect(before.num_tools).toBe(6);
@@ -169,6 +180,26 @@ describe('registry 1.29', () => {
     expect(after.visibility).toBe('private');
     expect(after.proxy_pass_url).toBe(NEW_IP_URL);
     expect(after.id).not.toBe(before.id);
+  });
+
+  test('PATCH’s 500 Failed to save server on a path without a trailing slash (a failed database update) is a retryable fault, not a reason to register', async () => {
+    registry.faults.failNext(1, {
+      status: 500,
+      body: { detail: 'Failed to save server' },
+      match: { method: 'PATCH' },
+    });
+    const client = clientFor(registry);
+    const entry = await client.readEntry(PLAIN, countingContext());
+    const before = registry.getServer(PLAIN.path);
+    registry.clearRequests();
+
+    const error = await thrownBy(() => client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext()));
+
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect((error as RegistryUnavailableError).retryable).toBe(true);
+    expect(error.message).toContain('Failed to save server');
+    expect(requestLines(registry)).toEqual(['PATCH /api/servers/weather']);
+    expect(registry.getServer(PLAIN.path)).toEqual(before);
   });
 
   test('a registry that answers PATCH with 405 is written by register from then on (learnt once per client)', async () => {
@@ -190,7 +221,7 @@ describe('registry 1.29', () => {
     ]);
   });
 
-  test('the URL policy refusal: PATCH once, register at most twice, a non-retryable policy-denied error naming SSRF_ALLOWED_CIDRS and the address', async () => {
+  test('the URL policy refusal: PATCH once on every path (the slash path too, before its 500), never register; a non-retryable policy-denied error naming SSRF_ALLOWED_CIDRS and the address', async () => {
     await registry.stop();
     registry = await start({ generation: '1.29' });
     const client = clientFor(registry);
@@ -209,13 +240,34 @@ describe('registry 1.29', () => {
     expect(requestLines(registry)).toEqual(['PATCH /api/servers/weather']);
 
     const slashed = await client.readEntry(SLASHED, countingContext());
+    const stored = registry.getServer(SLASHED.path);
     registry.clearRequests();
-    const registerError = await thrownBy(() => client.writeUrl(slashed, NEW_IP_URL, countingContext()));
-    expect(registerError).toBeInstanceOf(PolicyDeniedError);
-    expect(registerError.message).toContain('SSRF_ALLOWED_CIDRS');
-    expect(registerError.message).toContain(NEW_IP_URL);
-    expect(requestLines(registry).filter((l) => l === 'POST /api/servers/register')).toHaveLength(2);
-    expect(registry.getServer(SLASHED.path)?.proxy_pass_url).toBe('http://realserverfaketools-server:8002/');
+    const slashError = await thrownBy(() => client.writeUrl(slashed, NEW_IP_URL, countingContext()));
+    expect(slashError).toBeInstanceOf(PolicyDeniedError);
+    expect((slashError as PolicyDeniedError).retryable).toBe(false);
+    expect(slashError.message).toContain('SSRF_ALLOWED_CIDRS');
+    expect(slashError.message).toContain(NEW_IP_URL);
+    expect(requestLines(registry)).toEqual(['PATCH /api/servers/realserverfaketools/']);
+    expect(registry.getServer(SLASHED.path)).toEqual(stored);
+  });
+
+  test('where no PATCH ran (pinned to 1.0.16), register’s bare 500 for a private address is retried and reported as a retryable fault that names the policy as a possible cause, never as its refusal', async () => {
+    await registry.stop();
+    registry = await start({ generation: '1.29' });
+    const client = clientFor(registry, { api: '1.0.16', maxAttempts: 3 });
+    const entry = await client.readEntry(SLASHED, countingContext());
+    const before = registry.getServer(SLASHED.path);
+
+    const error = await thrownBy(() => client.writeUrl(entry, NEW_IP_URL, countingContext()));
+
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect(error).not.toBeInstanceOf(PolicyDeniedError);
+    expect((error as RegistryUnavailableError).retryable).toBe(true);
+    expect(error.message).toContain('failed after 3 attempts: HTTP 500 (Service registration failed)');
+    expect(error.message).toContain(`SSRF_ALLOWED_CIDRS must cover ${NEW_IP_URL}`);
+    expect(requestLines(registry).filter((l) => l === 'POST /api/servers/register')).toHaveLength(3);
+    expect(requestLines(registry).filter((l) => l.startsWith('PATCH'))).toEqual([]);
+    expect(registry.getServer(SLASHED.path)).toEqual(before);
   });
 
   test('an agent is PATCHed {url} with its ETag, keeping its id; in reverse-proxy mode proxy_pass_url is the address and url stays', async () => {
@@ -253,19 +305,25 @@ describe('registry 1.29', () => {
     });
   });
 
-  test('pinned to 1.0.16 the client uses register and PUT even where PATCH exists; PUT says it resets the id', async () => {
+  test('pinned to 1.0.16 the client uses register and PUT even where PATCH exists; PUT says it resets the id and every field it changed', async () => {
     const client = clientFor(registry, { api: '1.0.16' });
     const agent = await client.readEntry(AGENT, countingContext());
     const before = registry.getAgent(AGENT.path) ?? {};
     const result = await client.writeUrl(agent, 'http://10.0.3.21:9000/', countingContext());
-    expect(result).toMatchObject({ route: 'put', resets: ['id'] });
-    expect(registry.getAgent(AGENT.path)?.id).not.toBe(before.id);
+    expect(result.route).toBe('put');
+    const after = registry.getAgent(AGENT.path) ?? {};
+    expect(after.id).not.toBe(before.id);
+    // Exactly the stored fields that changed, besides the address and the clock.
+    expect([...(result.resets ?? [])].sort()).toEqual(
+      changedFields(before, after, new Set(['url', 'updated_at'])),
+    );
     expect(requestLines(registry)).not.toContain('GET /api/servers/weather');
   });
 
   test('the background scan: the write result sees the server enabled; the later verification reports it disabled with security-pending, and a late write-back of an older address', async () => {
     const client = clientFor(registry);
-    registry.faults.disableAfterWrite(1, { delayMs: 100 });
+    // The scan runs in the background until the test ends it (finishScans), not on a timer.
+    registry.faults.disableAfterWrite(1, { delayMs: SCAN_HELD_MS });
     const entry = await client.readEntry(PLAIN, countingContext());
     const first = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
     expect(first.disabledAfterWrite).toBe(false);
@@ -273,7 +331,7 @@ describe('registry 1.29', () => {
     // A second move lands before the first write's scan finishes.
     const moved = await client.readEntry(PLAIN, countingContext());
     await client.writeUrl(moved, 'http://10.0.3.18:8002/', countingContext());
-    await sleep(250);
+    registry.finishScans();
 
     const verification = await client.verifyWrite(PLAIN, 'http://10.0.3.18:8002/', countingContext());
     expect(verification).toMatchObject({
@@ -287,7 +345,7 @@ describe('registry 1.29', () => {
     expect((await client.readEntry(PLAIN, countingContext())).securityPending).toBe(true);
   });
 
-  test('a security-pending server is never re-registered with the tag as if it were the operator’s', async () => {
+  test('a security-pending server is never re-registered with the tag as if it were the operator’s (PATCH, which keeps the tags, is tried)', async () => {
     const record = registry.getServer(SLASHED.path) ?? {};
     registry.putServer(
       { ...record, tags: [...((record.tags as string[]) ?? []), 'security-pending'] },
@@ -299,7 +357,8 @@ describe('registry 1.29', () => {
     registry.clearRequests();
     const error = await thrownBy(() => client.writeUrl(entry, NEW_IP_URL, countingContext()));
     expect(error.message).toContain('security-pending');
-    expect(requestLines(registry)).toEqual([]);
+    // PATCH leaves the tags alone (and answers 500 here); register, which would re-send them, is never called.
+    expect(requestLines(registry)).toEqual(['PATCH /api/servers/realserverfaketools/']);
   });
 
   test('auth: an unknown token is 401 Authentication required (refreshed once); a non-admin principal sees no proxy_pass_url and gets 403 on writes', async () => {
@@ -320,7 +379,7 @@ describe('registry 1.29', () => {
         tokenUrl: registry.tokenUrl,
         secretId: 'viewer-secret',
         secrets: async () => ({ client_id: 'viewer', client_secret: 's3cret' }),
-        timeoutMs: 2_000,
+        timeoutMs: 30_000,
       }),
     });
     const readError = await thrownBy(() => viewer.readEntry(PLAIN, countingContext()));
@@ -350,8 +409,13 @@ describe('registry v1.0.16', () => {
     const result = await client.writeUrl(server, 'http://10.0.3.17:8002/', countingContext());
     expect(result).toMatchObject({ route: 'register', confirmed: true });
     const agent = await client.readEntry(AGENT, countingContext());
+    const agentBefore = registry.getAgent(AGENT.path) ?? {};
     const agentResult = await client.writeUrl(agent, 'http://10.0.3.21:9000/', countingContext());
-    expect(agentResult).toMatchObject({ route: 'put', confirmed: true, resets: [] });
+    expect(agentResult).toMatchObject({ route: 'put', confirmed: true });
+    // v1.0.16's PUT rebuilds the card from its request model: what it dropped is named.
+    expect([...(agentResult.resets ?? [])].sort()).toEqual(
+      changedFields(agentBefore, registry.getAgent(AGENT.path) ?? {}, new Set(['url', 'updated_at'])),
+    );
     expect(requestLines(registry).filter((l) => l.startsWith('PATCH'))).toEqual([]);
     expect(requestLines(registry)).toContain('GET /api/servers');
   });
@@ -374,11 +438,11 @@ describe('registry v1.0.16', () => {
 
   test('the background scan after a register is reported by the later verification', async () => {
     const client = clientFor(registry);
-    registry.faults.disableAfterWrite(1, { delayMs: 80 });
+    registry.faults.disableAfterWrite(1, { delayMs: SCAN_HELD_MS });
     const entry = await client.readEntry(PLAIN, countingContext());
     const result = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
     expect(result.disabledAfterWrite).toBe(false);
-    await sleep(200);
+    registry.finishScans();
     const verification = await client.verifyWrite(PLAIN, 'http://10.0.3.17:8002/', countingContext());
     expect(verification).toMatchObject({
       disabledSecurityPending: true,

@@ -89,7 +89,8 @@ export function clientFor(
   const client = new RegistryClient({
     baseUrl: registry.url,
     tokens: new StaticTokenProvider(TOKEN_ENV, { [TOKEN_ENV]: STATIC_TOKEN }),
-    timeoutMs: 2_000,
+    // A guard against a hung request, not a speed limit (tests of deadlines set their own).
+    timeoutMs: 30_000,
     maxAttempts: 3,
     reenableAfterWrite: false,
     logger,

@@ -27,6 +27,7 @@ const CASES: { generation: Generation; path: string; route: 'patch' | 'register'
   { generation: '1.29', path: '/currenttime', route: 'patch' },
   { generation: '1.29', path: '/currenttime/', route: 'register' },
   { generation: '1.0.16', path: '/currenttime/', route: 'register' },
+  { generation: '1.32', path: '/currenttime', route: 'patch' },
 ];
 
 describe.each(CASES)('registry $generation, $path', ({ generation, path, route }) => {

@@ -2,11 +2,12 @@
  * The local registry itself, spoken to with plain fetch: the contract it promises (overwrite
  * defaults, status codes, paging, auth, agents), its fault controls, seeding and CLI parsing.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type LocalRegistry, loadSeed, startLocalRegistry } from '../../tools/local-registry';
-import { parseCli } from '../../tools/local-registry/cli';
+import { armFaults, parseCli, withStartState } from '../../tools/local-registry/cli';
 import { FIXTURES, FIXTURES_DIR, fixtureServer, STATIC_TOKEN, startFixtureRegistry } from './helpers';
 
 let registry: LocalRegistry;
@@ -324,14 +325,20 @@ describe('faults', () => {
   test('match by method and path, are consumed in order, and report what is left', async () => {
     registry.faults.failNext(1, { status: 502, match: { method: 'POST' } });
     registry.faults.failNext(2, { status: 500, match: { path: /^\/api\/servers$/ } });
-    expect(registry.faults.pending()).toEqual({ requests: 3, scans: 0, lostWrites: 0 });
+    expect(registry.faults.pending()).toMatchObject({ requests: 3, scans: 0, lostWrites: 0 });
 
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await call('GET', '/api/servers')).status);
     statuses.push((await call('POST', '/api/servers/toggle', { form: {} })).status);
 
     expect(statuses).toEqual([500, 500, 200, 502]);
-    expect(registry.faults.pending()).toEqual({ requests: 0, scans: 0, lostWrites: 0 });
+    expect(registry.faults.pending()).toEqual({
+      requests: 0,
+      scans: 0,
+      lostWrites: 0,
+      registerErrors: 0,
+      edits: 0,
+    });
   });
 
   test('reset clears faults, the log, the settings and the data', async () => {
@@ -392,10 +399,15 @@ describe('CLI', () => {
       listShape: 'paged',
       singleRoute: true,
       storage: 'documentdb',
-      generation: undefined,
+      generation: '1.32',
       allowedCidrs: [],
       allowedHosts: [],
+      enable: [],
+      disable: [],
+      scan: {},
+      faults: [],
     });
+    expect(parseCli(['--generation', 'mainline']).generation).toBeUndefined();
   });
 
   test('--generation 1.0.16 picks its list, route and storage; 1.29 takes allow-lists', () => {
@@ -436,6 +448,8 @@ describe('CLI', () => {
         '--no-single-route',
         '--storage',
         'file',
+        '--generation',
+        'mainline',
       ]),
     ).toEqual({
       help: false,
@@ -450,6 +464,10 @@ describe('CLI', () => {
       generation: undefined,
       allowedCidrs: [],
       allowedHosts: [],
+      enable: [],
+      disable: [],
+      scan: {},
+      faults: [],
     });
   });
 
@@ -457,10 +475,192 @@ describe('CLI', () => {
     [['--port', 'x'], /--port must be an integer/],
     [['--list-shape', 'v2'], /--list-shape must be one of paged, v1.0.16/],
     [['--client', 'nocolon'], /--client must be <id>:<secret>/],
-    [['--generation', '2.0'], /--generation must be one of 1.0.16, 1.29/],
+    [['--generation', '2.0'], /--generation must be one of 1.0.16, 1.29, 1.32, mainline/],
+    [['--fail', 'abc'], /--fail status must be an integer/],
+    [['--fail', '503x0'], /--fail count must be an integer from 1/],
+    [['--delay', '100@api/servers'], /the match after @ must be a path/],
+    [['--scan-delay', '100'], /--scan-delay needs --scan-unsafe or --scan-error/],
+    [['--generation', '1.29', '--allow-unsafe-servers'], /1.32 settings/],
     [['--allow-cidr', '10.0.0.0/33'], /not an IPv4 CIDR/],
     [['--bogus'], /Unknown option/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(message);
   });
+
+  test('fault switches: VALUE[xCOUNT][@[METHOD:]PATH], * for every request, scan verdicts and settings', () => {
+    const cli = parseCli([
+      '--fail',
+      '503x2@POST:/api/servers/register',
+      '--html-error',
+      '502',
+      '--delay',
+      '1500x*@/api/servers',
+      '--drop',
+      '1',
+      '--truncate',
+      '2@GET:/api/servers',
+      '--huge',
+      '2000000',
+      '--unauthorized',
+      '1',
+      '--register-500',
+      '2',
+      '--lose-writes',
+      '1',
+      '--scan-unsafe',
+      '*',
+      '--scan-delay',
+      '5000',
+      '--scan-tools',
+      'a, b',
+      '--allow-unsafe-servers',
+      '--no-block-on-scan-failure',
+      '--no-stale-write-back',
+    ]);
+    expect(cli.scan).toEqual({ allowUnsafeServers: true, blockOnScanFailure: false, staleWriteBack: false });
+    expect(cli.faults).toEqual([
+      {
+        kind: 'fail',
+        status: 503,
+        count: 2,
+        html: false,
+        match: { path: '/api/servers/register', method: 'POST' },
+      },
+      { kind: 'fail', status: 502, count: 1, html: true },
+      { kind: 'delay', ms: 1500, count: Number.POSITIVE_INFINITY, match: { path: '/api/servers' } },
+      { kind: 'huge', bytes: 2_000_000, count: 1 },
+      { kind: 'drop', count: 1 },
+      { kind: 'truncate', count: 2, match: { path: '/api/servers', method: 'GET' } },
+      { kind: 'unauthorized', count: 1 },
+      { kind: 'register-500', count: 2 },
+      { kind: 'lose-writes', count: 1 },
+      {
+        kind: 'scan',
+        verdict: 'unsafe',
+        count: Number.POSITIVE_INFINITY,
+        delayMs: 5000,
+        tag: true,
+        tools: ['a', 'b'],
+      },
+    ]);
+  });
+
+  test('armed switches shape the answers: JSON and HTML errors, truncation, register’s bare 500, the scan', async () => {
+    const cli = parseCli([
+      '--fail',
+      '503@GET:/api/servers',
+      '--html-error',
+      '502@GET:/api/servers',
+      '--truncate',
+      '1@GET:/api/servers',
+      '--register-500',
+      '1',
+      '--scan-unsafe',
+      '1',
+      '--allow-cidr',
+      '10.0.0.0/16',
+    ]);
+    const live = await startLocalRegistry({
+      staticToken: STATIC_TOKEN,
+      generation: cli.generation,
+      allowedCidrs: cli.allowedCidrs,
+      seed: withStartState(FIXTURES, [], []),
+    });
+    try {
+      armFaults(live.faults, cli.faults);
+      const get = () => fetch(`${live.url}/api/servers`, { headers: AUTH });
+      const first = await get();
+      expect(first.status).toBe(503);
+      expect(await first.json()).toEqual({ detail: 'injected HTTP 503' });
+      const second = await get();
+      expect(second.status).toBe(502);
+      expect(second.headers.get('content-type')).toBe('text/html');
+      expect(await second.text()).toContain('<h1>502 Bad Gateway</h1>');
+      await expect(get().then((r) => r.text())).rejects.toThrow();
+      expect((await get()).status).toBe(200);
+
+      const form = new URLSearchParams({
+        name: 'Current Time API',
+        description: 'x',
+        path: '/currenttime/',
+        proxy_pass_url: 'http://10.0.1.9:8000/',
+      });
+      const register = () =>
+        fetch(`${live.url}/api/servers/register`, {
+          method: 'POST',
+          headers: { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+        });
+      const refused = await register();
+      expect(refused.status).toBe(500);
+      expect(await refused.json()).toEqual({ detail: 'Service registration failed' });
+      expect(live.getServer('/currenttime/')?.proxy_pass_url).toBe('http://currenttime-server:8000/');
+      expect((await register()).status).toBe(201);
+      expect(live.isEnabled('/currenttime/')).toBe(false);
+      expect(live.getServer('/currenttime/')?.tags).toContain('security-pending');
+    } finally {
+      await live.stop();
+    }
+  });
+
+  test('seeded servers start enabled unless the state map or the record says not; --enable and --disable override', () => {
+    const seed = {
+      servers: [
+        { server_name: 'A', path: '/a/' },
+        { server_name: 'B', path: '/b', is_enabled: false },
+        { server_name: 'C', path: '/c/' },
+      ],
+      state: { '/c': false },
+    };
+    expect(withStartState(seed, [], []).state).toEqual({ '/a/': true, '/b': false, '/c/': false });
+    expect(withStartState(seed, ['/c/'], ['/a/']).state).toEqual({ '/a/': false, '/b': false, '/c/': true });
+    expect(() => withStartState(seed, ['/nope'], [])).toThrow('no seeded server at /nope');
+    // The shared fixtures: the workshop's server_state.json keeps its two servers off; the built-in entry is on.
+    expect(withStartState(FIXTURES, [], []).state).toMatchObject({
+      '/airegistry-tools/': true,
+      '/currenttime/': false,
+      '/realserverfaketools/': false,
+    });
+  });
+
+  test('the command line starts a registry with its switches armed and says so', async () => {
+    const cliPath = resolve(__dirname, '..', '..', 'tools', 'local-registry', 'cli.ts');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        cliPath,
+        '--seed',
+        FIXTURES_DIR,
+        '--token',
+        STATIC_TOKEN,
+        '--enable',
+        '/currenttime/',
+        '--fail',
+        '503@GET:/api/servers',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const banner = await new Promise<string>((done, fail) => {
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('press Ctrl+C')) done(text);
+        });
+        child.once('exit', (code) => fail(new Error(`exited ${code}: ${text}`)));
+      });
+      expect(banner).toContain('generation: 1.32');
+      expect(banner).toContain('faults armed: next 1 503 on GET /api/servers');
+      expect(banner).toContain('disabled: /realserverfaketools/');
+      const url = /listening on (\S+)/.exec(banner)?.[1];
+      const get = () => fetch(`${url}/api/servers/currenttime/`, { headers: AUTH });
+      expect((await get()).status).toBe(503);
+      const read = await get();
+      expect(await read.json()).toMatchObject({ path: '/currenttime/', is_enabled: true });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 180_000);
 });

@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { loadConfigFile } from '../../functions/reconciler/config';
 import { NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
+import { GENERATIONS } from '../../tools/local-registry';
 import { embeddedEnvironment, loadWorld } from '../../tools/replay/environment';
 import { localRegistryFactory, taskSubnets } from '../../tools/replay/local-registry';
 import { replay, scenarioDeliveries } from '../../tools/replay/runner';
@@ -14,11 +15,11 @@ import { loadInputs } from '../../tools/replay/scenario';
 const EVENTS = resolve(__dirname, '..', '..', 'events');
 const io = { logger: SILENT_LOGGER, metrics: NO_METRICS };
 
-test('the world’s task subnets are what 1.29 must allow', () => {
+test('the world’s task subnets are what 1.29 and 1.32 must allow', () => {
   expect(taskSubnets(loadWorld(join(EVENTS, 'world.json')))).toEqual(['10.0.0.0/16']);
 });
 
-describe.each(['1.0.16', '1.29'] as const)('registry %s', (generation) => {
+describe.each(GENERATIONS)('registry %s', (generation) => {
   test('every scenario decides as expected', async () => {
     const config = loadConfigFile(join(EVENTS, 'config.json'));
     const seed = loadWorld(join(EVENTS, 'world.json'));
@@ -50,27 +51,30 @@ describe.each(['1.0.16', '1.29'] as const)('registry %s', (generation) => {
     }
     expect(failures).toEqual([]);
     expect(writes).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 });
 
-test('on 1.29 without the allow-list every write is refused by the URL policy, naming SSRF_ALLOWED_CIDRS', async () => {
-  const config = loadConfigFile(join(EVENTS, 'config.json'));
-  const seed = loadWorld(join(EVENTS, 'world.json'));
-  const { units } = loadInputs([join(EVENTS, 'scenarios', '01-first-resync.json')]);
-  const scenario = units[0]?.scenario;
-  if (scenario === undefined) throw new Error('scenario 01 is missing');
-  const env = await embeddedEnvironment({
-    seed,
-    config,
-    ...io,
-    registry: localRegistryFactory(config, { generation: '1.29', allowedCidrs: [] }),
-  });
-  try {
-    const results = await replay(env, 'no-allow-list', scenarioDeliveries(scenario.steps), io);
-    const errors = results.flatMap((r) => r.records).filter((rec) => rec.action === 'error');
-    expect(errors.length).toBeGreaterThan(0);
-    expect(JSON.stringify(errors)).toContain('SSRF_ALLOWED_CIDRS');
-  } finally {
-    await env.close();
-  }
-});
+test.each(['1.29', '1.32'] as const)(
+  'on %s without the allow-list every write is refused by the URL policy, naming SSRF_ALLOWED_CIDRS',
+  async (generation) => {
+    const config = loadConfigFile(join(EVENTS, 'config.json'));
+    const seed = loadWorld(join(EVENTS, 'world.json'));
+    const { units } = loadInputs([join(EVENTS, 'scenarios', '01-first-resync.json')]);
+    const scenario = units[0]?.scenario;
+    if (scenario === undefined) throw new Error('scenario 01 is missing');
+    const env = await embeddedEnvironment({
+      seed,
+      config,
+      ...io,
+      registry: localRegistryFactory(config, { generation, allowedCidrs: [] }),
+    });
+    try {
+      const results = await replay(env, 'no-allow-list', scenarioDeliveries(scenario.steps), io);
+      const errors = results.flatMap((r) => r.records).filter((rec) => rec.action === 'error');
+      expect(errors.length).toBeGreaterThan(0);
+      expect(JSON.stringify(errors)).toContain('SSRF_ALLOWED_CIDRS');
+    } finally {
+      await env.close();
+    }
+  },
+);

@@ -33,7 +33,7 @@ async function server(handle: (path: string, res: ServerResponse, body: string) 
 }
 
 const call = (url: string, extra: Partial<Parameters<typeof exchange>[0]> = {}) =>
-  exchange({ method: 'GET', url, headers: {}, timeoutMs: 2_000, maxResponseBytes: 1024, ...extra });
+  exchange({ method: 'GET', url, headers: {}, timeoutMs: 30_000, maxResponseBytes: 1024, ...extra });
 
 describe('registry transport (node:http)', () => {
   test('sends the method, headers and body, and answers status, headers and text', async () => {

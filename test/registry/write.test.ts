@@ -3,6 +3,7 @@
  * a server off, and the opt-in re-enable.
  */
 import { EntryNotFoundError, PermanentError } from '../../functions/reconciler/errors';
+import { FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/reconciler/registry/rewrite';
 import type { LocalRegistry } from '../../tools/local-registry';
 import { clientFor, countingContext, requestLines, startFixtureRegistry, thrownBy } from './helpers';
 
@@ -127,16 +128,19 @@ describe('servers', () => {
     expect(error.message).toContain('"ftp://10.0.0.1/" is not an http(s) URL');
   });
 
-  test('warns when the registry did not show supported_transports (v1.0.16 list), which the write resets', async () => {
+  test('on a registry whose list hides fields (v1.0.16), the write names each field it may have reset, and warns', async () => {
     registry.settings.singleRoute = false;
+    registry.settings.listShape = 'v1.0.16';
     const client = clientFor(registry);
     const entry = await client.readEntry(
       { kind: 'server', path: '/realserverfaketools/' },
       countingContext(),
     );
-    await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
-    const warning = client.logs.lines.find((l) => l.message.includes('resets them to its defaults'));
-    expect(warning?.extra[0]).toEqual({ path: '/realserverfaketools/', fields: ['supported_transports'] });
+    expect(client.fieldsMayReset(entry)).toEqual(FIELDS_HIDDEN_BY_V1_LIST);
+    const result = await client.writeUrl(entry, 'http://10.0.3.17:8002/', countingContext());
+    expect(result.mayReset).toEqual(FIELDS_HIDDEN_BY_V1_LIST);
+    const warning = client.logs.lines.find((l) => l.message.includes('may reset these fields'));
+    expect(warning?.extra[0]).toEqual({ path: '/realserverfaketools/', fields: FIELDS_HIDDEN_BY_V1_LIST });
   });
 });
 
@@ -155,6 +159,9 @@ describe('security scan switching the server off after the write', () => {
       confirmed: true,
       disabledAfterWrite: true,
       reenabled: false,
+      // The scan's security-pending tag is the scan's doing, reported as such, not a reset by the
+      // write; register did add its default transports to a record that had none.
+      resets: ['supported_transports'],
     });
     expect(registry.isEnabled('/currenttime/')).toBe(false);
     expect(registry.getServer('/currenttime/')?.tags).toEqual(['time', 'utility', 'api', 'security-pending']);

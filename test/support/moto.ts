@@ -26,7 +26,11 @@ export const FAKE_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'test
 
 const HOST = '127.0.0.1';
 const EXECUTABLE = 'moto_server';
-const START_TIMEOUT_MS = 20_000;
+/**
+ * Generous on purpose: Python starting moto takes seconds on an idle machine and many more on a
+ * loaded one. A deadline here guards against a server that never answers, not a slow one.
+ */
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 5_000;
 /** Keep the server's last lines of output to explain a failed start. */
 const OUTPUT_TAIL_LINES = 30;
@@ -88,7 +92,7 @@ async function motoApi(endpoint: string, path: string, body?: unknown): Promise<
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(5_000),
+    signal: AbortSignal.timeout(60_000),
   });
   if (!response.ok)
     throw new Error(`moto ${path} answered HTTP ${response.status}: ${await response.text()}`);
@@ -300,7 +304,7 @@ export function describeWithMoto(name: string, body: (moto: MotoFixture) => void
     };
     beforeAll(async () => {
       server = await startMoto();
-    });
+    }, START_TIMEOUT_MS + 30_000);
     afterAll(async () => {
       await server?.stop();
     });

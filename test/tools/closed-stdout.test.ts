@@ -39,7 +39,7 @@ describe('a closed stdout', () => {
     // Assert
     expect(ended.stderr).not.toMatch(/EPIPE|at .*\(|Error/);
     expect(ended.code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   test.each(['plan', 'discover'])(
     '%s --help into a closed pipe exits 0 without a stack trace',

@@ -8,6 +8,7 @@ import { NO_COUNT } from '../../functions/reconciler/ports';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
 import { awsClients, checkAwsSetup, explainAwsError } from '../cli/aws';
 import { fromCaller, readJsonFile } from '../cli/io';
+import { openOutput } from '../cli/out-file';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
 import { matchEntries } from './match';
@@ -15,7 +16,7 @@ import { configDocument, matchTable, paramsDocument } from './output';
 import { listRegistryEntries } from './registry-list';
 import { readWorld } from './sources';
 
-const HELP = `Usage: npm run discover -- --config <partial.json> [--params]
+const HELP = `Usage: npm run discover -- --config <partial.json> [--params] [--out FILE]
 
 Finds the reconciler's targets in a live account: reads every server and agent of the registry,
 the namespace's Cloud Map services (and the IPv4s their instances list) and the cluster's ECS
@@ -26,14 +27,21 @@ or an IPv4 one of its instances lists now. Read-only.
   --config FILE   a reconciler configuration without "targets": cluster, namespace,
                   registryService, registry (url and auth); paths are from your directory
   --params        print the CDK parameters file (infra/params.example.json's shape) instead
+  --out FILE      write the configuration (or parameters) to FILE instead of stdout, whole at
+                  the end (so nothing else, such as npm's banner, gets in); paths are from your
+                  directory
   -h, --help      show this help
 
-Prints the complete configuration (or parameters) on stdout and, on stderr, a table of every
-registry entry and why it was or was not matched. AWS: the standard credential chain and region
+Prints the complete configuration (or parameters) on stdout (or to --out) and, on stderr, a
+table of every registry entry and why it was or was not matched, and a summary that counts the
+entries, the disabled and security-pending servers, the targets found and the entries that could
+not be read. A registry list that looks endless (a page repeated, more pages than its
+total_count allows) is named on stderr. AWS: the standard credential chain and region
 (AWS_REGION), honouring AWS_ENDPOINT_URL_*.
 
 Exit status: 0 when at least one target was found and everything could be read; 1 when none
-was found or a read failed (the summary says how many); 2 on bad usage.`;
+was found, a read failed or a registry list looked endless (the summary says which); 2 on bad
+usage.`;
 
 const PLACEHOLDER_TARGET = { kind: 'server', path: '/', cloudMapService: 'placeholder' };
 
@@ -74,36 +82,43 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`discover: cannot read the account: ${explainAwsError(error)}\n`);
     return 1;
   }
-  let entries: Awaited<ReturnType<typeof listRegistryEntries>>;
+  let listing: Awaited<ReturnType<typeof listRegistryEntries>>;
   try {
-    entries = await listRegistryEntries(client, NO_COUNT);
+    listing = await listRegistryEntries(client, NO_COUNT);
   } catch (error) {
     process.stderr.write(
       `discover: cannot list the registry at ${config.registry.url}: ${describeError(error)}\n`,
     );
     return 1;
   }
+  const { entries, warnings } = listing;
   const matches = matchEntries(entries, world);
-  process.stderr.write(`${matchTable(matches)}\n`);
+  process.stderr.write(`${matchTable(matches, entries)}\n`);
   const found = matches.filter((m) => m.status === 'matched').length;
   const unreadable = matches.filter((m) => m.status === 'unreadable').length;
-  process.stderr.write(
-    `\n${entries.length} registry entries, ${world.cloudMapServices.length} Cloud Map services, ` +
-      `${world.ecsServices.length} ECS services: ${found} target(s) found` +
-      `${unreadable > 0 ? `; ${unreadable} entr${unreadable === 1 ? 'y' : 'ies'} could not be read` : ''}\n`,
-  );
+  const disabled = entries.filter((e) => e.disabled && !e.securityPending).length;
+  const pending = entries.filter((e) => e.securityPending).length;
+  for (const w of warnings) process.stderr.write(`discover: warning: ${w}\n`);
 
+  const output = openOutput(args.values.out === undefined ? undefined : fromCaller(args.values.out));
   if (args.values.params) {
     const { params, notes } = paramsDocument(partial, matches);
-    process.stdout.write(`${JSON.stringify(params, null, 2)}\n`);
+    output.line(JSON.stringify(params, null, 2));
     for (const n of notes) process.stderr.write(`note: ${n}\n`);
   } else {
     const document = configDocument(partial, matches);
     if (found > 0) parseConfig(document, 'the discovered configuration');
-    process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    output.line(JSON.stringify(document, null, 2));
   }
+  const wrote = output.close();
+  if (wrote !== undefined) process.stderr.write(`discover: ${wrote}\n`);
   if (found === 0) process.stderr.write('discover: no target found\n');
-  return found > 0 && unreadable === 0 ? 0 : 1;
+  process.stderr.write(
+    `\n${entries.length} registry entries (${disabled} disabled, ${pending} security-pending), ` +
+      `${world.cloudMapServices.length} Cloud Map services, ${world.ecsServices.length} ECS services: ` +
+      `${found} target(s) found; ${unreadable} unreadable, ${warnings.length} list(s) looking endless\n`,
+  );
+  return found > 0 && unreadable === 0 && warnings.length === 0 ? 0 : 1;
 }
 
 function parse(argv: string[]) {
@@ -114,6 +129,7 @@ function parse(argv: string[]) {
     options: {
       config: { type: 'string' },
       params: { type: 'boolean' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

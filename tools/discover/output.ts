@@ -1,4 +1,5 @@
 import type { EntryMatch } from './match';
+import type { ListedEntry } from './registry-list';
 
 /** The targets discover found, in the configuration's format. */
 export function targetsOf(matches: EntryMatch[]) {
@@ -55,13 +56,24 @@ export function paramsDocument(
   return { params, notes };
 }
 
-/** The stderr table: every registry entry and why it was or was not matched. */
-export function matchTable(matches: EntryMatch[]): string {
+/** An entry's state in the registry, when it is not simply enabled: `disabled`, `security-pending`. */
+function stateOf(m: EntryMatch, entries: ListedEntry[]): string {
+  const e = entries.find((x) => x.kind === m.kind && x.path === m.path);
+  if (e?.securityPending) return ' [security-pending]';
+  if (e?.disabled) return ' [disabled]';
+  return '';
+}
+
+/**
+ * The stderr table: every registry entry and why it was or was not matched, with the registry's
+ * own state of the entry (`disabled`, `security-pending`) when `entries` gives it.
+ */
+export function matchTable(matches: EntryMatch[], entries: ListedEntry[] = []): string {
   const rows = matches.map((m) => [
     m.status === 'matched' ? '✓' : '·',
     `${m.kind} ${m.path}`,
     m.url ?? '(unread)',
-    m.status,
+    `${m.status}${stateOf(m, entries)}`,
     m.detail,
   ]);
   const head = ['', 'entry', 'address', 'result', 'why'];

@@ -1,15 +1,27 @@
 /**
- * What registry 1.29 (DocumentDB) does differently from v1.0.16, on top of `RegistryStore`: records
- * with `id`, `registered_by`, `updated_at`; the single read without an `ETag` and with an empty
- * `tool_list`; PATCH with a weak `If-Match` (and its trailing-slash 500); register's resets and the
- * URL policy's bare 500; agents with an `ETag`, PATCH, and PUT's new `id`. Read off the registry's
- * source at 1.29.0 (see test/registry for the behaviours pinned).
+ * What registry 1.29 and 1.32 (DocumentDB) do differently from v1.0.16, on top of `RegistryStore`:
+ * records with `id`, `registered_by`, `updated_at`; the single read without an `ETag` and with an
+ * empty `tool_list`; PATCH with a weak `If-Match` (on 1.29 its trailing-slash 500); register's
+ * resets and the URL policy's bare 500; agents with an `ETag`, PATCH, and PUT's new `id`. Read off
+ * the registry's source at 1.29.0 (`registry/api/server_routes.py`, `registry/api/_etag_utils.py`,
+ * `registry/services/server_service.py`, `registry/repositories/documentdb/server_repository.py`);
+ * 1.32's changes from its release notes (PR #1722): see `CurrentVersion`.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentCard } from './agent-card';
-import { applyAgentUpdate, normalizeAgentPath, ValidationFailure } from './agent-card';
+import { applyAgentUpdate, normalizeAgentPath, type Problem, ValidationFailure } from './agent-card';
 import { policyDenial, type UrlPolicy } from './policy';
 import { type Answer, type RegistryStore, type ServerRecord, unprocessable } from './store';
+
+/**
+ * `1.29`: the PATCH handler reads the record, checks `If-Match` against that read, then saves the
+ * whole merged record with `update_one({_id: <path without trailing slash>}, {$set: merged})`: a
+ * stored `/currenttime/` matches nothing (500), and a change landing between the read and the save
+ * is overwritten. `1.32`: the update finds the record under either slash spelling, `$set`s only the
+ * sent fields plus `updated_at`, and checks the `If-Match` revision in the same `update_one` filter
+ * (a change in between answers 412).
+ */
+export type CurrentVersion = '1.29' | '1.32';
 
 /** Who is calling, as the auth layer tells the registry. */
 export interface Principal {
@@ -32,6 +44,44 @@ const SERVER_PATCH_REFUSED = [
   'updated_at',
 ];
 const AGENT_PATCH_REFUSED = ['id', 'path', 'registered_by', 'registered_at', 'updated_at'];
+/** The address fields `update_server` validates against the URL policy. */
+const TARGET_FIELDS = ['proxy_pass_url', 'mcp_endpoint', 'sse_endpoint'];
+/** What register answers for any exception inside its `try` (the policy's refusal included). */
+export const REGISTRATION_FAILED: Answer = { status: 500, body: { detail: 'Service registration failed' } };
+/** `ServerUpdateRequest`'s fields and defaults (PUT); `server_name` and `description` are required. */
+const SERVER_PUT_DEFAULTS: Record<string, unknown> = {
+  server_name: '',
+  description: '',
+  proxy_pass_url: null,
+  mcp_endpoint: null,
+  sse_endpoint: null,
+  transport: null,
+  supported_transports: null,
+  headers: null,
+  oauth_client_id: null,
+  append_mcp_path: null,
+  auth_provider: null,
+  tags: [],
+  license: 'N/A',
+  num_tools: null,
+  tool_list: null,
+  metadata: null,
+  visibility: 'public',
+  allowed_groups: null,
+  status: null,
+  provider: null,
+  source_created_at: null,
+  source_updated_at: null,
+  external_tags: null,
+};
+
+/** A server write's answer, with what the server needs for the scan. */
+export type ServerWrite = Answer & { written?: string; urlChanged?: boolean; captured?: ServerRecord };
+
+const SERVER_STALE: Answer = {
+  status: 412,
+  body: { detail: 'If-Match does not match current server version' },
+};
 
 /** `datetime.utcnow().isoformat()`: naive, microseconds. A counter fills the sub-millisecond digits. */
 export function naiveUtc(ms: number, tick: number): string {
@@ -77,16 +127,24 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The 1.29 behaviours; `store` holds the data. */
 export class CurrentGeneration {
   private tick = 0;
+  private lastMs = 0;
 
   constructor(
     private readonly store: RegistryStore,
     private readonly now: () => number,
     private readonly policy: UrlPolicy,
+    readonly version: CurrentVersion = '1.29',
   ) {}
 
+  /**
+   * A new `updated_at`. Each stamp is at least a millisecond after the last, so every change moves
+   * the weak ETag (epoch ms) even when two land within one millisecond of the clock; the registry's
+   * own clock could repeat a millisecond, which tests must not depend on.
+   */
   stamp(): string {
     this.tick++;
-    return naiveUtc(this.now(), this.tick);
+    this.lastMs = Math.max(this.now(), this.lastMs + 1);
+    return naiveUtc(this.lastMs, this.tick);
   }
 
   /** Seeded records get what DocumentDB documents carry. */
@@ -145,7 +203,13 @@ export class CurrentGeneration {
     return { status: 200, body: { ...answer.body, servers } };
   }
 
-  /** `POST /api/servers/register` on 1.29: the policy (a bare 500), then register with its resets. */
+  /**
+   * `POST /api/servers/register` (`register_service_api`): admin or owner, then the URL policy,
+   * then register with its resets. The route wraps everything after its form checks in one
+   * `try … except Exception` that answers `500 {"detail":"Service registration failed"}`: the
+   * policy's refusal, a database error and a failed overwrite all look the same. `base` is the
+   * save (it may be a fault that throws the same way).
+   */
   register(
     form: URLSearchParams,
     who: Principal,
@@ -154,11 +218,15 @@ export class CurrentGeneration {
     if (!who.isAdmin) {
       return { status: 403, body: { detail: 'You do not have permission to register services' } };
     }
-    if (policyDenial(form.get('proxy_pass_url'), this.policy) !== undefined) {
-      // The route wraps the policy's UrlValidationError like any other failure.
-      return { status: 500, body: { detail: 'Service registration failed' } };
+    const proxy = form.get('proxy_pass_url');
+    const targets = [proxy, form.get('mcp_endpoint'), form.get('sse_endpoint')];
+    if (targets.some((url) => url && policyDenial(url, this.policy) !== undefined)) {
+      // `update_server`/`register_server` raise UrlValidationError inside the route's try.
+      return REGISTRATION_FAILED;
     }
     const answer = base(form);
+    // An overwrite whose exact-path update matched nothing leaves `result` unbound: the same 500.
+    if (answer.status >= 500) return REGISTRATION_FAILED;
     if (answer.written === undefined) return answer;
     const record = this.store.rawServer(answer.written);
     if (record === undefined) return answer;
@@ -181,53 +249,181 @@ export class CurrentGeneration {
     return answer;
   }
 
-  /** `PATCH /api/servers/{path}`: JSON merge patch with an optional weak If-Match. */
+  /**
+   * `PATCH /api/servers/{path}` (`patch_server_endpoint`), JSON merge patch, in the handler's
+   * order: the body model (422), 404, owner (403), `If-Match` (400 malformed, 412 stale), empty
+   * body (400), the URL policy in `update_server` (400), then the save (1.29: 500 for a stored
+   * trailing slash). Nothing before the save has a side effect; the scan and the webhook start only
+   * after it succeeded. `between` runs after the checks and before the save, where another writer's
+   * change can land (the `editDuringNext` fault).
+   */
   patchServer(
     rawPath: string,
     body: unknown,
     ifMatch: string | undefined,
     who: Principal,
-  ): Answer & { written?: string; urlChanged?: boolean } {
+    between: (storedPath: string) => void = () => {},
+  ): ServerWrite {
+    // FastAPI validates the body model before the handler runs.
+    if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
+    // `ServerCardPatch` (extra="forbid"): registrant-only and unknown fields are a 422.
+    const problems: Problem[] = Object.keys(body)
+      .filter((k) => SERVER_PATCH_REFUSED.includes(k) || !(k in SERVER_PUT_DEFAULTS))
+      .map((k) => ({
+        loc: ['body', k],
+        msg: SERVER_PATCH_REFUSED.includes(k)
+          ? `Field '${k}' cannot be patched`
+          : 'Extra inputs are not permitted',
+      }));
+    if (problems.length > 0) return unprocessable(problems);
+    return this.updateServer('patch', rawPath, body, ifMatch, who, between);
+  }
+
+  /**
+   * `PUT /api/servers/{path}` (`update_server_endpoint`): the body is a whole `ServerUpdateRequest`
+   * (`server_name` and `description` required, unknown fields 422), and every model field not sent
+   * takes the model's default (`tags` `[]`, `license` `N/A`, `visibility` `public`, others null);
+   * then the same checks, save and scan as PATCH.
+   */
+  putServer(
+    rawPath: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    who: Principal,
+    between: (storedPath: string) => void = () => {},
+  ): ServerWrite {
+    if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
+    const problems: Problem[] = Object.keys(body)
+      .filter((k) => !(k in SERVER_PUT_DEFAULTS))
+      .map((k) => ({ loc: ['body', k], msg: 'Extra inputs are not permitted' }));
+    for (const field of ['server_name', 'description']) {
+      const value = body[field];
+      if (typeof value !== 'string' || value === '') {
+        problems.push({
+          loc: ['body', field],
+          msg: value === undefined ? 'Field required' : 'String should have at least 1 character',
+        });
+      }
+    }
+    if (problems.length > 0) return unprocessable(problems);
+    return this.updateServer(
+      'put',
+      rawPath,
+      { ...structuredClone(SERVER_PUT_DEFAULTS), ...body },
+      ifMatch,
+      who,
+      between,
+    );
+  }
+
+  private updateServer(
+    mode: 'patch' | 'put',
+    rawPath: string,
+    body: Record<string, unknown>,
+    ifMatch: string | undefined,
+    who: Principal,
+    between: (storedPath: string) => void,
+  ): ServerWrite {
     // `_normalize_server_path`: one leading slash, no trailing slash.
     const path = `/${rawPath.replace(/^\/+|\/+$/g, '')}`;
     const found = this.store.lookupServer(path);
     if (found === undefined) return { status: 404, body: { detail: `Server not found at path '${path}'` } };
-    const [storedPath, existing] = found;
+    const [storedPath, read] = found;
+    const existing: ServerRecord = { ...read };
     if (!who.isAdmin && existing.registered_by !== who.username) {
-      return { status: 403, body: { detail: 'You can only patch servers you registered' } };
+      const verb = mode === 'patch' ? 'patch' : 'update';
+      return { status: 403, body: { detail: `You can only ${verb} servers you registered` } };
     }
     const clientTs = parseIfMatch(ifMatch);
     if (typeof clientTs === 'object') return clientTs;
-    if (clientTs !== undefined && clientTs !== versionMs(existing)) {
-      return { status: 412, body: { detail: 'If-Match does not match current server version' } };
-    }
-    if (!isObject(body)) return unprocessable([{ loc: ['body'], msg: 'Input should be a valid dictionary' }]);
-    const refused = Object.keys(body).filter((k) => SERVER_PATCH_REFUSED.includes(k));
-    if (refused.length > 0) {
-      return unprocessable(refused.map((k) => ({ loc: ['body', k], msg: `Field '${k}' cannot be patched` })));
-    }
+    if (clientTs !== undefined && clientTs !== versionMs(existing)) return SERVER_STALE;
     if (Object.keys(body).length === 0) return { status: 400, body: { detail: 'Empty patch body' } };
-    const merged: ServerRecord = { ...existing };
-    for (const [k, v] of Object.entries(body)) {
-      if (v === null) delete merged[k];
-      else merged[k] = v;
-    }
-    for (const field of ['proxy_pass_url', 'mcp_endpoint', 'sse_endpoint']) {
-      const denial = policyDenial(merged[field], this.policy);
-      if (denial !== undefined && field in body) {
+    // `_merge_server_update`: `{**existing, **incoming}` (an explicit null is stored as null), CSV
+    // tags split into a list.
+    const apply = (target: ServerRecord): ServerRecord => {
+      for (const [k, v] of Object.entries(body)) {
+        target[k] =
+          (k === 'tags' || k === 'external_tags') && typeof v === 'string'
+            ? v
+                .split(',')
+                .map((t) => t.trim())
+                .filter((t) => t !== '')
+            : v;
+      }
+      return target;
+    };
+    const merged = apply({ ...existing });
+    // `update_server` validates the merged targets whenever the saved dict carries one: on 1.29 the
+    // handler saves the whole merged record, so every PATCH re-checks the stored address; on 1.32
+    // only the sent fields are saved, so only a PATCH that sends a target field is checked.
+    const checked = this.version === '1.29' || TARGET_FIELDS.some((f) => f in body);
+    for (const field of checked ? TARGET_FIELDS : []) {
+      const denial = merged[field] ? policyDenial(merged[field], this.policy) : undefined;
+      if (denial !== undefined) {
         return { status: 400, body: { detail: `URL rejected by security policy: ${denial}` } };
       }
     }
-    // `update_server(path)` matches the normalised path exactly: a stored `/currenttime/` is missed.
-    if (storedPath !== path) return { status: 500, body: { detail: 'Failed to save server' } };
-    merged.updated_at = this.stamp();
-    this.store.replaceServer(storedPath, merged);
+    // 1.29: `update_one({_id: path})` with the normalised path: a stored `/currenttime/` is missed.
+    if (this.version === '1.29' && storedPath !== path) {
+      return { status: 500, body: { detail: 'Failed to save server' } };
+    }
+    between(storedPath);
+    const now = this.store.rawServer(storedPath);
+    if (now === undefined) return { status: 500, body: { detail: 'Failed to save server' } };
+    let saved: ServerRecord;
+    if (this.version === '1.29') {
+      // The whole merged record, as read before the checks: a change made since is overwritten.
+      saved = { ...merged, updated_at: this.stamp() };
+    } else {
+      // The If-Match revision is part of the update's filter: a change since the read is a 412.
+      if (clientTs !== undefined && clientTs !== versionMs(now)) return SERVER_STALE;
+      saved = apply({ ...now });
+      saved.updated_at = this.stamp();
+    }
+    this.store.replaceServer(storedPath, saved);
     const fresh = this.getServer(storedPath, { username: who.username, isAdmin: true });
     return {
       ...fresh,
-      headers: { etag: weakEtag(merged) },
+      headers: { etag: weakEtag(saved) },
       written: storedPath,
-      urlChanged: existing.proxy_pass_url !== merged.proxy_pass_url,
+      urlChanged:
+        (mode === 'put' || 'proxy_pass_url' in body) &&
+        existing.deployment !== 'local' &&
+        existing.proxy_pass_url !== merged.proxy_pass_url,
+      // The scan task is handed the merged record of this request (`merged`), whole.
+      captured: structuredClone({ ...merged, updated_at: saved.updated_at }),
+    };
+  }
+
+  /**
+   * `POST /api/servers/toggle-tool/{path}` (1.31+): blocks or unblocks one tool of a server
+   * (`blocked_tools` on the record), form or JSON `tool_name` and `enabled`; admins only.
+   */
+  toggleTool(rawPath: string, form: URLSearchParams, json: unknown, who: Principal): Answer {
+    if (this.version === '1.29') return { status: 405, body: { detail: 'Method Not Allowed' } };
+    if (!who.isAdmin) return { status: 403, body: { detail: 'Admin access required' } };
+    const input: Record<string, unknown> = isObject(json) ? json : Object.fromEntries(form);
+    const tool = input.tool_name;
+    const enabledText = String(input.enabled ?? '');
+    const enabled =
+      typeof input.enabled === 'boolean' ? input.enabled : ['true', '1', 'yes', 'on'].includes(enabledText);
+    const problems: Problem[] = [];
+    if (typeof tool !== 'string' || tool === '')
+      problems.push({ loc: ['body', 'tool_name'], msg: 'Field required' });
+    if (input.enabled === undefined) problems.push({ loc: ['body', 'enabled'], msg: 'Field required' });
+    if (problems.length > 0 || typeof tool !== 'string') return unprocessable(problems);
+    const found = this.store.lookupServer(`/${rawPath.replace(/^\/+|\/+$/g, '')}`);
+    if (found === undefined)
+      return { status: 404, body: { detail: `Server not found at path '/${rawPath}'` } };
+    const [storedPath, record] = found;
+    const blocked = new Set(Array.isArray(record.blocked_tools) ? record.blocked_tools.map(String) : []);
+    if (enabled) blocked.delete(tool);
+    else blocked.add(tool);
+    record.blocked_tools = [...blocked].sort();
+    record.updated_at = this.stamp();
+    return {
+      status: 200,
+      body: { path: storedPath, tool_name: tool, enabled, blocked_tools: record.blocked_tools },
     };
   }
 

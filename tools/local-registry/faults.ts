@@ -14,7 +14,7 @@ export interface FaultMatch {
 /** A fault the server applies to one request. */
 export type Fault =
   /** Answer with this status (a 5xx by default) instead of handling the request. */
-  | { kind: 'status'; status: number; body: unknown }
+  | { kind: 'status'; status: number; body: unknown; html?: boolean }
   /** Close the connection without an answer: the client sees a network error. */
   | { kind: 'drop' }
   /** Answer 401 whatever the token ("401 once"). */
@@ -22,7 +22,48 @@ export type Fault =
   /** Wait this long, then handle the request normally. */
   | { kind: 'delay'; ms: number }
   /** Answer 200 with a body of this many bytes, streamed without a `content-length`. */
-  | { kind: 'huge'; bytes: number };
+  | { kind: 'huge'; bytes: number }
+  /** Handle the request, announce the whole answer's `content-length`, send part of it and close. */
+  | { kind: 'truncate' };
+
+/**
+ * What the security scan finds: `unsafe` (findings), or `error` (the scan could not run; 1.29 and
+ * a default 1.32 treat that as unsafe, 1.32 with `blockOnScanFailure: false` does nothing).
+ */
+export type ScanVerdict = 'unsafe' | 'error';
+
+/** One armed scan result, as the server takes it. */
+export interface ScanOutcome {
+  verdict: ScanVerdict;
+  /** Add the `security-pending` tag (the registry's `SECURITY_ADD_PENDING_TAG`, default true). */
+  tag: boolean;
+  /** 0: before the write answers; otherwise that long after it, in the background. */
+  delayMs: number;
+  /** The flagged tools (1.32 with `allowUnsafeServers` blocks these); every tool of the record when absent. */
+  tools?: string[];
+}
+
+/** A change another writer makes to a stored server record. */
+export type ServerEdit = (record: Record<string, unknown>) => Record<string, unknown>;
+
+/** An HTML error page as nginx sends it for a status (`502 Bad Gateway`). */
+export function nginxErrorPage(status: number): string {
+  const reason = HTML_REASONS[status] ?? 'Error';
+  return `<html>\r\n<head><title>${status} ${reason}</title></head>\r\n<body>\r\n<center><h1>${status} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+const HTML_REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Authorization Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Request Entity Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+};
 
 interface Armed {
   fault: Fault;
@@ -35,17 +76,49 @@ const DEFAULT_MATCH: FaultMatch = { path: '/api/' };
 /** Faults armed for coming requests, plus the security-scan simulation for coming writes. */
 export class Faults {
   private armed: Armed[] = [];
-  private scans: { remaining: number; tag: boolean; delayMs: number }[] = [];
+  private scans: (Omit<ScanOutcome, 'tools'> & { remaining: number; tools: string[] | undefined })[] = [];
   private lostWrites = 0;
+  private registerErrors = 0;
+  private edits: { remaining: number; edit: ServerEdit }[] = [];
 
-  /** The next `count` matching requests get `status` (503 by default) and a FastAPI-style body. */
-  failNext(count: number, options: { status?: number; body?: unknown; match?: FaultMatch } = {}): void {
+  /**
+   * The next `count` matching requests get `status` (503 by default) and a FastAPI-style body, or
+   * with `html` nginx's HTML error page for that status (what a proxy in front answers).
+   */
+  failNext(
+    count: number,
+    options: { status?: number; body?: unknown; html?: boolean; match?: FaultMatch } = {},
+  ): void {
     const status = options.status ?? 503;
-    this.arm(
-      { kind: 'status', status, body: options.body ?? { detail: `injected HTTP ${status}` } },
-      count,
-      options.match,
-    );
+    const body = options.html
+      ? nginxErrorPage(status)
+      : (options.body ?? { detail: `injected HTTP ${status}` });
+    this.arm({ kind: 'status', status, body, html: options.html === true }, count, options.match);
+  }
+
+  /** The next `count` matching requests get their real answer cut short (a `content-length` promising more). */
+  truncateNext(count: number, options: { match?: FaultMatch } = {}): void {
+    this.arm({ kind: 'truncate' }, count, options.match);
+  }
+
+  /**
+   * The next `count` registrations that pass the URL policy fail inside the route (a database
+   * error, say): `500 {"detail":"Service registration failed"}` and nothing stored, the same body
+   * the policy's refusal gets on 1.29 and 1.32.
+   */
+  registerErrorNext(count = 1): void {
+    if (!(count > 0)) throw new RangeError(`count must be positive, got ${count}`);
+    this.registerErrors += count;
+  }
+
+  /**
+   * Another writer's change lands in the next `count` server PATCHes, after the handler's checks
+   * (If-Match included) and before its save: 1.29 saves the record it read over it; 1.32 answers
+   * 412 when If-Match was sent and otherwise keeps it (only the sent fields are set).
+   */
+  editDuringNext(count: number, edit: ServerEdit): void {
+    if (!(count > 0)) throw new RangeError(`count must be positive, got ${count}`);
+    this.edits.push({ remaining: count, edit });
   }
 
   /** The next `count` matching requests lose their connection without an answer. */
@@ -71,7 +144,26 @@ export class Faults {
    * record it captured at write time (with the tag), which can put that write's address back.
    */
   disableAfterWrite(count = 1, options: { tag?: boolean; delayMs?: number } = {}): void {
-    this.scans.push({ remaining: count, tag: options.tag ?? true, delayMs: options.delayMs ?? 0 });
+    this.scanNext(count, { verdict: 'unsafe', ...options });
+  }
+
+  /**
+   * The security scan of the next `count` server writes (Infinity: all of them) finds `verdict`.
+   * What follows depends on the registry's scan settings (`LocalRegistryOptions.scan`): by
+   * default the server is switched off and tagged `security-pending`, as `disableAfterWrite`.
+   */
+  scanNext(
+    count = 1,
+    options: { verdict?: ScanVerdict; tag?: boolean; delayMs?: number; tools?: string[] } = {},
+  ): void {
+    if (!(count > 0)) throw new RangeError(`count must be positive, got ${count}`);
+    this.scans.push({
+      remaining: count,
+      verdict: options.verdict ?? 'unsafe',
+      tag: options.tag ?? true,
+      delayMs: options.delayMs ?? 0,
+      tools: options.tools,
+    });
   }
 
   /** The next `count` matching requests get a 200 whose body is `bytes` long (a hostile or broken endpoint). */
@@ -92,12 +184,26 @@ export class Faults {
     this.armed = [];
     this.scans = [];
     this.lostWrites = 0;
+    this.registerErrors = 0;
+    this.edits = [];
   }
 
   /** How many armed faults are left (for assertions that they were used). */
-  pending(): { requests: number; scans: number; lostWrites: number } {
+  pending(): {
+    requests: number;
+    scans: number;
+    lostWrites: number;
+    registerErrors: number;
+    edits: number;
+  } {
     const sum = (xs: { remaining: number }[]) => xs.reduce((n, x) => n + x.remaining, 0);
-    return { requests: sum(this.armed), scans: sum(this.scans), lostWrites: this.lostWrites };
+    return {
+      requests: sum(this.armed),
+      scans: sum(this.scans),
+      lostWrites: this.lostWrites,
+      registerErrors: this.registerErrors,
+      edits: sum(this.edits),
+    };
   }
 
   /** @internal Takes the first armed delay for this request, if any. */
@@ -119,12 +225,32 @@ export class Faults {
     return true;
   }
 
-  /** @internal Whether the security scan fails for this write; returns whether to tag. */
-  takeScanFailure(): { tag: boolean; delayMs: number } | undefined {
+  /** @internal What the security scan of this write finds, when one is armed (else it passes). */
+  takeScanFailure(): ScanOutcome | undefined {
     const scan = this.scans.find((s) => s.remaining > 0);
     if (scan === undefined) return undefined;
     scan.remaining--;
-    return { tag: scan.tag, delayMs: scan.delayMs };
+    return {
+      verdict: scan.verdict,
+      tag: scan.tag,
+      delayMs: scan.delayMs,
+      ...(scan.tools === undefined ? {} : { tools: [...scan.tools] }),
+    };
+  }
+
+  /** @internal Whether this registration fails inside the route. */
+  takeRegisterError(): boolean {
+    if (this.registerErrors <= 0) return false;
+    this.registerErrors--;
+    return true;
+  }
+
+  /** @internal The concurrent change to apply inside this PATCH, if one is armed. */
+  takeEdit(): ServerEdit | undefined {
+    const armed = this.edits.find((e) => e.remaining > 0);
+    if (armed === undefined) return undefined;
+    armed.remaining--;
+    return armed.edit;
   }
 
   private arm(fault: Fault, count: number, match: FaultMatch = DEFAULT_MATCH): void {

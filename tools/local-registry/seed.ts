@@ -65,3 +65,19 @@ function classify(item: unknown, file: string, seed: Required<SeedData>): void {
     );
   }
 }
+
+/**
+ * Each seeded server's starting flag for the command line: the state map's (its path, or its
+ * other slash spelling), else the record's own `is_enabled` when it is a boolean, else enabled.
+ */
+export function seededEnabled(seed: SeedData): Record<string, boolean> {
+  const state = seed.state ?? {};
+  const flags: Record<string, boolean> = {};
+  for (const server of seed.servers ?? []) {
+    const path = String(server.path);
+    const other = path.endsWith('/') ? path.replace(/\/+$/, '') : `${path}/`;
+    const own = typeof server.is_enabled === 'boolean' ? server.is_enabled : undefined;
+    flags[path] = state[path] ?? state[other] ?? own ?? true;
+  }
+  return flags;
+}

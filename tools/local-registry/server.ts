@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AgentCard, agentPathOf } from './agent-card';
-import { CurrentGeneration, type Principal } from './current';
-import { Faults } from './faults';
+import { CurrentGeneration, type Principal, REGISTRATION_FAILED } from './current';
+import { Faults, nginxErrorPage, type ScanOutcome } from './faults';
 import { parseCidr } from './policy';
 import type { SeedData } from './seed';
 import {
@@ -24,14 +24,58 @@ import { TOKEN_PATH, type TokenCheck, TokenIssuer } from './tokens';
 /**
  * The registry generation to speak. `1.0.16`: the file backend's unpaged list, no single read, no
  * PATCH, nginx's HTML 401 and a 403 for a wrong token. `1.29`: DocumentDB records, the single read,
- * PATCH with If-Match, the URL policy, agent ETags. Unset: the older mainline model (paged list,
- * single read, register and PUT only, no policy), for tests of the v1-contract paths.
+ * PATCH with If-Match (500 for a stored trailing slash, the whole record saved), the URL policy,
+ * agent ETags. `1.32`: as 1.29, but PATCH finds either slash spelling, saves only the sent fields
+ * and checks If-Match atomically; the scan settings `scan.allowUnsafeServers` and
+ * `scan.blockOnScanFailure`; `POST /api/servers/toggle-tool/{path}`. Unset: the older mainline
+ * model (paged list, single read, register and PUT only, no policy), for tests of the v1-contract
+ * paths.
  */
-export type Generation = '1.0.16' | '1.29';
+export type Generation = '1.0.16' | '1.29' | '1.32';
+
+/** Every generation, oldest first (for tests and CLIs that run each). */
+export const GENERATIONS: readonly Generation[] = ['1.0.16', '1.29', '1.32'];
+
+/** The newest generation modelled: the replay's and the CLI's default. */
+export const NEWEST_GENERATION: Generation = '1.32';
+
+/** Whether a generation is the DocumentDB line (1.29 and later: PATCH, the URL policy, `updated_at`). */
+export function isDocumentDbGeneration(generation: Generation | undefined): generation is '1.29' | '1.32' {
+  return generation === '1.29' || generation === '1.32';
+}
+
+/**
+ * How the registry's security scan acts on its verdict (`registry/api/server_routes.py`
+ * `_perform_security_scan_on_registration` at 1.29; the 1.31/1.32 settings from the release notes).
+ */
+export interface ScanSettings {
+  /**
+   * 1.31+ `SECURITY_ALLOW_UNSAFE_SERVERS` (default false): an unsafe verdict blocks the flagged
+   * tools (`blocked_tools` on the record) and leaves the server enabled.
+   */
+  allowUnsafeServers: boolean;
+  /**
+   * 1.32 `SECURITY_BLOCK_ON_SCAN_FAILURE` (default true): a scan that could not run disables like an
+   * unsafe one; false: it changes nothing. 1.29 and 1.0.16 always treat it as unsafe.
+   */
+  blockOnScanFailure: boolean;
+  /**
+   * The scan's record write (the tag, on 1.32 the blocked tools) saves the whole entry as it was
+   * handed to the scan when the write that started it answered (1.29's code, unchanged on 1.32), so
+   * a background scan can put back the address from before a later write. Default true; false
+   * writes only the scan's own fields (a kinder registry, for contrast).
+   */
+  staleWriteBack: boolean;
+}
+
+const DEFAULT_SCAN: ScanSettings = {
+  allowUnsafeServers: false,
+  blockOnScanFailure: true,
+  staleWriteBack: true,
+};
 
 /** nginx's own 401 page (v1.0.16: the auth request failed before the registry saw the request). */
-const NGINX_401_HTML =
-  '<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+const NGINX_401_HTML = nginxErrorPage(401);
 
 /** Switches that change how the registry behaves; mutable at run time through `settings`. */
 export interface LocalRegistrySettings {
@@ -67,6 +111,8 @@ export interface LocalRegistryOptions extends Partial<LocalRegistrySettings> {
   allowedHosts?: string[];
   /** Keycloak clients that are not in `registry-admins` (1.29: no `proxy_pass_url` on reads, 403 on writes). */
   nonAdminClients?: string[];
+  /** How the security scan acts on an armed verdict (`faults.scanNext`); see `ScanSettings`. */
+  scan?: Partial<ScanSettings>;
 }
 
 /** One request as the server received it. Secrets in forms (`client_secret`) are redacted. */
@@ -86,7 +132,7 @@ export interface LoggedRequest {
   /** The status answered; 0 until answered, and for a dropped connection. */
   status: number;
   /** The injected fault that shaped the answer, if any. */
-  fault?: 'status' | 'drop' | 'unauthorized' | 'delay' | 'huge';
+  fault?: 'status' | 'drop' | 'unauthorized' | 'delay' | 'huge' | 'truncate' | 'register-error' | 'edit';
 }
 
 /** A running local registry. */
@@ -99,7 +145,14 @@ export interface LocalRegistry {
   readonly settings: LocalRegistrySettings;
   /** The generation spoken, when one was chosen. */
   readonly generation: Generation | undefined;
+  /** The scan settings in force (mutable at run time). */
+  readonly scan: ScanSettings;
   readonly faults: Faults;
+  /**
+   * Finishes every background scan now, oldest first, instead of at its `delayMs` (so tests need no
+   * clock); returns how many finished.
+   */
+  finishScans(): number;
   /** Every request received since start (or the last `clearRequests`/`reset`), oldest first. */
   requests(): LoggedRequest[];
   clearRequests(): void;
@@ -107,6 +160,11 @@ export interface LocalRegistry {
   getServer(path: string): ServerRecord | undefined;
   /** Adds or replaces a server; `enabled` defaults to its current flag, or false. */
   putServer(record: ServerRecord, options?: { enabled?: boolean }): void;
+  /**
+   * Changes a stored server as another writer would (an operator's edit): the fields given are set
+   * and, on 1.29/1.32, `updated_at` moves, so a client's older `If-Match` is stale. Returns the record.
+   */
+  editServer(path: string, changes: ServerRecord): ServerRecord;
   deleteServer(path: string): boolean;
   serverPaths(): string[];
   isEnabled(path: string): boolean;
@@ -150,15 +208,23 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   const nonAdmin = new Set(options.nonAdminClients ?? []);
   const settings: LocalRegistrySettings = { ...initialSettings };
   const store = new RegistryStore(now);
-  const current =
-    generation === '1.29'
-      ? new CurrentGeneration(store, now, {
-          allowedCidrs: options.allowedCidrs ?? [],
-          allowedHosts: options.allowedHosts ?? [],
-        })
-      : undefined;
+  const current = isDocumentDbGeneration(generation)
+    ? new CurrentGeneration(
+        store,
+        now,
+        { allowedCidrs: options.allowedCidrs ?? [], allowedHosts: options.allowedHosts ?? [] },
+        generation,
+      )
+    : undefined;
+  const scan: ScanSettings = { ...DEFAULT_SCAN, ...options.scan };
+  if (generation !== '1.32' && (scan.allowUnsafeServers || !scan.blockOnScanFailure)) {
+    throw new Error(
+      'scan.allowUnsafeServers and scan.blockOnScanFailure are registry 1.31/1.32 settings: use generation 1.32',
+    );
+  }
   const faults = new Faults();
-  const scanTimers = new Set<NodeJS.Timeout>();
+  /** Background scans not yet finished: their timer and what they do when it fires. */
+  const scanTimers = new Map<NodeJS.Timeout, () => void>();
   const tokens = new TokenIssuer({
     staticTokens: options.staticToken === undefined ? [] : [options.staticToken],
     clients: options.clients ?? {},
@@ -191,7 +257,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     });
 
   const refused = (auth: TokenCheck): Answer => {
-    if (generation === '1.29') return { status: 401, body: { error: 'Authentication required' } };
+    if (current) return { status: 401, body: { error: 'Authentication required' } };
     if (generation === '1.0.16') {
       return auth === 'invalid'
         ? { status: 403, body: { error: 'Access forbidden' } }
@@ -200,32 +266,61 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     return { status: 401, body: { detail: 'Not authenticated' } };
   };
 
-  /** After a server write: the security scan, if one is armed to fail. */
-  const scanAfterWrite = (path: string): void => {
-    const scan = faults.takeScanFailure();
-    if (!scan) return;
-    if (scan.delayMs <= 0) {
-      store.failSecurityScan(path, scan.tag);
+  /**
+   * After a server write: the security scan, when a verdict is armed (otherwise it passes and
+   * changes nothing). `captured` is the entry handed to the scan task; the write answered first.
+   */
+  const scanAfterWrite = (path: string, captured: ServerRecord | undefined): void => {
+    const outcome = faults.takeScanFailure();
+    if (!outcome) return;
+    const entry = captured ?? store.getServer(path);
+    if (outcome.delayMs <= 0) {
+      applyScan(path, entry, outcome, false);
       return;
     }
-    const captured = store.getServer(path);
-    const timer = setTimeout(() => {
+    const finish = (): void => {
       scanTimers.delete(timer);
-      if (stopped || store.rawServer(path) === undefined) return;
-      if (scan.tag && captured !== undefined) {
-        // Both generations' scan task saves the record it was handed at write time, tag added.
-        const tags = Array.isArray(captured.tags) ? captured.tags : [];
-        store.replaceServer(path, {
-          ...captured,
-          tags: tags.includes('security-pending') ? tags : [...tags, 'security-pending'],
-        });
-        store.setEnabled(path, false);
-        current?.touchServer(path);
-      } else {
-        store.failSecurityScan(path, scan.tag);
-      }
-    }, scan.delayMs);
-    scanTimers.add(timer);
+      if (!stopped) applyScan(path, entry, outcome, scan.staleWriteBack);
+    };
+    const timer = setTimeout(finish, outcome.delayMs);
+    scanTimers.set(timer, finish);
+  };
+
+  /**
+   * The scan's verdict acted on, as `_perform_security_scan_on_registration` does: the tag (and on
+   * 1.32 with `allowUnsafeServers` the blocked tools) saved with `update_server(path, entry)`, the
+   * entry as handed to the scan (`writeBack`), then `toggle_service(path, False)` when blocking.
+   */
+  const applyScan = (
+    path: string,
+    entry: ServerRecord | undefined,
+    outcome: ScanOutcome,
+    writeBack: boolean,
+  ): void => {
+    const found = store.lookupServer(path);
+    if (found === undefined) return;
+    const [storedPath, stored] = found;
+    // 1.32 SECURITY_BLOCK_ON_SCAN_FAILURE=false: a scan that could not run changes nothing.
+    if (outcome.verdict === 'error' && !scan.blockOnScanFailure) return;
+    const allowUnsafe = outcome.verdict === 'unsafe' && scan.allowUnsafeServers;
+    const base = writeBack && entry !== undefined ? structuredClone(entry) : { ...stored };
+    const changes: ServerRecord = {};
+    const tags = Array.isArray(base.tags) ? base.tags : [];
+    if (outcome.tag && !tags.includes('security-pending')) changes.tags = [...tags, 'security-pending'];
+    if (allowUnsafe) {
+      const tools = outcome.tools ?? toolNames(base.tool_list);
+      const blocked = Array.isArray(stored.blocked_tools) ? stored.blocked_tools.map(String) : [];
+      changes.blocked_tools = [...new Set([...blocked, ...tools])].sort();
+    }
+    // The registry writes the record only when the scan has something to add to it.
+    if (Object.keys(changes).length > 0) {
+      store.replaceServer(storedPath, { ...base, ...changes, path: storedPath });
+      current?.touchServer(storedPath);
+    }
+    if (!allowUnsafe) {
+      store.setEnabled(storedPath, false);
+      current?.touchServer(storedPath);
+    }
   };
 
   const route = (
@@ -236,6 +331,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     auth: TokenCheck,
     who: Principal,
     ifMatch: string | undefined,
+    entry: LoggedRequest,
   ): Answer => {
     if (path === TOKEN_PATH) {
       return method === 'POST' ? tokens.tokenEndpoint(body.form, body.authorization) : methodNotAllowed();
@@ -247,7 +343,13 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       if (method !== 'GET') return methodNotAllowed();
       return current ? current.listServers(query, who) : store.listServers(query, settings.listShape);
     }
-    if (path === '/api/servers/register') return method === 'POST' ? register(body, who) : methodNotAllowed();
+    if (path === '/api/servers/register') {
+      return method === 'POST' ? register(body, who, entry) : methodNotAllowed();
+    }
+    const toolPath = under(path, '/api/servers/toggle-tool/');
+    if (toolPath !== undefined && current && method === 'POST') {
+      return current.toggleTool(toolPath, body.form, body.json, who);
+    }
     if (path === '/api/servers/toggle') {
       if (method !== 'POST') return methodNotAllowed();
       if (current && !who.isAdmin) return { status: 403, body: { detail: 'Admin access required' } };
@@ -255,16 +357,38 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       if (answer.status === 200) current?.touchServer(body.form.get('path') ?? '');
       return answer;
     }
+    if (generation !== undefined && under(path, '/api/server_details/') !== undefined) {
+      // The UI's whole-record read (`get_server_details`) depends on `enhanced_auth`, which reads only
+      // the session cookie: a bearer token that passed nginx is still 401 (v1.0.16 at 0395a64 and 1.29).
+      return method === 'GET'
+        ? { status: 401, body: { detail: 'Authentication required' } }
+        : methodNotAllowed();
+    }
     const serverPath = under(path, '/api/servers/');
     if (serverPath !== undefined && method === 'GET') {
       if (!settings.singleRoute) return NOT_FOUND;
       return current ? current.getServer(serverPath, who) : store.getServerRoute(serverPath);
     }
-    if (serverPath !== undefined && method === 'PATCH' && current) {
+    if (serverPath !== undefined && (method === 'PATCH' || method === 'PUT') && current) {
       if (body.jsonError) return jsonInvalid();
-      const answer = current.patchServer(serverPath, body.json, ifMatch, who);
-      if (answer.written !== undefined && answer.urlChanged) scanAfterWrite(answer.written);
-      return answer;
+      const between = (storedPath: string): void => {
+        const edit = faults.takeEdit();
+        const record = store.getServer(storedPath);
+        if (edit === undefined || record === undefined) return;
+        entry.fault = 'edit';
+        store.replaceServer(storedPath, { ...edit(record), path: storedPath });
+        current.touchServer(storedPath);
+      };
+      const answer =
+        method === 'PATCH'
+          ? current.patchServer(serverPath, body.json, ifMatch, who, between)
+          : current.putServer(serverPath, body.json, ifMatch, who, between);
+      if (answer.written !== undefined && answer.urlChanged) scanAfterWrite(answer.written, answer.captured);
+      return {
+        status: answer.status,
+        body: answer.body,
+        ...(answer.headers ? { headers: answer.headers } : {}),
+      };
     }
     if (path === '/api/agents') {
       // The agent list (`{"agents": [...], "total_count": n}`), unpaged: registries hold few agents.
@@ -290,13 +414,22 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     return NOT_FOUND;
   };
 
-  const register = (body: Body, who: Principal): Answer => {
+  const register = (body: Body, who: Principal, entry: LoggedRequest): Answer => {
     if (faults.takeLostWrite()) {
       return created(body.form.get('path') ?? '', body.form.get('name') ?? '');
     }
-    const base = (form: URLSearchParams) => store.register(form, settings.storage);
+    const base = (form: URLSearchParams): Answer & { written?: string } => {
+      if (faults.takeRegisterError()) {
+        entry.fault = 'register-error';
+        // v1.0.16's route puts the exception's text after the same words.
+        return current
+          ? REGISTRATION_FAILED
+          : { status: 500, body: { detail: 'Service registration failed: injected storage error' } };
+      }
+      return store.register(form, settings.storage);
+    };
     const answer = current ? current.register(body.form, who, base) : base(body.form);
-    if (answer.written !== undefined) scanAfterWrite(answer.written);
+    if (answer.written !== undefined) scanAfterWrite(answer.written, undefined);
     return { status: answer.status, body: answer.body };
   };
 
@@ -333,7 +466,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     }
     if (fault?.kind === 'status') {
       entry.fault = 'status';
-      return send(res, entry, { status: fault.status, body: fault.body });
+      const headers = fault.html ? { headers: { 'content-type': 'text/html' } } : {};
+      return send(res, entry, { status: fault.status, body: fault.body, ...headers });
     }
     if (fault?.kind === 'unauthorized') {
       entry.fault = 'unauthorized';
@@ -343,13 +477,19 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       entry.fault = 'huge';
       return streamHuge(res, entry, fault.bytes);
     }
+
     const clientId = tokens.clientIdOf(req.headers.authorization);
     const who: Principal =
       auth === 'static'
         ? { username: 'admin', isAdmin: true }
         : { username: clientId ?? 'anonymous', isAdmin: clientId !== undefined && !nonAdmin.has(clientId) };
     const ifMatch = req.headers['if-match'];
-    send(res, entry, route(method, path, url.searchParams, body, auth, who, ifMatch));
+    const answer = route(method, path, url.searchParams, body, auth, who, ifMatch, entry);
+    if (fault?.kind === 'truncate') {
+      entry.fault = 'truncate';
+      return sendTruncated(res, entry, answer);
+    }
+    send(res, entry, answer);
   };
 
   const server = createServer((req, res) => {
@@ -375,7 +515,16 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     tokenUrl: `${url}${TOKEN_PATH}`,
     settings,
     generation,
+    scan,
     faults,
+    finishScans: () => {
+      const pending = [...scanTimers.entries()];
+      for (const [timer, finish] of pending) {
+        clearTimeout(timer);
+        finish();
+      }
+      return pending.length;
+    },
     requests: () => log.map((e) => structuredClone(e)),
     clearRequests: () => {
       log = [];
@@ -384,6 +533,14 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     putServer: (record, opts = {}) => {
       store.putServer(record, opts.enabled);
       current?.adopt();
+    },
+    editServer: (path, changes) => {
+      const found = store.lookupServer(path);
+      if (found === undefined) throw new Error(`no server at ${path}`);
+      const [storedPath, record] = found;
+      store.replaceServer(storedPath, { ...record, ...structuredClone(changes), path: storedPath });
+      current?.touchServer(storedPath);
+      return store.getServer(storedPath) ?? {};
     },
     deleteServer: (path) => store.deleteServer(path),
     serverPaths: () => store.serverPaths(),
@@ -401,7 +558,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       store.clear();
       if (options.seed) applySeed(options.seed);
       Object.assign(settings, initialSettings);
-      for (const timer of scanTimers) clearTimeout(timer);
+      Object.assign(scan, DEFAULT_SCAN, options.scan);
+      for (const timer of scanTimers.keys()) clearTimeout(timer);
       scanTimers.clear();
       faults.clear();
       log = [];
@@ -410,7 +568,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     expireTokens: () => tokens.expireAll(),
     stop: async () => {
       stopped = true;
-      for (const timer of scanTimers) clearTimeout(timer);
+      for (const timer of scanTimers.keys()) clearTimeout(timer);
       for (const release of [...pendingDelays]) release();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -477,6 +635,21 @@ function send(res: ServerResponse, entry: LoggedRequest, answer: Answer): void {
   res.end(payload);
 }
 
+/** The answer's headers with its full `content-length`, then half its body, then the connection closes. */
+function sendTruncated(res: ServerResponse, entry: LoggedRequest, answer: Answer): void {
+  entry.status = answer.status;
+  if (res.destroyed || res.writableEnded) return;
+  const payload = Buffer.from(JSON.stringify(answer.body));
+  res.writeHead(answer.status, {
+    'content-type': 'application/json',
+    ...answer.headers,
+    'content-length': payload.length,
+  });
+  res.write(payload.subarray(0, Math.floor(payload.length / 2)));
+  // Let the partial body reach the socket, then cut the connection.
+  setImmediate(() => res.socket?.destroy());
+}
+
 /** A 200 of `bytes` bytes in 64 KiB chunks, without `content-length`, honouring backpressure; stops when the client goes. */
 function streamHuge(res: ServerResponse, entry: LoggedRequest, bytes: number): void {
   entry.status = 200;
@@ -495,6 +668,16 @@ function streamHuge(res: ServerResponse, entry: LoggedRequest, bytes: number): v
     left = 0;
   });
   pump();
+}
+
+/** The names of a stored `tool_list`'s tools. */
+function toolNames(toolList: unknown): string[] {
+  if (!Array.isArray(toolList)) return [];
+  return toolList.flatMap((tool) =>
+    typeof tool === 'object' && tool !== null && typeof (tool as { name?: unknown }).name === 'string'
+      ? [(tool as { name: string }).name]
+      : [],
+  );
 }
 
 function redact(fields: Record<string, string>): Record<string, string> {

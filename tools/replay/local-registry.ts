@@ -2,28 +2,35 @@ import { randomBytes } from 'node:crypto';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { NO_COUNT } from '../../functions/reconciler/ports';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import { type Generation, naiveUtc, startLocalRegistry } from '../local-registry';
+import {
+  GENERATIONS,
+  type Generation,
+  isDocumentDbGeneration,
+  NEWEST_GENERATION,
+  naiveUtc,
+  startLocalRegistry,
+} from '../local-registry';
 import type { EmbeddedOptions, WorldSeed } from './environment';
 
 /** How the embedded world's registry behaves. */
 export interface LocalRegistryFactoryOptions {
-  /** The registry generation to speak; the newest (`1.29`) by default. */
+  /** The registry generation to speak; the newest (`1.32`) by default. */
   generation?: Generation;
-  /** 1.29's `SSRF_ALLOWED_CIDRS`; the world's task subnets by default. */
+  /** 1.29/1.32's `SSRF_ALLOWED_CIDRS`; the world's task subnets by default. */
   allowedCidrs?: string[];
 }
 
 /**
  * The embedded world's registry: the local registry server on 127.0.0.1, seeded from the world's
  * records, and the reconciler's real registry client talking to it over HTTP with a static token.
- * So the replay exercises the same client, routes and read-backs as the Lambda. On 1.29 the
+ * So the replay exercises the same client, routes and read-backs as the Lambda. On 1.29 and 1.32 the
  * world's task subnets are allow-listed in the URL policy, as a user must (README, "Registry URL policy").
  */
 export function localRegistryFactory(
   config: ReconcilerConfig,
   options: LocalRegistryFactoryOptions = {},
 ): NonNullable<EmbeddedOptions['registry']> {
-  const generation = options.generation ?? '1.29';
+  const generation = options.generation ?? NEWEST_GENERATION;
   return async (seed, clock) => {
     const token = randomBytes(24).toString('base64url');
     const disabled = new Set(seed.world.registry.disabled ?? []);
@@ -42,9 +49,9 @@ export function localRegistryFactory(
       { env: { REPLAY_REGISTRY_TOKEN: token }, sleep: clock.sleep },
     );
     let tick = 0;
-    // An out-of-band change is a change: on 1.29 it moves updated_at, so a stale tag gets its 412.
+    // An out-of-band change is a change: on 1.29/1.32 it moves updated_at, so a stale tag gets its 412.
     const stamp = (): Record<string, unknown> =>
-      server.generation === '1.29' ? { updated_at: naiveUtc(clock.now(), ++tick) } : {};
+      isDocumentDbGeneration(server.generation) ? { updated_at: naiveUtc(clock.now(), ++tick) } : {};
     return {
       port: client,
       control: {
@@ -64,6 +71,11 @@ export function localRegistryFactory(
       close: () => server.stop(),
     };
   };
+}
+
+/** Whether `text` names a registry generation the local registry speaks. */
+export function isGeneration(text: string): text is Generation {
+  return (GENERATIONS as readonly string[]).includes(text);
 }
 
 /** The /16 of every task address the world starts with: the VPC ranges a user allow-lists. */

@@ -19,6 +19,8 @@ export interface StepResult {
   failures: string[];
   /** Triggers that could not be evaluated (the ECS service lookup failed), with why. */
   unevaluated: string[];
+  /** Well-formed events delivered: ECS task events and scheduled resyncs. */
+  events: { task: number; schedule: number };
 }
 
 /** How the replay runs, which decides what the scenarios' expectations are. */
@@ -94,6 +96,7 @@ export async function replay(
       malformed: [],
       failures: [],
       unevaluated: [],
+      events: { task: 0, schedule: 0 },
     };
     if (d.advanceMs !== undefined) env.world?.clock.advance(d.advanceMs);
     if (d.loadError !== undefined) {
@@ -107,6 +110,7 @@ export async function replay(
       }));
       for (const input of inputs) {
         if (input.intake.kind === 'malformed') result.malformed.push(input.intake.reason);
+        else result.events[input.intake.kind]++;
         if (input.intake.kind !== 'task' || env.world === undefined) continue;
         const time = Date.parse(input.intake.event.time ?? '');
         if (Number.isFinite(time)) env.world.clock.advance(time - env.world.clock.now());

@@ -51,6 +51,11 @@ export interface ScenarioStep {
 export interface ScenarioFile {
   scenario: string;
   description?: string;
+  /**
+   * Every event of this scenario may be ignored (it shows what the reconciler leaves alone): a
+   * replay of it alone is not reported as one in which nothing happened.
+   */
+  allowIgnored?: boolean;
   /** Overrides of the world for this scenario. */
   world?: { registrationLagMs?: number };
   steps: ScenarioStep[];
@@ -126,11 +131,14 @@ function loadFile(file: string): ReplayUnit | LoadError {
   } catch (error) {
     return { file: label, message: `cannot read: ${(error as Error).message}` };
   }
-  if (JSON_LINES.test(file)) return rawUnit(label, jsonLines(text, label));
+  // A file named explicitly that is not `.json` (a CloudWatch Logs export, `000000` from S3) is lines.
+  if (JSON_LINES.test(file) || !/\.json$/i.test(file)) return rawUnit(label, jsonLines(text, label));
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
+    // Lines saved as .json (an export) are lines.
+    if (isLines(text)) return rawUnit(label, jsonLines(text, label));
     // A raw event file that is not JSON is still replayed: the reconciler must reject it itself.
     return rawUnit(label, [{ origin: label, event: undefined, text }]);
   }
@@ -152,17 +160,44 @@ function rawUnit(label: string, events: RawEvent[]): ReplayUnit | LoadError {
   return { file: label, label, events };
 }
 
-/** One event per non-blank line; a line that is not JSON is kept as text for the reconciler to reject. */
+/**
+ * A CloudWatch Logs export line's timestamp before the JSON (`2026-03-02T09:00:00.000Z {…}`, as
+ * an export to S3 writes each line, or epoch milliseconds), then whitespace.
+ */
+const LOG_TIMESTAMP =
+  /^(?:\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{10,13})\s+(?=[{[])/;
+
+/**
+ * One event per non-blank line, each JSON or a CloudWatch Logs export line (a timestamp,
+ * whitespace, then the JSON); a line that is neither is kept as text for the reconciler to reject.
+ */
 function jsonLines(text: string, label: string): RawEvent[] {
   return text.split(/\r?\n/).flatMap((line, i) => {
     if (line.trim() === '') return [];
     const origin = `${label}:${i + 1}`;
+    const json = line.trim().replace(LOG_TIMESTAMP, '');
     try {
-      return eventsOf(JSON.parse(line), origin);
+      return eventsOf(JSON.parse(json), origin);
     } catch {
-      return [{ origin, event: undefined, text: line }];
+      return [{ origin, event: undefined, text: json }];
     }
   });
+}
+
+/** Whether every non-blank line of the text is JSON or an export line (a file of lines, not one document). */
+function isLines(text: string): boolean {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  return (
+    lines.length > 0 &&
+    lines.every((l) => {
+      try {
+        JSON.parse(l.trim().replace(LOG_TIMESTAMP, ''));
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
 }
 
 /**
@@ -171,6 +206,19 @@ function jsonLines(text: string, label: string): RawEvent[] {
  */
 function eventsOf(value: unknown, origin: string): RawEvent[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => eventsOf(v, `${origin}[${i}]`));
+  const logEvents = logEventsOf(value);
+  if (logEvents !== undefined) {
+    // Each message is the event's JSON as the log group stored it (maybe after an export timestamp).
+    return logEvents.map((message, i) => {
+      const where = `${origin} events[${i}]`;
+      const text = message.trim().replace(LOG_TIMESTAMP, '');
+      try {
+        return { origin: where, event: JSON.parse(text) };
+      } catch {
+        return { origin: where, event: undefined, text };
+      }
+    });
+  }
   const records = (value as { Records?: unknown } | null)?.Records;
   if (Array.isArray(records)) {
     return records.map((r, i) => {
@@ -183,6 +231,19 @@ function eventsOf(value: unknown, origin: string): RawEvent[] {
     });
   }
   return [{ origin, event: value }];
+}
+
+/**
+ * The messages of `aws logs filter-log-events` or `get-log-events` output
+ * (`{"events": [{"timestamp": …, "message": "<event JSON>"}, …]}`), or undefined for anything else.
+ */
+function logEventsOf(value: unknown): string[] | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const events = (value as { events?: unknown }).events;
+  if (!Array.isArray(events) || 'detail' in value) return undefined;
+  const isLogEvent = (e: unknown): e is { message: string } =>
+    typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string';
+  return events.every(isLogEvent) ? events.map((e) => e.message) : undefined;
 }
 
 /** Where the user called from: npm runs scripts from the package root and says where in `INIT_CWD`. */

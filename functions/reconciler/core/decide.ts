@@ -1,3 +1,4 @@
+import { type Ownership, ownership } from './ownership';
 import type { Reason } from './reasons';
 import { isRunning, isStopping } from './task';
 import type {
@@ -30,6 +31,11 @@ export interface DecisionInput {
   ecsServices?: readonly string[];
   /** The entry's current address (`proxy_pass_url` or `url`). */
   currentUrl: string;
+  /**
+   * Whether the entry is ours, when a stronger rule already settled it (a record of the entries
+   * the reconciler wrote). Absent: the ownership rule (ownership.ts) decides from the host.
+   */
+  owner?: Ownership;
   /** Cloud Map's instances of the target's service (any health). */
   instances: CloudMapInstance[];
   /** ECS's view of the tasks (by task id); a task ECS does not know is absent. */
@@ -70,11 +76,9 @@ export function liveness(
   return 'pending';
 }
 
-/** Whether the entry's host is one the reconciler manages for this target. */
-export function isOwnedHost(host: string, cloudMapService: string, namespace: string): boolean {
-  const h = normalizeHost(host);
-  const name = normalizeHost(cloudMapService);
-  return isIPv4(h) || h === name || h === `${name}.${normalizeHost(namespace)}`;
+/** The IPv4 addresses Cloud Map lists now among `instances` (what the ownership rule reads). */
+export function listedIpv4s(instances: readonly CloudMapInstance[]): string[] {
+  return instances.flatMap((i) => (i.ipv4 === undefined ? [] : [i.ipv4]));
 }
 
 /** Decides what address the entry should hold. */
@@ -90,14 +94,16 @@ export function decide(input: DecisionInput): Decision {
     };
   }
   const host = normalizeHost(parts.host);
-  if (!isOwnedHost(host, input.target.cloudMapService, input.namespace)) {
-    return {
-      action: 'skip',
-      reason: 'foreign',
-      detail: `host ${host} is not ${input.target.cloudMapService}[.${input.namespace}] or an IPv4 address`,
-      instances: [],
-      retryable: false,
-    };
+  const owner =
+    input.owner ??
+    ownership({
+      host,
+      cloudMapService: input.target.cloudMapService,
+      namespace: input.namespace,
+      listedIpv4s: listedIpv4s(input.instances),
+    });
+  if (!owner.owned) {
+    return { action: 'skip', reason: 'foreign', detail: owner.detail, instances: [], retryable: false };
   }
 
   const views = viewInstances(input);

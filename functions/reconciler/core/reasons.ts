@@ -14,7 +14,8 @@ export const REASONS = {
   'no-live-instance': 'no live task in Cloud Map: the current address is kept',
   'cloud-map-lag': 'a RUNNING task is not in Cloud Map yet and nothing else is live: retry later',
   'cloud-map-lag-exhausted': 'a RUNNING task never appeared in Cloud Map within the retry budget: kept',
-  foreign: "the entry's host is neither the target's Cloud Map name nor an IPv4 address: not ours",
+  foreign:
+    "the entry's host is not the target's Cloud Map name (short or <name>.<namespace>), an IPv4 Cloud Map lists for it, or a private IPv4 (a replaced task's): never rewritten",
   'unparsable-url': 'the entry has no usable URL',
 } as const;
 

@@ -76,3 +76,51 @@ export function verifiedUrl(entry: SettledEntry): string | undefined {
   if (entry.action === 'update' && !entry.dryRun && entry.write?.confirmed) return entry.desiredUrl;
   return undefined;
 }
+
+/** What `needsSecondLook` weighs: a decision about to be acted on, and what ECS said of the pointer's task. */
+export interface SecondLookInput {
+  decision: Decision;
+  currentUrl: string;
+  /** The live task the entry was last verified pointing at (pointer memory), if any. */
+  pointer: Pointer | undefined;
+  /** The DescribeTasks answer the decision was made on. */
+  tasks: ReadonlyMap<string, TaskState>;
+  /** Tasks a triggering event shows going away: an event is a second witness. */
+  stoppingTaskIds: ReadonlySet<string>;
+  /** An earlier DescribeTasks answer of this reconcile (the resync's pointer check), if any. */
+  earlier?: ReadonlyMap<string, TaskState> | undefined;
+}
+
+const NOTHING_STOPPING: ReadonlySet<string> = new Set();
+
+/**
+ * Whether a move off the entry's remembered live task rests on one DescribeTasks answer alone, and
+ * must be confirmed by one more read of that task before the entry is written. True only when the
+ * decision moves the entry off the pointer's task, the entry still holds the pointer's address,
+ * the answer shows that task not live (MISSING, STOPPED, not RUNNING/RUNNING), and nothing else
+ * says so: no triggering event shows it going away, and no earlier answer of this reconcile
+ * already found it not live.
+ */
+export function needsSecondLook(input: SecondLookInput): boolean {
+  const { decision, pointer } = input;
+  if (decision.action !== 'update' || pointer === undefined) return false;
+  if (input.currentUrl !== pointer.url || decision.chosen === pointer.taskId) return false;
+  if (input.stoppingTaskIds.has(pointer.taskId)) return false;
+  if (liveness(pointer.taskId, input.tasks, NOTHING_STOPPING) === 'live') return false;
+  if (input.earlier !== undefined && liveness(pointer.taskId, input.earlier, NOTHING_STOPPING) !== 'live')
+    return false;
+  return true;
+}
+
+/** ECS's first answer with the second look at one task laid over it (absent from the second: MISSING). */
+export function withSecondLook(
+  first: ReadonlyMap<string, TaskState>,
+  taskId: string,
+  second: ReadonlyMap<string, TaskState>,
+): Map<string, TaskState> {
+  const merged = new Map(first);
+  const seen = second.get(taskId);
+  if (seen === undefined) merged.delete(taskId);
+  else merged.set(taskId, seen);
+  return merged;
+}

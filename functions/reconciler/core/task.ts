@@ -52,3 +52,40 @@ export function findEni<A extends AttachmentLike>(attachments: readonly A[] | un
 export function eniIpv4(eni: AttachmentLike | undefined): string | undefined {
   return eni?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
 }
+
+/** The parts of an ECS ARN that name where it lives: `arn:<partition>:ecs:<region>:<account>:<resource>`. */
+interface ArnPlace {
+  partition: string;
+  region: string;
+  account: string;
+  resource: string;
+}
+
+function arnPlace(arn: string): ArnPlace | undefined {
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn' || parts[2] !== 'ecs') return undefined;
+  const [, partition = '', , region = '', account = ''] = parts;
+  return { partition, region, account, resource: parts.slice(5).join(':') };
+}
+
+/**
+ * Why a task ARN cannot be a task of the cluster ARN next to it, or undefined when it can. ECS
+ * writes both from the same task: the task ARN carries the cluster's partition, Region and account
+ * and, in the long format (`task/<cluster>/<id>`), its name; the old short format (`task/<id>`)
+ * names no cluster. An event where they differ was not written by ECS as it stands.
+ */
+export function taskArnMismatch(clusterArn: string, taskArn: string): string | undefined {
+  const cluster = arnPlace(clusterArn);
+  const task = arnPlace(taskArn);
+  if (cluster === undefined || task === undefined) return 'not ECS ARNs';
+  const differ: string[] = [];
+  if (task.partition !== cluster.partition)
+    differ.push(`partition ${task.partition} is not ${cluster.partition}`);
+  if (task.region !== cluster.region) differ.push(`Region ${task.region} is not ${cluster.region}`);
+  if (task.account !== cluster.account) differ.push(`account ${task.account} is not ${cluster.account}`);
+  const segments = task.resource.split('/');
+  const clusterName = cluster.resource.slice('cluster/'.length);
+  if (segments.length > 2 && segments[1] !== clusterName)
+    differ.push(`cluster ${segments[1]} is not ${clusterName}`);
+  return differ.length === 0 ? undefined : differ.join(', ');
+}

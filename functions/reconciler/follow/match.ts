@@ -1,11 +1,12 @@
-import { isOwnedHost } from '../core/decide';
+import { isPrivateIPv4, ownership } from '../core/ownership';
 import type { EcsServiceDiscovery, EntryRef, TargetKind } from '../ports';
 import { hostOf, isIPv4 } from '../url';
 
 /**
  * The one matching rule of a registry entry to a Cloud Map service and the ECS service that
  * publishes it, shared by the reconciler's follow mode, `discover` and `plan`: only `matched`
- * is ever adopted; `ambiguous`, `no-ecs-service`, `foreign`, … never are, and say why.
+ * is ever adopted (follow adopts by name only); `ambiguous`, `no-ecs-service`, `foreign`, … never
+ * are, and say why.
  */
 
 /** One registry entry with its address, as the rule reads it. */
@@ -31,6 +32,8 @@ export interface DiscoverWorld {
 
 export type MatchStatus =
   | 'matched'
+  /** A private IPv4 no Cloud Map service lists now: a replaced task's, ours once configured. */
+  | 'unmatched-ip'
   | 'foreign'
   | 'no-cloud-map-service'
   | 'no-ecs-service'
@@ -51,9 +54,13 @@ export interface EntryMatch {
 }
 
 /**
- * Matches each registry entry to a Cloud Map service of the namespace (its host is the service's
- * short name, `<name>.<namespace>`, or an IPv4 one of its instances lists now) and that service
- * to the one ECS service that publishes it (Service Connect discovery name or ServiceRegistries ARN).
+ * Matches each registry entry to a Cloud Map service of the namespace and that service to the one
+ * ECS service that publishes it (Service Connect discovery name or ServiceRegistries ARN). Which
+ * entries could be targets at all is the reconciler's own ownership rule (core/ownership.ts),
+ * asked for each Cloud Map service: its short name or `<name>.<namespace>`, or an IPv4 one of its
+ * instances lists now, ties the entry to that service; a private IPv4 no service lists is a
+ * replaced task's address (`unmatched-ip`: the reconciler rewrites it once the entry is a target);
+ * anything else is `foreign`, as the reconciler would skip it.
  */
 export function matchEntries(entries: ListedEntry[], world: DiscoverWorld): EntryMatch[] {
   return entries.map((entry) => matchEntry(entry, world));
@@ -65,12 +72,28 @@ export function matchEntry(entry: ListedEntry, world: DiscoverWorld): EntryMatch
   if (entry.url === undefined) return { ...base, status: 'unreadable', detail: entry.error ?? 'no address' };
   const host = hostOf(entry.url)?.toLowerCase().replace(/\.$/, '');
   if (host === undefined) return { ...base, status: 'foreign', detail: 'the address has no host' };
-  const byName = world.cloudMapServices.filter(
-    (s) => !isIPv4(host) && isOwnedHost(host, s.name, world.namespace),
+  const verdicts = world.cloudMapServices.map((s) => ({
+    service: s,
+    owner: ownership({ host, cloudMapService: s.name, namespace: world.namespace, listedIpv4s: s.ipv4s }),
+  }));
+  const byName = verdicts.filter(
+    (v) => v.owner.basis === 'cloud-map-name' || v.owner.basis === 'cloud-map-fqdn',
   );
-  const byIp = isIPv4(host) ? world.cloudMapServices.filter((s) => s.ipv4s.includes(host)) : [];
-  const candidates = byName.length > 0 ? byName : byIp;
+  const byIp = verdicts.filter((v) => v.owner.basis === 'listed-ip');
+  const candidates = (byName.length > 0 ? byName : byIp).map((v) => v.service);
   if (candidates.length === 0) {
+    // An IPv4 no service lists: the rule owns it for any target exactly when it is private.
+    if (isPrivateIPv4(host)) {
+      return {
+        ...base,
+        status: 'unmatched-ip',
+        detail:
+          `${host} is a private IPv4 no Cloud Map service of ${world.namespace} lists now (a replaced ` +
+          `task's address): the reconciler rewrites it once the entry is a target. To make it one, add ` +
+          `{"kind": "${entry.kind}", "path": "${entry.path}", "cloudMapService": "<the service that runs it>"} ` +
+          'to "targets", or point the entry at http://<that service>:<port>/ and run discover again',
+      };
+    }
     const inNamespace =
       !isIPv4(host) && (!host.includes('.') || host.endsWith(`.${world.namespace.toLowerCase()}`));
     if (inNamespace) {
@@ -84,8 +107,8 @@ export function matchEntry(entry: ListedEntry, world: DiscoverWorld): EntryMatch
       ...base,
       status: 'foreign',
       detail: isIPv4(host)
-        ? `${host} is not an instance of any Cloud Map service of ${world.namespace}`
-        : `host ${host} is outside namespace ${world.namespace}`,
+        ? `${host} is a public IPv4 no Cloud Map service of ${world.namespace} lists: never rewritten`
+        : `host ${host} is outside namespace ${world.namespace}: never rewritten`,
     };
   }
   if (candidates.length > 1) {

@@ -1,4 +1,4 @@
-import { isOwnedHost } from '../core/decide';
+import { ownership } from '../core/ownership';
 import { isIPv4, normalizeHost, splitUrl } from '../core/url';
 import type { OwnerRow } from './ownership';
 
@@ -30,7 +30,13 @@ export interface VerdictInput {
 export function ownershipVerdict(input: VerdictInput): OwnershipVerdict {
   const host = normalizeHost(splitUrl(input.currentUrl)?.host ?? '');
   const { row } = input;
-  if (host !== '' && !isIPv4(host) && isOwnedHost(host, input.cloudMapService, input.namespace))
+  const byName = ownership({
+    host,
+    cloudMapService: input.cloudMapService,
+    namespace: input.namespace,
+    listedIpv4s: [],
+  }).basis;
+  if (byName === 'cloud-map-name' || byName === 'cloud-map-fqdn')
     return { verdict: 'adopt', detail: `host ${host} names Cloud Map service ${input.cloudMapService}` };
   const ours =
     row !== undefined && (row.writtenUrl === input.currentUrl || row.previousUrl === input.currentUrl);

@@ -1,7 +1,8 @@
 import type { ReconcilerConfig } from '../config';
-import { type Decision, decide, isOwnedHost } from '../core/decide';
+import { type Decision, decide, listedIpv4s, liveness } from '../core/decide';
+import { needsListedIpv4s, ownership } from '../core/ownership';
 import { type FailureStage, failedAt, isCloudMapLag } from '../core/reasons';
-import { decideFromPointer } from '../core/resync';
+import { decideFromPointer, needsSecondLook, type Pointer, withSecondLook } from '../core/resync';
 import { isRunning, serviceOfGroup } from '../core/task';
 import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
@@ -73,6 +74,7 @@ export async function reconcileEntry(
   check: PointerCheck | undefined,
   ctx: CallContext,
   deps: EntryDeps,
+  lastLive?: Pointer,
 ): Promise<EntryOutcome> {
   const { config } = deps;
   const { target } = plan;
@@ -96,7 +98,16 @@ export async function reconcileEntry(
       gate = await checkOwnership({ ...target, adopted }, entry, deps.ownership);
       if (gate.skip !== undefined) return { entry, decision: gate.skip, owner: gate.owner };
     }
-    const owned = isOwnedHost(hostOf(entry.url) ?? '', target.cloudMapService, config.namespace);
+    const host = hostOf(entry.url) ?? '';
+    const owns = (listed: readonly string[]) =>
+      ownership({
+        host,
+        cloudMapService: target.cloudMapService,
+        namespace: config.namespace,
+        listedIpv4s: listed,
+      }).owned;
+    // Names and private IPv4s are settled by their form; a public IPv4 is ours only if Cloud Map lists it.
+    const mayOwn = owns([]) || needsListedIpv4s(host);
     const input = {
       target,
       namespace: config.namespace,
@@ -106,7 +117,7 @@ export async function reconcileEntry(
       canDefer,
     };
     const fromPointer =
-      owned && check !== undefined
+      mayOwn && check !== undefined
         ? decideFromPointer({
             currentUrl: entry.url,
             pointer: check.pointer,
@@ -120,13 +131,21 @@ export async function reconcileEntry(
     let instances: CloudMapInstance[] = [];
     let tasks: ReadonlyMap<string, TaskState> = new Map();
     let ecsServices: string[] | undefined;
-    if (!owned) {
+    if (!mayOwn) {
       decision = decide({ ...input, instances, tasks });
     } else {
       for (let look = 0; ; look++) {
         stage = 'cloudmap';
         instances = await deps.cloudMap.discoverInstances(config.namespace, target.cloudMapService, ctx);
-        const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers])];
+        if (!owns(listedIpv4s(instances))) {
+          // A public IPv4 Cloud Map does not list: foreign, and ECS need not be asked.
+          decision = decide({ ...input, instances, tasks: new Map() });
+          break;
+        }
+        // The task the entry was last verified on is asked about too (same call): if Cloud Map no
+        // longer lists it, this answer is the one a second look would confirm.
+        const remembered = lastLive !== undefined && lastLive.url === entry.url ? [lastLive.taskId] : [];
+        const ids = [...new Set([...instances.map((i) => i.instanceId), ...runningTriggers, ...remembered])];
         stage = 'ecs';
         tasks = ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
         ecsServices = await servingServices(plan, tasks, ctx, deps);
@@ -134,9 +153,41 @@ export async function reconcileEntry(
         if (!isCloudMapLag(decision.reason) || look >= config.lagRetry.attempts) break;
         await deps.sleep(config.lagRetry.delayMs);
       }
+      // One answer saying the task the entry was just verified on is gone is not enough to move it:
+      // one more read of that task, only then (a second answer, or an event, already suffices).
+      if (
+        lastLive !== undefined &&
+        needsSecondLook({
+          decision,
+          currentUrl: entry.url,
+          pointer: lastLive,
+          tasks,
+          stoppingTaskIds: stopping,
+          earlier: check?.pointer.taskId === lastLive.taskId ? check.tasks : undefined,
+        })
+      ) {
+        const first = liveness(lastLive.taskId, tasks, stopping);
+        stage = 'ecs';
+        const second = await deps.ecs.describeTasks(config.cluster, [lastLive.taskId], ctx);
+        tasks = withSecondLook(tasks, lastLive.taskId, second);
+        const again = decide({ ...input, instances, tasks, ecsServices });
+        const now = liveness(lastLive.taskId, tasks, stopping);
+        decision = {
+          ...again,
+          detail:
+            now === 'live'
+              ? `${again.detail} (ECS first answered task ${lastLive.taskId} ${first}; a second DescribeTasks found it live)`
+              : `${again.detail} (task ${lastLive.taskId} ${first}, confirmed ${now} by a second DescribeTasks)`,
+        };
+      }
     }
-    if (decision.action !== 'update' || decision.desiredUrl === undefined || config.dryRun)
+    if (decision.action !== 'update' || decision.desiredUrl === undefined)
       return { entry, decision, ...ownerOf(gate) };
+    if (config.dryRun) {
+      // The write this run would make: name what it may reset that no read shows (plan says it first).
+      const mayReset = deps.registry.fieldsMayReset?.(entry) ?? [];
+      return { entry, decision, ...(mayReset.length === 0 ? {} : { mayReset }), ...ownerOf(gate) };
+    }
     if (gate !== undefined) {
       stage = 'ownership';
       await gate.commit(decision.desiredUrl);
@@ -168,12 +219,16 @@ export async function reconcileEntry(
       ...(result.resets === undefined || result.resets.length === 0 ? {} : { resets: result.resets }),
       ...(result.superseded === true ? { superseded: true } : {}),
     };
-    if (result.superseded === true || result.confirmed) return { entry, decision, write, ...ownerOf(gate) };
+    const mayReset =
+      result.mayReset === undefined || result.mayReset.length === 0 ? {} : { mayReset: result.mayReset };
+    if (result.superseded === true || result.confirmed)
+      return { entry, decision, write, ...mayReset, ...ownerOf(gate) };
     return {
       entry,
       decision,
       write,
       ...ownerOf(gate),
+      ...mayReset,
       failure: {
         reason: 'write-not-confirmed',
         detail: `wrote ${decision.desiredUrl} but read back ${result.url}`,

@@ -65,6 +65,11 @@ export class PointerMemory {
     return checks;
   }
 
+  /** The live task the target's entry was last verified pointing at, whatever its age. */
+  recall(target: TargetConfig): Pointer | undefined {
+    return this.pointers.get(targetKey(target));
+  }
+
   /**
    * Keeps the target's pointer when the record shows its entry holding a verified live task, and
    * forgets it otherwise. A decision made from the pointer itself leaves it (and its age) alone.

@@ -20,6 +20,8 @@ export interface Failure {
 export type EntryOutcome = {
   entry?: RegistryEntry;
   write?: DecisionRecord['write'];
+  /** Fields the write may have reset (or would, in a dry run) that no read shows. */
+  mayReset?: string[];
   /** The decision came from the resync's ECS-only check (the pointer's age is kept). */
   pointerVerified?: boolean;
   /** An adopted entry's owner row state (follow/gate.ts). */
@@ -61,6 +63,7 @@ export function buildRecord(
     detail: failure === undefined ? outcome.decision.detail : failure.detail,
     dryRun: options.dryRun,
     ...(outcome.write === undefined ? {} : { write: outcome.write }),
+    ...(outcome.mayReset === undefined ? {} : { mayReset: outcome.mayReset }),
     ...(entry?.securityPending === true ? { securityPending: true as const } : {}),
     ...(adopted !== undefined
       ? { follow: { origin: 'adopted' as const, via: adopted.via, owner: outcome.owner ?? 'none' } }
@@ -117,6 +120,7 @@ export class Reporter {
     if (record.action === 'error') m.count(MetricName.Errors);
     if (record.write?.disabledAfterWrite) m.count(MetricName.ServerDisabledAfterWrite);
     if (record.reason === 'policy-denied') m.count(MetricName.PolicyDenied);
+    if (record.write !== undefined && record.mayReset !== undefined) m.count(MetricName.WriteMayReset);
     if (record.securityPending) m.count(MetricName.ServerSecurityPending);
     const owner = record.follow?.owner;
     if (owner === 'recorded' && record.reason === 'resolve-name') m.count(MetricName.FollowAdopted);

@@ -27,6 +27,7 @@ const SERVICE_CACHE_MAX = 256;
  */
 export class ServiceDirectory {
   private readonly cache = new Map<string, { at: number; matches: ServiceMatch[] }>();
+  private readonly inflight = new Map<string, Promise<ServiceMatch[]>>();
   /**
    * Target key → the ECS services lookups found serving it, for the container's life: which ECS
    * service publishes a Cloud Map name changes only with a redeploy, and forgetting it would let
@@ -46,7 +47,17 @@ export class ServiceDirectory {
     const cached = this.cache.get(service);
     if (cached !== undefined && this.deps.now() - cached.at < this.deps.ttlMs)
       return [...direct, ...cached.matches];
+    // Lookups of one service at once (a burst, or copies of one event) share one DescribeServices.
+    let pending = this.inflight.get(service);
+    if (pending === undefined) {
+      pending = this.lookup(service, unnamed, ctx).finally(() => this.inflight.delete(service));
+      this.inflight.set(service, pending);
+    }
+    return [...direct, ...(await pending)];
+  }
 
+  private async lookup(service: string, unnamed: TargetConfig[], ctx: CallContext): Promise<ServiceMatch[]> {
+    const { config } = this.deps;
     const found = await this.deps.ecs.describeService(config.cluster, service, ctx);
     const matches: ServiceMatch[] = [];
     if (found !== undefined) {
@@ -74,7 +85,7 @@ export class ServiceDirectory {
       const known = this.servedBy.get(key) ?? [];
       if (!known.includes(service)) this.servedBy.set(key, [...known, service].slice(-SERVICE_CACHE_MAX));
     }
-    return [...direct, ...matches];
+    return matches;
   }
 
   /**

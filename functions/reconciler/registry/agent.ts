@@ -1,7 +1,7 @@
 /** Agents: read `GET /api/agents/{path}`; write by PATCH with the agent's ETag (1.2x), else PUT. */
 import { EntryNotFoundError, PermanentError, PolicyDeniedError } from '../errors';
 import type { CallContext, EntryRef, RegistryEntry, WriteResult, WriteRoute } from '../ports';
-import { agentBackendField, detailText, encodePath, warnNearMiss } from './answers';
+import { agentBackendField, changedFields, detailText, encodePath, warnNearMiss } from './answers';
 import { describeRequest, RegistryResponseError } from './http';
 import { asRecord } from './json';
 import { patchEntry } from './patch';
@@ -10,9 +10,10 @@ import { checkReadBack } from './readback';
 import { agentUpdateBody } from './rewrite';
 import { type ClientState, READ_BACK, type ReadPhase } from './state';
 
-/** Fields PUT of an agent resets on 1.2x. */
-const PUT_RESETS_1_2X = ['id'];
-const AGENT_FIELDS_EXPECTED_TO_CHANGE = ['url', 'updated_at', 'updatedAt', 'proxy_pass_url'];
+/** Fields PUT of an agent always replaces on 1.2x (a new `id`). */
+const PUT_REPLACES_1_2X = ['id'];
+/** The registry's clock, which every write moves. */
+const AGENT_FIELDS_CHANGING_BY_THEMSELVES = ['updated_at', 'updatedAt'];
 
 /** Reads one agent. Throws `EntryNotFoundError` when the registry has none at the exact path. */
 export async function readAgent(
@@ -75,7 +76,7 @@ export async function writeAgent(
       json.url = entry.record.url;
       json.proxy_pass_url = newUrl;
     }
-    resets = typeof entry.record.id === 'string' ? [...PUT_RESETS_1_2X] : [];
+    resets = typeof entry.record.id === 'string' ? [...PUT_REPLACES_1_2X] : [];
     const response = await state.http.send(
       { method: 'PUT', path, json, api: 'registry.write', entry, action: 'write', accept: [400, 404] },
       ctx,
@@ -90,7 +91,12 @@ export async function writeAgent(
     }
   }
   const after = await readAgent(state, entry, ctx, READ_BACK);
-  const expected = new Set([...AGENT_FIELDS_EXPECTED_TO_CHANGE, ...resets]);
-  const confirmed = checkReadBack(state, entry, after, newUrl, expected);
+  const confirmed = checkReadBack(state, entry, after, newUrl);
+  // Exact: what the read-back shows changed besides the address, plus what the route always replaces.
+  const intended = new Set([field, ...AGENT_FIELDS_CHANGING_BY_THEMSELVES]);
+  resets = [...new Set([...resets, ...changedFields(entry.record, after.record, intended)])];
+  if (resets.length > 0) {
+    state.logger.warn('the write reset these fields', { path: entry.path, route, fields: resets });
+  }
   return { url: after.url, confirmed, disabledAfterWrite: false, reenabled: false, route, resets };
 }

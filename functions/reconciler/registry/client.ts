@@ -1,7 +1,8 @@
 /**
  * The registry adapter behind `RegistryPort`: reads servers and agents, rewrites their address,
- * and reads them back to confirm. It speaks both registry generations (v1.0.16 and 1.2x), finding
- * out once per client which routes the registry offers unless `api` pins them. Each job is in its
+ * and reads them back to confirm. It speaks every registry generation (v1.0.16, 1.29, 1.32) with
+ * one write rule (PATCH with If-Match first; the registry's answer decides), finding out once per
+ * client which routes the registry offers unless `api` pins them. Each job is in its
  * own file: server reads (server-read.ts), server writes (server-write.ts), agents (agent.ts), the
  * compare-and-swap PATCH (patch.ts), the read-back (readback.ts) and the later verification
  * (verify.ts); this file holds the write loop that re-decides on a 412, and the factories.
@@ -32,7 +33,7 @@ import { RegistryHttp } from './http';
 import { RegistryPageReader } from './list';
 import { secretsManagerSource } from './secrets';
 import { readServer } from './server-read';
-import { writeServer } from './server-write';
+import { serverFieldsMayReset, writeServer } from './server-write';
 import { type ClientState, initialRoutes, MAX_PAGE_SIZE, READ, type RegistryClientOptions } from './state';
 import { verifyWrite } from './verify';
 
@@ -129,6 +130,11 @@ export class RegistryClient implements RegistryPort {
       current = fresh;
       target = next;
     }
+  }
+
+  /** The fields a write of `entry` would reset that no read shows (v1.0.16's register-overwrite), before writing. */
+  fieldsMayReset(entry: RegistryEntry): string[] {
+    return serverFieldsMayReset(this.state, entry);
   }
 
   /**

@@ -13,6 +13,8 @@ export interface ListedPage {
   items: Record<string, unknown>[];
   /** Whether the registry says more pages follow. */
   more: boolean;
+  /** The list's length as the registry states it (`total_count`), when it does. */
+  total?: number;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function listPage(
   const items = raw.filter((i): i is Record<string, unknown> => typeof asRecord(i)?.path === 'string');
   // Unpaged: the whole list came; keep the page asked for.
   if (!paged) return { items: items.slice(offset, offset + limit), more: offset + limit < items.length };
-  return { items, more: hasNextPage(b, offset, raw.length) };
+  return { items, more: hasNextPage(b, offset, raw.length), ...(total === undefined ? {} : { total }) };
 }
 
 /**
@@ -106,6 +108,11 @@ export class RegistryPageReader {
       return e === undefined ? [] : [e];
     });
     return { entries, more };
+  }
+
+  /** One page as listed, every item with a path (tools/discover). */
+  page(kind: TargetKind, offset: number, limit: number, ctx: CallContext): Promise<ListedPage> {
+    return listPage(this.http, kind, offset, limit, ctx);
   }
 
   /** Every path of one kind (tools/discover). */

@@ -61,11 +61,23 @@ export function serverRegistrationForm(
 }
 
 /**
- * Fields a server record may lack in the read shape the registry gave, so that the rewrite falls
- * back to the registry's default for them. v1.0.16's list does not show `supported_transports`.
+ * Fields v1.0.16's server list never shows. Its file backend replaces the whole record on
+ * register-overwrite, so what is not re-sent falls back to the route's defaults (`visibility`
+ * public, no `allowed_groups`, no `headers`, no `sse_endpoint`, `supported_transports`
+ * ["streamable-http"]); its DocumentDB backend merges and keeps them. No route a bearer token may
+ * call shows them: `GET /api/server_details/{path}` takes only the UI's session cookie.
  */
-export function fieldsResetByRewrite(record: Record<string, unknown>): string[] {
-  return Array.isArray(record.supported_transports) ? [] : ['supported_transports'];
+export const FIELDS_HIDDEN_BY_V1_LIST = [
+  'allowed_groups',
+  'headers',
+  'sse_endpoint',
+  'supported_transports',
+  'visibility',
+] as const;
+
+/** The fields of `FIELDS_HIDDEN_BY_V1_LIST` this read did not show: a register-overwrite may reset them. */
+export function fieldsHiddenFromRead(record: Record<string, unknown>): string[] {
+  return FIELDS_HIDDEN_BY_V1_LIST.filter((field) => record[field] === undefined);
 }
 
 /**

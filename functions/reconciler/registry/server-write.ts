@@ -1,39 +1,47 @@
 /**
- * Writing a server: PATCH with the tag where the registry has it and can apply it (1.2x), else
- * register-overwrite re-sending every field; then the read-back, and the re-enable when opted in.
+ * Writing a server, one rule on every registry generation: PATCH with the entry's tag in
+ * `If-Match` first, whatever the path; the registry's answer decides what follows.
+ * - 2xx: written. 412: the entry changed since it was read (the caller reads again and decides
+ *   again). The URL policy's 400: `PolicyDeniedError`, attempted once.
+ * - 1.29's `500 Failed to save server` (a stored trailing slash its update cannot match): the
+ *   If-Match and the policy have just passed, so register-overwrite at once, re-sending every field.
+ * - 404/405 from the route itself: no PATCH here (v1.0.16): register-overwrite from then on.
+ * Then the read-back, the exact list of what the write reset, and the re-enable when opted in.
  */
 import type { HostForms } from '../core/url';
-import { PermanentError, PolicyDeniedError } from '../errors';
+import { PermanentError } from '../errors';
 import type { CallContext, RegistryEntry, WriteResult, WriteRoute } from '../ports';
-import { encodePath, isCurrentGeneration } from './answers';
+import { changedFields, encodePath, isCurrentGeneration } from './answers';
 import { RegistryUnavailableError } from './http';
 import { patchEntry } from './patch';
 import { policyBlocksByDefault, REGISTER_FAILED_DETAIL } from './policy';
 import { checkReadBack } from './readback';
-import { fieldsResetByRewrite, followedEndpoints, serverRegistrationForm } from './rewrite';
+import { fieldsHiddenFromRead, followedEndpoints, serverRegistrationForm } from './rewrite';
 import { readServer, scanServerList } from './server-read';
 import { type ClientState, READ, READ_BACK, SECURITY_PENDING_TAG } from './state';
 
-/** Fields a register-overwrite on 1.2x always resets, whatever is sent. */
-const REGISTER_RESETS_1_2X = ['id', 'registered_by'];
+/** Fields a register-overwrite on 1.2x always replaces, whatever is sent (a new `id`, the caller as `registered_by`). */
+const REGISTER_REPLACES_1_2X = ['id', 'registered_by'];
 
-/** Server fields a rewrite changes on purpose, or the registry changes by itself on every write. */
-const SERVER_FIELDS_EXPECTED_TO_CHANGE = [
-  'proxy_pass_url',
-  'mcp_endpoint',
-  'sse_endpoint',
-  'is_enabled',
+/**
+ * Fields that change on every write or by themselves, and so are never a reset: the registry's
+ * clock, the health check's verdict, the enabled flag (reported as `disabledAfterWrite`), and
+ * `versions`, which lists every version with its `proxy_pass_url`.
+ */
+const CHANGING_BY_THEMSELVES = [
+  'updated_at',
   'health_status',
   'last_checked_iso',
-  'updated_at',
-  // Lists every version with its proxy_pass_url.
+  'is_enabled',
   'versions',
-  // Re-sent from the list's stored count (register-overwrite) or untouched (PATCH).
-  'num_tools',
-  'tool_list',
+  // The security scan's verdict on the new address (1.31+: tools blocked, the server left enabled).
+  'blocked_tools',
 ];
 
-/** Writes the server's address by the best route, then reads it back; `conflict` on a 412. */
+/** What the register route is told about the PATCH that came before it. */
+type PolicyKnown = 'passed' | 'unknown';
+
+/** Writes the server's address by PATCH where the registry takes it, else register; then reads it back. `conflict` on a 412. */
 export async function writeServer(
   state: ClientState,
   entry: RegistryEntry,
@@ -41,7 +49,8 @@ export async function writeServer(
   ctx: CallContext,
   hostForms: HostForms | undefined,
 ): Promise<WriteResult | 'conflict'> {
-  if (serverRoute(state, entry) === 'patch') {
+  let policy: PolicyKnown = 'unknown';
+  if (state.routes.serverPatch !== 'absent' && entry.etag !== undefined) {
     const patch: Record<string, unknown> = { proxy_pass_url: newUrl };
     for (const e of followedEndpoints(entry.record, entry.url, newUrl, hostForms))
       if (e.after !== e.before) patch[e.field] = e.after;
@@ -56,23 +65,31 @@ export async function writeServer(
     if (outcome === 'conflict') return outcome;
     if (outcome === 'written') {
       state.routes.serverPatch = 'present';
-      return afterServerWrite(state, entry, newUrl, ctx, 'patch', []);
+      return afterServerWrite(state, entry, newUrl, ctx, 'patch', hostForms, []);
     }
     if (outcome === 'absent') {
       state.routes.serverPatch = 'absent';
       state.logger.info('registry has no PATCH for servers; writing by register-overwrite from now on');
+    } else if (!entry.path.endsWith('/')) {
+      // 'unsaved' where no stored trailing slash explains it: the repository's update failed (1.29
+      // answers a database error so too). Nothing was saved; a later attempt may PATCH it.
+      throw new RegistryUnavailableError(
+        `registry write of server ${entry.path} (PATCH /api/servers${encodePath(entry.path)}): HTTP 500 (Failed to save server): the registry could not save it; retried later`,
+        { status: 500 },
+      );
+    } else {
+      // 'unsaved' on a path stored with a trailing slash: 1.29 checked the tag and the URL policy,
+      // then its update could not match the slash. Nothing was saved, scanned or announced;
+      // register can write the record.
+      state.routes.serverPatch = 'present';
+      policy = 'passed';
+      state.logger.info(
+        'registry could not save the PATCH (1.29, path with a trailing slash) after its If-Match and URL policy passed; writing by register-overwrite at once',
+        { path: entry.path },
+      );
     }
-    // 'unsaved': the registry could not apply the patch to this record; register can.
   }
-  return registerServer(state, entry, newUrl, ctx, hostForms);
-}
-
-/** The route for a server write: PATCH where the registry has it and can apply it, else register. */
-function serverRoute(state: ClientState, entry: RegistryEntry): 'patch' | 'register' {
-  // 1.2x strips a stored trailing slash before its update, which then matches nothing (500).
-  if (entry.path.endsWith('/')) return 'register';
-  if (state.routes.serverPatch === 'absent' || entry.etag === undefined) return 'register';
-  return 'patch';
+  return registerServer(state, entry, newUrl, ctx, hostForms, policy);
 }
 
 /** Register-overwrite, re-sending every field the registry would otherwise reset. */
@@ -82,7 +99,8 @@ async function registerServer(
   newUrl: string,
   ctx: CallContext,
   hostForms: HostForms | undefined,
-): Promise<WriteResult> {
+  policy: PolicyKnown,
+): Promise<WriteResult | 'conflict'> {
   const tags = Array.isArray(entry.record.tags) ? entry.record.tags : [];
   if (tags.includes(SECURITY_PENDING_TAG)) {
     // Register re-sends the tags as the operator's: the scan's marker would become permanent.
@@ -91,17 +109,23 @@ async function registerServer(
     );
   }
   const current1x = isCurrentGeneration(entry.record);
-  const record = current1x ? await withStoredToolCount(state, entry, ctx) : entry.record;
-  const resets = current1x ? [...REGISTER_RESETS_1_2X] : fieldsResetByRewrite(entry.record);
-  if (current1x && !Array.isArray(record.tool_list) && Number(record.num_tools) > 0) resets.push('tool_list');
+  const listed = current1x
+    ? await scanServerList(state, entry, ctx, READ, '&include_tools=false')
+    : undefined;
+  const record = current1x ? withStoredToolCount(entry, listed) : entry.record;
+  // Register has no precondition: look once more right before it (the list just read when it shows
+  // the record's timestamps, as 1.29 does; else the single read), so that a change made since our
+  // read, and since the PATCH's If-Match check, is re-decided, never overwritten. What remains is
+  // the one round trip between this look's answer and register's save (1.32's PATCH has none).
+  if (entry.etag !== undefined && (await changedSinceRead(state, entry, listed, ctx))) return 'conflict';
   const form = serverRegistrationForm({ ...entry, record }, newUrl, hostForms);
-  if (resets.length > 0) {
+  const mayReset = current1x ? [] : fieldsHiddenFromRead(entry.record);
+  if (mayReset.length > 0) {
     state.logger.warn(
-      'register-overwrite resets these fields (the registry did not show them, or always resets them to its defaults)',
-      { path: entry.path, fields: resets },
+      "register-overwrite may reset these fields: this registry's reads do not show them, so they cannot be re-sent (v1.0.16; its file backend replaces the whole record)",
+      { path: entry.path, fields: mayReset },
     );
   }
-  const policyCovers = hasPolicy(state, entry) && policyBlocksByDefault(newUrl);
   try {
     await state.http.send(
       {
@@ -111,41 +135,47 @@ async function registerServer(
         api: 'registry.write',
         entry,
         action: 'write',
-        // The policy's refusal is a bare 500 here: once more at most, to tell it from a transient fault.
-        ...(policyCovers ? { maxAttempts: 2 } : {}),
       },
       ctx,
     );
   } catch (error) {
+    // Register answers any failure inside it, the URL policy's refusal included, with this bare
+    // 500. It is retried like any 5xx and never read as the policy: where PATCH ran first, the
+    // policy has answered already; where there is no PATCH, a hint is all that can be given.
     if (
-      policyCovers &&
+      policy === 'unknown' &&
+      current1x &&
       error instanceof RegistryUnavailableError &&
       error.status === 500 &&
-      error.message.includes(REGISTER_FAILED_DETAIL)
+      error.message.includes(REGISTER_FAILED_DETAIL) &&
+      policyBlocksByDefault(newUrl)
     ) {
-      throw new PolicyDeniedError(
-        'server',
-        entry.path,
-        newUrl,
-        `register answered 500 ${REGISTER_FAILED_DETAIL} twice for a private address, which is how it words the policy's refusal`,
+      throw new RegistryUnavailableError(
+        `${error.message}; register words every failure so, the URL policy's refusal included (1.26+): if the registry has the policy, SSRF_ALLOWED_CIDRS must cover ${newUrl}`,
+        { status: 500, cause: error },
       );
     }
     throw error;
   }
-  return afterServerWrite(state, entry, newUrl, ctx, 'register', resets);
+  const replaced = current1x ? REGISTER_REPLACES_1_2X : [];
+  // 1.2x stores `tool_list` [] when no `tool_list_json` is sent; its stored count says whether it had tools.
+  const toolsDropped = current1x && !form.has('tool_list_json') && Number(record.num_tools) > 0;
+  const result = await afterServerWrite(state, entry, newUrl, ctx, 'register', hostForms, [
+    ...replaced,
+    ...(toolsDropped ? ['tool_list'] : []),
+  ]);
+  return mayReset.length > 0 ? { ...result, mayReset } : result;
 }
 
 /**
  * The record with the stored `num_tools`: 1.2x's single read shows an empty `tool_list`, and
  * register stores the length of a `tool_list_json` sent; the list read with
- * `include_tools=false` shows the stored count. An empty `tool_list` is then not re-sent.
+ * `include_tools=false` (`listed`) shows the stored count. An empty `tool_list` is then not re-sent.
  */
-async function withStoredToolCount(
-  state: ClientState,
+function withStoredToolCount(
   entry: RegistryEntry,
-  ctx: CallContext,
-): Promise<Record<string, unknown>> {
-  const listed = await scanServerList(state, entry, ctx, READ, '&include_tools=false');
+  listed: RegistryEntry | undefined,
+): Record<string, unknown> {
   const stored = listed?.record.num_tools;
   const record = { ...entry.record };
   if (typeof stored === 'number' && Number.isInteger(stored)) record.num_tools = stored;
@@ -154,23 +184,53 @@ async function withStoredToolCount(
   return record;
 }
 
-/** Whether this registry has the URL security policy (1.26+; every registry with the single read here). */
-function hasPolicy(state: ClientState, entry: RegistryEntry): boolean {
-  const api = state.options.api;
-  return api === '1.29' || (api !== '1.0.16' && isCurrentGeneration(entry.record));
+/**
+ * Whether the entry's tag moved since `entry` was read: the last look before a register-overwrite.
+ * `listed` (the list read just made) serves when it shows the record's timestamps.
+ */
+async function changedSinceRead(
+  state: ClientState,
+  entry: RegistryEntry,
+  listed: RegistryEntry | undefined,
+  ctx: CallContext,
+): Promise<boolean> {
+  const now = listed?.etag !== undefined ? listed : await readServer(state, entry, ctx, READ);
+  if (now.etag === entry.etag) return false;
+  state.logger.warn('the entry changed since it was read; not overwriting it by register', {
+    path: entry.path,
+    read: entry.etag,
+    now: now.etag,
+  });
+  return true;
 }
 
+/**
+ * The read-back, and what the write reset: the fields whose value differs between the read
+ * before and the read-back (less the address and the endpoints we moved on purpose, and the
+ * fields that change by themselves), plus `alwaysReplaced`, each named once.
+ */
 async function afterServerWrite(
   state: ClientState,
   entry: RegistryEntry,
   newUrl: string,
   ctx: CallContext,
   route: WriteRoute,
-  resets: string[],
+  hostForms: HostForms | undefined,
+  alwaysReplaced: readonly string[],
 ): Promise<WriteResult> {
   const after = await readServer(state, entry, ctx, READ_BACK);
-  const expected = new Set([...SERVER_FIELDS_EXPECTED_TO_CHANGE, ...resets]);
-  const confirmed = checkReadBack(state, entry, after, newUrl, expected);
+  const moved = followedEndpoints(entry.record, entry.url, newUrl, hostForms)
+    .filter((e) => e.after !== e.before)
+    .map((e) => e.field);
+  const intended = new Set(['proxy_pass_url', ...moved, ...CHANGING_BY_THEMSELVES]);
+  const confirmed = checkReadBack(state, entry, after, newUrl);
+  const changed = changedFields(entry.record, after.record, intended).filter(
+    (field) => field !== 'tags' || !onlyScanTagAdded(entry.record.tags, after.record.tags),
+  );
+  const resets = [...new Set([...alwaysReplaced, ...changed])];
+  if (resets.length > 0) {
+    state.logger.warn('the write reset these fields', { path: entry.path, route, fields: resets });
+  }
   const disabledAfterWrite = entry.enabled === true && after.enabled === false;
   let reenabled = false;
   if (disabledAfterWrite) {
@@ -197,4 +257,26 @@ async function afterServerWrite(
     }
   }
   return { url: after.url, confirmed, disabledAfterWrite, reenabled, route, resets };
+}
+
+/** The tags differ only by the scan's `security-pending` marker, added after the write (reported as the scan's, not a reset). */
+function onlyScanTagAdded(before: unknown, after: unknown): boolean {
+  if (!Array.isArray(before) || !Array.isArray(after)) return false;
+  const withoutMarker = after.filter((tag) => tag !== SECURITY_PENDING_TAG);
+  return (
+    !before.includes(SECURITY_PENDING_TAG) &&
+    withoutMarker.length === before.length &&
+    withoutMarker.every((tag, i) => tag === before[i])
+  );
+}
+
+/**
+ * The fields a write of `entry` may reset without any read showing it, as known before writing
+ * (for a dry run's record): a server that can only be written by register-overwrite and whose
+ * reads hide fields (v1.0.16).
+ */
+export function serverFieldsMayReset(state: ClientState, entry: RegistryEntry): string[] {
+  if (entry.kind !== 'server' || isCurrentGeneration(entry.record)) return [];
+  if (state.routes.serverPatch !== 'absent' && entry.etag !== undefined) return [];
+  return fieldsHiddenFromRead(entry.record);
 }

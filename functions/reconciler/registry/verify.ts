@@ -20,7 +20,7 @@ export async function verifyWrite(
       ? await readServer(state, ref, ctx, VERIFY)
       : await readAgent(state, ref, ctx, VERIFY);
   const verification = verificationOf(entry, written);
-  if (verification.disabled || verification.addressWrittenBack) {
+  if (verification.disabled || verification.addressWrittenBack || verification.blockedTools !== undefined) {
     state.logger.warn('the entry changed after our write settled', {
       kind: ref.kind,
       path: ref.path,
@@ -28,6 +28,7 @@ export async function verifyWrite(
       now: entry.url,
       disabled: verification.disabled,
       securityPending: verification.disabledSecurityPending,
+      ...(verification.blockedTools === undefined ? {} : { blockedTools: verification.blockedTools }),
     });
   }
   return verification;
@@ -36,6 +37,7 @@ export async function verifyWrite(
 /** What an entry read after our write of `written` says about that write. */
 export function verificationOf(entry: RegistryEntry, written: string): WriteVerification {
   const disabled = entry.enabled === false;
+  const blocked = entry.kind === 'server' ? blockedToolsOf(entry.record) : [];
   return {
     url: entry.url,
     confirmed: entry.url === written,
@@ -43,5 +45,40 @@ export function verificationOf(entry: RegistryEntry, written: string): WriteVeri
     disabled,
     addressWrittenBack: entry.url !== written,
     entry,
+    ...(blocked.length > 0 ? { blockedTools: blocked } : {}),
   };
+}
+
+/**
+ * The tools the registry blocks on a server (1.31+: with `SECURITY_ALLOW_UNSAFE_SERVERS` the scan
+ * blocks the flagged tools and leaves the server enabled; `POST /api/servers/toggle-tool/{path}`):
+ * named in a `blocked_tools` / `disabled_tools` list (names or `{name}` objects), or marked in
+ * `tool_list` (`blocked: true`, `enabled: false`, `is_enabled: false`). Sorted, each once.
+ */
+export function blockedToolsOf(record: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  const nameOf = (item: unknown): string | undefined => {
+    if (typeof item === 'string') return item;
+    const name = typeof item === 'object' && item !== null ? (item as { name?: unknown }).name : undefined;
+    return typeof name === 'string' ? name : undefined;
+  };
+  for (const field of ['blocked_tools', 'disabled_tools']) {
+    const list = record[field];
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      const name = nameOf(item);
+      if (name !== undefined && name !== '') names.add(name);
+    }
+  }
+  const tools = record.tool_list;
+  if (Array.isArray(tools)) {
+    for (const tool of tools) {
+      if (typeof tool !== 'object' || tool === null) continue;
+      const t = tool as { blocked?: unknown; enabled?: unknown; is_enabled?: unknown };
+      const name = nameOf(tool);
+      if (name !== undefined && (t.blocked === true || t.enabled === false || t.is_enabled === false))
+        names.add(name);
+    }
+  }
+  return [...names].sort();
 }

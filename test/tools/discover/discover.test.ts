@@ -48,7 +48,7 @@ describeWithMoto('CLI: npm run discover', (moto) => {
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     partialFile = join(work, 'partial.json');
     writeFileSync(partialFile, JSON.stringify(partialConfig(registry.url)));
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();
@@ -171,6 +171,72 @@ describeWithMoto('CLI: npm run discover', (moto) => {
     expect([credentials.code, credentials.stderr]).toEqual([1, expect.stringContaining('AWS_ACCESS_KEY_ID')]);
   });
 
+  test('--out writes the configuration to a file, whole; stdout carries nothing', async () => {
+    const file = join(work, 'out', 'config.json');
+
+    const out = await runCli('discover', ['--config', partialFile, '--out', file], env);
+
+    expect([out.code, out.stdout]).toEqual([0, '']);
+    expect(loadConfig(file).targets).toHaveLength(4);
+    expect(out.stderr).toContain(`wrote`);
+    expect(out.stderr).toContain(file);
+  });
+
+  test('the summary counts disabled and security-pending entries, and the table marks them', async () => {
+    const orphan = registry.getServer('/orphan/') as Record<string, unknown>;
+    registry.setEnabled('/weather/', false);
+    registry.putServer({ ...orphan, tags: ['security-pending'] } as never, { enabled: false });
+    try {
+      const out = await runCli('discover', ['--config', partialFile], env);
+
+      const row = (path: string) => out.stderr.split('\n').find((l) => l.includes(` ${path} `)) ?? '';
+      expect(row('/weather/')).toContain('[disabled]');
+      expect(row('/orphan/')).toContain('[security-pending]');
+      expect(out.stderr).toMatch(/8 registry entries \(1 disabled, 1 security-pending\)/);
+    } finally {
+      registry.setEnabled('/weather/', true);
+      registry.putServer(orphan as never, { enabled: true });
+    }
+  });
+
+  const LIST = { method: 'GET', path: /^\/api\/servers$/ };
+  const listReads = () => registry.requests().filter((r) => r.method === 'GET' && r.path === '/api/servers');
+  const onePage = { path: '/currenttime/', proxy_pass_url: 'http://currenttime-server:8000/' };
+
+  test('a list that always says more follow and repeats its page: a warning, exit 1, after two page reads', async () => {
+    registry.clearRequests();
+    registry.faults.failNext(50, { status: 200, body: { servers: [onePage], has_next: true }, match: LIST });
+    try {
+      const out = await runCli('discover', ['--config', partialFile], env);
+
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain("warning: the registry's servers list looks endless");
+      expect(out.stderr).toContain('repeats the one at offset 0');
+      expect(out.stderr).toContain('1 list(s) looking endless');
+      expect(listReads()).toHaveLength(2);
+    } finally {
+      registry.faults.clear();
+    }
+  });
+
+  test('a list that says more follow past its own total_count: a warning, exit 1, after one page read', async () => {
+    registry.clearRequests();
+    registry.faults.failNext(50, {
+      status: 200,
+      body: { servers: [onePage], has_next: true, total_count: 1 },
+      match: LIST,
+    });
+    try {
+      const out = await runCli('discover', ['--config', partialFile], env);
+
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain('it states total_count 1 but still says more follow');
+      expect(listReads()).toHaveLength(1);
+    } finally {
+      registry.faults.clear();
+    }
+  });
+
   test('bad usage exits 2', async () => {
     const out = await runCli('discover', [], env);
 
@@ -188,7 +254,7 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
       serviceConnect: ['mcp-gateway-currenttime'],
     });
     registry = await startRegistry(account.ips['travel-assistant-agent']?.[0] as string);
-  }, 60_000);
+  }, 180_000);
   afterAll(() => registry?.stop());
 
   test('an ECS service found by its Service Connect discovery name becomes the target', async () => {
@@ -235,7 +301,7 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
   async function listRegistryEntriesWithToken(client: ReturnType<typeof createRegistryClient>) {
     process.env[TOKEN_ENV] = TOKEN;
     try {
-      return await listRegistryEntries(client, NO_COUNT);
+      return (await listRegistryEntries(client, NO_COUNT)).entries;
     } finally {
       delete process.env[TOKEN_ENV];
     }

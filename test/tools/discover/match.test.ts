@@ -30,7 +30,9 @@ describe('Function: matchEntries', () => {
     ],
     ['http://10.0.2.21:8003/', 'matched', 'mcpgw-server', 'service-registries'],
     ['http://10.0.9.9:8003/', 'ambiguous', undefined, undefined],
-    ['http://10.0.5.5:8003/', 'foreign', undefined, undefined],
+    ['http://10.0.5.5:8003/', 'unmatched-ip', undefined, undefined],
+    ['http://100.64.0.9:8003/', 'unmatched-ip', undefined, undefined],
+    ['http://1.2.3.4:8000/', 'foreign', undefined, undefined],
     ['https://weather.example.com/mcp/', 'foreign', undefined, undefined],
     ['http://nothing-here:8000/', 'no-cloud-map-service', undefined, undefined],
     ['http://nothing-here.mcp-gateway.local:8000/', 'no-cloud-map-service', undefined, undefined],
@@ -41,6 +43,31 @@ describe('Function: matchEntries', () => {
 
     expect([m?.status, m?.cloudMapService, m?.via]).toEqual([status, cloudMapService, via]);
     expect(m?.detail).not.toBe('');
+  });
+
+  test('a private IP no service lists is unmatched-ip, with how to make the entry a target', () => {
+    const [m] = matchEntries([entry('http://10.0.5.5:8003/', '/old-time/')], WORLD);
+
+    expect(m?.status).toBe('unmatched-ip');
+    expect(m?.detail).toContain('a replaced');
+    expect(m?.detail).toContain('"path": "/old-time/"');
+    expect(m?.detail).toContain('"targets"');
+  });
+
+  test('a public IP a service lists is matched to it; one nobody lists is foreign', () => {
+    const world = {
+      ...WORLD,
+      cloudMapServices: [{ name: 'currenttime-server', arn: 'arn:cm:srv-time', ipv4s: ['54.12.0.7'] }],
+    };
+
+    const [listed, unlisted] = matchEntries(
+      [entry('http://54.12.0.7:8000/', '/a/'), entry('http://54.12.0.8:8000/', '/b/')],
+      world,
+    );
+
+    expect(listed?.status).toBe('matched');
+    expect(unlisted?.status).toBe('foreign');
+    expect(unlisted?.detail).toContain('public IPv4');
   });
 
   test('a Cloud Map service published by two ECS services is ambiguous', () => {

@@ -42,7 +42,7 @@ describeWithMoto('CLI: npm run plan', (moto) => {
     registry = await startRegistry(account.ips['travel-assistant-agent']?.[0] as string);
     env = { ...motoEnvironment(moto.endpoint), [TOKEN_ENV]: TOKEN };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await registry?.stop();
@@ -118,13 +118,41 @@ describeWithMoto('CLI: npm run plan', (moto) => {
     expect(out.stderr).toContain('1 error(s)');
   });
 
-  test('exit 1 when the registry cannot be reached; the summary counts the errors', async () => {
+  test('the registry cannot be reached: one message naming its URL before any target, exit 1', async () => {
     const closed = `http://127.0.0.1:${await findFreePort()}`;
 
     const out = await runCli('plan', ['--config', configFile('down.json', TARGETS, closed)], env);
 
     expect(out.code).toBe(1);
-    expect(out.stderr).toContain('4 error(s)');
+    expect(out.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(`plan: the registry at ${closed} cannot be reached`),
+    ]);
+    expect(out.stdout).toBe('');
+  });
+
+  test('no token, or a token the registry refuses: one message naming what to fix, no target tried', async () => {
+    registry.clearRequests();
+    const noToken = { ...env };
+    delete noToken[TOKEN_ENV];
+
+    const missing = await runCli('plan', ['--config', configFile('notoken.json', TARGETS)], noToken);
+    const refused = await runCli('plan', ['--config', configFile('badtoken.json', TARGETS)], {
+      ...env,
+      [TOKEN_ENV]: 'not-the-token',
+    });
+
+    expect([missing.code, missing.stderr.trim()]).toEqual([
+      1,
+      expect.stringMatching(
+        new RegExp(`^plan: no registry token: set the environment variable ${TOKEN_ENV}`),
+      ),
+    ]);
+    expect([refused.code, refused.stderr.trim().split('\n')]).toEqual([
+      1,
+      [expect.stringMatching(new RegExp(`^plan: the registry at .* refuses the token in ${TOKEN_ENV}`))],
+    ]);
+    // One list read (and its refresh retry) at most: no entry was read.
+    expect(registry.requests().filter((r) => /^\/api\/(servers|agents)\/./.test(r.path))).toEqual([]);
   });
 
   test('exit 1 when AWS cannot be reached', async () => {

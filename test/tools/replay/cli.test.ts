@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scheduledEvent, taskEvent } from '../../../tools/world/events';
 import { fakeAwsEnvironment, findFreePort } from '../../support/moto';
-import { ROOT, runCli } from '../support/account';
+import { ROOT, runCli, startRegistry, TOKEN, TOKEN_ENV } from '../support/account';
 
 const CLUSTER = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
 const OTHER = 'arn:aws:ecs:us-west-2:111122223333:cluster/batch-jobs';
@@ -121,7 +121,7 @@ describe('CLI: npm run replay, inputs', () => {
     writeFileSync(join(d, 'nested', 'more.ndjson'), `${JSON.stringify(foreignEvent())}\n`);
     writeFileSync(join(d, 'notes.txt'), 'not an event');
 
-    const out = await runCli('replay', ['--json', d], env);
+    const out = await runCli('replay', ['--json', '--allow-ignored', d], env);
 
     expect(out.code).toBe(0);
     const ignored = lines(out.stdout).filter((l) => l.ignored !== undefined);
@@ -148,7 +148,7 @@ describe('CLI: npm run replay, inputs', () => {
     const d = dir('caller');
     writeFileSync(join(d, 'ev.json'), JSON.stringify(foreignEvent()));
 
-    const out = await runCli('replay', ['ev.json'], { ...env, INIT_CWD: d }, ROOT);
+    const out = await runCli('replay', ['--allow-ignored', 'ev.json'], { ...env, INIT_CWD: d }, ROOT);
 
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('ev.json');
@@ -198,6 +198,114 @@ describe('CLI: npm run replay, inputs', () => {
   });
 });
 
+describe('CLI: npm run replay, when nothing concerned the configured cluster', () => {
+  const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
+
+  test('real ECS events of other accounts and clusters: exit 1, and the last line says no event concerned the cluster', async () => {
+    const out = await runCli('replay', [join(ROOT, 'test', 'fixtures', 'ecs-events')], env);
+
+    expect(out.code).toBe(1);
+    expect(lastLine(out.stdout)).toContain(
+      'no event concerned the configured cluster arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster',
+    );
+    expect(lastLine(out.stdout)).toMatch(/7 ignored \(other-cluster 7\)/);
+    expect(out.stdout).not.toContain('every decision as expected');
+  });
+
+  test('--allow-ignored accepts it: exit 0, the ignored events still counted by reason', async () => {
+    const out = await runCli(
+      'replay',
+      ['--allow-ignored', join(ROOT, 'test', 'fixtures', 'ecs-events')],
+      env,
+    );
+
+    expect(out.code).toBe(0);
+    expect(lastLine(out.stdout)).toMatch(/7 ignored \(other-cluster 7\).*every decision as expected/);
+  });
+
+  test('every event ignored, for reasons other than the cluster: exit 1, saying every event was ignored', async () => {
+    const standalone = taskEvent({
+      clusterArn: CLUSTER,
+      taskId: '7a6b5c4d3e2f41a0b9c8d7e6f5a4b3c2',
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      version: 2,
+      ipv4: '10.0.9.9',
+    });
+    const file = writeTo('standalone.json', JSON.stringify([standalone, foreignEvent()]));
+
+    const out = await runCli('replay', ['--json', file], env);
+
+    expect(out.code).toBe(1);
+    expect(lastLine(out.stderr)).toContain('every event was ignored (2 of 2)');
+    expect(lastLine(out.stderr)).toMatch(/2 ignored \(other-cluster 1, standalone-task 1\)/);
+  });
+
+  test('a scenario that declares allowIgnored replays alone with exit 0 although it ignores every event', async () => {
+    const out = await runCli('replay', [join(ROOT, 'events', 'scenarios', '09-not-ours.json')], env);
+
+    expect(out.code).toBe(0);
+    expect(lastLine(out.stdout)).toMatch(/4 ignored \(.*\).*every decision as expected/);
+  });
+});
+
+describe('CLI: npm run replay, CloudWatch Logs exports', () => {
+  /** An event of the configured cluster that asks for a decision: a new currenttime task RUNNING. */
+  function ourEvent(id: string) {
+    return taskEvent({
+      clusterArn: CLUSTER,
+      taskId: `${id}c0d1e2f3a44b5c6d7e8f9a0b1c2d3e`.slice(0, 32),
+      service: 'mcp-gateway-currenttime',
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      version: 3,
+      ipv4: '10.0.1.77',
+      time: '2026-03-02T09:01:00Z',
+    });
+  }
+
+  test('export lines (a timestamp, whitespace, then the JSON) replay: decisions, no malformed, exit 0', async () => {
+    const d = dir('export');
+    const resync = scheduledEvent('resync-export', '2026-03-02T09:00:00Z');
+    writeFileSync(
+      join(d, 'log-group.jsonl'),
+      `2026-03-02T09:00:00.000Z ${JSON.stringify(resync)}\n2026-03-02T09:01:00.123Z\t${JSON.stringify(ourEvent('1111'))}\n`,
+    );
+    // An export from S3 keeps its own name (000000): a file named on the command line is read as lines.
+    const s3 = join(work, '000000');
+    writeFileSync(
+      s3,
+      `2026-03-02T09:02:00.000Z ${JSON.stringify(scheduledEvent('resync-s3', '2026-03-02T09:02:00Z'))}\n`,
+    );
+
+    const out = await runCli('replay', ['--json', d, s3], env);
+
+    expect([out.code, out.stderr]).toEqual([0, expect.stringContaining('every decision as expected')]);
+    const got = lines(out.stdout);
+    expect(got.filter((l) => l.malformed !== undefined)).toEqual([]);
+    expect(got.filter((l) => l.decision !== undefined).length).toBeGreaterThanOrEqual(7);
+    expect(out.stderr).toContain('0 malformed');
+  });
+
+  test('aws logs filter-log-events output ({"events":[{"timestamp","message"}]}) replays each message', async () => {
+    const events = [scheduledEvent('resync-logs', '2026-03-02T09:00:00Z'), ourEvent('2222')].map((e, i) => ({
+      logStreamName: 'stream',
+      timestamp: 1772442000000 + i,
+      message: JSON.stringify(e),
+      ingestionTime: 1772442000500 + i,
+      eventId: `3${i}`,
+    }));
+    const file = writeTo('filter-log-events.json', JSON.stringify({ events, searchedLogStreams: [] }));
+
+    const out = await runCli('replay', [file], env);
+
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('schedule');
+    expect(out.stdout).toMatch(/task 2222c0d1 RUNNING\/RUNNING v3 +server \/currenttime\//);
+    expect(out.stdout).toMatch(/2 deliveries, \d+ decision\(s\).*0 malformed/);
+  });
+});
+
 describe('CLI: npm run replay --live, when AWS cannot be used', () => {
   /** A RUNNING event of a service no target names: the reconciler must ask ECS about it. */
   function unknownServiceEvent(): string {
@@ -221,11 +329,21 @@ describe('CLI: npm run replay --live, when AWS cannot be used', () => {
 
   test('an unreachable AWS endpoint: the lookup cannot be evaluated, exit 1, the summary says how many', async () => {
     const closed = `http://127.0.0.1:${await findFreePort()}`;
+    const registry = await startRegistry('10.0.0.1');
+    const config = JSON.parse(readFileSync(join(ROOT, 'events', 'config.json'), 'utf8'));
+    const configFile = writeTo(
+      'live-registry.json',
+      JSON.stringify({
+        ...config,
+        registry: { ...config.registry, url: registry.url, auth: { type: 'static', tokenEnv: TOKEN_ENV } },
+      }),
+    );
 
-    const out = await runCli('replay', ['--live', unknownServiceEvent()], {
+    const out = await runCli('replay', ['--live', '--config', configFile, unknownServiceEvent()], {
       ...env,
       AWS_ENDPOINT_URL: closed,
-    });
+      [TOKEN_ENV]: TOKEN,
+    }).finally(() => registry.stop());
 
     expect(out.code).toBe(1);
     expect(out.stdout).toContain('1 trigger(s) could not be evaluated');
@@ -254,21 +372,47 @@ describe('CLI: npm run replay --live, when AWS cannot be used', () => {
     expect([credentials.code, credentials.stderr]).toEqual([1, expect.stringContaining('AWS_PROFILE')]);
   });
 
-  test('a scheduled resync with the registry unreachable ends in error and exits 1', async () => {
+  test('the registry unreachable: one message before any event, naming the URL, and exit 1', async () => {
     const file = writeTo(
       'schedule.json',
       JSON.stringify(scheduledEvent('resync-live', '2026-03-02T09:00:00Z')),
     );
-    const closed = `http://127.0.0.1:${await findFreePort()}`;
+    const closedPort = await findFreePort();
+    const config = JSON.parse(readFileSync(join(ROOT, 'events', 'config.json'), 'utf8'));
+    const configFile = writeTo(
+      'closed-registry.json',
+      JSON.stringify({
+        ...config,
+        registry: { ...config.registry, url: `http://127.0.0.1:${closedPort}`, maxAttempts: 1 },
+      }),
+    );
 
-    const out = await runCli('replay', ['--live', file], {
+    const out = await runCli('replay', ['--live', '--config', configFile, file], {
       ...env,
-      AWS_ENDPOINT_URL: closed,
       REPLAY_REGISTRY_TOKEN: 't',
     });
 
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/\d+ decision\(s\) in error/);
+    expect(out.stderr).toContain(`the registry at http://127.0.0.1:${closedPort} cannot be reached`);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(out.stdout).toBe('');
+  });
+
+  test('no registry token: one message naming the environment variable to set, and exit 1', async () => {
+    const file = writeTo(
+      'schedule-no-token.json',
+      JSON.stringify(scheduledEvent('r', '2026-03-02T09:00:00Z')),
+    );
+    const bare = { ...env };
+    delete bare.REPLAY_REGISTRY_TOKEN;
+
+    const out = await runCli('replay', ['--live', file], bare);
+
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(
+      /^replay: no registry token: set the environment variable REPLAY_REGISTRY_TOKEN/,
+    );
+    expect(out.stdout).toBe('');
   });
 });
 

@@ -136,6 +136,49 @@ export async function seedAccount(
 }
 
 /**
+ * A rogue Cloud Map instance: runs a Fargate task in ECS group `group` and registers it under the
+ * Cloud Map service `cloudMap` with `ipv4` (the task's own IP when absent). Returns the task id
+ * and both IPs.
+ */
+export async function addInstance(
+  config: AwsClientConfig,
+  endpoint: string,
+  account: Account,
+  options: { group: string; cloudMap: string; ipv4?: string; port?: string },
+): Promise<{ taskId: string; taskIp: string; listedIp: string }> {
+  const ecs = new ECSClient(config);
+  const cloudMap = new ServiceDiscoveryClient(config);
+  const subnet = await defaultSubnet(endpoint, config.region);
+  const out = await ecs.send(
+    new RunTaskCommand({
+      cluster: CLUSTER,
+      taskDefinition: 'app',
+      launchType: 'FARGATE',
+      count: 1,
+      group: options.group,
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-0123456789abcdef0'] },
+      },
+    }),
+  );
+  const task = out.tasks?.[0];
+  if (task?.taskArn === undefined) throw new Error(`moto ran no task in ${options.group}`);
+  const taskId = task.taskArn.split('/').pop() as string;
+  const taskIp = task.attachments?.[0]?.details?.find((d) => d.name === 'privateIPv4Address')
+    ?.value as string;
+  const listedIp = options.ipv4 ?? taskIp;
+  const arn = account.cloudMapArns[options.cloudMap] as string;
+  await cloudMap.send(
+    new RegisterInstanceCommand({
+      ServiceId: arn.split('/').pop() as string,
+      InstanceId: taskId,
+      Attributes: { AWS_INSTANCE_IPV4: listedIp, AWS_INSTANCE_PORT: options.port ?? '8000' },
+    }),
+  );
+  return { taskId, taskIp, listedIp };
+}
+
+/**
  * The registry: the v1.0.16 records of events/registry with their addresses set per kind of
  * match, plus entries that must not match. `travelIp` is an instance IP of travel-assistant-agent.
  */
@@ -181,7 +224,8 @@ export function partialConfig(registryUrl: string): Record<string, unknown> {
     registry: {
       url: registryUrl,
       auth: { type: 'static', tokenEnv: TOKEN_ENV },
-      timeoutMs: 2000,
+      // A guard against a hung request, not a speed limit.
+      timeoutMs: 30_000,
       maxAttempts: 1,
     },
   };
@@ -204,7 +248,7 @@ export async function runCli(
 ): Promise<CliResult> {
   const argv = ['--import', 'tsx', join(ROOT, 'tools', tool, 'cli.ts'), ...args];
   try {
-    const { stdout, stderr } = await run(process.execPath, argv, { env, cwd, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, argv, { env, cwd, timeout: 110_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
