@@ -15,11 +15,11 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as v from 'valibot';
-import { CONFIG_ENTRIES, RETIRED_FIELDS } from '../functions/reconciler/config';
-import { V1016_TARGETS } from '../functions/reconciler/defaults';
+import { CONFIG_ENTRIES, RETIRED_FIELDS, targetsOf } from '../functions/reconciler/config';
 import { DELIVERY } from '../functions/reconciler/delivery/settings';
 import { DEFAULT_SERVICE_NAME } from '../functions/reconciler/telemetry';
 import { int, notArray, strictObject } from '../functions/reconciler/validation';
+import { ownershipInput } from './ownership-table';
 
 const RETENTION_DAYS = new Set<number>(
   Object.values(logs.RetentionDays).filter((d): d is number => typeof d === 'number'),
@@ -162,9 +162,11 @@ export function functionDocument(
     namespace: settings.namespace,
     registryService: settings.registryService,
     registry: { ...input.registry, auth },
-    targets: input.targets ?? V1016_TARGETS.map((t) => ({ ...t })),
+    targets: input.targets ?? targetsOf(settings).map(({ port: _port, ...t }) => t),
     dryRun: settings.dryRun,
   };
+  const ownership = ownershipInput(input.follow, input.ownership);
+  if (ownership !== undefined) document.ownership = ownership;
   for (const key of Object.keys(CONFIG_ENTRIES)) {
     if (!(key in document) && given[key] !== undefined) document[key] = given[key];
   }

@@ -1,4 +1,5 @@
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
+import { createFollowAws } from '../../functions/reconciler/aws/follow';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import type { RegistryPort } from '../../functions/reconciler/ports';
 import type { Reconciler } from '../../functions/reconciler/reconcile';
@@ -19,7 +20,10 @@ export function liveReconciler(options: {
   registry?: (client: RegistryClient) => RegistryPort;
 }): { reconciler: Reconciler; client: RegistryClient } {
   const client = createRegistryClient(options.config.registry, { logger: options.logger });
+  // Follow mode: the ownership table and the adopter; a schedule lists the registry's pages.
+  const follow = createFollowAws(options.config, { maxAttempts: 2 });
   const reconciler = createReconciler({
+    ...(follow === undefined ? {} : { follow: { ...follow, pages: client.pages() } }),
     config: options.config,
     ...createAwsAdapters(),
     registry: options.registry === undefined ? client : options.registry(client),
