@@ -55,8 +55,6 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
     'The ECS service that runs it; found through DescribeServices when absent. When every target names one, the task-state rule forwards only those services (and the registry service).',
   'targets[].port':
     "Where the written port comes from: the entry URL's own port, or the instance's `AWS_INSTANCE_PORT`.",
-  follow:
-    "Follow mode: adopt at run time the registry's own entries registered by a Cloud Map name of the namespace (docs/decision-rules.md, Follow mode).",
   'follow.enabled':
     'Adopt and keep every server and agent entry whose address host is the short name or `<name>.<namespace>` of a Cloud Map service of the namespace published by exactly one ECS service of the cluster. `targets` may then be absent or empty; configured targets still win for their paths.',
   'follow.exclude': 'Registry paths never adopted, exactly as stored (`/weather/`).',

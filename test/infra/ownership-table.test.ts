@@ -113,4 +113,23 @@ describe('Construct: RegistryReconciler — follow mode and its ownership table'
     const off = synthReconciler({});
     expect(off.template.findResources('AWS::DynamoDB::Table')).toEqual({});
   });
+
+  it('uses the table ownership.table names instead of creating one, and grants on it alone', () => {
+    const named = synthReconciler({ follow: { enabled: true }, ownership: { table: 'team-ownership' } });
+    expect(named.template.findResources('AWS::DynamoDB::Table')).toEqual({});
+    const fns = Object.values(named.template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    }[];
+    expect(fns).toHaveLength(2);
+    for (const fn of fns) {
+      const parsed = parseConfig(JSON.parse(String(fn.Properties.Environment.Variables.RECONCILER_CONFIG)));
+      expect(parsed.ownership).toEqual({ table: 'team-ownership' });
+      expect(parsed.targets).toEqual([]);
+    }
+    const resources = iamStatements(named.template)
+      .filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')))
+      .map((st) => JSON.stringify(st.Resource));
+    expect(resources).toHaveLength(4);
+    for (const r of resources) expect(r).toMatch(/:table\/team-ownership(\/index\/byEcsService)?"/);
+  });
 });
