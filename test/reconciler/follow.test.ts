@@ -1,6 +1,7 @@
 import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
+import { NO_LAG_RETRY } from '../../functions/reconciler/defaults';
 import { parseEvent } from '../../functions/reconciler/event';
 import { Follower } from '../../functions/reconciler/follow/follower';
 import { MemoryOwnership, type OwnerRow } from '../../functions/reconciler/follow/ownership';
@@ -64,7 +65,6 @@ function followConfig(): ReconcilerConfig {
     ],
     follow: { enabled: true, exclude: ['/excluded/'] },
     ownership: { table: 'owners' },
-    lagRetry: { attempts: 0 },
   });
 }
 
@@ -93,6 +93,7 @@ function setup() {
     registry,
     now: world.clock.now,
     sleep: world.clock.sleep,
+    lagRetry: NO_LAG_RETRY,
     onRecord: (r) => records.push(r),
     follow: { ownership, follower, pages: memoryPages(registry) },
   });
