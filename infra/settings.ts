@@ -12,6 +12,7 @@
  * file (test/infra/fixtures/every-field.json) sets it to a value other than its default.
  */
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as v from 'valibot';
@@ -139,6 +140,14 @@ export const FIXED = {
  */
 export const DEFAULT_M2M_SECRET_NAME = 'mcp-gateway-keycloak-m2m-client-secret';
 
+/**
+ * Configuration fields the functions of earlier versions do not know (their parser refuses an
+ * unknown field): left out of the functions' copy at their default, so that while CloudFormation
+ * updates a function's configuration and code one after the other, a default deployment's function
+ * reads the document it read before. Add a new configuration field here.
+ */
+export const NEWER_FIELDS: readonly string[] = ['resyncMinutes', 'follow'];
+
 /** Fields of the configuration document that only the deployment reads: left out of the function's copy. */
 const DEPLOYMENT_ONLY_AUTH = ['secretKmsKeyArn', 'tokenSecret', 'tokenSecretJsonField'];
 
@@ -167,8 +176,12 @@ export function functionDocument(
   };
   const ownership = ownershipInput(input.follow, input.ownership);
   if (ownership !== undefined) document.ownership = ownership;
-  for (const key of Object.keys(CONFIG_ENTRIES)) {
-    if (!(key in document) && given[key] !== undefined) document[key] = given[key];
+  for (const [key, entry] of Object.entries(CONFIG_ENTRIES)) {
+    const value = given[key];
+    if (key in document || value === undefined) continue;
+    const fallback = v.getDefault(entry as v.OptionalSchema<v.GenericSchema, unknown>);
+    if (NEWER_FIELDS.includes(key) && isDeepStrictEqual(value, fallback)) continue;
+    document[key] = value;
   }
   return document;
 }

@@ -37,10 +37,11 @@ describe('An update from the earlier version', () => {
     expect(kept).toEqual(EARLIER_RESOURCES);
   });
 
-  it('gives both functions the configuration they had', () => {
+  it('gives both functions the very configuration document they had', () => {
     for (const id of ['Function', 'FanoutFunction'] as const) {
-      const now = parseConfig(JSON.parse(String(environmentOf(current.template, id)[CONFIG_ENV])));
-      expect(now).toEqual(parseConfig(EARLIER_CONFIG));
+      const now = String(environmentOf(current.template, id)[CONFIG_ENV]);
+      expect(now).toBe(JSON.stringify(EARLIER_CONFIG));
+      expect(parseConfig(JSON.parse(now))).toEqual(parseConfig(EARLIER_CONFIG));
     }
   });
 

@@ -86,3 +86,32 @@ export function matchTable(matches: EntryMatch[], entries: ListedEntry[] = []): 
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
+
+/** What the summary counts. */
+export interface DiscoverCounts {
+  entries: ListedEntry[];
+  matches: EntryMatch[];
+  cloudMapServices: number;
+  ecsServices: number;
+  /** Registry lists that looked endless. */
+  endless: number;
+}
+
+/**
+ * discover's last line: the registry entries and their states, the account's services, the
+ * targets found, the entries holding a private IP no service lists now (`unmatched-ip`: a replaced
+ * task's address, rewritten once the entry is a target), the unreadable entries and endless lists.
+ */
+export function summaryLine(c: DiscoverCounts): string {
+  const count = (status: EntryMatch['status']) => c.matches.filter((m) => m.status === status).length;
+  const disabled = c.entries.filter((e) => e.disabled && !e.securityPending).length;
+  const pending = c.entries.filter((e) => e.securityPending).length;
+  const unmatchedIp = count('unmatched-ip');
+  return (
+    `${c.entries.length} registry entries (${disabled} disabled, ${pending} security-pending), ` +
+    `${c.cloudMapServices} Cloud Map services, ${c.ecsServices} ECS services: ` +
+    `${count('matched')} target(s) found, ${unmatchedIp} unmatched-ip` +
+    `${unmatchedIp > 0 ? ' (add each as a target to have it rewritten; see its row)' : ''}; ` +
+    `${count('unreadable')} unreadable, ${c.endless} list(s) looking endless`
+  );
+}
