@@ -10,9 +10,7 @@ import * as path from 'node:path';
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  contextKeys,
   DEFAULT_STACK_NAME,
-  displayPath,
   loadParams,
   ParamsError,
   paramsErrorFromProps,
@@ -30,18 +28,22 @@ const EXAMPLE_PARAMS = path.join(__dirname, 'params.example.json');
 export function buildApp(app: App): RegistryReconcilerStack {
   const context = (key: string) => app.node.tryGetContext(key);
   const paramsFile = path.resolve(String(context('params') ?? EXAMPLE_PARAMS));
-  const params = loadParams(paramsFile, context);
+  const { params, origin, warnings } = loadParams(paramsFile, context);
   let stack: RegistryReconcilerStack;
   try {
     stack = new RegistryReconcilerStack(app, params.stackName ?? DEFAULT_STACK_NAME, {
-      reconciler: toReconcilerProps(params, displayPath(paramsFile)),
+      reconciler: toReconcilerProps(params),
       // Stack tags: CloudFormation propagates them to every resource that takes tags.
       ...(params.tags === undefined ? {} : { tags: params.tags }),
     });
   } catch (error) {
     if (!(error instanceof InvalidReconcilerPropsError)) throw error;
-    throw paramsErrorFromProps(error, { file: displayPath(paramsFile), fromContext: contextKeys(context) });
+    throw paramsErrorFromProps(error, origin);
   }
+  // A file of an earlier version: what to rename or delete, on every synth until it is done.
+  warnings.forEach((warning, i) => {
+    Annotations.of(stack).addWarningV2(`reconciler:formerParams${i}`, warning);
+  });
   if (paramsFile === EXAMPLE_PARAMS) {
     Annotations.of(stack).addWarningV2(
       'reconciler:exampleParams',

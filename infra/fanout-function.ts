@@ -7,10 +7,10 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_MEMORY_MB, FANOUT_HANDLER, FANOUT_TIMEOUT } from './defaults';
 import type { ReconcilerQueues } from './delivery';
 import { buildHouseFunction, type HouseSettings } from './house-lambda';
 import { queueEnvironment } from './reconciler-function';
+import { FIXED } from './settings';
 
 /** What the fan-out is built from besides the house settings. */
 export interface FanoutSettings {
@@ -27,10 +27,10 @@ export function buildFanoutFunction(
   settings: FanoutSettings,
 ): nodejs.NodejsFunction {
   return buildHouseFunction(scope, 'FanoutFunction', house, {
-    entry: house.props.fanoutEntry ?? FANOUT_HANDLER,
+    entry: house.props.fanoutEntry ?? FIXED.fanoutEntry,
     description: `Maps registry reconciler triggers to one work message per registry entry (${settings.clusterName})`,
-    memorySize: house.props.memorySize ?? DEFAULT_MEMORY_MB,
-    timeout: FANOUT_TIMEOUT,
+    memorySize: house.settings.memorySize,
+    timeout: FIXED.fanoutTimeout,
     role: settings.role,
     logGroup: settings.logGroup,
     environment: queueEnvironment(settings.queues),

@@ -12,22 +12,20 @@ import type { Construct } from 'constructs';
 import { CONFIG_ENV } from '../functions/reconciler/config';
 import { METRICS_NAMESPACE } from '../functions/reconciler/telemetry';
 import { CDK_BUNDLING } from './bundling';
-import { DEFAULT_LOG_RETENTION, STATIC_TOKEN_ENV } from './defaults';
 import type { ReconcilerNetwork } from './network';
 import type { ReconcilerLogLevel, RegistryReconcilerProps } from './props';
+import type { ReconcilerSettings } from './settings';
 
 /** A function's log group (its logs and, for the reconciler, the decision records). */
-export function buildLogGroup(
-  scope: Construct,
-  id: string,
-  retention: logs.RetentionDays | undefined,
-): logs.LogGroup {
-  return new logs.LogGroup(scope, id, { retention: retention ?? DEFAULT_LOG_RETENTION });
+export function buildLogGroup(scope: Construct, id: string, retentionDays: number): logs.LogGroup {
+  return new logs.LogGroup(scope, id, { retention: retentionDays as logs.RetentionDays });
 }
 
 /** What both functions are built from, defaults already applied where the construct needs them too. */
 export interface HouseSettings {
+  /** For the construct-only props (the handlers' files). */
   readonly props: RegistryReconcilerProps;
+  readonly settings: ReconcilerSettings;
   /** `RECONCILER_CONFIG`, checked by the function's parser. */
   readonly configJson: string;
   readonly serviceName: string;
@@ -93,7 +91,7 @@ export function buildHouseFunction(
 }
 
 function houseEnvironment(house: HouseSettings): Record<string, string> {
-  const { auth } = house.props;
+  const { auth } = house.settings.registry;
   const environment: Record<string, string> = {
     POWERTOOLS_SERVICE_NAME: house.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -101,9 +99,9 @@ function houseEnvironment(house: HouseSettings): Record<string, string> {
     [CONFIG_ENV]: house.configJson,
     NODE_OPTIONS: '--enable-source-maps',
   };
-  if (auth.type === 'static') {
+  if (auth.type === 'static' && auth.tokenSecret !== undefined) {
     // A CloudFormation dynamic reference: resolved at deploy time, never written into the template.
-    environment[STATIC_TOKEN_ENV] = SecretValue.secretsManager(auth.tokenSecret, {
+    environment[auth.tokenEnv] = SecretValue.secretsManager(auth.tokenSecret, {
       ...(auth.tokenSecretJsonField === undefined ? {} : { jsonField: auth.tokenSecretJsonField }),
     }).unsafeUnwrap();
   }

@@ -6,7 +6,7 @@ import { Fn, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { ReconcilerNetworkProps, RegistryReconcilerProps } from './props';
+import type { ReconcilerSettings } from './settings';
 
 /** The function's VPC settings. */
 export interface ReconcilerNetwork {
@@ -24,8 +24,8 @@ export interface ReconcilerNetwork {
 export function importNetwork(
   scope: Construct,
   roles: readonly iam.Role[],
-  network: ReconcilerNetworkProps,
-  props: Pick<RegistryReconcilerProps, 'registryUrl' | 'auth'>,
+  network: NonNullable<ReconcilerSettings['network']>,
+  registry: Pick<ReconcilerSettings['registry'], 'url' | 'auth'>,
 ): ReconcilerNetwork {
   // Attribute imports, not fromLookup: synth must work without credentials. The VPC's AZs are
   // never read (the subnets are passed explicitly), but the import needs a non-empty list.
@@ -64,15 +64,15 @@ export function importNetwork(
     description: 'Registry reconciler function: outbound HTTPS to AWS APIs, the registry and Keycloak',
     allowAllOutbound: false,
   });
-  for (const port of egressPorts(props)) {
+  for (const port of egressPorts(registry)) {
     created.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `HTTP(S) on ${port}`);
   }
   return { vpc, subnets, securityGroups: [created], created };
 }
 
 /** Outbound TCP ports the created security group opens: 443 (AWS APIs) and those of the registry and Keycloak. */
-export function egressPorts(props: Pick<RegistryReconcilerProps, 'registryUrl' | 'auth'>): number[] {
-  const urls = [props.registryUrl, ...(props.auth.type === 'keycloak' ? [props.auth.tokenUrl] : [])];
+export function egressPorts(registry: Pick<ReconcilerSettings['registry'], 'url' | 'auth'>): number[] {
+  const urls = [registry.url, ...(registry.auth.type === 'keycloak' ? [registry.auth.tokenUrl] : [])];
   const ports = new Set<number>([443]);
   for (const url of urls) {
     try {

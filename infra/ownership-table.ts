@@ -13,7 +13,9 @@ import {
   OWNERSHIP_INDEX_KEY,
   OWNERSHIP_KEY,
 } from '../functions/reconciler/aws/ownership-table';
-import type { ReconcilerConfig } from '../functions/reconciler/config';
+import { parseConfig, type ReconcilerConfig } from '../functions/reconciler/config';
+import { ConfigError } from '../functions/reconciler/errors';
+import { InvalidReconcilerPropsError } from './validation';
 
 /** Follow mode, as the construct is told it. */
 export interface FollowProps {
@@ -29,12 +31,56 @@ export interface FollowProps {
  */
 export const OWNERSHIP_TABLE_PLACEHOLDER = 'registry-reconciler-ownership-table';
 
-/** The configuration's `follow` and `ownership`, when follow mode is on. */
-export function followConfigInput(follow: FollowProps | undefined): Record<string, unknown> {
-  if (follow?.enabled !== true) return follow === undefined ? {} : { follow: { enabled: false } };
+/**
+ * The settings the construct checks first, without follow mode's fields (they are the construct's
+ * own): in follow mode, with no target configured, one stand-in target so that the settings' own
+ * rule (at least one target) holds; `withFollow` then puts the given targets back.
+ */
+export function followSettings<T extends { readonly targets?: readonly unknown[] }>(
+  props: T,
+  follow: FollowProps | undefined,
+): T {
+  if (follow?.enabled !== true || (props.targets !== undefined && props.targets.length > 0)) return props;
+  return { ...props, targets: [FOLLOW_STAND_IN] };
+}
+
+/** The stand-in target of `followSettings` (never in the function's configuration). */
+const FOLLOW_STAND_IN = { kind: 'server', path: '/', cloudMapService: 'follow-mode' } as const;
+
+/**
+ * The checked configuration with follow mode's fields: `follow` as given and `ownership.table`
+ * the table's name (a token CloudFormation resolves), validated again by the function's parser.
+ */
+export function withFollow<T extends { config: ReconcilerConfig; configJson: string }>(
+  checked: T,
+  follow: FollowProps | undefined,
+  table: dynamodb.ITable | undefined,
+  constructPath: string,
+): T {
+  if (follow === undefined) return checked;
+  const document = JSON.parse(checked.configJson) as Record<string, unknown>;
+  if (follow.enabled && Array.isArray(document.targets))
+    document.targets = document.targets.filter(
+      (t) => (t as { cloudMapService?: string }).cloudMapService !== FOLLOW_STAND_IN.cloudMapService,
+    );
+  document.follow = {
+    enabled: follow.enabled,
+    ...(follow.exclude === undefined ? {} : { exclude: [...follow.exclude] }),
+  };
+  if (follow.enabled) document.ownership = { table: OWNERSHIP_TABLE_PLACEHOLDER };
+  let config: ReconcilerConfig;
+  try {
+    config = parseConfig(document, 'reconciler configuration');
+  } catch (error) {
+    const problems =
+      error instanceof ConfigError && error.problems.length > 0 ? error.problems : [(error as Error).message];
+    throw new InvalidReconcilerPropsError(constructPath, [...problems]);
+  }
+  const json = JSON.stringify(document);
   return {
-    follow: { enabled: true, ...(follow.exclude === undefined ? {} : { exclude: [...follow.exclude] }) },
-    ownership: { table: OWNERSHIP_TABLE_PLACEHOLDER },
+    ...checked,
+    config,
+    configJson: table === undefined ? json : withTableName(json, table),
   };
 }
 

@@ -11,7 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ReconcilerConfig } from '../functions/reconciler/config';
 import { arnParts } from './arns';
-import type { RegistryReconcilerProps } from './props';
+import type { ReconcilerSettings } from './settings';
 
 /**
  * A function's own role: the default one brings AWSLambdaBasicExecutionRole (logs on every group
@@ -43,8 +43,9 @@ export function grantSend(role: iam.Role, sid: string, queues: readonly sqs.IQue
 }
 
 /** The reads both functions make: Cloud Map discovery, ECS tasks and services of the cluster, the secret. */
-export function grantReads(role: iam.Role, props: RegistryReconcilerProps, config: ReconcilerConfig): void {
+export function grantReads(role: iam.Role, settings: ReconcilerSettings, config: ReconcilerConfig): void {
   const stack = Stack.of(role);
+  const { auth } = settings.registry;
   const clusterName = config.clusterName;
   const clusterRef = arnParts(config.cluster, stack, 'ecs');
   const cloudMapServices = [...new Set(config.targets.map((t) => t.cloudMapService))];
@@ -79,21 +80,21 @@ export function grantReads(role: iam.Role, props: RegistryReconcilerProps, confi
       resources: [clusterRef.arn(`service/${clusterName}/*`)],
     }),
   ];
-  if (props.auth.type === 'keycloak') {
+  if (auth.type === 'keycloak') {
     statements.push(
       new iam.PolicyStatement({
         sid: 'ReadM2MClientSecret',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [secretResource(props.auth.secretArn)],
+        resources: [secretResource(auth.secretArn)],
       }),
     );
-    if (props.auth.secretKmsKeyArn !== undefined) {
-      const region = props.auth.secretArn.split(':')[3] ?? stack.region;
+    if (auth.secretKmsKeyArn !== undefined) {
+      const region = auth.secretArn.split(':')[3] ?? stack.region;
       statements.push(
         new iam.PolicyStatement({
           sid: 'DecryptM2MClientSecret',
           actions: ['kms:Decrypt'],
-          resources: [props.auth.secretKmsKeyArn],
+          resources: [auth.secretKmsKeyArn],
           conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
         }),
       );
@@ -123,14 +124,14 @@ export function grantReads(role: iam.Role, props: RegistryReconcilerProps, confi
         'ecs:DescribeServices (read-only) on the services of the one cluster, to find which ECS service backs a target that does not name one.',
     },
   );
-  if (props.auth.type === 'keycloak' && secretResource(props.auth.secretArn).endsWith('-??????')) {
+  if (auth.type === 'keycloak' && secretResource(auth.secretArn).endsWith('-??????')) {
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${secretResource(props.auth.secretArn)}]`,
+      id: `AwsSolutions-IAM5[Resource::${secretResource(auth.secretArn)}]`,
       reason:
         'A partial secret ARN: `-??????` matches only the random suffix Secrets Manager adds to this one secret.',
     });
   }
-  if (props.network !== undefined) {
+  if (settings.network !== undefined) {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
       reason:

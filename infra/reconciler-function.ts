@@ -8,9 +8,9 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/reconciler/delivery/settings';
-import { DEFAULT_HANDLER, DEFAULT_MEMORY_MB } from './defaults';
 import type { ReconcilerQueues } from './delivery';
 import { buildHouseFunction, type HouseSettings } from './house-lambda';
+import { FIXED } from './settings';
 
 /** What the reconciler is built from besides the house settings. */
 export interface FunctionSettings {
@@ -38,9 +38,9 @@ export function buildFunction(
   settings: FunctionSettings,
 ): nodejs.NodejsFunction {
   return buildHouseFunction(scope, 'Function', house, {
-    entry: house.props.entry ?? DEFAULT_HANDLER,
+    entry: house.props.entry ?? FIXED.reconcilerEntry,
     description: `Keeps MCP Gateway Registry entries pointed at live ECS tasks (${settings.clusterName}, ${settings.namespace})`,
-    memorySize: house.props.memorySize ?? DEFAULT_MEMORY_MB,
+    memorySize: house.settings.memorySize,
     timeout: settings.timeout,
     role: settings.role,
     logGroup: settings.logGroup,

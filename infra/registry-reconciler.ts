@@ -1,11 +1,11 @@
 /**
  * The registration reconciler construct. Its constructor reads as the list of what it builds; each
- * part has its own module: props.ts (what it can be told, with defaults in defaults.ts),
- * validation.ts, delivery.ts (queues, rules, event sources), permissions.ts, network.ts,
+ * part has its own module: settings.ts (what it can be told: the configuration document plus the
+ * deployment keys, with their defaults; props.ts types it), validation.ts, delivery.ts (queues, rules, event sources), permissions.ts, network.ts,
  * house-lambda.ts (what both functions share), fanout-function.ts, reconciler-function.ts and
  * monitoring/ (metrics, alarms, dashboard).
  */
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -17,19 +17,18 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ReconcilerConfig } from '../functions/reconciler/config';
-import { DEFAULT_SERVICE_NAME } from '../functions/reconciler/telemetry';
 import { arnParts } from './arns';
-import { DEFAULT_LOG_LEVEL, DEFAULT_RESYNC, DEFAULT_TIMEOUT, FANOUT_TIMEOUT } from './defaults';
 import { buildQueues, buildRules, consumeTriggers, consumeWork } from './delivery';
 import { buildFanoutFunction } from './fanout-function';
 import { buildLogGroup, type HouseSettings } from './house-lambda';
 import type { ReconcilerAlarms } from './monitoring/alarms';
 import { buildMonitoring } from './monitoring/monitoring';
 import { importNetwork } from './network';
-import { buildOwnershipTable, grantOwnership, withTableName } from './ownership-table';
+import { buildOwnershipTable, followSettings, grantOwnership, withFollow } from './ownership-table';
 import { buildRole, grantReads, grantSend } from './permissions';
-import type { RegistryReconcilerProps } from './props';
+import type { ReconcilerAlarmProps, RegistryReconcilerProps } from './props';
 import { buildFunction } from './reconciler-function';
+import { FIXED, type ReconcilerSettings } from './settings';
 import { checkProps } from './validation';
 
 // The construct's public API, importable from this one module.
@@ -80,6 +79,8 @@ export class RegistryReconciler extends Construct {
   readonly securityGroup?: ec2.SecurityGroup;
   /** The configuration passed in `RECONCILER_CONFIG`, as the functions will read it. */
   readonly config: ReconcilerConfig;
+  /** The settings as validated, every default filled in. */
+  readonly settings: ReconcilerSettings;
   /** Follow mode's ownership table (retained when the stack is deleted), when follow is on. */
   readonly ownershipTable?: dynamodb.Table;
   /** The cluster's ARN (a token when the cluster was given by name in an environment-agnostic stack). */
@@ -89,22 +90,21 @@ export class RegistryReconciler extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
 
-    const checked = checkProps(props, stack, this.node.path);
-    const { config } = checked;
+    // Follow mode is a construct-only prop: the construct creates its table (infra/ownership-table.ts).
+    const { follow, ...settingsProps } = props;
+    const checked = checkProps(followSettings(settingsProps, follow), stack, this.node.path);
+    const { settings } = checked;
+    this.ownershipTable = follow?.enabled === true ? buildOwnershipTable(this) : undefined;
+    const { config, configJson } = withFollow(checked, follow, this.ownershipTable, this.node.path);
     this.config = config;
-    // Follow mode: the ownership table, its name in the configuration (infra/ownership-table.ts).
-    this.ownershipTable = config.follow.enabled ? buildOwnershipTable(this) : undefined;
-    const configJson =
-      this.ownershipTable === undefined
-        ? checked.configJson
-        : withTableName(checked.configJson, this.ownershipTable);
-    const serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
-    const timeout = props.timeout ?? DEFAULT_TIMEOUT;
-    const resyncInterval = props.resyncInterval ?? DEFAULT_RESYNC;
+    this.settings = settings;
+    const { serviceName } = settings;
+    const timeout = Duration.seconds(settings.timeoutSeconds);
+    const resyncInterval = Duration.minutes(settings.resyncMinutes);
     const { clusterName, namespace } = config;
     this.clusterArn = arnParts(config.cluster, stack, 'ecs').arn(`cluster/${clusterName}`);
 
-    const queues = buildQueues(this, { fanout: FANOUT_TIMEOUT, reconciler: timeout });
+    const queues = buildQueues(this, { fanout: FIXED.fanoutTimeout, reconciler: timeout });
     ({
       triggerQueue: this.triggerQueue,
       triggerDeadLetterQueue: this.triggerDeadLetterQueue,
@@ -118,14 +118,14 @@ export class RegistryReconciler extends Construct {
       resyncInterval,
     }));
 
-    this.logGroup = buildLogGroup(this, 'LogGroup', props.logRetention);
+    this.logGroup = buildLogGroup(this, 'LogGroup', settings.logRetentionDays);
     this.role = buildRole(
       this,
       'Role',
       this.logGroup,
       'Registry reconciler: reads ECS/Cloud Map, reads one secret, consumes its work queue, sends to its trigger queue, writes its logs',
     );
-    this.fanoutLogGroup = buildLogGroup(this, 'FanoutLogGroup', props.logRetention);
+    this.fanoutLogGroup = buildLogGroup(this, 'FanoutLogGroup', settings.logRetentionDays);
     this.fanoutRole = buildRole(
       this,
       'FanoutRole',
@@ -133,15 +133,16 @@ export class RegistryReconciler extends Construct {
       'Registry reconciler fan-out: reads ECS/Cloud Map, reads one secret, consumes its trigger queue, sends to its work and trigger queues, writes its logs',
     );
     const network =
-      props.network === undefined
+      settings.network === undefined
         ? undefined
-        : importNetwork(this, [this.role, this.fanoutRole], props.network, props);
+        : importNetwork(this, [this.role, this.fanoutRole], settings.network, settings.registry);
     this.securityGroup = network?.created;
     const house: HouseSettings = {
       props,
+      settings,
       configJson,
       serviceName,
-      logLevel: props.logLevel ?? DEFAULT_LOG_LEVEL,
+      logLevel: settings.logLevel,
       network,
     };
     this.function = buildFunction(this, house, {
@@ -160,8 +161,8 @@ export class RegistryReconciler extends Construct {
     });
     consumeWork(this.function, queues);
     consumeTriggers(this.fanoutFunction, queues);
-    grantReads(this.role, props, config);
-    grantReads(this.fanoutRole, props, config);
+    grantReads(this.role, settings, config);
+    grantReads(this.fanoutRole, settings, config);
     if (this.ownershipTable !== undefined) {
       grantOwnership(this.role, this.ownershipTable, config, true);
       grantOwnership(this.fanoutRole, this.ownershipTable, config, false);
@@ -172,7 +173,11 @@ export class RegistryReconciler extends Construct {
     grantSend(this.fanoutRole, 'SendWorkAndTriggers', [queues.workQueue, queues.triggerQueue]);
 
     const monitoring = buildMonitoring(this, {
-      props,
+      props: {
+        alarms: alarmThresholds(settings.alarms),
+        alarmTopic: props.alarmTopic,
+        alarmEmail: settings.alarmEmail,
+      },
       serviceName,
       resyncInterval,
       clusterName,
@@ -185,4 +190,15 @@ export class RegistryReconciler extends Construct {
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
   }
+}
+
+/** The alarm thresholds in the monitoring's terms. */
+function alarmThresholds(alarms: ReconcilerSettings['alarms']): ReconcilerAlarmProps {
+  return {
+    functionErrors: alarms.functionErrors,
+    reconcileErrors: alarms.reconcileErrors,
+    throttles: alarms.throttles,
+    noLiveInstanceFor: Duration.minutes(alarms.noLiveInstanceMinutes),
+    oldestMessageAge: Duration.minutes(alarms.oldestMessageAgeMinutes),
+  };
 }

@@ -1,23 +1,33 @@
 /**
  * Every check of the props, before anything is built: one error lists every problem, each naming
- * its prop. The function's configuration is checked with the function's own parser, so a bad
- * configuration fails synth, not the first invocation.
+ * its field as the parameters file and docs/configuration.md name it. The settings schema
+ * (settings.ts) checks each field; the function's own parser checks the configuration the
+ * functions will read, so a bad configuration fails synth, not the first invocation.
  */
 import { type Stack, Token } from 'aws-cdk-lib';
-import { parseConfig, type ReconcilerConfig } from '../functions/reconciler/config';
+import * as v from 'valibot';
+import {
+  configProblems,
+  parseConfig,
+  RETIRED_FIELDS,
+  type ReconcilerConfig,
+} from '../functions/reconciler/config';
 import { minFunctionTimeoutMs } from '../functions/reconciler/delivery/budget';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/reconciler/delivery/settings';
 import { ConfigError } from '../functions/reconciler/errors';
+import { issueLines, issuePath, unknownKeys } from '../functions/reconciler/validation';
 import { deployedBudget } from '../functions/reconciler/wiring';
-import { DEFAULT_TIMEOUT, MAX_CONFIG_BYTES } from './defaults';
-import { buildConfigInput } from './function-config';
 import type { RegistryReconcilerProps } from './props';
+import {
+  FIXED,
+  FORMER_NAMES,
+  functionDocument,
+  type ReconcilerSettings,
+  type SettingsInput,
+  settingsSchema,
+} from './settings';
 
-/** The props are invalid; `problems` has one line per problem, each naming its prop. Thrown at synth. */
-/** What the function's configuration is called in the construct's problems. */
-const CONFIG_SOURCE = 'reconciler configuration';
-/** How each problem of the function's configuration starts in `InvalidReconcilerPropsError`. */
-export const CONFIG_PROBLEM_PREFIX = `invalid ${CONFIG_SOURCE}: `;
-
+/** The props are invalid; `problems` has one line per problem, each naming its field. Thrown at synth. */
 export class InvalidReconcilerPropsError extends Error {
   constructor(
     readonly constructPath: string,
@@ -28,107 +38,120 @@ export class InvalidReconcilerPropsError extends Error {
   }
 }
 
-/** The configuration the function will read, checked, and its JSON for `RECONCILER_CONFIG`. */
-export interface CheckedConfig {
+/** The settings, checked, the configuration the functions will read, and its JSON for `RECONCILER_CONFIG`. */
+export interface CheckedProps {
+  readonly settings: ReconcilerSettings;
   readonly config: ReconcilerConfig;
   readonly configJson: string;
 }
 
+/** Variables the construct or Lambda sets: a static token cannot be read from one of them. */
+const TAKEN_ENV = /^(AWS_|LAMBDA_|_HANDLER$|_X_AMZN|POWERTOOLS_|NODE_OPTIONS$|RECONCILER_CONFIG|TZ$)/;
+
 /**
  * Checks the props and the configuration they make; throws `InvalidReconcilerPropsError` listing
- * every problem, or returns the configuration.
+ * every problem, or returns the settings and the configuration.
  */
 export function checkProps(
   props: RegistryReconcilerProps,
   stack: Stack,
   constructPath: string,
-): CheckedConfig {
-  const problems = validateProps(props, stack);
-  const configInput = buildConfigInput(props);
-  let config: ReconcilerConfig | undefined;
-  try {
-    config = parseConfig(configInput, CONFIG_SOURCE);
-  } catch (error) {
-    // One line per problem, each under the name the parameters' error also strips.
-    const each = error instanceof ConfigError ? error.problems : [];
-    if (each.length > 0) problems.push(...each.map((p) => `${CONFIG_PROBLEM_PREFIX}${p}`));
-    else problems.push((error as Error).message);
-  }
-  if (config !== undefined) {
-    const problem = timeoutProblem(props, config);
-    if (problem !== undefined) problems.push(problem);
-  }
-  const configJson = JSON.stringify(configInput);
-  if (Buffer.byteLength(configJson) > MAX_CONFIG_BYTES) {
+): CheckedProps {
+  const { alarmTopic, entry: _entry, fanoutEntry: _fanoutEntry, ...document } = props;
+  const problems = tokenProblems(document as SettingsInput);
+  const result = v.safeParse(settingsSchema, document);
+  if (!result.success) problems.push(...settingsIssues(result.issues));
+  if (problems.length > 0 || !result.success) throw new InvalidReconcilerPropsError(constructPath, problems);
+  const settings = result.output;
+  problems.push(...configProblems(settings), ...crossProblems(settings, stack));
+  if (alarmTopic !== undefined && settings.alarmEmail !== undefined) {
     problems.push(
-      `the configuration is ${Buffer.byteLength(configJson)} bytes; Lambda's environment holds 4 KB in all, keep it under ${MAX_CONFIG_BYTES}`,
+      'alarmTopic and alarmEmail: give one or the other (subscribe the address to your topic yourself)',
     );
   }
-  if (problems.length > 0 || config === undefined) {
-    throw new InvalidReconcilerPropsError(constructPath, problems);
+
+  const configInput = functionDocument(document as SettingsInput, settings);
+  let config: ReconcilerConfig | undefined;
+  try {
+    config = parseConfig(configInput, 'reconciler configuration');
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...(error.problems.length > 0 ? error.problems : [error.message]));
   }
-  return { config, configJson };
+  const configJson = JSON.stringify(configInput);
+  if (Buffer.byteLength(configJson) > FIXED.maxConfigBytes) {
+    problems.push(
+      `the configuration is ${Buffer.byteLength(configJson)} bytes; Lambda's environment holds 4 KB in all, keep it under ${FIXED.maxConfigBytes}`,
+    );
+  }
+  if (problems.length > 0 || config === undefined)
+    throw new InvalidReconcilerPropsError(constructPath, problems);
+  return { settings, config, configJson };
 }
 
-/**
- * The reconciler starts an entry only when its worst case fits in the time left (the budget of
- * functions/reconciler/wiring.ts, from the registry client's limits): a timeout shorter than that
- * would hand every entry back unstarted until it dead-letters.
- */
-function timeoutProblem(props: RegistryReconcilerProps, config: ReconcilerConfig): string | undefined {
-  const timeout = props.timeout ?? DEFAULT_TIMEOUT;
-  const needed = Math.ceil(minFunctionTimeoutMs(deployedBudget(config.registry)) / 1_000);
-  if (timeout.toSeconds() >= needed) return undefined;
-  return `timeout: ${timeout.toSeconds()} s cannot fit one entry's worst case with these registry limits (${config.registry.maxAttempts} attempts × ${config.registry.timeoutMs} ms per call): at least ${needed} s`;
+/** The schema's problems; a name of an earlier version is named with its new name. */
+export function settingsIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  return issues.flatMap((issue) => {
+    const keys = unknownKeys(issue);
+    if (keys === undefined) return issueLines([issue]);
+    const where = issuePath(issue);
+    return keys.map((key) => {
+      const name = [...where, key].join('.');
+      const now = FORMER_NAMES[name];
+      const retired = RETIRED_FIELDS[name];
+      if (retired !== undefined) return `${name}: ${retired}`;
+      return now === undefined ? `${name}: unknown key` : `${name}: renamed: use ${now}`;
+    });
+  });
 }
 
-const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
-const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
-const SG_ID = /^sg-[0-9a-f]{8,17}$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
-/**
- * Checks the props the configuration parser does not see (and a few it does, with a clearer
- * message). Returns one line per problem.
- */
-export function validateProps(props: RegistryReconcilerProps, stack: Stack): string[] {
-  const problems: string[] = [];
-  const concrete = (name: string, value: string | undefined) => {
-    if (value !== undefined && Token.isUnresolved(value)) {
-      problems.push(
+/** Values written into the configuration at synth time must be literals. */
+function tokenProblems(input: SettingsInput): string[] {
+  const auth = (input.registry?.auth ?? {}) as Record<string, unknown>;
+  const literals: [string, unknown][] = [
+    ['cluster', input.cluster],
+    ['namespace', input.namespace],
+    ['registryService', input.registryService],
+    ['registry.url', input.registry?.url],
+    ['registry.auth.tokenUrl', auth.tokenUrl],
+    ['registry.auth.secretArn', auth.secretArn],
+  ];
+  return literals
+    .filter(([, value]) => typeof value === 'string' && Token.isUnresolved(value))
+    .map(
+      ([name]) =>
         `${name}: must be a literal value, not a token: it is validated and written into the configuration at synth time`,
-      );
-    }
-  };
-  concrete('cluster', props.cluster);
-  concrete('namespace', props.namespace);
-  concrete('registryService', props.registryService);
-  concrete('registryUrl', props.registryUrl);
-  if (props.auth.type === 'keycloak') {
-    concrete('auth.tokenUrl', props.auth.tokenUrl);
-    concrete('auth.secretArn', props.auth.secretArn);
-    const name = props.auth.secretArn.split(':secret:')[1] ?? '';
+    );
+}
+
+/** Checks that span fields, or need the stack. */
+function crossProblems(settings: ReconcilerSettings, stack: Stack): string[] {
+  const problems: string[] = [];
+  const { auth } = settings.registry;
+  if (auth.type === 'keycloak') {
+    const name = auth.secretArn.split(':secret:')[1] ?? '';
     if (/-m2m-client-secret$/.test(name)) {
       problems.push(
-        `auth.secretArn: "${name}" is the secret's name without its random suffix. Its name ends in "-secret" (a hyphen and six characters), which Secrets Manager takes for the suffix, so this partial ARN finds nothing: pass the complete ARN (aws secretsmanager describe-secret --secret-id ${name} --query ARN)`,
+        `registry.auth.secretArn: "${name}" is the secret's name without its random suffix. Its name ends in "-secret" (a hyphen and six characters), which Secrets Manager takes for the suffix, so this partial ARN finds nothing: pass the complete ARN (aws secretsmanager describe-secret --secret-id ${name} --query ARN)`,
       );
     }
-    if (
-      props.auth.secretKmsKeyArn !== undefined &&
-      !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(props.auth.secretKmsKeyArn)
-    ) {
-      problems.push('auth.secretKmsKeyArn: must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
-    }
-  } else if (props.auth.type === 'static') {
-    if (props.auth.tokenSecret.trim() === '') problems.push('auth.tokenSecret: must name a secret');
   } else {
-    problems.push(`auth.type: must be "keycloak" or "static"`);
+    if (auth.tokenSecret === undefined) {
+      problems.push('registry.auth.tokenSecret: required where deployed: the secret that holds the token');
+    }
+    if (
+      TAKEN_ENV.test(auth.tokenEnv) ||
+      [WORK_QUEUE_URL_ENV, TRIGGER_QUEUE_URL_ENV].includes(auth.tokenEnv)
+    ) {
+      problems.push(
+        `registry.auth.tokenEnv: ${auth.tokenEnv} is set by Lambda or the construct; choose another name`,
+      );
+    }
   }
 
   // The rule only sees events of its own account and Region: a cluster elsewhere would stay silent.
-  const clusterArn = props.cluster?.startsWith('arn:') ? props.cluster.split(':') : undefined;
-  if (clusterArn !== undefined) {
-    const [, , , region, account] = clusterArn;
+  if (settings.cluster.startsWith('arn:')) {
+    const [, , , region, account] = settings.cluster.split(':');
     if (!Token.isUnresolved(stack.region) && region !== stack.region) {
       problems.push(
         `cluster: is in ${region}, the stack deploys to ${stack.region}; ECS events stay in their Region`,
@@ -139,67 +162,15 @@ export function validateProps(props: RegistryReconcilerProps, stack: Stack): str
     }
   }
 
-  const resync = props.resyncInterval;
-  if (resync !== undefined) {
-    const minutes = resync.toSeconds() / 60;
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
-      problems.push(`resyncInterval: must be whole minutes between 1 and 60 (got ${resync.toHumanString()})`);
-    }
-  }
-  if (props.timeout !== undefined) {
-    const s = props.timeout.toSeconds();
-    if (!Number.isInteger(s) || s < 10 || s > 300) {
-      problems.push(
-        `timeout: must be whole seconds between 10 and 300 (got ${props.timeout.toHumanString()})`,
-      );
-    }
-  }
-  if (
-    props.memorySize !== undefined &&
-    (!Number.isInteger(props.memorySize) || props.memorySize < 128 || props.memorySize > 3008)
-  ) {
-    problems.push(`memorySize: must be an integer between 128 and 3008 MB (got ${props.memorySize})`);
-  }
-  if (props.registryTimeout !== undefined && !Number.isInteger(props.registryTimeout.toMilliseconds())) {
-    problems.push('registryTimeout: must be whole milliseconds');
-  }
-
-  const network = props.network;
-  if (network !== undefined) {
-    if (!VPC_ID.test(network.vpcId))
-      problems.push(`network.vpcId: "${network.vpcId}" is not a VPC id (vpc-…)`);
-    if (network.subnetIds.length === 0) problems.push('network.subnetIds: name at least one subnet');
-    for (const [i, s] of network.subnetIds.entries()) {
-      if (!SUBNET_ID.test(s)) problems.push(`network.subnetIds.${i}: "${s}" is not a subnet id (subnet-…)`);
-    }
-    for (const [i, s] of (network.securityGroupIds ?? []).entries()) {
-      if (!SG_ID.test(s))
-        problems.push(`network.securityGroupIds.${i}: "${s}" is not a security group id (sg-…)`);
-    }
-  }
-
-  if (props.alarmTopic !== undefined && props.alarmEmail !== undefined) {
+  // The reconciler starts an entry only when its worst case fits in the time left (the budget of
+  // functions/reconciler/wiring.ts, from the registry client's limits): a timeout shorter than that
+  // would hand every entry back unstarted until it dead-letters.
+  const { registry, timeoutSeconds } = settings;
+  const needed = Math.ceil(minFunctionTimeoutMs(deployedBudget(registry)) / 1_000);
+  if (timeoutSeconds < needed) {
     problems.push(
-      'alarmTopic and alarmEmail: give one or the other (subscribe the address to your topic yourself)',
+      `timeoutSeconds: ${timeoutSeconds} s cannot fit one entry's worst case with these registry limits (${registry.maxAttempts} attempts × ${registry.timeoutMs} ms per call): at least ${needed} s`,
     );
-  }
-  if (props.alarmEmail !== undefined && !EMAIL.test(props.alarmEmail)) {
-    problems.push(`alarmEmail: "${props.alarmEmail}" is not an e-mail address`);
-  }
-  const alarms = props.alarms ?? {};
-  for (const key of ['functionErrors', 'reconcileErrors', 'throttles'] as const) {
-    const v = alarms[key];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1))
-      problems.push(`alarms.${key}: must be a whole number ≥ 1`);
-  }
-  for (const key of ['noLiveInstanceFor', 'oldestMessageAge'] as const) {
-    const v = alarms[key];
-    if (v !== undefined && (v.toSeconds() < 60 || v.toSeconds() > 86_400)) {
-      problems.push(`alarms.${key}: must be between 1 minute and 1 day`);
-    }
-  }
-  if (props.serviceName !== undefined && !/^[A-Za-z0-9_.-]{1,255}$/.test(props.serviceName)) {
-    problems.push('serviceName: letters, digits, "_", "." and "-" only');
   }
   return problems;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TargetConfig } from '../reconciler/config';
+import { NO_LAG_RETRY } from '../reconciler/defaults';
 import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
 import type { AdoptedTarget } from '../reconciler/follow/follower';
@@ -91,7 +92,8 @@ export class ShardChecker {
       checker = {
         view,
         reconciler: new Reconciler({
-          config: { ...config, targets, dryRun: true, lagRetry: { ...config.lagRetry, attempts: 0 } },
+          config: { ...config, targets, dryRun: true },
+          lagRetry: NO_LAG_RETRY,
           cloudMap: this.deps.cloudMap,
           ecs: this.deps.ecs,
           registry: view,

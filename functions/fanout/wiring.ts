@@ -52,7 +52,8 @@ export function createFanout(options: FanoutOptions): Fanout {
     sleep,
     rates: options.rates ?? PUBLISHED_RATES,
     pageSize: options.pageSize ?? DELIVERY.pageSize,
-    resyncPeriodSeconds: options.resyncPeriodSeconds ?? DELIVERY.resyncPeriodSeconds,
+    // The schedule's rate (the configuration's resyncMinutes): a resync's shards are spread within it.
+    resyncPeriodSeconds: options.resyncPeriodSeconds ?? options.config.resyncMinutes * 60,
     rateShare: options.rateShare ?? DELIVERY.resyncRateShare,
     recheck: options.recheck ?? DEFAULT_RECHECK,
     shardParallelism: options.shardParallelism ?? 25,

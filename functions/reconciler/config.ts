@@ -1,8 +1,15 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import {
+  DEFAULT_CLUSTER,
+  DEFAULT_NAMESPACE,
+  DEFAULT_REGISTRY_SERVICE,
+  STATIC_TOKEN_ENV,
+  V1016_TARGETS,
+} from './defaults';
 import { ConfigError } from './errors';
 import { parseJson } from './json';
-import { int, issueLines, notArray, strictObject } from './validation';
+import { int, issueLines, issuePath, notArray, strictObject, unknownKeys } from './validation';
 
 /** A name that must say something: trimmed first, so a blank one is rejected. */
 const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty or blank'));
@@ -63,24 +70,35 @@ const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/([A-Za-z0-9_
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
 const keycloakAuth = strictObject({
   type: v.literal('keycloak'),
-  /** `https://…/realms/mcp-gateway/protocol/openid-connect/token` */
   tokenUrl: httpUrl,
-  /** Secrets Manager secret holding `{"client_id","client_secret"}`. */
   secretArn: v.pipe(v.string(), v.regex(SECRET_ARN, 'must be a Secrets Manager secret ARN')),
+  /** Read by the deployment only (IAM). */
+  secretKmsKeyArn: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)'),
+    ),
+  ),
 });
 
 const staticAuth = strictObject({
   type: v.literal('static'),
   /** The environment variable that holds the bearer token (never the token itself). */
-  tokenEnv: v.pipe(v.string(), v.regex(ENV_NAME, 'must be an environment variable name')),
+  tokenEnv: v.optional(
+    v.pipe(v.string(), v.regex(ENV_NAME, 'must be an environment variable name')),
+    STATIC_TOKEN_ENV,
+  ),
+  /** Read by the deployment only: the secret CloudFormation resolves into `tokenEnv`. */
+  tokenSecret: v.optional(nonEmpty),
+  tokenSecretJsonField: v.optional(nonEmpty),
 });
 
 const targetSchema = strictObject({
   kind: v.picklist(['server', 'agent']),
-  /** The registry path, exactly as stored (`/currenttime/`, `/flight-booking-agent`). */
   path: v.pipe(
     v.string(),
     v.rawCheck(({ dataset, addIssue }) => {
@@ -88,58 +106,65 @@ const targetSchema = strictObject({
       if (problem !== undefined) addIssue({ message: problem });
     }),
   ),
-  /** The Cloud Map service whose instances are the candidates: the bare name (`currenttime-server`). */
   cloudMapService: v.pipe(
     v.string(),
     v.maxLength(127, 'must be a Cloud Map service name (at most 127 characters)'),
     v.regex(LABELS, 'must be a Cloud Map service name'),
   ),
-  /** The ECS service that runs it; found through DescribeServices when absent. */
   ecsService: v.optional(
     v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS service name')),
   ),
-  /** Where the written port comes from: the entry URL's own port (default) or the instance's `AWS_INSTANCE_PORT`. */
   port: v.optional(v.picklist(['url', 'instance']), 'url'),
 });
 
-const configSchema = strictObject({
-  /** ECS cluster name or ARN. */
-  cluster: v.pipe(
-    v.string(),
-    v.check((c) => CLUSTER_NAME.test(c) || CLUSTER_ARN.test(c), 'must be an ECS cluster name or ARN'),
+/**
+ * The fields of the configuration document, in one place: both functions read it, and the CDK
+ * parameters file and the construct's props are this document plus deployment keys
+ * (infra/settings.ts). What each field means is in infra/config-docs.ts (kept out of the
+ * functions' bundle), from which docs/configuration.md's table is generated (`npm run docs:config`).
+ */
+export const CONFIG_ENTRIES = {
+  cluster: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((c) => CLUSTER_NAME.test(c) || CLUSTER_ARN.test(c), 'must be an ECS cluster name or ARN'),
+    ),
+    DEFAULT_CLUSTER,
   ),
-  /** Cloud Map namespace name (`mcp-gateway.local`). */
-  namespace: v.pipe(
-    v.string(),
-    v.maxLength(1024, 'must be a Cloud Map namespace name (at most 1024 characters)'),
-    v.regex(LABELS, 'must be a Cloud Map namespace name'),
+  namespace: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(1024, 'must be a Cloud Map namespace name (at most 1024 characters)'),
+      v.regex(LABELS, 'must be a Cloud Map namespace name'),
+    ),
+    DEFAULT_NAMESPACE,
   ),
-  /** The registry's own ECS service: a task of it reaching RUNNING re-applies every target. */
-  registryService: v.optional(nonEmpty),
+  registryService: v.optional(nonEmpty, DEFAULT_REGISTRY_SERVICE),
   registry: strictObject({
     url: httpUrl,
     auth: notArray(v.variant('type', [keycloakAuth, staticAuth])),
-    /** Deadline for each registry HTTP call. */
     timeoutMs: v.optional(int(100, 60_000), 5_000),
-    /** Attempts for each registry call on network errors and 5xx (1 = no retry). */
     maxAttempts: v.optional(int(1, 10), 3),
-    /** Re-enable a server that the registry disabled after our write. Overrides a security control: off by default. */
     reenableAfterWrite: v.optional(v.boolean(), false),
-    /**
-     * The registry contract to speak: `auto` finds out from the registry's answers (once per
-     * container); `1.0.16` (list read, register, PUT) or `1.29` (single read, PATCH with If-Match) pins it.
-     */
     api: v.optional(v.picklist(['auto', '1.0.16', '1.29']), 'auto'),
-    /** Largest HTTP answer body read from the registry or the token endpoint. */
     maxResponseBytes: v.optional(int(1024, 64 * 1024 * 1024), 4 * 1024 * 1024),
-    /** How long after a write the entry is read again to see what the registry's background scan did. */
     verifyAfterMs: v.optional(int(0, 300_000), 15_000),
-    /** When the background scan has surely ended (the registry's SECURITY_SCAN_TIMEOUT, 60 s, plus a margin): a write still confirmed before then is verified once more at this time after it. */
     scanSettleMs: v.optional(int(0, 900_000), 75_000),
   }),
-  /** At least one, unless `follow.enabled`: then the registry's own entries are adopted at run time. */
-  targets: v.optional(v.array(targetSchema), []),
-  /** Adopt at run time every registry entry registered by a Cloud Map name of the namespace (follow/). */
+  // At least one, unless follow mode adopts the registry's entries (configProblems).
+  targets: v.optional(v.array(targetSchema), () => V1016_TARGETS.map((t) => ({ ...t }))),
+  dryRun: v.optional(v.boolean(), false),
+  resyncMinutes: v.optional(int(1, 60), 5),
+  resyncFullCheckMinutes: v.optional(int(0, 1440), 30),
+} as const;
+
+/**
+ * Follow mode's fields (functions/reconciler/follow): read by both functions, set through the
+ * construct's `follow` prop (infra/ownership-table.ts), which also creates the table and sets
+ * `ownership.table`.
+ */
+export const FOLLOW_ENTRIES = {
+  /** Adopt at run time every registry entry registered by a Cloud Map name of the namespace. */
   follow: v.optional(
     strictObject({
       enabled: v.optional(v.boolean(), false),
@@ -157,32 +182,27 @@ const configSchema = strictObject({
       ),
     }),
   ),
-  /** Decide and report, never write. */
-  dryRun: v.optional(v.boolean(), false),
-  /**
-   * The scheduled resync re-checks an entry's known live task with ECS alone (one batched
-   * DescribeTasks) and asks Cloud Map only when that task is gone or the entry changed, or when
-   * the last full check of the target is this old. 0 asks Cloud Map on every resync.
-   */
-  resyncFullCheckMinutes: v.optional(int(0, 1440), 30),
-  /**
-   * Cloud Map registers a new task a moment after ECS reports it: when a RUNNING task is not yet
-   * listed and nothing else is eligible, look again this many times, this far apart, before deferring.
-   */
-  lagRetry: v.optional(
-    strictObject({
-      attempts: v.optional(int(0, 10), 2),
-      delayMs: v.optional(int(0, 10_000), 1_500),
-    }),
-    {},
-  ),
-});
+} as const;
+
+/** The configuration document's schema. */
+export const configSchema = strictObject({ ...CONFIG_ENTRIES, ...FOLLOW_ENTRIES });
+
+/**
+ * Fields that configurations of earlier versions may hold, with what became of them: a document
+ * naming one is refused with this message rather than as an unknown key.
+ */
+export const RETIRED_FIELDS: Readonly<Record<string, string>> = {
+  lagRetry:
+    "removed: the deployed reconciler never used it (it looks at Cloud Map once per delivery, and a task Cloud Map has not listed yet is looked at again by the work queue's next delivery); delete it",
+};
 
 /** The reconciler's configuration, validated, with defaults filled in. */
 export type ReconcilerConfig = v.InferOutput<typeof configSchema> & {
   /** The cluster's name, whether `cluster` was given as a name or an ARN. */
   clusterName: string;
 };
+/** The configuration as written (defaults optional). */
+export type ConfigInput = v.InferInput<typeof configSchema>;
 /** One target as validated, with defaults filled in. */
 export type TargetConfig = v.InferOutput<typeof targetSchema>;
 /** One target as written in the configuration (`port` may be left out). */
@@ -190,24 +210,25 @@ export type TargetInput = v.InferInput<typeof targetSchema>;
 export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
 
 /**
- * Validates a configuration object. Throws `ConfigError` naming every bad field.
- * Also rejects two targets with the same kind and path.
+ * The checks that span fields (two targets with the same kind and path; a Cloud Map service name
+ * that carries the namespace), one line per problem. `parseConfig` runs them, and so does the
+ * construct on its settings.
  */
-export function parseConfig(input: unknown, source = 'configuration'): ReconcilerConfig {
-  const result = v.safeParse(configSchema, input);
-  if (!result.success) throw invalid(source, issueLines(result.issues));
-  const config = result.output;
+export function configProblems(
+  config: Pick<v.InferOutput<typeof configSchema>, 'namespace' | 'targets'> &
+    Partial<Pick<v.InferOutput<typeof configSchema>, 'follow' | 'ownership'>>,
+): string[] {
   const seen = new Map<string, number>();
   const problems: string[] = [];
-  const suffix = `.${config.namespace.toLowerCase()}`;
-  if (config.targets.length === 0 && !config.follow.enabled)
-    problems.push('targets: must list at least one target');
-  if (config.follow.enabled && config.ownership === undefined)
+  const follow = config.follow?.enabled === true;
+  if (config.targets.length === 0 && !follow) problems.push('targets: must list at least one target');
+  if (follow && config.ownership === undefined)
     problems.push('ownership.table: required when follow.enabled is true (the construct sets it)');
-  config.follow.exclude.forEach((path, i) => {
+  (config.follow?.exclude ?? []).forEach((path, i) => {
     const problem = registryPathProblem(path);
     if (problem !== undefined) problems.push(`follow.exclude.${i}: ${problem}`);
   });
+  const suffix = `.${config.namespace.toLowerCase()}`;
   config.targets.forEach((t, i) => {
     const key = `${t.kind} ${t.path}`;
     const first = seen.get(key);
@@ -221,9 +242,46 @@ export function parseConfig(input: unknown, source = 'configuration'): Reconcile
       );
     }
   });
+  return problems;
+}
+
+/** The problems of a schema's issues, a retired field named with what became of it. */
+export function describeConfigIssues(issues: readonly v.BaseIssue<unknown>[], root = ''): string[] {
+  return issues.flatMap((issue) => {
+    const keys = unknownKeys(issue);
+    if (keys === undefined || root !== '' || issuePath(issue).length > 0) return issueLines([issue], root);
+    const known = keys.filter((k) => RETIRED_FIELDS[k] === undefined);
+    return [
+      ...keys.filter((k) => RETIRED_FIELDS[k] !== undefined).map((k) => `${k}: ${RETIRED_FIELDS[k]}`),
+      ...(known.length === 0
+        ? []
+        : [
+            `(root): Unrecognized key${known.length === 1 ? '' : 's'}: ${known.map((k) => JSON.stringify(k)).join(', ')}`,
+          ]),
+    ];
+  });
+}
+
+/**
+ * Validates a configuration object. Throws `ConfigError` naming every bad field.
+ * Also rejects two targets with the same kind and path.
+ */
+export function parseConfig(input: unknown, source = 'configuration'): ReconcilerConfig {
+  const result = v.safeParse(configSchema, followDefaults(input));
+  if (!result.success) throw invalid(source, describeConfigIssues(result.issues));
+  const config = result.output;
+  const problems = configProblems(config);
   if (problems.length > 0) throw invalid(source, problems);
   const clusterName = CLUSTER_ARN.exec(config.cluster)?.[1] ?? config.cluster;
   return { ...config, clusterName };
+}
+
+/** In follow mode, absent `targets` means none (not the v1.0.16 defaults): the registry's entries are adopted. */
+function followDefaults(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const doc = input as Record<string, unknown>;
+  const follow = doc.follow as { enabled?: unknown } | undefined;
+  return follow?.enabled === true && doc.targets === undefined ? { ...doc, targets: [] } : input;
 }
 
 /** Environment variables the configuration is read from. */

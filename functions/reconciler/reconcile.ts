@@ -1,6 +1,6 @@
 import type { ReconcilerConfig } from './config';
 import { isRegistryEvent } from './core/screen';
-import { DEFAULTS, realSleep } from './defaults';
+import { DEFAULTS, type LagRetry, realSleep } from './defaults';
 import { type Seats, seatsOf } from './delivery/ecs-batcher';
 import { describeError, isRetryable } from './errors';
 import type { Follower, FollowPages } from './follow/follower';
@@ -42,6 +42,8 @@ export interface ReconcilerDeps {
   serviceCacheTtlMs?: number;
   /** @default DEFAULTS.maxDeferAttempts */
   maxDeferAttempts?: number;
+  /** Extra looks at Cloud Map while a RUNNING task is not listed yet. @default DEFAULTS.lagRetry */
+  lagRetry?: LagRetry;
   /** Receives every decision record. */
   onRecord?: (record: DecisionRecord) => void;
   /** Receives every ignored trigger. */
@@ -103,6 +105,7 @@ export class Reconciler {
       registry: deps.registry,
       sleep: deps.sleep ?? realSleep,
       maxDeferAttempts: deps.maxDeferAttempts ?? DEFAULTS.maxDeferAttempts,
+      lagRetry: deps.lagRetry ?? DEFAULTS.lagRetry,
       services: this.services,
       ...(deps.follow === undefined
         ? {}

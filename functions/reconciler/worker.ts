@@ -1,5 +1,6 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { TargetConfig } from './config';
+import { NO_LAG_RETRY } from './defaults';
 import { type BudgetRule, canStartEntry } from './delivery/budget';
 import { BudgetedRegistry } from './delivery/budgeted-registry';
 import { seatsOf } from './delivery/ecs-batcher';
@@ -242,11 +243,8 @@ export class Worker {
       // and none lists the registry (that is the fan-out's resync).
       ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
       // One look-up round per delivery: a Cloud Map lag is re-checked by redelivery, not by waiting here.
-      config: {
-        ...config,
-        targets: target === undefined ? config.targets : [target],
-        lagRetry: { ...config.lagRetry, attempts: 0 },
-      },
+      config: { ...config, targets: target === undefined ? config.targets : [target] },
+      lagRetry: NO_LAG_RETRY,
       registry: this.registry,
       maxDeferAttempts: this.deps.maxDeferAttempts,
     });

@@ -11,14 +11,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { ReconcilerQueues } from '../delivery';
-import type { RegistryReconcilerProps } from '../props';
+import type { ReconcilerAlarmProps } from '../props';
 import { buildAlarms, type ReconcilerAlarms } from './alarms';
 import { buildDashboard } from './dashboard';
 import { ReconcilerMetrics } from './metrics';
 
 /** What monitoring watches. */
 export interface MonitoringSettings {
-  readonly props: Pick<RegistryReconcilerProps, 'alarms' | 'alarmTopic' | 'alarmEmail'>;
+  readonly props: { alarms?: ReconcilerAlarmProps; alarmTopic?: sns.ITopic; alarmEmail?: string };
   readonly serviceName: string;
   readonly resyncInterval: Duration;
   readonly clusterName: string;

@@ -1122,6 +1122,45 @@ describe('Function: decide', () => {
     expect(decision.chosen).toBe(X);
   });
 
+  it('says exactly why no instance was chosen when some have live tasks', () => {
+    // Prepare
+    const Y = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
+    const row: Row = {
+      currentUrl: A_URL,
+      ecsServices: [SVC],
+      instances: [inst(A), inst(B), inst(C), inst(X), inst(Y, { ip: '10.0.1.15' })],
+      tasks: [
+        task(A, 'RUNNING', 'RUNNING', { group: `service:${SVC}`, ipv4: '10.0.1.99' }),
+        task(B, 'RUNNING', 'RUNNING', { group: `service:${SVC}`, ipv4: '10.0.1.98' }),
+        task(C, 'RUNNING', 'RUNNING', { group: 'service:intruder' }),
+        task(X, 'STOPPED', 'STOPPED', { group: `service:${SVC}` }),
+      ],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    };
+
+    // Act
+    const decision = run(row);
+    const none = run({
+      ...row,
+      tasks: row.tasks.map((t) => ({ ...t, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })),
+    });
+    const one = run({ ...row, instances: [inst(C), inst(X)] });
+
+    // Assess
+    expect([decision.action, decision.reason, decision.detail]).toEqual([
+      'noop',
+      'no-live-instance',
+      '3 of 5 Cloud Map instance(s) have live tasks, none eligible: 2 ip-mismatch, 1 other-service; address kept',
+    ]);
+    expect([none.reason, none.detail]).toEqual([
+      'no-live-instance',
+      'no live task among 5 Cloud Map instance(s); address kept',
+    ]);
+    expect(one.detail).toBe(
+      '1 of 2 Cloud Map instance(s) has a live task, none eligible: 1 other-service; address kept',
+    );
+  });
+
   it('reports one view per Cloud Map instance with its liveness', () => {
     // Prepare
     const row: Row = {

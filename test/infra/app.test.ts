@@ -14,8 +14,10 @@ import { ParamsError } from '../../infra/params';
 import { cdkJsonContext, REPO_ROOT, SECRET_ARN, TOKEN_URL } from './helpers';
 
 const VALID = {
-  registryUrl: 'https://registry.example.com',
-  auth: { type: 'keycloak', tokenUrl: TOKEN_URL, secretArn: SECRET_ARN },
+  registry: {
+    url: 'https://registry.example.com',
+    auth: { type: 'keycloak', tokenUrl: TOKEN_URL, secretArn: SECRET_ARN },
+  },
 };
 
 function writeParams(content: unknown): string {
@@ -62,11 +64,18 @@ describe('Function: buildApp', () => {
     expect(problems({ dryRun: 'maybe' })).toEqual(['-c dryRun: "maybe" is neither true nor false']);
   });
 
-  it('names the parameter, not the construct prop, for a value the construct rejects', () => {
+  it('names the parameter for a value out of range', () => {
     const file = writeParams({ ...VALID, resyncMinutes: 90, alarms: { oldestMessageAgeMinutes: 2000 } });
     expect(problems({ params: file })).toEqual([
-      `${file}: resyncMinutes: must be whole minutes between 1 and 60 (got 1 hour 30 minutes)`,
-      `${file}: alarms.oldestMessageAgeMinutes: must be between 1 minute and 1 day`,
+      `${file}: resyncMinutes: must be at most 60`,
+      `${file}: alarms.oldestMessageAgeMinutes: must be at most 1440`,
+    ]);
+  });
+
+  it('names the parameter for a value only the construct can judge', () => {
+    const file = writeParams({ ...VALID, timeoutSeconds: 20 });
+    expect(problems({ params: file })).toEqual([
+      expect.stringMatching(new RegExp(`^${file}: timeoutSeconds: 20 s cannot fit one entry's worst case`)),
     ]);
   });
 
@@ -75,8 +84,12 @@ describe('Function: buildApp', () => {
       ...VALID,
       targets: [{ kind: 'server', path: 'no-slash', cloudMapService: 'x' }],
     });
+    expect(problems({ params: file, 'registry.url': 'ftp://registry' })).toEqual([
+      '-c registry.url: must be an http(s) URL',
+      `${file}: targets.0.path: must start with /`,
+    ]);
     expect(problems({ params: file, registryUrl: 'ftp://registry' })).toEqual([
-      '-c registryUrl: must be an http(s) URL',
+      '-c registryUrl: registry.url: must be an http(s) URL',
       `${file}: targets.0.path: must start with /`,
     ]);
   });

@@ -2,13 +2,12 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
-import { DEFAULT_RESYNC } from '../../infra/defaults';
 import { TASK_STATUSES } from '../../infra/delivery';
 import { clusterArnJoin, NETWORK, synthReconciler } from './helpers';
 
 describe('Construct: RegistryReconciler — delivery', () => {
   describe('with the v1.0.16 defaults', () => {
-    const { template } = synthReconciler({ network: NETWORK, alarmEmail: 'oncall@example.com' });
+    const { template, reconciler } = synthReconciler({ network: NETWORK, alarmEmail: 'oncall@example.com' });
 
     describe('EventBridge', () => {
       it('forwards task state changes of the cluster, from RUNNING on, of the managed services only', () => {
@@ -165,10 +164,9 @@ describe('Construct: RegistryReconciler — delivery', () => {
         });
       });
 
-      it('schedules the resync at the period the fan-out plans its shards in', () => {
-        expect(DEFAULT_RESYNC.toSeconds()).toBe(DELIVERY.resyncPeriodSeconds);
+      it('schedules the resync at the configuration’s resyncMinutes, the period the fan-out plans its shards in', () => {
         template.hasResourceProperties('AWS::Events::Rule', {
-          ScheduleExpression: `rate(${DELIVERY.resyncPeriodSeconds / 60} minutes)`,
+          ScheduleExpression: `rate(${reconciler.config.resyncMinutes} minutes)`,
         });
       });
 

@@ -27,13 +27,15 @@ export const SECRET_ARN =
   'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-keycloak-m2m-client-secret-AbCdEf';
 export const TOKEN_URL = 'https://keycloak.example.com/realms/mcp-gateway/protocol/openid-connect/token';
 
+/** The registry a deployment must name: its URL and how to authenticate. */
+export const REGISTRY = {
+  url: 'https://registry.example.com',
+  auth: { type: 'keycloak', tokenUrl: TOKEN_URL, secretArn: SECRET_ARN },
+} as const;
+
 /** The least a deployment must say; everything else takes the v1.0.16 defaults. */
 export function minimalProps(overrides: Partial<RegistryReconcilerProps> = {}): RegistryReconcilerProps {
-  return {
-    registryUrl: 'https://registry.example.com',
-    auth: { type: 'keycloak', tokenUrl: TOKEN_URL, secretArn: SECRET_ARN },
-    ...overrides,
-  };
+  return { registry: REGISTRY, ...overrides };
 }
 
 /** A stack holding one reconciler, and its template. */

@@ -1,6 +1,6 @@
 /** infra/monitoring/ in the synthesized construct: the alarms, their topic and the dashboard. */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, MetricName } from '../../functions/reconciler/telemetry';
@@ -211,9 +211,9 @@ describe('Construct: RegistryReconciler — monitoring', () => {
 
     it('sizes the work queue from the timeout and the no-live-instance alarm from the resync interval', () => {
       const { template } = synthReconciler({
-        timeout: Duration.seconds(90),
-        resyncInterval: Duration.minutes(10),
-        alarms: { noLiveInstanceFor: Duration.minutes(30) },
+        timeoutSeconds: 90,
+        resyncMinutes: 10,
+        alarms: { noLiveInstanceMinutes: 30 },
       });
       template.hasResourceProperties('AWS::SQS::Queue', {
         FifoQueue: true,

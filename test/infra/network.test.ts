@@ -52,7 +52,7 @@ describe('Function: egressPorts', () => {
   it('opens 443 plus the registry’s and Keycloak’s ports', () => {
     expect(
       egressPorts({
-        registryUrl: 'http://registry.internal',
+        url: 'http://registry.internal',
         auth: { type: 'keycloak', tokenUrl: 'https://kc.internal:8443/token', secretArn: SECRET_ARN },
       }),
     ).toEqual([80, 443, 8443]);

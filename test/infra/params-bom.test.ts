@@ -16,6 +16,6 @@ describe('Function: loadParams', () => {
     const params = loadParams(file);
 
     // Assess
-    expect(params).toEqual(loadParams(path.join(REPO_ROOT, 'infra', 'params.example.json')));
+    expect(params.params).toEqual(loadParams(path.join(REPO_ROOT, 'infra', 'params.example.json')).params);
   });
 });

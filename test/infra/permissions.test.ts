@@ -1,7 +1,7 @@
 /** infra/permissions.ts in the synthesized construct: the two roles and what each may do. */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
-import { DEFAULT_TARGETS } from '../../infra/defaults';
+import { V1016_TARGETS } from '../../functions/reconciler/defaults';
 import { secretResource } from '../../infra/permissions';
 import {
   actionsOf,
@@ -104,7 +104,7 @@ describe('Construct: RegistryReconciler — permissions', () => {
             Condition: {
               StringEquals: {
                 'servicediscovery:NamespaceName': 'mcp-gateway.local',
-                'servicediscovery:ServiceName': DEFAULT_TARGETS.map((t) => t.cloudMapService),
+                'servicediscovery:ServiceName': V1016_TARGETS.map((t) => t.cloudMapService),
               },
             },
           }),
@@ -176,11 +176,14 @@ describe('Construct: RegistryReconciler — permissions', () => {
     it('grants kms:Decrypt through Secrets Manager only, for a secret under a customer key', () => {
       const key = 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
       const { template } = synthReconciler({
-        auth: {
-          type: 'keycloak',
-          tokenUrl: 'https://kc.example.com:8443/token',
-          secretArn: SECRET_ARN,
-          secretKmsKeyArn: key,
+        registry: {
+          url: 'https://registry.example.com',
+          auth: {
+            type: 'keycloak',
+            tokenUrl: 'https://kc.example.com:8443/token',
+            secretArn: SECRET_ARN,
+            secretKmsKeyArn: key,
+          },
         },
       });
       expect(iamStatements(template)).toContainEqual(

@@ -5,9 +5,9 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
+import { STATIC_TOKEN_ENV, V1016_TARGETS } from '../../functions/reconciler/defaults';
 import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/reconciler/delivery/settings';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
-import { DEFAULT_TARGETS, STATIC_TOKEN_ENV } from '../../infra/defaults';
 import {
   actionsOf,
   environmentOf,
@@ -112,7 +112,7 @@ describe('Construct: RegistryReconciler — function', () => {
           },
           dryRun: false,
         });
-        expect(config.targets.map((t) => t.path)).toEqual(DEFAULT_TARGETS.map((t) => t.path));
+        expect(config.targets.map((t) => t.path)).toEqual(V1016_TARGETS.map((t) => t.path));
         expect(reconciler.config).toEqual(config);
       });
     });
@@ -121,7 +121,10 @@ describe('Construct: RegistryReconciler — function', () => {
   describe('variants', () => {
     it('injects a static token from Secrets Manager at deploy time and grants no secret read', () => {
       const { template } = synthReconciler({
-        auth: { type: 'static', tokenSecret: 'registry-admin-token', tokenSecretJsonField: 'token' },
+        registry: {
+          url: 'https://registry.example.com',
+          auth: { type: 'static', tokenSecret: 'registry-admin-token', tokenSecretJsonField: 'token' },
+        },
       });
       const env = environmentOf(template);
       for (const id of ['Function', 'FanoutFunction'] as const) {

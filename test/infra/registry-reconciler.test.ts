@@ -2,7 +2,7 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { NETWORK, synthReconciler } from './helpers';
+import { NETWORK, REGISTRY, synthReconciler } from './helpers';
 
 describe('Construct: RegistryReconciler', () => {
   describe('with the v1.0.16 defaults', () => {
@@ -17,7 +17,15 @@ describe('Construct: RegistryReconciler', () => {
 
   describe('variants', () => {
     it.each([
-      ['static auth', { auth: { type: 'static' as const, tokenSecret: 'registry-admin-token' } }],
+      [
+        'static auth',
+        {
+          registry: {
+            url: REGISTRY.url,
+            auth: { type: 'static' as const, tokenSecret: 'registry-admin-token' },
+          },
+        },
+      ],
       ['a cluster ARN', { cluster: 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster' }],
       ['given security groups', { network: { ...NETWORK, securityGroupIds: ['sg-0123456789abcdef0'] } }],
     ])('passes the AWS Solutions checks with %s', (_, overrides) => {

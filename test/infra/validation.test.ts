@@ -1,9 +1,9 @@
 /** infra/validation.ts: every bad prop fails synth, each problem named. */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { InvalidReconcilerPropsError, RegistryReconciler } from '../../infra/registry-reconciler';
-import { minimalProps, newApp, synthReconciler } from './helpers';
+import { minimalProps, newApp, REGISTRY, synthReconciler } from './helpers';
 
 describe('Construct: RegistryReconciler', () => {
   describe('validation', () => {
@@ -13,7 +13,9 @@ describe('Construct: RegistryReconciler', () => {
         synthReconciler(overrides, stackProps);
 
     it('fails synth on a configuration the function would reject, naming the field', () => {
-      expect(invalid({ registryUrl: 'ftp://registry' })).toThrow(/registry\.url: must be an http\(s\) URL/);
+      expect(invalid({ registry: { ...REGISTRY, url: 'ftp://registry' } })).toThrow(
+        /registry\.url: must be an http\(s\) URL/,
+      );
       expect(
         invalid({
           targets: [
@@ -28,11 +30,14 @@ describe('Construct: RegistryReconciler', () => {
     it('rejects the M2M secret’s partial ARN, which Secrets Manager would misread', () => {
       expect(
         invalid({
-          auth: {
-            type: 'keycloak',
-            tokenUrl: 'https://kc.example.com/token',
-            secretArn:
-              'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-keycloak-m2m-client-secret',
+          registry: {
+            url: REGISTRY.url,
+            auth: {
+              type: 'keycloak',
+              tokenUrl: 'https://kc.example.com/token',
+              secretArn:
+                'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-keycloak-m2m-client-secret',
+            },
           },
         }),
       ).toThrow(/pass the complete ARN/);
@@ -40,17 +45,14 @@ describe('Construct: RegistryReconciler', () => {
 
     it('rejects a timeout in which one entry could never be finished, and accepts the default and more', () => {
       // The default registry limits: 3 attempts × 5 s per call; an entry's worst case is 56.4 s + 1 s.
-      expect(invalid({ timeout: Duration.seconds(30) })).toThrow(
-        /timeout: 30 s cannot fit one entry's worst case with these registry limits \(3 attempts × 5000 ms per call\): at least 58 s/,
+      expect(invalid({ timeoutSeconds: 30 })).toThrow(
+        /timeoutSeconds: 30 s cannot fit one entry's worst case with these registry limits \(3 attempts × 5000 ms per call\): at least 58 s/,
       );
-      expect(invalid({ timeout: Duration.seconds(58) })).not.toThrow();
+      expect(invalid({ timeoutSeconds: 58 })).not.toThrow();
       // Slower registry calls need more.
-      expect(invalid({ registryTimeout: Duration.seconds(10) })).toThrow(
-        /timeout: 60 s cannot fit .* at least \d{3} s/,
-      );
-      expect(
-        invalid({ registryTimeout: Duration.seconds(10), timeout: Duration.seconds(120) }),
-      ).not.toThrow();
+      const slow = { ...REGISTRY, timeoutMs: 10_000 };
+      expect(invalid({ registry: slow })).toThrow(/timeoutSeconds: 60 s cannot fit .* at least \d{3} s/);
+      expect(invalid({ registry: slow, timeoutSeconds: 120 })).not.toThrow();
     });
 
     it('lists every problem at once', () => {
@@ -58,7 +60,7 @@ describe('Construct: RegistryReconciler', () => {
       try {
         synthReconciler({
           network: { vpcId: 'vpc-1', subnetIds: [] },
-          resyncInterval: Duration.seconds(90),
+          resyncMinutes: 1.5,
           memorySize: 100,
           alarmEmail: 'nobody',
         });
@@ -68,11 +70,11 @@ describe('Construct: RegistryReconciler', () => {
       expect(error).toBeInstanceOf(InvalidReconcilerPropsError);
       const problems = (error as InvalidReconcilerPropsError).problems;
       expect(problems).toEqual([
-        expect.stringMatching(/^resyncInterval: must be whole minutes/),
-        expect.stringMatching(/^memorySize: /),
-        expect.stringMatching(/^network\.vpcId: /),
+        'resyncMinutes: must be an integer',
+        'network.vpcId: is not a VPC id (vpc-…)',
         'network.subnetIds: name at least one subnet',
-        expect.stringMatching(/^alarmEmail: /),
+        'memorySize: must be at least 128',
+        'alarmEmail: is not an e-mail address',
       ]);
       expect((error as Error).message).toContain('RegistryReconciler TestStack/Reconciler: invalid props:');
     });
@@ -91,8 +93,8 @@ describe('Construct: RegistryReconciler', () => {
       }
       expect(error).toBeInstanceOf(InvalidReconcilerPropsError);
       expect((error as InvalidReconcilerPropsError).problems).toEqual([
-        'invalid reconciler configuration: targets.0.path: must start with /',
-        'invalid reconciler configuration: targets.1.cloudMapService: must be a Cloud Map service name',
+        'targets.0.path: must start with /',
+        'targets.1.cloudMapService: must be a Cloud Map service name',
       ]);
     });
 
@@ -117,6 +119,38 @@ describe('Construct: RegistryReconciler', () => {
             minimalProps({ alarmTopic: topic, alarmEmail: 'a@example.com' }),
           ),
       ).toThrow(/alarmTopic and alarmEmail/);
+    });
+  });
+
+  describe('names of earlier versions', () => {
+    // A JavaScript caller (TypeScript refuses these at compile time) gets each name's successor.
+    const old = (props: Record<string, unknown>) => () =>
+      synthReconciler(props as Parameters<typeof minimalProps>[0]);
+
+    it('names the new field of each renamed prop', () => {
+      let error: unknown;
+      try {
+        old({
+          registryUrl: REGISTRY.url,
+          registryTimeout: 1,
+          resyncInterval: 1,
+          timeout: 1,
+          logRetention: 30,
+          lagRetry: {},
+          alarms: { noLiveInstanceFor: 1 },
+        })();
+      } catch (e) {
+        error = e;
+      }
+      expect((error as InvalidReconcilerPropsError).problems).toEqual([
+        'alarms.noLiveInstanceFor: renamed: use alarms.noLiveInstanceMinutes (a number)',
+        'registryUrl: renamed: use registry.url',
+        'registryTimeout: renamed: use registry.timeoutMs (milliseconds, a number)',
+        'resyncInterval: renamed: use resyncMinutes (a number)',
+        'timeout: renamed: use timeoutSeconds (a number)',
+        'logRetention: renamed: use logRetentionDays (a number)',
+        expect.stringMatching(/^lagRetry: removed: the deployed reconciler never used it/),
+      ]);
     });
   });
 });

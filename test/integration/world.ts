@@ -31,6 +31,7 @@ import {
   startLocalRegistry,
 } from '../../tools/local-registry';
 import { loadWorld } from '../../tools/replay/environment';
+import { defaultSubnet } from '../../tools/try/moto-world';
 import { taskEvent } from '../../tools/world/events';
 import { MOTO_ACCOUNT, MOTO_REGION, type MotoFixture, motoEnvironment } from '../support/moto';
 
@@ -82,7 +83,7 @@ export interface World {
 export async function buildWorld(moto: MotoFixture, generation: Generation): Promise<World> {
   const seed = loadWorld(join(ROOT, 'events', 'world.json'));
   const config = moto.clientConfig();
-  const vpc = await defaultSubnet(moto.endpoint);
+  const vpc = await defaultSubnet(moto.endpoint, MOTO_REGION);
   const registry = await startLocalRegistry({
     generation,
     // moto gives tasks random 10.x addresses whatever the subnet's range: allow-list both.
@@ -227,21 +228,4 @@ export async function buildWorld(moto: MotoFixture, generation: Generation): Pro
       await registry.stop();
     },
   };
-}
-
-/** moto's default VPC subnet and its range in the test region (EC2's query API; moto ignores the signature). */
-async function defaultSubnet(endpoint: string): Promise<{ id: string; cidr: string }> {
-  const response = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${MOTO_REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: 'Action=DescribeSubnets&Version=2016-11-15',
-  });
-  const text = await response.text();
-  const subnet = /<subnetId>([^<]+)<\/subnetId>/.exec(text)?.[1];
-  const cidr = /<cidrBlock>([^<]+)<\/cidrBlock>/.exec(text)?.[1];
-  if (subnet === undefined || cidr === undefined) throw new Error('moto has no default subnet');
-  return { id: subnet, cidr };
 }

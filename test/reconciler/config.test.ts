@@ -121,15 +121,47 @@ describe('Function: parseConfig', () => {
     expect(config.registry.timeoutMs).toBe(5_000);
     expect(config.registry.maxAttempts).toBe(3);
     expect(config.registry.reenableAfterWrite).toBe(false);
-    expect(config.lagRetry).toEqual({ attempts: 2, delayMs: 1_500 });
-    expect(config.registryService).toBeUndefined();
+    expect(config.registryService).toBe('mcp-gateway-registry');
+    expect(config.resyncMinutes).toBe(5);
+    expect(config.resyncFullCheckMinutes).toBe(30);
+  });
+
+  it('defaults the names and targets to the MCP Gateway v1.0.16 stack', () => {
+    // Act
+    const config = parseConfig({ registry: (minimal() as { registry: unknown }).registry });
+
+    // Assess
+    expect(config).toMatchObject({
+      cluster: 'mcp-gateway-ecs-cluster',
+      clusterName: 'mcp-gateway-ecs-cluster',
+      namespace: 'mcp-gateway.local',
+      registryService: 'mcp-gateway-registry',
+    });
+    expect(config.targets.map((t) => t.path)).toEqual([
+      '/currenttime/',
+      '/airegistry-tools/',
+      '/realserverfaketools/',
+      '/flight-booking-agent',
+      '/travel-assistant-agent',
+    ]);
+  });
+
+  it('refuses lagRetry, a field of earlier versions, saying why and what to do', () => {
+    // Act
+    const error = errorOf(() => parseConfig({ ...minimal(), lagRetry: { attempts: 2 }, dry_run: true }));
+
+    // Assess
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^lagRetry: removed: the deployed reconciler never used it .*; delete it$/),
+      '(root): Unrecognized key: "dry_run"',
+    ]);
   });
 
   it('keeps what is given instead of the defaults', () => {
     // Prepare
     const input = minimal();
     input.dryRun = true;
-    input.lagRetry = { attempts: 0 };
+    input.resyncMinutes = 10;
     (input.registry as Record<string, unknown>).timeoutMs = 250;
     (input.targets as Record<string, unknown>[])[0] = {
       kind: 'agent',
@@ -143,7 +175,7 @@ describe('Function: parseConfig', () => {
 
     // Assess
     expect(config.dryRun).toBe(true);
-    expect(config.lagRetry).toEqual({ attempts: 0, delayMs: 1_500 });
+    expect(config.resyncMinutes).toBe(10);
     expect(config.registry.timeoutMs).toBe(250);
     expect(config.targets[0]?.port).toBe('instance');
   });
@@ -215,13 +247,11 @@ describe('Function: parseConfig', () => {
       /targets\.0: Unrecognized key: "proxyPassUrl"/,
     ],
     ['empty targets', withField('targets', []), /targets: must list at least one target/],
-    ['missing targets', withField('targets', undefined), /targets/],
     [
       'bad cluster',
       withField('cluster', 'arn:aws:ecs:us-west-2:1:service/x'),
       /cluster: must be an ECS cluster/,
     ],
-    ['missing namespace', withField('namespace', undefined), /namespace/],
     ['bad namespace', withField('namespace', 'mcp gateway'), /namespace/],
     ['dryRun as a string', withField('dryRun', 'false'), /dryRun/],
     [
@@ -229,7 +259,7 @@ describe('Function: parseConfig', () => {
       withField('targets', [{ kind: 'server', path: '/x/', cloudMapService: 'x', port: '8000' }]),
       /targets\.0\.port/,
     ],
-    ['lagRetry out of range', withField('lagRetry', { attempts: 99 }), /lagRetry\.attempts/],
+    ['resyncMinutes out of range', withField('resyncMinutes', 61), /resyncMinutes: must be at most 60/],
     ['timeoutMs out of range', withField('registry.timeoutMs', 10), /registry\.timeoutMs/],
     [
       'path with a .. segment',
@@ -504,7 +534,7 @@ describe('Function: parseConfig', () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['lagRetry', withField('lagRetry', []), 'lagRetry: Invalid input: expected object, received array'],
+    ['registry', withField('registry', []), 'registry: Invalid input: expected object, received array'],
     [
       'registry.auth',
       withField('registry.auth', []),
@@ -547,7 +577,7 @@ describe('Function: parseConfig', () => {
       withField('registry.auth', { type: 'basic' }),
       'registry.auth.type: Invalid option: expected one of "keycloak" | "static"',
     ],
-    ['missing field', withField('namespace', undefined), 'namespace: missing (required)'],
+    ['missing field', withField('registry.url', undefined), 'registry.url: missing (required)'],
   ])('words a bad %s with what was expected', (_name, input, problem) => {
     // Act
     const error = errorOf(() => parseConfig(input));

@@ -64,7 +64,6 @@ function followConfig(): ReconcilerConfig {
     ],
     follow: { enabled: true, exclude: ['/excluded/'] },
     ownership: { table: 'owners' },
-    lagRetry: { attempts: 0 },
   });
 }
 

@@ -80,7 +80,6 @@ export function testConfig(
     registry: { url: 'http://127.0.0.1:7860', auth: { type: 'static', tokenEnv: TOKEN_ENV } },
     targets: overrides.targets ?? DEFAULT_TARGETS,
     dryRun: overrides.dryRun ?? false,
-    lagRetry: { attempts: 2, delayMs: 1_500 },
   });
 }
 

@@ -39,7 +39,9 @@ const COMMANDS: { line: string; file: string; check: (file: string) => void }[] 
     line: 'AWS_REGION=us-west-2 npm run discover -- --config partial.json --params --out infra/params.json',
     file: 'infra/params.json',
     check: (file) => {
-      expect(loadParams(file).targets?.length).toBeGreaterThan(0);
+      const { params, warnings } = loadParams(file);
+      expect(params.targets?.length).toBeGreaterThan(0);
+      expect(warnings).toEqual([]);
     },
   },
   {

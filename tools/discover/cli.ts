@@ -12,7 +12,7 @@ import { openOutput } from '../cli/out-file';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
 import { matchEntries } from './match';
-import { configDocument, matchTable, paramsDocument } from './output';
+import { configDocument, matchTable, paramsDocument, summaryLine } from './output';
 import { listRegistryEntries } from './registry-list';
 import { readWorld } from './sources';
 
@@ -34,8 +34,9 @@ or an IPv4 one of its instances lists now. Read-only.
 
 Prints the complete configuration (or parameters) on stdout (or to --out) and, on stderr, a
 table of every registry entry and why it was or was not matched, and a summary that counts the
-entries, the disabled and security-pending servers, the targets found and the entries that could
-not be read. A registry list that looks endless (a page repeated, more pages than its
+entries, the disabled and security-pending servers, the targets found, the entries holding a
+private IP no Cloud Map service lists now (unmatched-ip: a replaced task's address, rewritten
+once you add the entry as a target) and the entries that could not be read. A registry list that looks endless (a page repeated, more pages than its
 total_count allows) is named on stderr. AWS: the standard credential chain and region
 (AWS_REGION), honouring AWS_ENDPOINT_URL_*.
 
@@ -96,8 +97,6 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`${matchTable(matches, entries)}\n`);
   const found = matches.filter((m) => m.status === 'matched').length;
   const unreadable = matches.filter((m) => m.status === 'unreadable').length;
-  const disabled = entries.filter((e) => e.disabled && !e.securityPending).length;
-  const pending = entries.filter((e) => e.securityPending).length;
   for (const w of warnings) process.stderr.write(`discover: warning: ${w}\n`);
 
   const output = openOutput(args.values.out === undefined ? undefined : fromCaller(args.values.out));
@@ -114,9 +113,13 @@ async function main(argv: string[]): Promise<number> {
   if (wrote !== undefined) process.stderr.write(`discover: ${wrote}\n`);
   if (found === 0) process.stderr.write('discover: no target found\n');
   process.stderr.write(
-    `\n${entries.length} registry entries (${disabled} disabled, ${pending} security-pending), ` +
-      `${world.cloudMapServices.length} Cloud Map services, ${world.ecsServices.length} ECS services: ` +
-      `${found} target(s) found; ${unreadable} unreadable, ${warnings.length} list(s) looking endless\n`,
+    `\n${summaryLine({
+      entries,
+      matches,
+      cloudMapServices: world.cloudMapServices.length,
+      ecsServices: world.ecsServices.length,
+      endless: warnings.length,
+    })}\n`,
   );
   return found > 0 && unreadable === 0 && warnings.length === 0 ? 0 : 1;
 }

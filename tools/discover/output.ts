@@ -21,9 +21,9 @@ export function configDocument(partial: Record<string, unknown>, matches: EntryM
 }
 
 /**
- * The CDK parameters file (infra/params.example.json's shape) for the same values. A static token
- * is an environment variable for the reconciler but a Secrets Manager secret for the stack, so
- * that one value cannot be carried over: it is left as a marked placeholder and named in `notes`.
+ * The CDK parameters file (infra/params.example.json's shape): the same configuration document,
+ * with a static token's secret to fill in (the stack reads the token from Secrets Manager into
+ * the variable the reconciler reads), named in `notes`.
  */
 export function paramsDocument(
   partial: Record<string, unknown>,
@@ -39,7 +39,7 @@ export function paramsDocument(
       type: 'static',
       tokenSecret: 'EXAMPLE: the ARN of the Secrets Manager secret holding the registry token',
     };
-    notes.push('auth.tokenSecret: set the ARN of the secret that holds the registry token');
+    notes.push('registry.auth.tokenSecret: set the ARN of the secret that holds the registry token');
   }
   notes.push(
     'network: add vpcId and subnetIds (the ones the registry tasks use) if the function must run in the VPC',
@@ -48,8 +48,7 @@ export function paramsDocument(
     cluster: partial.cluster,
     namespace: partial.namespace,
     ...(partial.registryService === undefined ? {} : { registryService: partial.registryService }),
-    registryUrl: registry.url,
-    auth,
+    registry: { ...registry, auth },
     targets: targetsOf(matches),
     dryRun: true,
   };
@@ -86,4 +85,33 @@ export function matchTable(matches: EntryMatch[], entries: ListedEntry[] = []): 
       .join('  ')
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** What the summary counts. */
+export interface DiscoverCounts {
+  entries: ListedEntry[];
+  matches: EntryMatch[];
+  cloudMapServices: number;
+  ecsServices: number;
+  /** Registry lists that looked endless. */
+  endless: number;
+}
+
+/**
+ * discover's last line: the registry entries and their states, the account's services, the
+ * targets found, the entries holding a private IP no service lists now (`unmatched-ip`: a replaced
+ * task's address, rewritten once the entry is a target), the unreadable entries and endless lists.
+ */
+export function summaryLine(c: DiscoverCounts): string {
+  const count = (status: EntryMatch['status']) => c.matches.filter((m) => m.status === status).length;
+  const disabled = c.entries.filter((e) => e.disabled && !e.securityPending).length;
+  const pending = c.entries.filter((e) => e.securityPending).length;
+  const unmatchedIp = count('unmatched-ip');
+  return (
+    `${c.entries.length} registry entries (${disabled} disabled, ${pending} security-pending), ` +
+    `${c.cloudMapServices} Cloud Map services, ${c.ecsServices} ECS services: ` +
+    `${count('matched')} target(s) found, ${unmatchedIp} unmatched-ip` +
+    `${unmatchedIp > 0 ? ' (add each as a target to have it rewritten; see its row)' : ''}; ` +
+    `${count('unreadable')} unreadable, ${c.endless} list(s) looking endless`
+  );
 }

@@ -195,10 +195,31 @@ export function decide(input: DecisionInput): Decision {
   return {
     action: 'noop',
     reason: 'no-live-instance',
-    detail: `no live task among ${views.length} Cloud Map instance(s); address kept`,
+    detail: `${noneChosen(views)}; address kept`,
     instances: views,
     retryable: false,
   };
+}
+
+/**
+ * Why no instance was chosen, exactly: none has a live task, or some have and each is ineligible
+ * for the reason counted (`3 of 5 Cloud Map instance(s) have live tasks, none eligible: 2
+ * ip-mismatch, 1 other-service`).
+ */
+function noneChosen(views: readonly InstanceView[]): string {
+  const live = views.filter((v) => v.task === 'live');
+  if (live.length === 0) return `no live task among ${views.length} Cloud Map instance(s)`;
+  const counts = new Map<string, number>();
+  for (const v of live) {
+    const why = v.ineligible ?? 'not-eligible';
+    counts.set(why, (counts.get(why) ?? 0) + 1);
+  }
+  const reasons = [...counts]
+    .sort(([a, m], [b, n]) => n - m || a.localeCompare(b))
+    .map(([why, n]) => `${n} ${why}`)
+    .join(', ');
+  const verb = live.length === 1 ? 'has a live task' : 'have live tasks';
+  return `${live.length} of ${views.length} Cloud Map instance(s) ${verb}, none eligible: ${reasons}`;
 }
 
 /**

@@ -4,9 +4,8 @@
  * with them. Pure constants: importing this file pulls in nothing else.
  *
  * The construct reads: worker/fan-out timeouts, both queues' visibility and maxReceiveCount, both
- * event source mappings' batch size and maximum concurrency, and `resyncPeriodSeconds` (the
- * schedule rule's rate must match it: the resync spread is planned within it). The handlers read
- * the rest.
+ * event source mappings' batch size and maximum concurrency. The handlers read the rest. (The
+ * resync period is configuration: `resyncMinutes`, read by the schedule rule and the fan-out.)
  */
 
 /** The variables through which both functions find the queues they send to: the construct sets them. */
@@ -45,8 +44,6 @@ export const DELIVERY = {
   ecsBatchWindowMs: 300,
   /** Share of the published API rates a resync may use. */
   resyncRateShare: 0.25,
-  /** The scheduled resync's period (the schedule rule's rate): the shard spread stays within it. */
-  resyncPeriodSeconds: 300,
   /** SQS's largest DelaySeconds. */
   maxDelaySeconds: 900,
 } as const;

@@ -6,6 +6,7 @@ import { decideFromPointer, needsSecondLook, type Pointer, withSecondLook } from
 import { isRunning, serviceOfGroup } from '../core/task';
 import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
+import type { LagRetry } from '../defaults';
 import { describeError, EntryNotFoundError, isRetryable, PolicyDeniedError } from '../errors';
 import { adoptionOf } from '../follow/follower';
 import { checkOwnership, type GateDeps, type GateResult } from '../follow/gate';
@@ -30,6 +31,8 @@ export interface EntryDeps {
   sleep: (ms: number) => Promise<void>;
   /** Deliveries of one trigger after which Cloud Map lag is no longer deferred. */
   maxDeferAttempts: number;
+  /** Extra looks at Cloud Map within this reconcile while a RUNNING task is not listed yet. */
+  lagRetry: LagRetry;
   /** Which targets an ECS service serves: tells whether a task's service runs the target. */
   services: Pick<ServiceDirectory, 'targetsFor'>;
   /** Follow mode's ownership gate, for adopted targets (follow/gate.ts). */
@@ -150,8 +153,8 @@ export async function reconcileEntry(
         tasks = ids.length === 0 ? new Map() : await deps.ecs.describeTasks(config.cluster, ids, ctx);
         ecsServices = await servingServices(plan, tasks, ctx, deps);
         decision = decide({ ...input, instances, tasks, ecsServices });
-        if (!isCloudMapLag(decision.reason) || look >= config.lagRetry.attempts) break;
-        await deps.sleep(config.lagRetry.delayMs);
+        if (!isCloudMapLag(decision.reason) || look >= deps.lagRetry.attempts) break;
+        await deps.sleep(deps.lagRetry.delayMs);
       }
       // One answer saying the task the entry was just verified on is gone is not enough to move it:
       // one more read of that task, only then (a second answer, or an event, already suffices).

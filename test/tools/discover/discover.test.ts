@@ -88,8 +88,9 @@ describeWithMoto('CLI: npm run discover', (moto) => {
     expect(out.code).toBe(0);
     const file = join(work, 'params.json');
     writeFileSync(file, out.stdout);
-    const params = loadParams(file);
-    expect(params.registryUrl).toBe(registry.url);
+    const { params, warnings } = loadParams(file);
+    expect(warnings).toEqual([]);
+    expect(params.registry.url).toBe(registry.url);
     expect(params.targets?.map((t) => t.path)).toEqual([
       '/airegistry-tools/',
       '/currenttime/',

@@ -1,5 +1,6 @@
 /** The matching rule of discover, on plain data: every reason an entry is or is not a target. */
 import { type DiscoverWorld, matchEntries } from '../../../tools/discover/match';
+import { summaryLine } from '../../../tools/discover/output';
 
 const WORLD: DiscoverWorld = {
   namespace: 'mcp-gateway.local',
@@ -89,5 +90,34 @@ describe('Function: matchEntries', () => {
     const [m] = matchEntries([entry(undefined)], WORLD);
 
     expect([m?.status, m?.detail]).toEqual(['unreadable', 'HTTP 403']);
+  });
+});
+
+describe('Function: summaryLine', () => {
+  test('counts the unmatched-ip entries beside the targets, and says what to do with them', () => {
+    const entries = [
+      entry('http://currenttime-server:8000/', '/a/'),
+      entry('http://10.0.5.5:8003/', '/b/'),
+      entry('http://100.64.0.9:8003/', '/c/'),
+      entry('http://1.2.3.4:8000/', '/d/'),
+      entry(undefined, '/e/'),
+    ];
+    const matches = matchEntries(entries, WORLD);
+
+    const line = summaryLine({ entries, matches, cloudMapServices: 3, ecsServices: 2, endless: 0 });
+    const none = summaryLine({
+      entries: entries.slice(0, 1),
+      matches: matches.slice(0, 1),
+      cloudMapServices: 3,
+      ecsServices: 2,
+      endless: 0,
+    });
+
+    expect(line).toBe(
+      '5 registry entries (0 disabled, 0 security-pending), 3 Cloud Map services, 2 ECS services: ' +
+        '1 target(s) found, 2 unmatched-ip (add each as a target to have it rewritten; see its row); ' +
+        '1 unreadable, 0 list(s) looking endless',
+    );
+    expect(none).toContain('1 target(s) found, 0 unmatched-ip; 0 unreadable');
   });
 });

@@ -8,22 +8,11 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  CreateClusterCommand,
-  CreateServiceCommand as CreateEcsServiceCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-} from '@aws-sdk/client-ecs';
-import {
-  CreateHttpNamespaceCommand,
-  CreateServiceCommand,
-  GetOperationCommand,
-  RegisterInstanceCommand,
-  ServiceDiscoveryClient,
-} from '@aws-sdk/client-servicediscovery';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { type LocalRegistry, startLocalRegistry } from '../../../tools/local-registry';
 import { loadWorld } from '../../../tools/replay/environment';
+import { defaultSubnet, runAndRegister, seedMotoWorld } from '../../../tools/try/moto-world';
 import type { AwsClientConfig } from '../../support/moto';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
@@ -59,80 +48,15 @@ export async function seedAccount(
   endpoint: string,
   options: { serviceConnect?: string[] } = {},
 ): Promise<Account> {
-  const ecs = new ECSClient(config);
-  const cloudMap = new ServiceDiscoveryClient(config);
   const subnet = await defaultSubnet(endpoint, config.region);
-  await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
-  await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: 'app',
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
-      cpu: '256',
-      memory: '512',
-      containerDefinitions: [{ name: 'app', image: 'app:latest', memory: 512 }],
-    }),
-  );
-  const ns = await cloudMap.send(new CreateHttpNamespaceCommand({ Name: NAMESPACE }));
-  const op = await cloudMap.send(new GetOperationCommand({ OperationId: ns.OperationId }));
-  const namespaceId = op.Operation?.Targets?.NAMESPACE as string;
-  const account: Account = { ips: {}, cloudMapArns: {} };
-  const network = {
-    awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-0123456789abcdef0'] },
-  };
-  for (const item of LAYOUT) {
-    const created = await cloudMap.send(
-      new CreateServiceCommand({ Name: item.cloudMap, NamespaceId: namespaceId }),
-    );
-    const id = created.Service?.Id as string;
-    account.cloudMapArns[item.cloudMap] = created.Service?.Arn as string;
-    for (const name of item.ecs) {
-      const sc = options.serviceConnect?.includes(name) ?? false;
-      await ecs.send(
-        new CreateEcsServiceCommand({
-          cluster: CLUSTER,
-          serviceName: name,
-          taskDefinition: 'app',
-          desiredCount: 0,
-          launchType: 'FARGATE',
-          ...(sc
-            ? {
-                serviceConnectConfiguration: {
-                  enabled: true,
-                  namespace: NAMESPACE,
-                  services: [{ portName: 'http', discoveryName: item.cloudMap }],
-                },
-              }
-            : { serviceRegistries: [{ registryArn: created.Service?.Arn as string }] }),
-        }),
-      );
-    }
-    account.ips[item.cloudMap] = [];
-    if (item.tasks === 0) continue;
-    const out = await ecs.send(
-      new RunTaskCommand({
-        cluster: CLUSTER,
-        taskDefinition: 'app',
-        launchType: 'FARGATE',
-        count: item.tasks,
-        group: `service:${item.ecs[0]}`,
-        networkConfiguration: network,
-      }),
-    );
-    for (const t of out.tasks ?? []) {
-      const taskId = (t.taskArn as string).split('/').pop() as string;
-      const ip = t.attachments?.[0]?.details?.find((d) => d.name === 'privateIPv4Address')?.value as string;
-      account.ips[item.cloudMap]?.push(ip);
-      await cloudMap.send(
-        new RegisterInstanceCommand({
-          ServiceId: id,
-          InstanceId: taskId,
-          Attributes: { AWS_INSTANCE_IPV4: ip, AWS_INSTANCE_PORT: item.port },
-        }),
-      );
-    }
-  }
-  return account;
+  const world = await seedMotoWorld(clientsOf(config), {
+    cluster: CLUSTER,
+    namespace: NAMESPACE,
+    subnet: subnet.id,
+    services: LAYOUT,
+    ...(options.serviceConnect === undefined ? {} : { serviceConnect: options.serviceConnect }),
+  });
+  return { ips: world.ips, cloudMapArns: world.cloudMapArns };
 }
 
 /**
@@ -146,36 +70,19 @@ export async function addInstance(
   account: Account,
   options: { group: string; cloudMap: string; ipv4?: string; port?: string },
 ): Promise<{ taskId: string; taskIp: string; listedIp: string }> {
-  const ecs = new ECSClient(config);
-  const cloudMap = new ServiceDiscoveryClient(config);
   const subnet = await defaultSubnet(endpoint, config.region);
-  const out = await ecs.send(
-    new RunTaskCommand({
-      cluster: CLUSTER,
-      taskDefinition: 'app',
-      launchType: 'FARGATE',
-      count: 1,
-      group: options.group,
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: [subnet], securityGroups: ['sg-0123456789abcdef0'] },
-      },
-    }),
-  );
-  const task = out.tasks?.[0];
-  if (task?.taskArn === undefined) throw new Error(`moto ran no task in ${options.group}`);
-  const taskId = task.taskArn.split('/').pop() as string;
-  const taskIp = task.attachments?.[0]?.details?.find((d) => d.name === 'privateIPv4Address')
-    ?.value as string;
-  const listedIp = options.ipv4 ?? taskIp;
-  const arn = account.cloudMapArns[options.cloudMap] as string;
-  await cloudMap.send(
-    new RegisterInstanceCommand({
-      ServiceId: arn.split('/').pop() as string,
-      InstanceId: taskId,
-      Attributes: { AWS_INSTANCE_IPV4: listedIp, AWS_INSTANCE_PORT: options.port ?? '8000' },
-    }),
-  );
-  return { taskId, taskIp, listedIp };
+  return runAndRegister(clientsOf(config), {
+    cluster: CLUSTER,
+    subnet: subnet.id,
+    group: options.group,
+    serviceArn: account.cloudMapArns[options.cloudMap] as string,
+    ...(options.ipv4 === undefined ? {} : { ipv4: options.ipv4 }),
+    port: options.port ?? '8000',
+  });
+}
+
+function clientsOf(config: AwsClientConfig) {
+  return { ecs: new ECSClient(config), cloudMap: new ServiceDiscoveryClient(config) };
 }
 
 /**
@@ -254,19 +161,4 @@ export async function runCli(
     const e = error as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
-}
-
-/** moto's default VPC subnet (EC2's query API; moto ignores the signature). */
-async function defaultSubnet(endpoint: string, region: string): Promise<string> {
-  const response = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: 'Action=DescribeSubnets&Version=2016-11-15',
-  });
-  const subnet = /<subnetId>([^<]+)<\/subnetId>/.exec(await response.text())?.[1];
-  if (subnet === undefined) throw new Error('moto has no default subnet');
-  return subnet;
 }
