@@ -16,7 +16,8 @@ import { DEPLOYMENT_ENTRIES, FORMER_NAMES, PARAMS_ENTRIES, PARAMS_RENAMES } from
 export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   cluster: "ECS cluster name or ARN (a name is in the stack's account and Region).",
   namespace: 'Cloud Map namespace name.',
-  registryService: "The registry's own ECS service: a task of it reaching RUNNING re-applies every target.",
+  registryService:
+    "The registry's own ECS service. A task of it reaching RUNNING starts re-checks of every entry (every 4 s for 2 min, page reads only), because the registry resets its built-in entries once its app has booted.",
   'registry.url': "The registry's base URL, through nginx (never port 7860): `https://registry.example.com`.",
   'registry.auth.type':
     '`keycloak`: OAuth2 client credentials from Keycloak (the production setup). `static`: a fixed bearer token (a registry with `REGISTRY_STATIC_TOKEN_AUTH_ENABLED=true`).',

@@ -272,6 +272,18 @@ describe('registry 1.29: the register fallback and its remaining window', () => 
     expect(redecided).toEqual([EDIT.description]);
     expect(result).toMatchObject({ route: 'register', confirmed: true });
     expect(registry.getServer(CURRENTTIME.path)).toMatchObject({ ...EDIT, proxy_pass_url: LIVE });
+    // The last look is the list read (1.29's items show updated_at): it saw the edit, so the entry
+    // was read again and re-decided; the second round's look is again the list, with no single
+    // read between it and register (one request fewer than a look by single read).
+    expect(requestLines(registry)).toEqual([
+      'PATCH /api/servers/currenttime/',
+      'GET /api/servers',
+      'GET /api/servers/currenttime/',
+      'PATCH /api/servers/currenttime/',
+      'GET /api/servers',
+      'POST /api/servers/register',
+      'GET /api/servers/currenttime/',
+    ]);
     // One register, sent after a look that saw the edit and a second PATCH with the fresh tag.
     expect(requestLines(registry).filter((l) => l.startsWith('POST'))).toEqual([
       'POST /api/servers/register',
@@ -287,10 +299,10 @@ describe('registry 1.29: the register fallback and its remaining window', () => 
   test('an edit landing in the one round trip between our last look and register’s save is lost (1.32 has no such window)', async () => {
     const tokens = editAfter(
       registry,
-      // The last look: the single read right after the stored-count list read.
+      // The last look: the list read after the PATCH (its items show updated_at).
       (last) =>
         last.method === 'GET' &&
-        last.path === '/api/servers/currenttime/' &&
+        last.path === '/api/servers' &&
         registry.requests().some((r) => r.method === 'PATCH'),
       () => operatorEdit(registry, CURRENTTIME.path, EDIT),
     );
@@ -305,7 +317,6 @@ describe('registry 1.29: the register fallback and its remaining window', () => 
     expect(requestLines(registry)).toEqual([
       'PATCH /api/servers/currenttime/',
       'GET /api/servers',
-      'GET /api/servers/currenttime/',
       'POST /api/servers/register',
       'GET /api/servers/currenttime/',
     ]);

@@ -1,13 +1,16 @@
 import { parseConfig } from '../../functions/reconciler/config';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { createReconcilerHandler } from '../../functions/reconciler/wiring';
+import { createDeployedPath } from '../../tools/sim/pipeline';
+import { Rng } from '../../tools/sim/rng';
+import { Scheduler } from '../../tools/sim/scheduler';
 import { taskEvent } from '../../tools/world/events';
 import { MemoryRegistry, VirtualClock, World } from '../../tools/world/world';
 
 /**
- * The two design fixes the simulation's figures called for (see tools/sim/README.fragment.md):
- * retrying inside the invocation before handing failures back to the FIFO queue, and re-applying
- * every target when an old registry task is told to stop.
+ * A design fix the simulation's figures called for, on the deployed path (fan-out → per-entry
+ * FIFO group → worker, over in-memory queues): a new registry task resets its built-in entries
+ * when its app has booted, after ECS reports it RUNNING; the fan-out answers the RUNNING event
+ * with re-checks (every 4 s for 2 min, reading the registry's pages only) that put them back.
  */
 
 const CLUSTER_ARN = 'arn:aws:ecs:us-west-2:111122223333:cluster/sim';
@@ -15,8 +18,9 @@ const REF = { kind: 'server' as const, path: '/airegistry-tools/' };
 const MCPGW = 'a'.repeat(32);
 const REG_OLD = 'b'.repeat(32);
 
-function harness(options: { retry?: boolean } = {}) {
+function harness() {
   const clock = new VirtualClock();
+  const sched = new Scheduler(clock);
   const world = new World({
     clusterArn: CLUSTER_ARN,
     namespace: 'sim.local',
@@ -40,26 +44,21 @@ function harness(options: { retry?: boolean } = {}) {
       { kind: 'server', path: REF.path, cloudMapService: 'mcpgw-server', ecsService: 'mcp-gateway-mcpgw' },
     ],
   });
-  const slept: number[] = [];
-  const { handler } = createReconcilerHandler({
+  const path = createDeployedPath({
     config,
     cloudMap: world,
     ecs: world,
     registry,
-    sleep: clock.sleep,
-    now: clock.now,
-    onRecord: (record) => records.push(record),
-    // The deployed retry delays, or none.
-    retry: options.retry ? { sleep: async (ms: number) => void slept.push(ms) } : { delaysMs: [] },
+    sched,
+    rng: new Rng(1, 'fixes'),
+    records,
   });
-  const sqs = (events: unknown[]) => ({
-    Records: events.map((e, i) => ({
-      messageId: `m${i}`,
-      body: JSON.stringify(e),
-      attributes: { ApproximateReceiveCount: '1' },
-    })),
-  });
-  return { world, registry, records, handler, sqs, slept };
+  /** Delivers one event through EventBridge and runs every queue dry (re-checks included). */
+  const deliver = async (event: unknown) => {
+    path.put(event);
+    expect(await path.drain()).toBe(true);
+  };
+  return { registry, records, deliver, sched };
 }
 
 const registryEvent = (lastStatus: string, desiredStatus: string, version: number) =>
@@ -73,75 +72,40 @@ const registryEvent = (lastStatus: string, desiredStatus: string, version: numbe
     ipv4: '10.0.0.10',
   });
 
-describe('Fix: retries inside the invocation (HandlerDeps.retry)', () => {
-  it('settles a transient registry failure in the same invocation instead of handing the batch back', async () => {
-    // Prepare: the built-in entry was reset by the registry; the first reads fail (503).
-    const h = harness({ retry: true });
-    h.registry.set(REF, 'http://mcpgw-server:8003/');
-    h.registry.failNext = 1;
-
-    // Act
-    const response = await h.handler(h.sqs([registryEvent('RUNNING', 'RUNNING', 4)]));
-
-    // Assess
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(h.slept).toEqual([2_000]);
-    expect(h.records.map((r) => r.action)).toEqual(['error', 'update']);
-    expect(h.registry.url(REF)).toBe('http://10.0.2.21:8003/');
-  });
-
-  it('hands failures back to the queue, as before, once the extra rounds are spent or time runs short', async () => {
-    const h = harness({ retry: true });
-    h.registry.failNext = 10;
-    const spent = await h.handler(h.sqs([registryEvent('RUNNING', 'RUNNING', 4)]));
-    expect(spent).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
-    expect(h.slept).toEqual([2_000, 5_000]);
-
-    const short = harness({ retry: true });
-    short.registry.failNext = 10;
-    const late = await short.handler(short.sqs([registryEvent('RUNNING', 'RUNNING', 4)]), {
-      getRemainingTimeInMillis: () => 10_000,
-    });
-    expect(late).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
-    expect(short.slept).toEqual([]);
-  });
-
-  it('is off unless configured: the failure goes straight back to the queue', async () => {
-    const h = harness();
-    h.registry.failNext = 1;
-    const response = await h.handler(h.sqs([registryEvent('RUNNING', 'RUNNING', 4)]));
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
-  });
-});
-
-describe('Fix: an old registry task told to stop re-applies every target', () => {
-  it.each([
-    ['RUNNING', 'STOPPED'],
-    ['DEACTIVATING', 'STOPPED'],
-  ])(
-    're-applies on %s/%s (the new registry task has booted and reset its built-ins by then)',
-    async (last, desired) => {
+describe('Fix: the re-checks after a registry task reaches RUNNING', () => {
+  it.each([5_000, 40_000, 110_000])(
+    'put the built-in entry back when the new task resets it %i ms after RUNNING',
+    async (bootMs) => {
       const h = harness();
-      h.registry.set(REF, 'http://mcpgw-server:8003/'); // the new registry task's reset
-      await h.handler(h.sqs([registryEvent(last, desired, 5)]));
-      expect(h.records).toHaveLength(1);
-      expect(h.records[0]).toMatchObject({
-        action: 'update',
-        reason: 'resolve-name',
-        trigger: { type: 'registry-restart' },
-      });
+      h.sched.after(bootMs, () => h.registry.set(REF, 'http://mcpgw-server:8003/'));
+      await h.deliver(registryEvent('RUNNING', 'RUNNING', 4));
+      const updates = h.records.filter((r) => r.action === 'update');
+      expect(updates).toHaveLength(1);
+      expect(updates[0]).toMatchObject({ reason: 'resolve-name' });
       expect(h.registry.url(REF)).toBe('http://10.0.2.21:8003/');
     },
   );
 
+  it('leave a reset after the 2 min window to the resync', async () => {
+    const h = harness();
+    const t0 = h.sched.now();
+    h.sched.after(150_000, () => h.registry.set(REF, 'http://mcpgw-server:8003/'));
+    await h.deliver(registryEvent('RUNNING', 'RUNNING', 4));
+    await h.sched.run(t0 + 200_000);
+    expect(h.records.filter((r) => r.action === 'update')).toEqual([]);
+    expect(h.registry.url(REF)).toBe('http://mcpgw-server:8003/');
+  });
+
   it.each([
     ['PENDING', 'RUNNING'],
+    ['RUNNING', 'STOPPED'],
+    ['DEACTIVATING', 'STOPPED'],
     ['STOPPING', 'STOPPED'],
     ['STOPPED', 'STOPPED'],
-  ])('still ignores a registry task at %s/%s', async (last, desired) => {
+  ])('send nothing for a registry task at %s/%s', async (last, desired) => {
     const h = harness();
     h.registry.set(REF, 'http://mcpgw-server:8003/');
-    await h.handler(h.sqs([registryEvent(last, desired, 6)]));
+    await h.deliver(registryEvent(last, desired, 6));
     expect(h.records).toEqual([]);
     expect(h.registry.url(REF)).toBe('http://mcpgw-server:8003/');
   });

@@ -3,15 +3,17 @@ import { parseConfig } from '../../functions/reconciler/config';
 import { decide } from '../../functions/reconciler/core/decide';
 import type { CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
 import { hostOf } from '../../functions/reconciler/core/url';
-import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { toTaskEvent } from '../../tools/sim/cluster';
+import { createDeployedPath } from '../../tools/sim/pipeline';
 import { Rng } from '../../tools/sim/rng';
+import { Scheduler } from '../../tools/sim/scheduler';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import { MemoryRegistry, VirtualClock, World } from '../../tools/world/world';
 
 /**
  * Property-based tests over random event orders and duplicates: whatever order, duplication and
- * batching ECS and EventBridge deliver a service's history in, the real handler never writes an
+ * batching ECS and EventBridge deliver a service's history in, the deployed path (fan-out →
+ * per-entry FIFO group → worker, over in-memory queues) never writes an
  * address that is not live, and once everything is delivered plus one resync the entry names a
  * live task (and a further resync writes nothing).
  */
@@ -100,6 +102,7 @@ function history(initial: number, ops: Op[], clock: VirtualClock) {
 }
 
 function harness(clock: VirtualClock) {
+  const sched = new Scheduler(clock);
   const world = new World({
     clusterArn: CLUSTER_ARN,
     namespace: 'sim.local',
@@ -113,24 +116,20 @@ function harness(clock: VirtualClock) {
     registry: { url: 'http://registry.local', auth: { type: 'static', tokenEnv: 'T' } },
     targets: [{ kind: 'server', path: REF.path, cloudMapService: CM, ecsService: SERVICE }],
   });
-  const { handler } = createReconcilerHandler({
+  const path = createDeployedPath({
     config,
     cloudMap: world,
     ecs: world,
     registry,
-    sleep: async () => undefined,
-    now: clock.now,
-    retry: { delaysMs: [] },
+    sched,
+    rng: new Rng(1, 'property-path'),
+    records: [],
   });
-  let ids = 0;
-  const send = async (bodies: unknown[]) =>
-    handler({
-      Records: bodies.map((b) => ({
-        messageId: `m${++ids}`,
-        body: JSON.stringify(b),
-        attributes: { ApproximateReceiveCount: '1' },
-      })),
-    });
+  /** EventBridge delivers the events in this order; then every queue runs dry. */
+  const send = async (bodies: unknown[]) => {
+    for (const b of bodies) path.put(b);
+    expect(await path.drain()).toBe(true);
+  };
   return { world, registry, send };
 }
 

@@ -120,7 +120,7 @@ describe('a run with the scan', () => {
     const result = await runScenario('deployment-storm', { seed: 1, scan: late });
 
     // Assert
-    const checks = result.fanout?.verifications;
+    const checks = result.fanout.verifications;
     expect(checks?.sent).toBeGreaterThan(0);
     // Each write verified twice: the first found it standing, the follow-up was the last.
     expect(checks?.checked).toBe(2 * (checks?.sent ?? 0));

@@ -93,7 +93,7 @@ describe('the documented JSON-writing command lines', () => {
 
     expect(out.code).toBe(0);
     expect({ summary, documented: documentation().includes(summary) }).toEqual({ summary, documented: true });
-  }, 60_000);
+  }, 180_000);
 
   test("no documented npm run line redirects or pipes a tool's stdout (npm's banner would get in), unless --silent", () => {
     const risky = documentation()

@@ -1,95 +1,142 @@
 import { parseArgs } from 'node:util';
-import { LAMBDA_NODE_MAJOR, nodeCacheDir, nodePackageName } from './node-runtime';
-import { type BenchOptions, DEFAULT_OPTIONS, QUICK_OPTIONS, renderMarkdown, runBench } from './report';
+import { buildVariant, gateBundles, METRICS_ENTRIES, VARIANTS } from './bundles';
+import { measureCalls } from './calls';
+import { measureLoads } from './coldload';
+import { verdicts } from './gate';
+import { LAMBDA_NODE_MAJOR, nodeCacheDir, nodeOfMajor, nodePackageName } from './node-runtime';
 
-const d = DEFAULT_OPTIONS;
+export const HELP = `usage: npm run bench -- [--runs N] [--warmup N] [--ab] [--json]
 
-export const HELP = `usage: npm run bench -- [options]
-
-Builds the Lambda bundle and a Logger-only baseline with infra/bundling.ts, then measures, in fresh
-Node processes on the local Node and on Node ${LAMBDA_NODE_MAJOR} (the Lambda runtime's major): init
-(process start -> handler ready), init + first invocation and warm events against loopback
-stand-ins (tools/local-registry and an in-process ECS / Cloud Map / Secrets Manager fake), peak
-RSS and the memory size it calls for; fetch against node:http; the calls of one delivery on each
-path (entry moves, no-op, resync, Cloud Map lag); warm handling in memory over the simulation's
-cluster; and, through the simulation's deployment (tools/sim runScenario, calm settings), the API
-calls of a deployment storm and simulated days against polling. Prints markdown (progress on
-stderr). Never contacts AWS or any network but loopback, except the npm registry for the Node ${LAMBDA_NODE_MAJOR} binary.
+A gate on three figures; exits 1 when one misses its target:
+  1. the reconciler's bundle size (infra/bundling.ts, as deployed): at most 340 KB;
+  2. its load in a fresh Node ${LAMBDA_NODE_MAJOR} process (process start → handler ready) against a
+     Logger-only bundle's: the ratio of the medians at most 1.6, both loaded in the same run,
+     round by round;
+  3. the calls per delivery of the deployed path (fan-out → per-entry FIFO groups → worker) in the
+     simulation's deployment storm, in memory: at most one DiscoverInstances, registry read and
+     registry write per entry per delivery, and one DescribeTasks round (two calls when the
+     decision rules' second look re-reads the pointed task).
 
 Options:
-  --json               print the report as JSON instead of markdown
-  --quick              small sizes, local Node only, no cold start, no HTTP or path runs (for tests)
-  --seed N             seed of the fleets and events (default ${d.seed})
-  --runs N             fresh processes per cold-start row and Node (default ${d.coldRuns}; 0 skips)
-  --warmup N           discarded rounds before them (default ${d.coldWarmup})
-  --invoke-warm N      warm invocations after the first in each reconciler process (default ${d.invokeWarm})
-  --http-runs N        fresh processes per client and Node for fetch vs node:http (default ${d.httpRuns}; 0 skips)
-  --no-paths           skip the per-path delivery runs (the lag path waits its look-up loop out, ~15 s)
-  --no-runtime-node    run on the local Node only (no Node ${LAMBDA_NODE_MAJOR})
-  --fleets A,B,C       fleet sizes of the simulated days (default ${d.fleets.join(',')})
-  --no-single-group    skip the storm through one FIFO message group (the design before per-entry delivery)
-  --machine NAME       what the report calls this machine (default "<cores>-core <arch> machine")
-  --strict             exit 1 when a target FAILs (for a gate; the exit is 0 otherwise)
-  -h, --help           this help
+  --runs N     fresh processes per bundle (default 15)
+  --warmup N   discarded rounds before them (default 2)
+  --ab         also load, in the same rounds, the bundle with each cold-start optimisation of the
+               build taken out, and Logger + Powertools Metrics against Logger + our EMF writer;
+               prints each one's gain (its median minus the deployed one's)
+  --json       print the figures as JSON
+  -h, --help   this text
 
-Node ${LAMBDA_NODE_MAJOR}: the npm registry's ${nodePackageName()}@${LAMBDA_NODE_MAJOR} package, installed with npm on first use into
-${nodeCacheDir(LAMBDA_NODE_MAJOR)} (outside the repository; delete it to update).
-Exit: 0 done, 1 a target failed under --strict, 2 the benchmark could not run.`;
+Node ${LAMBDA_NODE_MAJOR}: the local Node when it is ${LAMBDA_NODE_MAJOR}, else the npm registry's ${nodePackageName()}@${LAMBDA_NODE_MAJOR},
+installed with npm on first use into ${nodeCacheDir(LAMBDA_NODE_MAJOR)} (outside the repository;
+delete it to update). Never contacts AWS or any network but the npm registry, once.
+Exit: 0 every target met, 1 a target missed, 2 the bench could not run.`;
 
-/** The command line's options (every one is described in HELP; a test checks it). */
-export const OPTIONS = {
-  json: { type: 'boolean', default: false },
-  quick: { type: 'boolean', default: false },
-  seed: { type: 'string' },
-  runs: { type: 'string' },
-  warmup: { type: 'string' },
-  'invoke-warm': { type: 'string' },
-  'http-runs': { type: 'string' },
-  'no-paths': { type: 'boolean', default: false },
-  'no-runtime-node': { type: 'boolean', default: false },
-  fleets: { type: 'string' },
-  'no-single-group': { type: 'boolean', default: false },
-  machine: { type: 'string' },
-  strict: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
-async function main(): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
-    options: OPTIONS,
+    args: argv,
+    options: {
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      ab: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const options: Partial<BenchOptions> = values.quick ? { ...QUICK_OPTIONS } : {};
-  if (values.seed !== undefined) options.seed = wholeNumber(values.seed, '--seed');
-  if (values.runs !== undefined) options.coldRuns = wholeNumber(values.runs, '--runs');
-  if (values.warmup !== undefined) options.coldWarmup = wholeNumber(values.warmup, '--warmup');
-  if (values['invoke-warm'] !== undefined)
-    options.invokeWarm = wholeNumber(values['invoke-warm'], '--invoke-warm');
-  if (values['http-runs'] !== undefined) options.httpRuns = wholeNumber(values['http-runs'], '--http-runs');
-  if (values['no-paths']) options.paths = false;
-  if (values['no-runtime-node']) options.runtimeNode = false;
-  if (values.fleets !== undefined)
-    options.fleets = values.fleets.split(',').map((f) => wholeNumber(f, '--fleets'));
-  if (values['no-single-group']) options.singleGroup = false;
-  if (values.machine !== undefined) options.machine = values.machine;
-  const report = await runBench(options, (line) => process.stderr.write(`bench: ${line}\n`));
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderMarkdown(report)}\n`);
-  return values.strict && !report.verdicts.every((v) => v.pass) ? 1 : 0;
+  const runs = wholeNumber(values.runs ?? '15', '--runs', 1);
+  const warmup = wholeNumber(values.warmup ?? '2', '--warmup', 0);
+  const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+  log('building the bundles');
+  const { reconciler, baseline } = await gateBundles();
+  const variants = values.ab
+    ? [
+        ...(await Promise.all(VARIANTS.map((v) => buildVariant(v.name, v.entry, v.dropAliases)))),
+        await buildVariant('metrics-emf', METRICS_ENTRIES.emf),
+        await buildVariant('metrics-powertools', METRICS_ENTRIES.powertools),
+      ]
+    : [];
+  const node = await nodeOfMajor(LAMBDA_NODE_MAJOR, { log });
+  log(
+    `loading ${2 + variants.length} bundles in ${warmup + runs} rounds of fresh processes on Node ${node.version}`,
+  );
+  const series = await measureLoads(node, [baseline, reconciler, ...variants], { runs, warmup });
+  const med = (name: string) => series.find((s) => s.name === name)?.median ?? Number.NaN;
+  log('running the deployment storm in the simulation');
+  const calls = await measureCalls();
+
+  const load = { reconcilerMs: med(reconciler.name), baselineMs: med(baseline.name), node: node.version };
+  const results = verdicts({ bundleBytes: reconciler.bytes, load, calls });
+  const ab = values.ab
+    ? [
+        ...VARIANTS.map((v) => {
+          const bytes = (name: string) =>
+            name === reconciler.name
+              ? reconciler.bytes
+              : (variants.find((b) => b.name === name)?.bytes ?? Number.NaN);
+          return {
+            optimisation: v.without,
+            sizeDelta: bytes(v.name) - bytes(v.against),
+            gainMs: med(v.name) - med(v.against),
+            gainOfBaseline: (med(v.name) - med(v.against)) / load.baselineMs,
+          };
+        }),
+        {
+          optimisation: 'functions/reconciler/emf.ts (Powertools Metrics instead, Logger + each)',
+          sizeDelta:
+            (variants.find((b) => b.name === 'metrics-powertools')?.bytes ?? Number.NaN) -
+            (variants.find((b) => b.name === 'metrics-emf')?.bytes ?? Number.NaN),
+          gainMs: med('metrics-powertools') - med('metrics-emf'),
+          gainOfBaseline: (med('metrics-powertools') - med('metrics-emf')) / load.baselineMs,
+        },
+      ]
+    : undefined;
+  if (values.json) {
+    const figures = {
+      node: node.version,
+      runs,
+      warmup,
+      bundleBytes: reconciler.bytes,
+      load,
+      calls,
+      series,
+      ab,
+    };
+    console.log(JSON.stringify({ figures, verdicts: results }, null, 2));
+  } else {
+    console.log(
+      `Node ${node.version} (${node.source}); ${runs} fresh processes per bundle after ${warmup} rounds discarded`,
+    );
+    for (const v of results) console.log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.measured}`);
+    for (const s of series)
+      console.log(
+        `      load median ${s.median.toFixed(1)} ms  ${s.name} (${((variants.find((b) => b.name === s.name) ?? (s.name === reconciler.name ? reconciler : baseline)).bytes / 1000).toFixed(1)} KB)`,
+      );
+    for (const a of ab ?? [])
+      console.log(
+        `A/B   without ${a.optimisation}: bundle ${signed(a.sizeDelta / 1000)} KB, load median ${signed(a.gainMs)} ms = ${signed(100 * a.gainOfBaseline)} % of the baseline's (what keeping it gains)`,
+      );
+  }
+  return results.every((v) => v.pass) ? 0 : 1;
 }
 
-function wholeNumber(text: string, flag: string): number {
+function signed(x: number): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+}
+
+function wholeNumber(text: string, flag: string, min: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < 0)
-    throw new Error(`${flag}: ${JSON.stringify(text)} is not a whole number`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new Error(`${flag}: ${JSON.stringify(text)} is not a whole number ≥ ${min}`);
   return n;
 }
 
 if (require.main === module) {
-  main().then(
+  main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },

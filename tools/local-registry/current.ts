@@ -182,7 +182,11 @@ export class CurrentGeneration {
     return { status: 200, body };
   }
 
-  /** `GET /api/servers`: paged, items carry `id`; `include_tools=false` shows the stored count and no tools. */
+  /**
+   * `GET /api/servers`: paged, items carry `id`, and `registered_at`, `updated_at` and
+   * `registered_by` as stored (null when absent; 1.29's `list_services`, server_routes.py at
+   * 8c5b834, lines 986, 987 and 996); `include_tools=false` shows the stored count and no tools.
+   */
   listServers(query: URLSearchParams, who: Principal): Answer {
     const answer = this.store.listServers(query, 'paged');
     if (answer.status !== 200 || !isObject(answer.body)) return answer;
@@ -195,6 +199,9 @@ export class CurrentGeneration {
         ...item,
         tool_list: includeTools ? tools : [],
         num_tools: includeTools ? tools.length : (stored.num_tools ?? 0),
+        registered_at: stored.registered_at ?? null,
+        updated_at: stored.updated_at ?? null,
+        registered_by: stored.registered_by ?? null,
       };
       // Backend addresses are for admins only, in the list as in the single read.
       if (!who.isAdmin) delete shown.proxy_pass_url;

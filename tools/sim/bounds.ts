@@ -2,7 +2,7 @@ import type { ScenarioResult } from './run';
 
 /**
  * The bounds every scenario of the product's design must meet (issue "Isolation and scale",
- * "Must show"). A counterfactual scenario shows a design the product does not use: it has none.
+ * "Must show").
  */
 export interface Bound {
   name: string;
@@ -14,18 +14,15 @@ export interface Bound {
 const S = 1_000;
 
 export function bounds(r: ScenarioResult): Bound[] {
-  if (r.counterfactual) return [];
   const out: Bound[] = [];
   const atMost = (name: string, value: number, limit: number) =>
     out.push({ name, value, limit, ok: value <= limit });
   atMost('blank or unsafe writes', r.violations.blankWrites + r.violations.unsafeWrites, 0);
   atMost('lost updates', r.writes.lostUpdates, 0);
-  atMost('Lambda timeouts', r.delivery.lambdaTimeouts + (r.fanout?.timeouts ?? 0), 0);
+  atMost('Lambda timeouts', r.delivery.lambdaTimeouts + r.fanout.timeouts, 0);
   atMost(
     'dead-lettered messages (other than the stuck entry’s)',
-    r.stuck === undefined
-      ? r.delivery.deadLettered + (r.fanout?.deadLettered ?? 0)
-      : r.stuck.othersDeadLettered,
+    r.stuck === undefined ? r.delivery.deadLettered + r.fanout.deadLettered : r.stuck.othersDeadLettered,
     0,
   );
   atMost('stale after a stop signal (ms)', r.stale.afterSignalMs, 0);

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { type InvocationScope, invocationScope } from './adapters';
-import type { InvocationReport, QueueMessage } from './delivery';
+import type { InvocationReport, QueueMessage } from './eventbridge';
 import type { Rng } from './rng';
 import type { Scheduler } from './scheduler';
 

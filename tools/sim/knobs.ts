@@ -1,6 +1,4 @@
-import { DEFAULT_RECHECK } from '../../functions/reconciler/delivery/recheck';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
-import { DEPLOYED } from '../../infra/deployed-defaults';
 import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
 
 /** Every chaos knob of the simulation. Each one is off (or realistic-and-small) by default. */
@@ -26,10 +24,6 @@ export interface ChaosKnobs {
     lossRate: number;
   };
   lambda: {
-    /** `fifo`: as deployed (one message group, one batch at a time). `standard`: a standard queue with `concurrency` pollers. */
-    queue: 'fifo' | 'standard';
-    /** Concurrent invocations for a standard queue (a FIFO queue with one group always has one). */
-    concurrency: number;
     batchSize: number;
     visibilityTimeoutMs: number;
     maxReceiveCount: number;
@@ -39,29 +33,17 @@ export interface ChaosKnobs {
     pollMs: readonly [number, number];
     /** How often the scheduled resync fires. */
     resyncMs: number;
-    /**
-     * Waits before the handler's extra in-invocation rounds for targets that asked for a retry
-     * (`HandlerDeps.retry`, as functions/reconciler/handler.ts sets it); `[]` turns them off, as
-     * before that fix: every retry then goes back through the queue's visibility timeout.
-     */
-    retryDelaysMs: readonly number[];
-    /**
-     * `single-group`: every trigger through one FIFO message group (the design before per-entry
-     * delivery). `per-entry`: EventBridge → standard trigger queue → fan-out Lambda → FIFO work
-     * queue with one message group per registry entry → the reconciler (tools/sim/groups.ts).
-     */
-    delivery: 'single-group' | 'per-entry';
-    /** Per-entry: the work queue's event source mapping maximum concurrency. */
+    /** The work queue's event source mapping maximum concurrency. */
     maxConcurrency: number;
-    /** Per-entry: the fan-out's event source mapping maximum concurrency. */
+    /** The fan-out's event source mapping maximum concurrency. */
     fanoutConcurrency: number;
     /** A new execution environment's cold start. */
     coldStartMs: readonly [number, number];
-    /** Per-entry: entries per resync shard (the registry page size). */
+    /** Entries per resync shard (the registry page size). */
     pageSize: number;
-    /** Per-entry: the share of each published API rate a resync may use. */
+    /** The share of each published API rate a resync may use. */
     resyncRateShare: number;
-    /** Per-entry: re-checks after a registry task reaches RUNNING. */
+    /** Re-checks after a registry task reaches RUNNING. */
     recheckEverySeconds: number;
     recheckWindowSeconds: number;
   };
@@ -107,25 +89,28 @@ export const CALM_KNOBS: ChaosKnobs = {
     identicalDuplicateShare: 0.5,
     lossRate: 0,
   },
+  // Delivery as deployed (functions/reconciler/delivery/settings.ts): EventBridge → the standard
+  // trigger queue → the fan-out → the FIFO work queue, one message group per registry entry → the
+  // reconciler (tools/sim/groups.ts). A 60 s function timeout (one entry's worst case, read +
+  // write + read-back with every retry, fits: delivery/budget.ts), the work queue's visibility
+  // timeout 6 × that for a crashed invocation (a handed-back message sets its own, shorter
+  // visibility), 10 receives before the DLQ, at most 20 concurrent invocations; a retry is a
+  // redelivery of that message alone.
   lambda: {
-    queue: 'fifo',
-    concurrency: 1,
-    // As the construct deploys them (infra/deployed-defaults.ts).
-    batchSize: DEPLOYED.batchSize,
-    visibilityTimeoutMs: DEPLOYED.functionTimeoutSeconds * DEPLOYED.visibilityFactor * 1_000,
-    maxReceiveCount: DEPLOYED.maxReceiveCount,
-    timeoutMs: DEPLOYED.functionTimeoutSeconds * 1_000,
+    batchSize: DELIVERY.workBatchSize,
+    visibilityTimeoutMs: DELIVERY.workVisibilitySeconds * 1_000,
+    maxReceiveCount: DELIVERY.workMaxReceiveCount,
+    timeoutMs: DELIVERY.workerTimeoutSeconds * 1_000,
     pollMs: [20, 200],
-    resyncMs: DEPLOYED.resyncMinutes * 60_000,
-    retryDelaysMs: [2_000, 5_000],
-    delivery: 'single-group',
-    maxConcurrency: 1,
-    fanoutConcurrency: 5,
+    // The configuration's default `resyncMinutes` (functions/reconciler/config.ts).
+    resyncMs: 5 * 60_000,
+    maxConcurrency: DELIVERY.workMaxConcurrency,
+    fanoutConcurrency: DELIVERY.fanoutMaxConcurrency,
     coldStartMs: [300, 900],
-    pageSize: 500,
-    resyncRateShare: 0.25,
-    recheckEverySeconds: DEFAULT_RECHECK.everySeconds,
-    recheckWindowSeconds: DEFAULT_RECHECK.windowSeconds,
+    pageSize: DELIVERY.pageSize,
+    resyncRateShare: DELIVERY.resyncRateShare,
+    recheckEverySeconds: DELIVERY.recheckEverySeconds,
+    recheckWindowSeconds: DELIVERY.recheckWindowSeconds,
   },
   registry: {
     errorRate: 0,
@@ -156,26 +141,3 @@ export function withKnobs(base: ChaosKnobs, over: KnobOverrides = {}): ChaosKnob
     lifecycle: { ...base.lifecycle, ...over.lifecycle },
   };
 }
-
-/**
- * The per-entry design as the construct is to deploy it: a 60 s function timeout (one entry's
- * worst case, read + write + read-back with every retry, fits: functions/reconciler/delivery/budget.ts),
- * the work queue's visibility timeout 6 × that for a crashed invocation (a handed-back message sets
- * its own, shorter visibility), 10 receives before the DLQ (a failing entry's backoff reaches
- * the DLQ after about 12 minutes; a lagging one decides on its 8th delivery), an event source mapping of at most 20
- * concurrent invocations, no in-invocation retry rounds (a retry is a redelivery of that message alone).
- */
-export const PER_ENTRY: KnobOverrides['lambda'] = {
-  delivery: 'per-entry',
-  timeoutMs: DELIVERY.workerTimeoutSeconds * 1_000,
-  visibilityTimeoutMs: DELIVERY.workVisibilitySeconds * 1_000,
-  maxReceiveCount: DELIVERY.workMaxReceiveCount,
-  batchSize: DELIVERY.workBatchSize,
-  maxConcurrency: DELIVERY.workMaxConcurrency,
-  fanoutConcurrency: DELIVERY.fanoutMaxConcurrency,
-  pageSize: DELIVERY.pageSize,
-  resyncRateShare: DELIVERY.resyncRateShare,
-  recheckEverySeconds: DELIVERY.recheckEverySeconds,
-  recheckWindowSeconds: DELIVERY.recheckWindowSeconds,
-  retryDelaysMs: [],
-};

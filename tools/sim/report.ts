@@ -1,6 +1,6 @@
 import type { ScenarioResult } from './run';
 
-/** Formats scenario results as the table `npm run sim` prints (and the README shows). */
+/** Formats scenario results as the table `npm run sim` prints (docs/design.md shows). */
 export function formatTable(results: ScenarioResult[]): string {
   const s = (ms: number) => (ms >= 100_000 ? `${Math.round(ms / 1000)}` : (ms / 1000).toFixed(1));
   const rows: [string, (r: ScenarioResult) => string][] = [
@@ -12,12 +12,10 @@ export function formatTable(results: ScenarioResult[]): string {
       (r) =>
         `${r.world.deployments}/${r.world.crashes}/${r.world.scaleOuts + r.world.scaleIns}/${r.world.registryResets}`,
     ],
-    ['delivery', (r) => `${r.delivery.design}${r.counterfactual ? ' (counterfactual)' : ''}`],
     [
       'message groups / max concurrent',
       (r) => `${r.delivery.messageGroups} / ${r.delivery.maxConcurrentInvocations}`,
     ],
-    ['queue (concurrency)', (r) => `${r.delivery.queue} (${r.delivery.concurrency})`],
     [
       'lost/dup/late events',
       (r) => `${r.delivery.eventsLost}/${r.delivery.eventsDuplicated}/${r.delivery.eventsDelayed}`,
@@ -40,6 +38,7 @@ export function formatTable(results: ScenarioResult[]): string {
     ['stale episodes', (r) => String(r.stale.count)],
     ['stale total (s)', (r) => s(r.stale.totalMs)],
     ['stale p50 / p99 / max (s)', (r) => `${s(r.stale.p50Ms)} / ${s(r.stale.p99Ms)} / ${s(r.stale.maxMs)}`],
+    ['stale > 10 s, by what bounded it', (r) => tails(r)],
     ['stale max, other entries (s)', (r) => (r.stuck === undefined ? '–' : s(r.stuck.othersWorstStaleMs))],
     ['stale after stop signal (s)', (r) => s(r.stale.afterSignalMs)],
     ['awaiting replacement (s)', (r) => s(r.stale.awaitingReplacementMs)],
@@ -62,17 +61,11 @@ export function formatTable(results: ScenarioResult[]): string {
     ['calls/event DescribeServices', (r) => per(r, 'ecs.DescribeServices')],
     ['calls/event registry read', (r) => per(r, 'registry.read')],
     ['calls/event registry write', (r) => per(r, 'registry.write')],
-    [
-      'fan-out invocations (timeouts)',
-      (r) => (r.fanout === undefined ? '–' : `${r.fanout.invocations} (${r.fanout.timeouts})`),
-    ],
-    ['resync shard check max (s)', (r) => (r.fanout === undefined ? '–' : s(r.fanout.shardCheck.maxMs))],
+    ['fan-out invocations (timeouts)', (r) => `${r.fanout.invocations} (${r.fanout.timeouts})`],
+    ['resync shard check max (s)', (r) => s(r.fanout.shardCheck.maxMs)],
     [
       'registry reads / writes per resync (max)',
-      (r) =>
-        r.resync === undefined
-          ? '–'
-          : `${r.resync.registryReadsPerResyncMax} / ${r.resync.registryWritesPerResyncMax}`,
+      (r) => `${r.resync.registryReadsPerResyncMax} / ${r.resync.registryWritesPerResyncMax}`,
     ],
     ['DescribeTasks calls (throttled)', (r) => api(r, 'ecs.DescribeTasks')],
     ['DescribeServices calls (throttled)', (r) => api(r, 'ecs.DescribeServices')],
@@ -105,4 +98,23 @@ function duration(ms: number): string {
   if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
   if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
   return `${(ms / 1000).toFixed(0)} s`;
+}
+
+const SHORT: Record<string, string> = {
+  'registry reset, put back by a re-check': 'reset',
+  'lost event, healed by the resync': 'lost',
+  'lost event, healed by a later event': 'lost-then-event',
+  'late event': 'late',
+  'stop signal before the replacement was listed (Cloud Map lag)': 'lag',
+  'healed by the resync': 'resync',
+  'registry errors and redeliveries': 'errors',
+  'ended without a write': 'no-write',
+};
+
+/** Episodes over 10 s by bound, short: `lost 2 (29.3), lag 1 (11.5)` (count, longest in s). */
+function tails(r: ScenarioResult): string {
+  const parts = Object.entries(r.stale.tails).map(
+    ([bound, t]) => `${SHORT[bound] ?? bound} ${t.count} (${(t.maxMs / 1000).toFixed(1)})`,
+  );
+  return parts.length === 0 ? '0' : parts.join(', ');
 }

@@ -7,21 +7,14 @@ import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { maxBackoffMs } from '../../functions/reconciler/registry/http';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
-import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent } from '../world/events';
 import { MemoryRegistry, VirtualClock, World } from '../world/world';
 import { type ScanModel, SimAws, SimRegistry } from './adapters';
 import { Cluster, type ServiceSpec } from './cluster';
-import {
-  type BatchHandler,
-  EventBus,
-  type InvocationReport,
-  LambdaQueue,
-  type QueueMessage,
-} from './delivery';
+import { EventBus } from './eventbridge';
 import { createFanoutEnvironment, newFanoutFigures } from './fanout';
 import { FifoGroupQueue, StandardQueue } from './groups';
-import { type ChaosKnobs, type KnobOverrides, withKnobs } from './knobs';
+import { type KnobOverrides, withKnobs } from './knobs';
 import { ApiLimits, type LimitedApi, PUBLISHED_LIMITS } from './limits';
 import { Observer, type ScanFigures, type StaleCause, scanFigures, type Violation } from './measures';
 import { Rng } from './rng';
@@ -30,8 +23,9 @@ import { Scheduler } from './scheduler';
 import { createWorkerEnvironment, newWorkerCounts, targetsByGroup } from './worker';
 
 /**
- * Runs one scenario end to end: the real `createHandler` + `Reconciler` against the simulated
- * cluster, Cloud Map, EventBridge, SQS and registry, until the world is quiet and one more
+ * Runs one scenario end to end: the deployed path (the fan-out → the FIFO work queue, one message
+ * group per entry → the worker) against the simulated cluster, Cloud Map, EventBridge, SQS and
+ * registry, until the world is quiet and one more
  * scheduled resync has been processed. Deterministic: the same scenario, seed and knobs always
  * give the same figures (only `runtimeMs` is wall-clock).
  */
@@ -56,8 +50,6 @@ export interface Distribution {
 
 export interface ScenarioResult {
   scenario: string;
-  /** Present when the scenario shows a design the product does not use. */
-  counterfactual?: true;
   seed: number;
   description: string;
   services: number;
@@ -76,8 +68,6 @@ export interface ScenarioResult {
     registryResets: number;
   };
   delivery: {
-    queue: 'fifo' | 'standard';
-    concurrency: number;
     eventsLost: number;
     eventsDuplicated: number;
     eventsDelayed: number;
@@ -92,7 +82,6 @@ export interface ScenarioResult {
     queueWait: Omit<Distribution, 'count' | 'totalMs'>;
     /** Invocation durations. */
     invocation: Omit<Distribution, 'count' | 'totalMs'>;
-    design: ChaosKnobs['lambda']['delivery'];
     /** FIFO message groups (one per entry in the per-entry design). */
     messageGroups: number;
     maxConcurrentInvocations: number;
@@ -105,8 +94,8 @@ export interface ScenarioResult {
     lagRedeliveries: number;
     functionTimeoutMs: number;
   };
-  /** The fan-out Lambda (per-entry design). */
-  fanout?: {
+  /** The fan-out Lambda. */
+  fanout: {
     triggers: number;
     shards: number;
     workMessages: number;
@@ -125,8 +114,8 @@ export interface ScenarioResult {
       changedSince: number;
     };
   };
-  /** The scheduled resync's load (per-entry design). */
-  resync?: {
+  /** The scheduled resync's load. */
+  resync: {
     entries: number;
     resyncs: number;
     shardsPerResync: number;
@@ -144,6 +133,8 @@ export interface ScenarioResult {
     /** The known edge: stale time after a stop signal that came before the replacement was listed, until a later event or the resync moved the pointer. */
     awaitingReplacementMs: number;
     byCause: Partial<Record<StaleCause, Distribution>>;
+    /** Episodes over 10 s, by what bounded them (see `tailBound`). */
+    tails: Partial<Record<TailBound, { count: number; maxMs: number }>>;
     perEntry: { path: string; episodes: number; totalMs: number; maxMs: number }[];
   };
   /** From the last change in the world to the last entry put right; null when not converged. */
@@ -360,123 +351,94 @@ export async function runScenario(
     registry.scanDisabled,
   );
   const records: DecisionRecord[] = [];
-  const logger = recordingLogger(records);
+  const recordAt = new Map<DecisionRecord, number>();
+  const logger = recordingLogger(records, (r) => recordAt.set(r, sched.now()));
   const metrics: MetricsSink = { count: () => undefined, milliseconds: () => undefined };
-  const perEntry = knobs.lambda.delivery === 'per-entry';
-  const concurrency = perEntry
-    ? knobs.lambda.maxConcurrency
-    : knobs.lambda.queue === 'fifo'
-      ? 1
-      : knobs.lambda.concurrency;
   const workerCounts = newWorkerCounts();
   const fanoutFigures = newFanoutFigures();
-  let queue: Consumer;
-  let triggers: StandardQueue | undefined;
-  let work: FifoGroupQueue | undefined;
-  let busTarget: (body: string) => void;
-  if (perEntry) {
-    const settings = {
-      batchSize: knobs.lambda.batchSize,
-      visibilityTimeoutMs: knobs.lambda.visibilityTimeoutMs,
-      maxReceiveCount: knobs.lambda.maxReceiveCount,
-      timeoutMs: knobs.lambda.timeoutMs,
-      pollMs: knobs.lambda.pollMs,
-      maxConcurrency: knobs.lambda.maxConcurrency,
-      coldStartMs: knobs.lambda.coldStartMs,
-    };
-    // The trigger queue is built after the work queue: the worker's verifications reach it late-bound.
-    let toTriggers: (body: string, delaySeconds: number) => void = () => undefined;
-    const budget = budgetRule(
-      {
-        timeoutMs: knobs.registry.clientTimeoutMs,
-        maxAttempts: knobs.registry.maxAttempts,
-        maxBackoffMs: maxBackoffMs(knobs.registry.maxAttempts),
-      },
-      // Cloud Map + ECS with the SDK's throttling retries.
-      3 * (knobs.aws.latencyMs[1] * 3 + 700),
-    );
-    const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
-      createWorkerEnvironment({
+  const settings = {
+    batchSize: knobs.lambda.batchSize,
+    visibilityTimeoutMs: knobs.lambda.visibilityTimeoutMs,
+    maxReceiveCount: knobs.lambda.maxReceiveCount,
+    timeoutMs: knobs.lambda.timeoutMs,
+    pollMs: knobs.lambda.pollMs,
+    maxConcurrency: knobs.lambda.maxConcurrency,
+    coldStartMs: knobs.lambda.coldStartMs,
+  };
+  // The trigger queue is built after the work queue: the worker's verifications reach it late-bound.
+  let toTriggers: (body: string, delaySeconds: number) => void = () => undefined;
+  const budget = budgetRule(
+    {
+      timeoutMs: knobs.registry.clientTimeoutMs,
+      maxAttempts: knobs.registry.maxAttempts,
+      maxBackoffMs: maxBackoffMs(knobs.registry.maxAttempts),
+    },
+    // Cloud Map + ECS with the SDK's throttling retries.
+    3 * (knobs.aws.latencyMs[1] * 3 + 700),
+  );
+  const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
+    createWorkerEnvironment({
+      config,
+      cloudMap: aws,
+      ecs: aws,
+      registry,
+      logger,
+      metrics,
+      sched,
+      budget,
+      parallelism: 10,
+      counts: workerCounts,
+      sendTrigger: (body, delay) => toTriggers(body, delay),
+    }),
+  );
+  const fanoutRng = root.fork('fanout');
+  const triggerQueue = new StandardQueue(
+    sched,
+    root.fork('triggers'),
+    {
+      ...settings,
+      // The fan-out function and its trigger queue as deployed (delivery/settings.ts).
+      timeoutMs: DELIVERY.fanoutTimeoutSeconds * 1_000,
+      visibilityTimeoutMs: DELIVERY.triggerVisibilitySeconds * 1_000,
+      maxReceiveCount: DELIVERY.triggerMaxReceiveCount,
+      maxConcurrency: knobs.lambda.fanoutConcurrency,
+    },
+    () =>
+      createFanoutEnvironment({
         config,
         cloudMap: aws,
         ecs: aws,
-        registry,
+        memory,
+        registry: verifyRegistry,
+        scanDisabled: registry.scanDisabled,
         logger,
         metrics,
         sched,
-        budget,
-        parallelism: 10,
-        counts: workerCounts,
-        sendTrigger: (body, delay) => toTriggers(body, delay),
+        rng: fanoutRng,
+        registryReadMs: knobs.registry.readMs,
+        pageSize: knobs.lambda.pageSize,
+        rates: {
+          discoverInstancesPerSecond: PUBLISHED_LIMITS['cloudmap.DiscoverInstances'].rate,
+          describeTasksPerSecond: PUBLISHED_LIMITS['ecs.DescribeTasks'].rate,
+        },
+        rateShare: knobs.lambda.resyncRateShare,
+        periodSeconds: knobs.lambda.resyncMs / 1000,
+        recheck: {
+          everySeconds: knobs.lambda.recheckEverySeconds,
+          windowSeconds: knobs.lambda.recheckWindowSeconds,
+        },
+        shardParallelism: 25,
+        sendTrigger: (body, delay) => triggerQueue.send(body, delay),
+        sendWork: (g, d, body) => workQueue.send(g, d, body),
+        figures: fanoutFigures,
       }),
-    );
-    const fanoutRng = root.fork('fanout');
-    const triggerQueue = new StandardQueue(
-      sched,
-      root.fork('triggers'),
-      {
-        ...settings,
-        // The fan-out function and its trigger queue as deployed (delivery/settings.ts).
-        timeoutMs: DELIVERY.fanoutTimeoutSeconds * 1_000,
-        visibilityTimeoutMs: DELIVERY.triggerVisibilitySeconds * 1_000,
-        maxReceiveCount: DELIVERY.triggerMaxReceiveCount,
-        maxConcurrency: knobs.lambda.fanoutConcurrency,
-      },
-      () =>
-        createFanoutEnvironment({
-          config,
-          cloudMap: aws,
-          ecs: aws,
-          memory,
-          registry: verifyRegistry,
-          scanDisabled: registry.scanDisabled,
-          logger,
-          metrics,
-          sched,
-          rng: fanoutRng,
-          registryReadMs: knobs.registry.readMs,
-          pageSize: knobs.lambda.pageSize,
-          rates: {
-            discoverInstancesPerSecond: PUBLISHED_LIMITS['cloudmap.DiscoverInstances'].rate,
-            describeTasksPerSecond: PUBLISHED_LIMITS['ecs.DescribeTasks'].rate,
-          },
-          rateShare: knobs.lambda.resyncRateShare,
-          periodSeconds: knobs.lambda.resyncMs / 1000,
-          recheck: {
-            everySeconds: knobs.lambda.recheckEverySeconds,
-            windowSeconds: knobs.lambda.recheckWindowSeconds,
-          },
-          shardParallelism: 25,
-          sendTrigger: (body, delay) => triggerQueue.send(body, delay),
-          sendWork: (g, d, body) => workQueue.send(g, d, body),
-          figures: fanoutFigures,
-        }),
-    );
-    toTriggers = (body, delay) => triggerQueue.send(body, delay);
-    queue = workQueue;
-    work = workQueue;
-    triggers = triggerQueue;
-    busTarget = (body) => triggerQueue.send(body);
-  } else {
-    const single = new LambdaQueue(
-      sched,
-      root.fork('queue'),
-      knobs.lambda,
-      singleGroupHandlers(concurrency, {
-        config,
-        aws,
-        registry,
-        logger,
-        metrics,
-        sched,
-        retryDelaysMs: knobs.lambda.retryDelaysMs,
-      }),
-    );
-    queue = single;
-    busTarget = (body) => single.send(body);
-  }
+  );
+  toTriggers = (body, delay) => triggerQueue.send(body, delay);
+  const queue = workQueue;
+  const work = workQueue;
+  const triggers = triggerQueue;
   const eventBus = new EventBus(sched, root.fork('eventbridge'), knobs.eventBridge, (body) =>
-    busTarget(body),
+    triggerQueue.send(body),
   );
   bus = eventBus;
   let resyncsProcessed = 0;
@@ -498,7 +460,6 @@ export async function runScenario(
     for (const [taskId, hadAlternative] of signals ?? []) {
       // A message handed back was not acted on: its signal counts when a later delivery succeeds.
       if (
-        perEntry &&
         [...report.failed].some((id) =>
           report.messages.find((m) => m.messageId === id && m.body.includes(taskId)),
         )
@@ -506,14 +467,11 @@ export async function runScenario(
         continue;
       obs.signalProcessed(taskId, hadAlternative);
     }
-    if (!perEntry)
-      for (const m of report.messages) if (parseEventText(m.body).kind === 'schedule') resyncsProcessed++;
   };
-  if (triggers !== undefined)
-    triggers.onInvocation = (report) => {
-      for (const m of report.messages)
-        if (!report.failed.has(m.messageId) && parseEventText(m.body).kind === 'schedule') resyncsProcessed++;
-    };
+  triggers.onInvocation = (report) => {
+    for (const m of report.messages)
+      if (!report.failed.has(m.messageId) && parseEventText(m.body).kind === 'schedule') resyncsProcessed++;
+  };
 
   // ---- the scheduled resync, throttling bursts, and the plan ----
   const resyncRng = root.fork('resync');
@@ -558,7 +516,8 @@ export async function runScenario(
     eventBus.pending === 0 &&
     queue.depth === 0 &&
     queue.inFlight === 0 &&
-    (triggers === undefined || (triggers.depth === 0 && triggers.inFlight === 0));
+    triggers.depth === 0 &&
+    triggers.inFlight === 0;
   const limit = t0 + spec.activityMs + 6 * 3_600_000;
   let wasQuiet = await sched.runUntil(quiet, limit);
   const before = resyncsProcessed;
@@ -613,7 +572,6 @@ export async function runScenario(
   const v = obs.violations;
   const result: ScenarioResult = {
     scenario: spec.name,
-    ...(spec.counterfactual ? { counterfactual: true as const } : {}),
     seed,
     description: spec.description,
     services: n,
@@ -622,8 +580,6 @@ export async function runScenario(
     runtimeMs: Math.round(performance.now() - started),
     world: { ...cluster.counts, ecsEvents, registryResets } as ScenarioResult['world'],
     delivery: {
-      queue: knobs.lambda.queue,
-      concurrency,
       eventsLost: eventBus.counts.lost,
       eventsDuplicated: eventBus.counts.duplicated,
       eventsDelayed: eventBus.counts.delayed,
@@ -636,58 +592,51 @@ export async function runScenario(
       lambdaTimeouts: queue.counts.timeouts,
       queueWait: strip(distribution(queue.waits)),
       invocation: strip(distribution(queue.durations)),
-      design: knobs.lambda.delivery,
-      messageGroups: work === undefined ? 1 : targetsByGroup(config).size,
-      maxConcurrentInvocations: work?.maxInFlight ?? concurrency,
-      environments: work?.environments ?? concurrency,
+      messageGroups: targetsByGroup(config).size,
+      maxConcurrentInvocations: work.maxInFlight,
+      environments: work.environments,
       notStarted: workerCounts.notStarted,
       writesRefused: workerCounts.writesRefused,
       lagRedeliveries: workerCounts.lagDeferrals,
       functionTimeoutMs: knobs.lambda.timeoutMs,
     },
-    ...(triggers === undefined
-      ? {}
-      : {
-          fanout: {
-            triggers: fanoutFigures.triggers,
-            shards: fanoutFigures.shards,
-            workMessages: fanoutFigures.workMessages,
-            registryPageReads: fanoutFigures.registryPageReads,
-            invocations: triggers.counts.invocations,
-            timeouts: triggers.counts.timeouts,
-            deadLettered: triggers.dlq.length,
-            shardCheck: strip(distribution(fanoutFigures.shardDurations)),
-            calls: fanoutFigures.calls,
-            // Write verifications after the registry's background scan (issue #10 item 6).
-            verifications: {
-              sent: workerCounts.verificationsSent,
-              checked: fanoutFigures.verifications.length,
-              disabledSecurityPending: fanoutFigures.verifications.filter((v) => v.disabledSecurityPending)
-                .length,
-              addressWrittenBack: fanoutFigures.verifications.filter((v) => v.addressWrittenBack).length,
-              changedSince: fanoutFigures.verifications.filter((v) => v.changedSince).length,
-            },
-          },
-          resync: {
-            entries: obs.targets.length,
-            resyncs: resyncLoads.length,
-            shardsPerResync:
-              Math.ceil(config.targets.filter((t) => t.kind === 'server').length / knobs.lambda.pageSize) +
-              Math.ceil(config.targets.filter((t) => t.kind === 'agent').length / knobs.lambda.pageSize),
-            registryReadsPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.reads)),
-            registryWritesPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.writes)),
-          },
-        }),
+    fanout: {
+      triggers: fanoutFigures.triggers,
+      shards: fanoutFigures.shards,
+      workMessages: fanoutFigures.workMessages,
+      registryPageReads: fanoutFigures.registryPageReads,
+      invocations: triggers.counts.invocations,
+      timeouts: triggers.counts.timeouts,
+      deadLettered: triggers.dlq.length,
+      shardCheck: strip(distribution(fanoutFigures.shardDurations)),
+      calls: fanoutFigures.calls,
+      // Write verifications after the registry's background scan (issue #10 item 6).
+      verifications: {
+        sent: workerCounts.verificationsSent,
+        checked: fanoutFigures.verifications.length,
+        disabledSecurityPending: fanoutFigures.verifications.filter((v) => v.disabledSecurityPending).length,
+        addressWrittenBack: fanoutFigures.verifications.filter((v) => v.addressWrittenBack).length,
+        changedSince: fanoutFigures.verifications.filter((v) => v.changedSince).length,
+      },
+    },
+    resync: {
+      entries: obs.targets.length,
+      resyncs: resyncLoads.length,
+      shardsPerResync:
+        Math.ceil(config.targets.filter((t) => t.kind === 'server').length / knobs.lambda.pageSize) +
+        Math.ceil(config.targets.filter((t) => t.kind === 'agent').length / knobs.lambda.pageSize),
+      registryReadsPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.reads)),
+      registryWritesPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.writes)),
+    },
     api: limits.figures(),
     ...(spec.stuckPath === undefined
       ? {}
       : {
           stuck: {
             path: spec.stuckPath,
-            deadLettered: work?.dlqByGroup.get(targetsGroupOf(spec.stuckPath, config)) ?? queue.dlq.length,
+            deadLettered: work.dlqByGroup.get(targetsGroupOf(spec.stuckPath, config)) ?? 0,
             othersDeadLettered:
-              queue.dlq.length -
-              (work?.dlqByGroup.get(targetsGroupOf(spec.stuckPath, config)) ?? queue.dlq.length),
+              queue.dlq.length - (work.dlqByGroup.get(targetsGroupOf(spec.stuckPath, config)) ?? 0),
             othersWorstStaleMs: Math.max(
               0,
               ...entryStale.filter((e) => e.path !== spec.stuckPath).map((e) => e.maxMs),
@@ -699,6 +648,14 @@ export async function runScenario(
       afterSignalMs: obs.afterSignalMs,
       awaitingReplacementMs: obs.awaitingReplacementMs,
       byCause,
+      tails: tailsOf(episodes, {
+        targets: obs.targets,
+        intervals: obs.afterSignalIntervals,
+        mishaps: eventBus.mishaps,
+        updates: records
+          .filter((r) => r.action === 'update')
+          .map((r) => ({ path: r.target.path, at: recordAt.get(r) ?? 0, trigger: r.trigger.type })),
+      }),
       perEntry: entryStale,
     },
     convergeMs: bad.length > 0 ? null : Math.max(0, obs.lastFixAt - obs.lastChangeAt),
@@ -750,56 +707,69 @@ export async function runScenario(
   return result;
 }
 
-/** What the run reads from the queue the reconciler consumes, whichever design. */
-interface Consumer {
-  readonly depth: number;
-  readonly inFlight: number;
-  readonly dlq: QueueMessage[];
-  readonly counts: {
-    sent: number;
-    deduplicated: number;
-    received: number;
-    redelivered: number;
-    invocations: number;
-    timeouts: number;
-  };
-  readonly waits: number[];
-  readonly durations: number[];
-  onInvocation: ((report: InvocationReport) => void) | undefined;
-  onInvocationStart: ((id: number, messages: QueueMessage[]) => void) | undefined;
-}
+/** What bounded a stale episode over 10 s. */
+export type TailBound =
+  | 'registry reset, put back by a re-check'
+  | 'lost event, healed by the resync'
+  | 'lost event, healed by a later event'
+  | 'late event'
+  | 'stop signal before the replacement was listed (Cloud Map lag)'
+  | 'healed by the resync'
+  | 'registry errors and redeliveries'
+  | 'ended without a write';
+
+const TAIL_MS = 10_000;
 
 /**
- * The single-group design's handlers: the real `createHandler` + `Reconciler`, one per warm
- * execution environment (each has its own service cache).
+ * Classifies every stale episode over 10 s by what bounded it: which trigger's write ended it
+ * (the last update of the entry within the episode), whether an event of the service was lost or
+ * held back in it, and how much of it was spent awaiting a replacement that Cloud Map did not list
+ * yet when the stop signal was processed.
  */
-function singleGroupHandlers(
-  count: number,
-  deps: {
-    config: ReconcilerConfig;
-    aws: SimAws;
-    registry: SimRegistry;
-    logger: LoggerLike;
-    metrics: MetricsSink;
-    sched: Scheduler;
-    retryDelaysMs: ChaosKnobs['lambda']['retryDelaysMs'];
+function tailsOf(
+  episodes: { path: string; cause: StaleCause; start: number; ms: number }[],
+  at: {
+    targets: { ref: EntryRef; ecsService: string }[];
+    intervals: { path: string; kind: string | undefined; start: number; end?: number }[];
+    mishaps: { at: number; kind: 'lost' | 'late'; group: string | undefined }[];
+    updates: { path: string; at: number; trigger: string }[];
   },
-): BatchHandler[] {
-  return Array.from(
-    { length: count },
-    () =>
-      createReconcilerHandler({
-        config: deps.config,
-        cloudMap: deps.aws,
-        ecs: deps.aws,
-        registry: deps.registry,
-        logger: deps.logger,
-        metrics: deps.metrics,
-        sleep: deps.sched.sleep,
-        now: deps.sched.now,
-        retry: { delaysMs: deps.retryDelaysMs },
-      }).handler,
-  );
+): Partial<Record<TailBound, { count: number; maxMs: number }>> {
+  const out: Partial<Record<TailBound, { count: number; maxMs: number }>> = {};
+  for (const e of episodes) {
+    if (e.ms <= TAIL_MS) continue;
+    const end = e.start + e.ms;
+    const service = at.targets.find((t) => t.ref.path === e.path)?.ecsService;
+    const mishap = (kind: 'lost' | 'late') =>
+      at.mishaps.some(
+        (m) => m.kind === kind && m.group === `service:${service}` && m.at >= e.start - 30_000 && m.at <= end,
+      );
+    const awaitingMs = at.intervals
+      .filter((i) => i.path === e.path && i.kind === 'awaiting-replacement')
+      .reduce((sum, i) => sum + Math.max(0, Math.min(i.end ?? end, end) - Math.max(i.start, e.start)), 0);
+    const fix = at.updates.filter((u) => u.path === e.path && u.at >= e.start && u.at <= end).at(-1);
+    const bound: TailBound =
+      e.cause === 'registry-reset'
+        ? 'registry reset, put back by a re-check'
+        : fix === undefined
+          ? 'ended without a write'
+          : fix.trigger === 'schedule' && mishap('lost')
+            ? 'lost event, healed by the resync'
+            : awaitingMs > e.ms / 2
+              ? 'stop signal before the replacement was listed (Cloud Map lag)'
+              : mishap('lost')
+                ? 'lost event, healed by a later event'
+                : mishap('late')
+                  ? 'late event'
+                  : fix.trigger === 'schedule'
+                    ? 'healed by the resync'
+                    : 'registry errors and redeliveries';
+    const o = out[bound] ?? { count: 0, maxMs: 0 };
+    o.count++;
+    o.maxMs = Math.max(o.maxMs, e.ms);
+    out[bound] = o;
+  }
+  return out;
 }
 
 function targetsGroupOf(path: string, config: ReconcilerConfig): string {
@@ -807,9 +777,17 @@ function targetsGroupOf(path: string, config: ReconcilerConfig): string {
   return t === undefined ? '' : entryGroupId({ kind: t.kind, path: t.path });
 }
 
-function recordingLogger(records: DecisionRecord[]): LoggerLike {
+/** A logger that keeps the decision records the handlers log. */
+export function recordingLogger(
+  records: DecisionRecord[],
+  onRecord: (r: DecisionRecord) => void = () => undefined,
+): LoggerLike {
   const take = (_m: string, ...extra: Record<string, unknown>[]) => {
-    for (const e of extra) if (e.decision !== undefined) records.push(e.decision as DecisionRecord);
+    for (const e of extra)
+      if (e.decision !== undefined) {
+        records.push(e.decision as DecisionRecord);
+        onRecord(e.decision as DecisionRecord);
+      }
   };
   return { debug: () => undefined, info: take, warn: take, error: take };
 }

@@ -1,5 +1,5 @@
 import type { Cluster } from './cluster';
-import { CALM_KNOBS, type ChaosKnobs, PER_ENTRY, withKnobs } from './knobs';
+import { CALM_KNOBS, type ChaosKnobs, withKnobs } from './knobs';
 import type { Rng } from './rng';
 
 /** What a scenario's plan can do: schedule world actions at virtual times (ms from the start). */
@@ -23,8 +23,6 @@ export interface ScenarioSpec {
   /** The window in which the plan acts; the run goes on until quiet plus one resync. */
   activityMs: number;
   knobs: ChaosKnobs;
-  /** Shows a design the product does not use. */
-  counterfactual?: boolean;
   /**
    * Which entries name their ECS service in the config: `mixed` (two in three; the others are
    * found by DescribeServices) or `all` (the advice at scale: DescribeServices shares a 20/s limit).
@@ -38,11 +36,8 @@ export interface ScenarioSpec {
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-/** Delivery as deployed: per-entry message groups. */
-const DEPLOYED_KNOBS: ChaosKnobs = withKnobs(CALM_KNOBS, { lambda: PER_ENTRY });
-
-/** The design before per-entry delivery: every trigger in one FIFO message group. */
-const SINGLE_GROUP_KNOBS: ChaosKnobs = CALM_KNOBS;
+/** Delivery as deployed: per-entry message groups behind the fan-out. */
+const DEPLOYED_KNOBS: ChaosKnobs = CALM_KNOBS;
 
 /** Every chaos knob on. */
 export const CHAOS_KNOBS: ChaosKnobs = withKnobs(DEPLOYED_KNOBS, {
@@ -138,18 +133,6 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
     knobs: CHAOS_KNOBS,
     plan: (ctx) => everyday(ctx, { deploys: 30, crashes: 10, scales: 8, registryRestarts: 1.5 }, 2 * HOUR),
   },
-  'concurrent-storm': {
-    name: 'concurrent-storm',
-    description:
-      'The chaos storm delivered through a standard queue with 4 concurrent invocations instead of FIFO message groups: what the deployed design prevents.',
-    services: 20,
-    tasksPerService: [1, 4],
-    registryTasks: [1, 2],
-    activityMs: 2 * HOUR,
-    counterfactual: true,
-    knobs: withKnobs(CHAOS_KNOBS, { lambda: { ...CALM_KNOBS.lambda, queue: 'standard', concurrency: 4 } }),
-    plan: (ctx) => everyday(ctx, { deploys: 30, crashes: 10, scales: 8, registryRestarts: 1.5 }, 2 * HOUR),
-  },
   'registry-restart-during-deploy': {
     name: 'registry-restart-during-deploy',
     description:
@@ -172,14 +155,6 @@ const stormPlan = (windowMs: number) => (ctx: PlanContext) => {
   for (const svc of ctx.services) ctx.at(ctx.rng.int(0, windowMs), () => ctx.cluster.deploy(svc));
 };
 
-SCENARIOS['deployment-storm-single-group'] = {
-  ...(SCENARIOS['deployment-storm'] as ScenarioSpec),
-  name: 'deployment-storm-single-group',
-  description:
-    'The deployment storm through one FIFO message group (the design before per-entry delivery), for comparison.',
-  counterfactual: true,
-  knobs: SINGLE_GROUP_KNOBS,
-};
 SCENARIOS['storm-1000'] = {
   name: 'storm-1000',
   description:
@@ -191,14 +166,6 @@ SCENARIOS['storm-1000'] = {
   namedTargets: 'all',
   knobs: DEPLOYED_KNOBS,
   plan: stormPlan(60_000),
-};
-SCENARIOS['storm-1000-single-group'] = {
-  ...(SCENARIOS['storm-1000'] as ScenarioSpec),
-  name: 'storm-1000-single-group',
-  description:
-    'storm-1000 through one FIFO message group (the design before per-entry delivery), for comparison.',
-  counterfactual: true,
-  knobs: SINGLE_GROUP_KNOBS,
 };
 SCENARIOS['fleet-10000'] = {
   name: 'fleet-10000',

@@ -3,7 +3,8 @@ import { runTrust, type TrustResult } from './trust';
 
 const HELP = `Usage: npm run sim:trust -- [--seed N] [--seeds N]
 
-Runs the trust simulation (tools/sim/trust.ts): six virtual hours on 8 services while Cloud Map
+Runs the trust simulation (tools/sim/trust.ts) on the deployed path (fan-out → per-entry FIFO
+groups → worker, over in-memory queues): six virtual hours on 8 services while Cloud Map
 lists forged IPs, other services' tasks and unknown ids, ECS fails DescribeTasks now and then, and
 tasks fail or are slow to pass their health checks. Prints one column per seed.
 

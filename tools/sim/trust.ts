@@ -1,16 +1,26 @@
 import { parseConfig, type TargetInput } from '../../functions/reconciler/config';
 import { parseEvent } from '../../functions/reconciler/event';
-import { type EntryRef, NO_COUNT, type TaskState } from '../../functions/reconciler/ports';
+import {
+  type CallContext,
+  type EntryRef,
+  NO_COUNT,
+  type RegistryEntry,
+  type TaskState,
+  type WriteOptions,
+  type WriteResult,
+} from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { MetricName, type MetricNameValue, type MetricsSink } from '../../functions/reconciler/telemetry';
-import { createReconcilerHandler } from '../../functions/reconciler/wiring';
 import { scheduledEvent, taskEvent } from '../world/events';
-import { MemoryRegistry, World } from '../world/world';
+import { MemoryRegistry, type RegistryWrite, World } from '../world/world';
+import { createDeployedPath } from './pipeline';
 import { Rng } from './rng';
+import { Scheduler } from './scheduler';
 
 /**
- * The trust simulation: the reconciler's real handler against a world where Cloud Map cannot be
- * believed on its own. Over hours of rolling deployments, it keeps injecting:
+ * The trust simulation: the deployed path (EventBridge → the trigger queue → the fan-out → the
+ * FIFO work queue, one message group per entry → the worker, over the simulation's in-memory
+ * queues on a virtual clock) against a world where Cloud Map cannot be believed on its own. Over hours of rolling deployments, it keeps injecting:
  *
  * - instances re-registered with an IP that ECS does not give their task (Cloud Map and ECS disagree),
  * - instances of another ECS service's tasks listed under a target's Cloud Map service,
@@ -19,7 +29,7 @@ import { Rng } from './rng';
  *   fail it (UNHEALTHY, then stopped and replaced by ECS),
  * - DescribeTasks answers with failures other than MISSING.
  *
- * After every invocation each new registry write is checked against ECS as it is at that moment.
+ * Each registry write is checked against ECS the moment it lands.
  */
 
 export interface TrustOptions {
@@ -111,6 +121,25 @@ interface ModelTask {
   stopping: boolean;
 }
 
+/** The in-memory registry, with a check of every write the moment it lands. */
+class AuditedRegistry extends MemoryRegistry {
+  onWrite: (write: RegistryWrite) => Promise<void> = async () => undefined;
+  override async writeUrl(
+    entry: RegistryEntry,
+    newUrl: string,
+    ctx: CallContext,
+    options?: WriteOptions,
+  ): Promise<WriteResult> {
+    const result = await super.writeUrl(entry, newUrl, ctx, options);
+    const write = this.writes.at(-1);
+    if (write !== undefined) await this.onWrite(write);
+    return result;
+  }
+}
+
+/** EventBridge → trigger queue latency, ms. */
+const BUS_MS = 500;
+
 class Tally implements MetricsSink {
   readonly counts = new Map<MetricNameValue, number>();
   count(name: MetricNameValue, value = 1): void {
@@ -127,8 +156,9 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
     cloudMapService: `svc-${i}-server`,
     port: 8000,
   }));
-  const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services });
-  const registry = new MemoryRegistry(world.clock);
+  const sched = new Scheduler();
+  const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services, clock: sched.clock });
+  const registry = new AuditedRegistry(world.clock);
   const refs = new Map<string, EntryRef>();
   const named = new Set(services.filter((_, i) => i % 2 === 0).map((x) => x.ecsService));
   const targets: TargetInput[] = services.map((s) => {
@@ -154,17 +184,19 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
   });
   const records: DecisionRecord[] = [];
   const metrics = new Tally();
-  const { handler } = createReconcilerHandler({
+  const path = createDeployedPath({
     config,
     cloudMap: world,
     ecs: world,
     registry,
+    sched,
+    rng,
+    records,
     metrics,
-    sleep: world.clock.sleep,
-    now: world.clock.now,
-    onRecord: (r) => records.push(r),
-    retry: { delaysMs: [] },
+    busMs: BUS_MS,
   });
+  const put = path.put;
+  const quiet = path.quiet;
 
   const tasks = new Map<string, ModelTask>();
   let ipSeq = 0;
@@ -199,7 +231,6 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
     healthyAtEnd: '',
   };
   let ecsFailing = false;
-  let seenWrites = 0;
 
   const liveOf = (service: string): TaskState[] => world.liveTasks(service);
   const cloudMapOf = (service: string) => `${service}-server`;
@@ -211,42 +242,31 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
         t.healthStatus === 'HEALTHY' && listed.some((i) => i.instanceId === t.taskId && i.ipv4 === t.ipv4),
     );
   };
-  /** Checks every write since the last call against ECS as it is now. */
-  const audit = async () => {
-    for (const w of registry.writes.slice(seenWrites)) {
-      r.writes++;
-      if (ecsFailing) r.writesOnEcsFailure++;
-      const service = w.path.slice(1, -1);
-      const host = new URL(w.to).hostname;
-      const anyLive = services.flatMap((x) => liveOf(x.ecsService)).find((t) => t.ipv4 === host);
-      if (anyLive === undefined) {
-        r.untrustedWrites++;
-        continue;
-      }
-      if (anyLive.group !== `service:${service}`) {
-        if (named.has(service)) r.otherServiceWritesNamed++;
-        else r.otherServiceWritesDiscovered++;
-        continue;
-      }
-      const healthy = await healthyChoices(service);
-      if (healthy.length > 0 && anyLive.healthStatus === 'UNHEALTHY') r.writesToUnhealthyWhileHealthy++;
-      if (healthy.length > 0 && anyLive.healthStatus === 'UNKNOWN') r.writesToUnknownWhileHealthy++;
+  /** Checks a write against ECS as it is the moment it lands. */
+  const audit = async (w: RegistryWrite) => {
+    r.writes++;
+    if (ecsFailing) r.writesOnEcsFailure++;
+    const service = w.path.slice(1, -1);
+    const host = new URL(w.to).hostname;
+    const anyLive = services.flatMap((x) => liveOf(x.ecsService)).find((t) => t.ipv4 === host);
+    if (anyLive === undefined) {
+      r.untrustedWrites++;
+      return;
     }
-    seenWrites = registry.writes.length;
-  };
-  const invoke = async (event: unknown) => {
-    r.invocations++;
-    try {
-      await handler(event);
-    } catch {
-      // A retryable outcome: the queue would redeliver; the next event or resync tries again.
+    if (anyLive.group !== `service:${service}`) {
+      if (named.has(service)) r.otherServiceWritesNamed++;
+      else r.otherServiceWritesDiscovered++;
+      return;
     }
-    await audit();
+    const healthy = await healthyChoices(service);
+    if (healthy.length > 0 && anyLive.healthStatus === 'UNHEALTHY') r.writesToUnhealthyWhileHealthy++;
+    if (healthy.length > 0 && anyLive.healthStatus === 'UNKNOWN') r.writesToUnknownWhileHealthy++;
   };
+  registry.onWrite = audit;
   const deliver = async (event: ReturnType<typeof taskEvent>) => {
     const intake = parseEvent(event);
     if (intake.kind === 'task') world.applyEvent(intake.event);
-    await invoke(event);
+    put(event);
   };
   const ev = (t: ModelTask, lastStatus: string, desiredStatus: string, version: number) =>
     taskEvent({
@@ -302,14 +322,15 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
   };
 
   for (const s of services) for (let k = 0; k < 2; k++) await start(s.ecsService, true);
-  await invoke(scheduledEvent('resync-0', world.clock.iso()));
+  put(scheduledEvent('resync-0', world.clock.iso()));
 
   /** Deployments in progress: the old tasks to stop once the new ones are HEALTHY. */
   const deploying = new Map<string, { old: ModelTask[]; fresh: ModelTask[] }>();
   let nextResync = world.clock.now() + RESYNC_MS;
   const end = world.clock.now() + o.durationMs;
   while (world.clock.now() < end) {
-    world.clock.advance(STEP_MS);
+    await sched.run(sched.now() + STEP_MS);
+    if (ecsFailing) world.failDescribeTasks(0);
     ecsFailing = false;
     // Health checks answer.
     for (const t of tasks.values()) world.setTaskHealth(t.taskId, health(t));
@@ -376,14 +397,20 @@ export async function runTrust(partial: Partial<TrustOptions> = {}): Promise<Tru
         world.failDescribeTasks(1_000);
         r.ecsFailures++;
       }
-      await invoke(scheduledEvent(`resync-${nextResync}`, world.clock.iso()));
-      world.failDescribeTasks(0);
+      // The failure lasts one step (10 s), over the resync's shard check and the work it sends.
+      put(scheduledEvent(`resync-${nextResync}`, world.clock.iso()));
     }
   }
   // Quiet, then one more resync.
-  for (const t of tasks.values()) world.setTaskHealth(t.taskId, health(t));
+  const limit = sched.now() + 6 * 60 * 60_000;
+  await sched.run(sched.now() + STEP_MS);
+  world.failDescribeTasks(0);
   ecsFailing = false;
-  await invoke(scheduledEvent('resync-final', world.clock.iso()));
+  await sched.runUntil(quiet, limit);
+  for (const t of tasks.values()) world.setTaskHealth(t.taskId, health(t));
+  put(scheduledEvent('resync-final', world.clock.iso()));
+  await sched.runUntil(quiet, limit);
+  r.invocations = path.work.counts.invocations;
   let healthy = 0;
   let live = 0;
   for (const s of services) {
