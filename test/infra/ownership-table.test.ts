@@ -109,6 +109,16 @@ describe('Construct: RegistryReconciler — follow mode and its ownership table'
     }
   });
 
+  it('forwards the task events of every service of the cluster (adopted entries may be of any)', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
+      Properties: { EventPattern?: { detail?: { group?: unknown } } };
+    }[];
+    const groups = rules.flatMap((r) =>
+      r.Properties.EventPattern?.detail?.group === undefined ? [] : [r.Properties.EventPattern.detail.group],
+    );
+    expect(groups).toEqual([[{ prefix: 'service:' }]]);
+  });
+
   it('creates no table when follow is off', () => {
     const off = synthReconciler({});
     expect(off.template.findResources('AWS::DynamoDB::Table')).toEqual({});
