@@ -45,7 +45,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
     "How long after a write the entry is read again to see what the registry's background scan did, ms.",
   'registry.scanSettleMs':
     "When the registry's background scan has surely ended: set it to the registry's `SECURITY_SCAN_TIMEOUT` plus a margin. A write still confirmed before then is verified once more at this time after it, ms.",
-  targets: 'The registry entries to keep pointed at live tasks.',
+  targets:
+    'The registry entries to keep pointed at live tasks. Empty or absent with `follow.enabled`: only adopted entries are kept.',
   'targets[].kind': '`server` (field `proxy_pass_url`) or `agent` (field `url`).',
   'targets[].path':
     'The registry path exactly as stored: servers keep their trailing slash (`/currenttime/`).',
@@ -55,6 +56,13 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
     'The ECS service that runs it; found through DescribeServices when absent. When every target names one, the task-state rule forwards only those services (and the registry service).',
   'targets[].port':
     "Where the written port comes from: the entry URL's own port, or the instance's `AWS_INSTANCE_PORT`.",
+  'follow.enabled':
+    'Adopt and keep every server and agent entry whose address host is the short name or `<name>.<namespace>` of a Cloud Map service of the namespace published by exactly one ECS service of the cluster. `targets` may then be absent or empty; configured targets still win for their paths.',
+  'follow.exclude': 'Registry paths never adopted, exactly as stored (`/weather/`).',
+  ownership:
+    'Where follow mode records which entries the reconciler wrote. Absent with `follow.enabled`: the construct creates the table (on demand, encrypted, point-in-time recovery, retained when the stack is deleted) and names it here.',
+  'ownership.table':
+    'The DynamoDB table of ownership rows (its index `byEcsService` included): required with `follow.enabled` in a configuration document; set in the parameters file or props, the construct uses that table instead of creating one.',
   dryRun: 'Decide and report, never write.',
   resyncMinutes:
     "How often every target is reconciled whatever the events: the schedule rule's rate, and the period the fan-out spreads a resync's look-ups over.",
@@ -115,7 +123,7 @@ type AnySchema = v.GenericSchema & {
 
 /** Shown instead of a default that does not fit a cell. */
 const DEFAULT_TEXT: Readonly<Record<string, string>> = {
-  targets: 'the five entries of the MCP Gateway v1.0.16 stack',
+  targets: 'the five entries of the MCP Gateway v1.0.16 stack; none with `follow.enabled`',
 };
 
 /** Every field of the parameters file, in the order of the schema, objects and lists opened. */

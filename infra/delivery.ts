@@ -175,7 +175,8 @@ export function consumeWork(reconciler: lambda.Function, queues: ReconcilerQueue
  */
 export function taskStatePattern(clusterArn: string, config: ReconcilerConfig): events.EventPattern {
   const named = config.targets.map((t) => t.ecsService);
-  const allNamed = named.every((s): s is string => s !== undefined);
+  // Follow mode adopts entries of any service of the cluster: every service task is forwarded.
+  const allNamed = config.follow.enabled !== true && named.every((s): s is string => s !== undefined);
   const services = [
     ...new Set([...(allNamed ? named : []), ...(config.registryService ? [config.registryService] : [])]),
   ];

@@ -58,7 +58,8 @@ export function grantReads(role: iam.Role, settings: ReconcilerSettings, config:
       conditions: {
         StringEquals: {
           'servicediscovery:NamespaceName': config.namespace,
-          'servicediscovery:ServiceName': cloudMapServices,
+          // Follow mode adopts entries of any service of the namespace: the namespace alone limits it.
+          ...(config.follow.enabled ? {} : { 'servicediscovery:ServiceName': cloudMapServices }),
         },
       },
     }),

@@ -7,6 +7,7 @@
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,6 +24,7 @@ import { buildLogGroup, type HouseSettings } from './house-lambda';
 import type { ReconcilerAlarms } from './monitoring/alarms';
 import { buildMonitoring } from './monitoring/monitoring';
 import { importNetwork } from './network';
+import { grantOwnership, ownershipTable, withTableName } from './ownership-table';
 import { buildRole, grantReads, grantSend } from './permissions';
 import type { ReconcilerAlarmProps, RegistryReconcilerProps } from './props';
 import { buildFunction } from './reconciler-function';
@@ -79,6 +81,11 @@ export class RegistryReconciler extends Construct {
   readonly config: ReconcilerConfig;
   /** The settings as validated, every default filled in. */
   readonly settings: ReconcilerSettings;
+  /**
+   * Follow mode's ownership table, when follow is on: the one the construct created (retained when
+   * the stack is deleted), or the one `ownership.table` names.
+   */
+  readonly ownershipTable?: dynamodb.ITable;
   /** The cluster's ARN (a token when the cluster was given by name in an environment-agnostic stack). */
   readonly clusterArn: string;
 
@@ -86,9 +93,16 @@ export class RegistryReconciler extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
 
-    const { settings, config, configJson } = checkProps(props, stack, this.node.path);
+    const checked = checkProps(props, stack, this.node.path);
+    const { settings, config } = checked;
     this.config = config;
     this.settings = settings;
+    // Follow mode: the ownership table, its name in the configuration (infra/ownership-table.ts).
+    this.ownershipTable = ownershipTable(this, settings);
+    const configJson =
+      this.ownershipTable === undefined || settings.ownership !== undefined
+        ? checked.configJson
+        : withTableName(checked.configJson, this.ownershipTable);
     const { serviceName } = settings;
     const timeout = Duration.seconds(settings.timeoutSeconds);
     const resyncInterval = Duration.minutes(settings.resyncMinutes);
@@ -154,6 +168,10 @@ export class RegistryReconciler extends Construct {
     consumeTriggers(this.fanoutFunction, queues);
     grantReads(this.role, settings, config);
     grantReads(this.fanoutRole, settings, config);
+    if (this.ownershipTable !== undefined) {
+      grantOwnership(this.role, this.ownershipTable, config, true);
+      grantOwnership(this.fanoutRole, this.ownershipTable, config, false);
+    }
     // The reconciler sends the delayed verification of a write it made (the fan-out reads it back
     // after the registry's scan); the fan-out sends work, and its own delayed re-checks and shards.
     grantSend(this.role, 'SendTriggers', [queues.triggerQueue]);

@@ -16,11 +16,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as v from 'valibot';
-import { CONFIG_ENTRIES, RETIRED_FIELDS } from '../functions/reconciler/config';
-import { V1016_TARGETS } from '../functions/reconciler/defaults';
+import { CONFIG_ENTRIES, RETIRED_FIELDS, targetsOf } from '../functions/reconciler/config';
 import { DELIVERY } from '../functions/reconciler/delivery/settings';
 import { DEFAULT_SERVICE_NAME } from '../functions/reconciler/telemetry';
 import { int, notArray, strictObject } from '../functions/reconciler/validation';
+import { ownershipInput } from './ownership-table';
 
 const RETENTION_DAYS = new Set<number>(
   Object.values(logs.RetentionDays).filter((d): d is number => typeof d === 'number'),
@@ -146,7 +146,7 @@ export const DEFAULT_M2M_SECRET_NAME = 'mcp-gateway-keycloak-m2m-client-secret';
  * updates a function's configuration and code one after the other, a default deployment's function
  * reads the document it read before. Add a new configuration field here.
  */
-export const NEWER_FIELDS: readonly string[] = ['resyncMinutes'];
+export const NEWER_FIELDS: readonly string[] = ['resyncMinutes', 'follow'];
 
 /** Fields of the configuration document that only the deployment reads: left out of the function's copy. */
 const DEPLOYMENT_ONLY_AUTH = ['secretKmsKeyArn', 'tokenSecret', 'tokenSecretJsonField'];
@@ -171,9 +171,11 @@ export function functionDocument(
     namespace: settings.namespace,
     registryService: settings.registryService,
     registry: { ...input.registry, auth },
-    targets: input.targets ?? V1016_TARGETS.map((t) => ({ ...t })),
+    targets: input.targets ?? targetsOf(settings).map(({ port: _port, ...t }) => t),
     dryRun: settings.dryRun,
   };
+  const ownership = ownershipInput(input.follow, input.ownership);
+  if (ownership !== undefined) document.ownership = ownership;
   for (const [key, entry] of Object.entries(CONFIG_ENTRIES)) {
     const value = given[key];
     if (key in document || value === undefined) continue;

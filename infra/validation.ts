@@ -63,7 +63,7 @@ export function checkProps(
   if (!result.success) problems.push(...settingsIssues(result.issues));
   if (problems.length > 0 || !result.success) throw new InvalidReconcilerPropsError(constructPath, problems);
   const settings = result.output;
-  problems.push(...configProblems(settings), ...crossProblems(settings, stack));
+  problems.push(...configProblems(settings, true), ...crossProblems(settings, stack));
   if (alarmTopic !== undefined && settings.alarmEmail !== undefined) {
     problems.push(
       'alarmTopic and alarmEmail: give one or the other (subscribe the address to your topic yourself)',

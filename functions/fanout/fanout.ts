@@ -12,6 +12,8 @@ import { type ApiRates, planResync } from '../reconciler/delivery/resync-plan';
 import { DELIVERY } from '../reconciler/delivery/settings';
 import { nextVerifyDelaySeconds } from '../reconciler/delivery/verify-chain';
 import { isRunning, parseEventText } from '../reconciler/event';
+import type { Follower } from '../reconciler/follow/follower';
+import type { OwnershipPort } from '../reconciler/follow/ownership';
 import { type Ignored, planTriggers } from '../reconciler/orchestration/plan';
 import { Reporter } from '../reconciler/orchestration/report';
 import { ServiceDirectory } from '../reconciler/orchestration/services';
@@ -64,6 +66,8 @@ export interface FanoutDeps {
   onCheck?: (record: DecisionRecord) => void;
   /** Receives every event the fan-out ignores, with its reason (after it is logged and counted). */
   onIgnored?: (ignored: Ignored) => void;
+  /** Follow mode: the ownership table and the adopter (functions/reconciler/follow). */
+  follow?: { ownership: OwnershipPort; follower: Follower };
 }
 
 export interface ShardFigures {
@@ -137,10 +141,13 @@ export class Fanout {
         await this.sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, time, delay, 'registry');
       return;
     }
+    const follower = this.deps.follow?.follower;
     const planned = await planTriggers([{ type: 'task', event: e, source: 0, attempt: 1 }], {
       config: this.deps.config,
       services: this.services,
       reporter: this.reporter,
+      // Follow mode: the entries the ownership table ties to the event's service (one indexed query, cached briefly).
+      ...(follower === undefined ? {} : { follow: { every: [], forService: (s) => follower.forService(s) } }),
     });
     const failed = planned.ignored.find((i) => i.retryable);
     if (failed !== undefined) throw new Error(failed.detail);
@@ -158,7 +165,8 @@ export class Fanout {
     await this.sendWork(result.needWork, shard.resync, () => body);
     // The registry lists more entries than the plan counted (unmanaged ones): the page after
     // the last planned one follows, chained, so every managed entry is on some page.
-    const planned = this.deps.config.targets.filter((t) => t.kind === shard.kind).length;
+    // In follow mode the registry may list any number of entries to adopt: pages follow while it has more.
+    const planned = this.plannedEntries(shard.kind);
     if (result.more && shard.offset + shard.limit >= planned) {
       const next = { ...shard, offset: shard.offset + shard.limit, limit: this.deps.pageSize };
       await this.deps.queues.sendTriggers([
@@ -213,11 +221,19 @@ export class Fanout {
     ]);
   }
 
+  /**
+   * The entries of a kind a resync plans pages for: the configured targets; in follow mode at
+   * least a full page of each list, whose last planned page chains the next while the registry has more.
+   */
+  private plannedEntries(kind: 'server' | 'agent'): number {
+    const configured = this.deps.config.targets.filter((t) => t.kind === kind).length;
+    return this.deps.follow === undefined ? configured : Math.max(this.deps.pageSize, configured);
+  }
+
   private async sendShards(resync: string, time: string, base: number, mode: ShardMessage['mode']) {
-    const { config } = this.deps;
     const plan = planResync({
-      servers: config.targets.filter((t) => t.kind === 'server').length,
-      agents: config.targets.filter((t) => t.kind === 'agent').length,
+      servers: this.plannedEntries('server'),
+      agents: this.plannedEntries('agent'),
       pageSize: this.deps.pageSize,
       rates: this.deps.rates,
       share: this.deps.rateShare,

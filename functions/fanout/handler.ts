@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { createFollowAws } from '../reconciler/aws/follow';
 import { loadConfigFromEnv } from '../reconciler/config';
 import { EmfMetrics } from '../reconciler/emf';
 import { METRICS_NAMESPACE } from '../reconciler/telemetry';
@@ -19,7 +20,12 @@ const metrics = new EmfMetrics({
 const built = (() => {
   try {
     const config = loadConfigFromEnv();
-    return { config, adapters: createFanoutAdapters(config, logger) };
+    const follow = createFollowAws(config);
+    return {
+      config,
+      adapters: createFanoutAdapters(config, logger),
+      ...(follow === undefined ? {} : { follow }),
+    };
   } catch (error) {
     logger.error('fan-out cannot start', error as Error);
     throw error;
@@ -29,6 +35,7 @@ const built = (() => {
 const { handler: inner } = createFanoutHandler({
   config: built.config,
   ...built.adapters,
+  ...(built.follow === undefined ? {} : { follow: built.follow }),
   logger,
   metrics,
 });

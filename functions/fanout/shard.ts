@@ -3,10 +3,12 @@ import type { TargetConfig } from '../reconciler/config';
 import { NO_LAG_RETRY } from '../reconciler/defaults';
 import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
+import type { AdoptedTarget } from '../reconciler/follow/follower';
 import { type CallCounts, mergeCalls } from '../reconciler/orchestration/calls';
-import type { CallContext, EntryRef } from '../reconciler/ports';
+import type { CallContext, EntryRef, RegistryEntry } from '../reconciler/ports';
 import { Reconciler } from '../reconciler/reconcile';
 import { MetricName, SILENT_LOGGER } from '../reconciler/telemetry';
+import { hostOf, isIPv4 } from '../reconciler/url';
 import type { FanoutDeps } from './fanout';
 import { PageRegistry } from './page-registry';
 
@@ -36,12 +38,40 @@ export class ShardChecker {
     for (const t of deps.config.targets) this.byPath[t.kind].set(t.path, t);
   }
 
+  /**
+   * Follow mode: the page's entries that no target configures and that are adopted: those the
+   * shared rule matches by name (not yet owned: a resync points them at a live task), and those
+   * holding an IPv4 whose ownership row gives them to us (one row read each). Without follow, none.
+   */
+  private async adopted(entries: RegistryEntry[], ctx: CallContext): Promise<AdoptedEntry[]> {
+    const follow = this.deps.follow;
+    if (follow === undefined) return [];
+    const out: AdoptedEntry[] = [];
+    for (const entry of entries) {
+      if (!follow.follower.mayAdopt(entry)) continue;
+      const host = hostOf(entry.url) ?? '';
+      let target: AdoptedTarget | undefined;
+      if (isIPv4(host)) {
+        const row = await follow.ownership.get(entry);
+        target = row === undefined ? undefined : follow.follower.fromRow(row);
+      } else {
+        target = follow.follower.fromMatch(await follow.follower.match(entry, ctx));
+      }
+      if (target !== undefined) out.push({ entry, target });
+    }
+    return out;
+  }
+
   async check(shard: ShardMessage, ctx: CallContext): Promise<ShardResult> {
     const { config } = this.deps;
     // The registry orders its list its own way: a page holds whichever managed entries it lists.
     const listed = await this.deps.pages.listPage(shard.kind, shard.offset, shard.limit, ctx);
     const known = this.byPath[shard.kind];
-    const page = listed.entries.filter((e) => known.has(e.path));
+    const adopted = await this.adopted(
+      listed.entries.filter((e) => !known.has(e.path)),
+      ctx,
+    );
+    const page = [...listed.entries.filter((e) => known.has(e.path)), ...adopted.map((a) => a.entry)];
     const more = listed.more;
     if (shard.mode === 'registry') {
       return {
@@ -53,7 +83,8 @@ export class ShardChecker {
       };
     }
     if (page.length === 0) return { entries: 0, more, needWork: [], securityPending: [], calls: {} };
-    const targets = page.map((e) => known.get(e.path) as TargetConfig);
+    const adoptedBy = new Map(adopted.map((a) => [a.entry.path, a.target]));
+    const targets = page.map((e) => (known.get(e.path) ?? adoptedBy.get(e.path)) as TargetConfig);
     const key = `${shard.kind}:${shard.offset}:${shard.limit}:${hashOf(targets.map((t) => t.path))}`;
     let checker = this.checkers.get(key);
     if (checker === undefined) {
@@ -73,6 +104,8 @@ export class ShardChecker {
           parallelism: this.deps.shardParallelism,
           serviceCacheTtlMs: this.deps.serviceCacheTtlMs,
           ...(this.deps.onCheck === undefined ? {} : { onRecord: this.deps.onCheck }),
+          // Adopted entries pass the ownership gate (read-only here: a dry run never writes a row).
+          ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
         }),
       };
       // One checker per page content; the oldest goes first when the registry reorders often.
@@ -100,7 +133,8 @@ export class ShardChecker {
           { securityPending: { target: r.target, url: r.currentUrl, resync: shard.resync } },
         );
       }
-      if (r.action === 'update' || r.retryable || r.action === 'error')
+      // A `released` entry needs the worker to delete its row (the check is a dry run).
+      if (r.action === 'update' || r.retryable || r.action === 'error' || r.reason === 'released')
         needWork.push({ kind: r.target.kind, path: r.target.path });
     }
     this.deps.logger.info(
@@ -112,6 +146,12 @@ export class ShardChecker {
 }
 
 const MAX_CHECKERS = 200;
+
+/** An adopted entry of a page, with the target follow mode made for it. */
+interface AdoptedEntry {
+  entry: RegistryEntry;
+  target: AdoptedTarget;
+}
 
 function hashOf(paths: readonly string[]): string {
   return createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 16);

@@ -21,7 +21,9 @@ export type FanoutOptions = Pick<
   FanoutDeps,
   'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'
 > &
-  Partial<Omit<FanoutDeps, 'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues'>> & {
+  Partial<Omit<FanoutDeps, 'config' | 'cloudMap' | 'ecs' | 'pages' | 'verifier' | 'queues' | 'follow'>> & {
+    /** Follow mode: the ownership table and the adopter. */
+    follow?: FanoutDeps['follow'];
     /** The longest a DescribeTasks call waits for entries still working to ask. @default DELIVERY.ecsBatchWindowMs */
     ecsBatchWindowMs?: number;
   };

@@ -151,8 +151,28 @@ export const CONFIG_ENTRIES = {
     verifyAfterMs: v.optional(int(0, 300_000), 15_000),
     scanSettleMs: v.optional(int(0, 900_000), 75_000),
   }),
-  targets: v.optional(v.pipe(v.array(targetSchema), v.minLength(1, 'must list at least one target')), () =>
-    V1016_TARGETS.map((t) => ({ ...t })),
+  /**
+   * Absent: the five entries of the v1.0.16 stack, or none with `follow.enabled` (`withTargets`).
+   * Empty only with `follow.enabled`: then the registry's own entries are adopted at run time.
+   */
+  targets: v.optional(v.array(targetSchema)),
+  /** Adopt at run time every registry entry registered by a Cloud Map name of the namespace (follow/). */
+  follow: v.optional(
+    strictObject({
+      enabled: v.optional(v.boolean(), false),
+      /** Registry paths never adopted (exactly as stored). */
+      exclude: v.optional(v.array(v.string()), []),
+    }),
+    {},
+  ),
+  /** The DynamoDB table that records which entries the reconciler wrote (required with follow). */
+  ownership: v.optional(
+    strictObject({
+      table: v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
+      ),
+    }),
   ),
   dryRun: v.optional(v.boolean(), false),
   resyncMinutes: v.optional(int(1, 60), 5),
@@ -172,7 +192,9 @@ export const RETIRED_FIELDS: Readonly<Record<string, string>> = {
 };
 
 /** The reconciler's configuration, validated, with defaults filled in. */
-export type ReconcilerConfig = v.InferOutput<typeof configSchema> & {
+export type ReconcilerConfig = Omit<v.InferOutput<typeof configSchema>, 'targets'> & {
+  /** The targets as written; absent, those of `targetsOf`. */
+  targets: TargetConfig[];
   /** The cluster's name, whether `cluster` was given as a name or an ARN. */
   clusterName: string;
 };
@@ -190,12 +212,22 @@ export type RegistryAuthConfig = ReconcilerConfig['registry']['auth'];
  * construct on its settings.
  */
 export function configProblems(
-  config: Pick<v.InferOutput<typeof configSchema>, 'namespace' | 'targets'>,
+  config: Pick<v.InferOutput<typeof configSchema>, 'namespace' | 'targets' | 'follow' | 'ownership'>,
+  /** The construct creates the ownership table and names it when `ownership` is left out. */
+  tableByConstruct = false,
 ): string[] {
   const seen = new Map<string, number>();
   const problems: string[] = [];
   const suffix = `.${config.namespace.toLowerCase()}`;
-  config.targets.forEach((t, i) => {
+  if (config.targets?.length === 0 && !config.follow.enabled)
+    problems.push('targets: must list at least one target (or set follow.enabled)');
+  if (config.follow.enabled && config.ownership === undefined && !tableByConstruct)
+    problems.push('ownership.table: required when follow.enabled is true (the construct sets it)');
+  config.follow.exclude.forEach((path, i) => {
+    const problem = registryPathProblem(path);
+    if (problem !== undefined) problems.push(`follow.exclude.${i}: ${problem}`);
+  });
+  (config.targets ?? []).forEach((t, i) => {
     const key = `${t.kind} ${t.path}`;
     const first = seen.get(key);
     if (first !== undefined) problems.push(`targets.${i}.path: duplicates targets.${first} (${key})`);
@@ -209,6 +241,18 @@ export function configProblems(
     }
   });
   return problems;
+}
+
+/**
+ * The targets a configuration keeps: as written; when absent, the five entries of the v1.0.16
+ * stack, or none with `follow.enabled` (the registry's own entries are then adopted at run time).
+ */
+export function targetsOf(config: {
+  readonly targets?: TargetConfig[] | undefined;
+  readonly follow: { readonly enabled: boolean };
+}): TargetConfig[] {
+  if (config.targets !== undefined) return config.targets;
+  return config.follow.enabled ? [] : V1016_TARGETS.map((t) => ({ ...t, port: 'url' }));
 }
 
 /** The problems of a schema's issues, a retired field named with what became of it. */
@@ -239,7 +283,7 @@ export function parseConfig(input: unknown, source = 'configuration'): Reconcile
   const problems = configProblems(config);
   if (problems.length > 0) throw invalid(source, problems);
   const clusterName = CLUSTER_ARN.exec(config.cluster)?.[1] ?? config.cluster;
-  return { ...config, clusterName };
+  return { ...config, targets: targetsOf(config), clusterName };
 }
 
 /** Environment variables the configuration is read from. */

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsAdapters } from './aws/clients';
+import { createFollowAws } from './aws/follow';
 import { workQueueFromEnv } from './aws/work-queue';
 import { loadConfigFromEnv } from './config';
 import { EmfMetrics } from './emf';
@@ -27,11 +28,16 @@ const config = (() => {
   }
 })();
 
+const registry = createRegistryClient(config.registry, { logger });
+// Follow mode: the ownership table and the adopter (functions/reconciler/follow).
+const follow = createFollowAws(config);
+
 export const { handler } = createWorkerHandler({
   queue: workQueueFromEnv(logger),
   config,
   ...createAwsAdapters(),
-  registry: createRegistryClient(config.registry, { logger }),
+  registry,
+  ...(follow === undefined ? {} : { follow: { ...follow, pages: registry.pages() } }),
   logger,
   metrics,
   flush: () => metrics.flush(),

@@ -1,6 +1,10 @@
 import type { ReconcilerConfig } from './config';
+import { isRegistryEvent } from './core/screen';
 import { DEFAULTS, type LagRetry, realSleep } from './defaults';
 import { type Seats, seatsOf } from './delivery/ecs-batcher';
+import { describeError, isRetryable } from './errors';
+import type { Follower, FollowPages } from './follow/follower';
+import type { OwnershipPort } from './follow/ownership';
 import { CountingContext, mergeCalls } from './orchestration/calls';
 import { type EntryDeps, reconcileEntry } from './orchestration/entry';
 import { type Ignored, type Plan, planTriggers, type Trigger } from './orchestration/plan';
@@ -44,6 +48,13 @@ export interface ReconcilerDeps {
   onRecord?: (record: DecisionRecord) => void;
   /** Receives every ignored trigger. */
   onIgnored?: (ignored: Ignored) => void;
+  /**
+   * Follow mode (config.follow.enabled): the ownership table, the adopter and, for a schedule on
+   * the direct path, the registry's list pages. Without `follower`, only the targets given are
+   * reconciled (the queue path hands each Reconciler its one entry), but adopted ones still pass
+   * the ownership gate.
+   */
+  follow?: { ownership: OwnershipPort; follower?: Follower; pages?: FollowPages };
 }
 
 /**
@@ -60,8 +71,10 @@ export class Reconciler {
   private readonly pointers: PointerMemory;
   private readonly entry: EntryDeps;
   private readonly seats: Seats;
+  private readonly follow: ReconcilerDeps['follow'];
 
   constructor(deps: ReconcilerDeps) {
+    this.follow = deps.follow;
     this.config = deps.config;
     this.seats = seatsOf(deps.ecs);
     this.now = deps.now ?? Date.now;
@@ -94,6 +107,17 @@ export class Reconciler {
       maxDeferAttempts: deps.maxDeferAttempts ?? DEFAULTS.maxDeferAttempts,
       lagRetry: deps.lagRetry ?? DEFAULTS.lagRetry,
       services: this.services,
+      ...(deps.follow === undefined
+        ? {}
+        : {
+            ownership: {
+              ownership: deps.follow.ownership,
+              namespace: deps.config.namespace,
+              now: this.now,
+              dryRun: deps.config.dryRun,
+              onRowChange: (service: string) => deps.follow?.follower?.forget(service),
+            },
+          }),
     };
   }
 
@@ -104,11 +128,14 @@ export class Reconciler {
   }
 
   private async reconcileAll(triggers: Trigger[]): Promise<ReconcileOutcome> {
+    const adoption = await this.adopted(triggers);
     const { plans, ignored, stopping } = await planTriggers(triggers, {
       config: this.config,
       services: this.services,
       reporter: this.reporter,
+      ...(adoption.follow === undefined ? {} : { follow: adoption.follow }),
     });
+    ignored.push(...adoption.ignored);
     const checks = await this.pointers.check(plans);
     const records = await mapLimit(
       plans,
@@ -122,6 +149,47 @@ export class Reconciler {
     });
     for (const ig of ignored) if (ig.retryable) retrySources.add(ig.source);
     return { records, ignored, retrySources };
+  }
+
+  /**
+   * Follow mode on the direct path: a schedule or a registry restart adopts every entry the shared
+   * rule matches or the table holds; a task event, the entries the table ties to its service. A
+   * failed listing is reported as the trigger's retryable lookup failure, never guessed around.
+   */
+  private async adopted(
+    triggers: Trigger[],
+  ): Promise<{ follow?: import('./orchestration/plan').PlanFollow; ignored: Ignored[] }> {
+    const follower = this.follow?.follower;
+    if (follower === undefined || !this.config.follow.enabled) return { ignored: [] };
+    const ignored: Ignored[] = [];
+    const wide = triggers.filter((t) => t.type === 'schedule' || isRegistryEvent(t.event, this.config));
+    let every: import('./config').TargetConfig[] = [];
+    if (wide.length > 0 && this.follow?.pages !== undefined) {
+      const ctx = new CountingContext();
+      try {
+        const found = await follower.everyTarget(this.follow.pages, ctx);
+        every = found.targets;
+        for (const p of found.problems) this.reportFollowFailure(wide, p, ignored);
+      } catch (error) {
+        this.reportFollowFailure(wide, error, ignored);
+      }
+    }
+    return { follow: { every, forService: (service) => follower.forService(service) }, ignored };
+  }
+
+  private reportFollowFailure(triggers: Trigger[], error: unknown, ignored: Ignored[]): void {
+    for (const t of triggers) {
+      const ig: Ignored = {
+        source: t.source,
+        eventId: t.type === 'schedule' ? t.eventId : t.event.eventId,
+        ...(t.type === 'task' ? { taskId: t.event.taskId } : {}),
+        reason: 'service-lookup-failed',
+        detail: `follow mode cannot find the adopted entries: ${describeError(error)}`,
+        retryable: isRetryable(error),
+      };
+      this.reporter.ignored(ig);
+      ignored.push(ig);
+    }
   }
 
   private async reconcileTarget(
@@ -144,6 +212,7 @@ export class Reconciler {
       durationMs: Math.max(0, this.now() - started),
       dryRun: this.config.dryRun,
       registryService: this.config.registryService,
+      follow: this.config.follow.enabled,
     });
     this.reporter.record(record);
     this.pointers.remember(plan.target, record, outcome.decision?.chosen, outcome.pointerVerified === true);

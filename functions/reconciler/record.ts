@@ -51,6 +51,17 @@ export interface DecisionRecord {
   mayReset?: string[];
   /** The registry holds the server disabled and tagged `security-pending` (its security scan failed). */
   securityPending?: true;
+  /**
+   * Follow mode: whether the entry is a configured target or was adopted at run time (by the
+   * shared rule's `match`, or by its ownership `row`), with the owner row's state: `none` (not
+   * ours), `adopting` (named a Cloud Map service), `owned`, `recorded` (this write recorded it),
+   * `released` (changed by someone since our write: row deleted).
+   */
+  follow?: {
+    origin: 'configured' | 'adopted';
+    via?: 'match' | 'row';
+    owner?: 'none' | 'owned' | 'adopting' | 'released' | 'recorded';
+  };
   /** Remote calls made for this target, by API. */
   calls: Partial<Record<ApiName, number>>;
   /** Whether a retry could change the outcome (set for `defer` and retryable `error`). */

@@ -41,6 +41,14 @@ export const MetricName = {
   WriteMayReset: 'WriteMayReset',
   /** A managed server the registry holds disabled with `security-pending` (its scan failed), seen on any read. */
   ServerSecurityPending: 'ServerSecurityPending',
+  /** Follow mode: an entry registered by name was adopted (its first write recorded an ownership row). */
+  FollowAdopted: 'FollowAdopted',
+  /** Follow mode: an adopted entry someone changed since our write was released (row deleted). */
+  FollowReleased: 'FollowReleased',
+  /** Follow mode: an entry the ownership table does not give us was left alone (`not-owned`). */
+  FollowNotOwned: 'FollowNotOwned',
+  /** Follow mode: decisions on entries we own (one per owned entry and reconcile). */
+  FollowOwned: 'FollowOwned',
   /** Time to reconcile one target, in milliseconds. */
   ReconcileDuration: 'ReconcileDuration',
 } as const;

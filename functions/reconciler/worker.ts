@@ -8,7 +8,8 @@ import { byGroup, groupBatchFailures } from './delivery/failures';
 import { entryGroupId } from './delivery/group';
 import { verifyBody, verifyDelaySeconds } from './delivery/messages';
 import { type RetryCause, retryVisibilitySeconds } from './delivery/retry';
-import { describeError } from './errors';
+import { describeError, EntryNotFoundError } from './errors';
+import type { AdoptedTarget } from './follow/follower';
 import {
   type InvocationContext,
   type InvocationInput,
@@ -16,6 +17,7 @@ import {
   readInvocation,
   toTriggers,
 } from './invocation';
+import { NO_COUNT } from './ports';
 import { Reconciler, type ReconcilerDeps } from './reconcile';
 import type { DecisionRecord } from './record';
 import { MetricName, NO_METRICS, SILENT_LOGGER } from './telemetry';
@@ -149,7 +151,16 @@ export class Worker {
     const service = inputs
       .map((i) => (i.intake.kind === 'task' ? i.intake.event.service : undefined))
       .find((x) => x !== undefined);
-    const reconciler = this.reconcilerFor(groupId, service);
+    let adopted: AdoptedTarget | undefined;
+    if (!this.targets.has(groupId) && this.deps.follow?.follower !== undefined) {
+      // Follow mode: a group the configuration does not name is an adopted entry, or nothing to do.
+      adopted = await this.adoptedTarget(groupId);
+      if (adopted === undefined) {
+        logger.info(`entry group ${groupId}: not a configured target and not adopted; nothing to do`);
+        return;
+      }
+    }
+    const reconciler = this.reconcilerFor(groupId, service, adopted);
     const triggers = toTriggers(inputs, logger, this.deps.metrics ?? NO_METRICS, this.deps.onMalformed);
     const outcome = await reconciler.reconcile(triggers);
     const retried = outcome.records.filter((r) => r.retryable);
@@ -195,9 +206,27 @@ export class Worker {
    * names its entry by its group and its service by the event, so the entry's Reconciler treats
    * an unnamed target as named by that service and never repeats the look-up.
    */
-  private reconcilerFor(groupId: string, service: string | undefined): Reconciler {
-    const configured = this.targets.get(groupId);
-    const key = configured === undefined ? '\n(all)' : `${groupId}\n${service ?? ''}`;
+  private async adoptedTarget(groupId: string): Promise<AdoptedTarget | undefined> {
+    const follower = this.deps.follow?.follower;
+    const at = groupId.indexOf(':');
+    const kind = groupId.slice(0, at);
+    const path = groupId.slice(at + 1);
+    if (follower === undefined || (kind !== 'server' && kind !== 'agent') || path.startsWith('sha256:'))
+      return undefined;
+    try {
+      return await follower.forRef({ kind, path }, (ref) => this.registry.readEntry(ref, NO_COUNT), NO_COUNT);
+    } catch (error) {
+      if (error instanceof EntryNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  private reconcilerFor(groupId: string, service: string | undefined, adopted?: AdoptedTarget): Reconciler {
+    const configured = this.targets.get(groupId) ?? adopted;
+    const key =
+      configured === undefined
+        ? '\n(all)'
+        : `${groupId}\n${service ?? ''}\n${adopted === undefined ? '' : `${adopted.cloudMapService}\n${adopted.ecsService}`}`;
     const known = this.reconcilers.get(key);
     if (known !== undefined) return known;
     const { config } = this.deps;
@@ -210,6 +239,9 @@ export class Worker {
         : configured;
     const r = new Reconciler({
       ...this.deps,
+      // Each entry's Reconciler reconciles its one target: adopted ones pass the ownership gate,
+      // and none lists the registry (that is the fan-out's resync).
+      ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
       // One look-up round per delivery: a Cloud Map lag is re-checked by redelivery, not by waiting here.
       config: { ...config, targets: target === undefined ? config.targets : [target] },
       lagRetry: NO_LAG_RETRY,

@@ -75,6 +75,12 @@ export function buildDashboard(
       sum(MetricName.WriteMayReset, 'write may have reset fields'),
       sum(MetricName.UntrustedInstance, 'untrusted instance'),
     ]),
+    graph('Follow mode (ownership)', [
+      sum(MetricName.FollowAdopted, 'adopted'),
+      sum(MetricName.FollowReleased, 'released'),
+      sum(MetricName.FollowNotOwned, 'not owned (left alone)'),
+      sum(MetricName.FollowOwned, 'owned entries reconciled'),
+    ]),
     graph('Dead-letter queues (messages)', [
       metrics.messagesVisible(queues.workDeadLetterQueue).with({ label: 'work DLQ (an entry failed)' }),
       metrics.messagesVisible(queues.triggerDeadLetterQueue).with({ label: 'trigger DLQ (fan-out failed)' }),

@@ -1058,7 +1058,7 @@ describe('Function: decide', () => {
     });
     expect(decision.retryable).toBe(expected.action === 'defer');
     expect(decision.detail).not.toBe('');
-    expect(REASONS[decision.reason]).toBeDefined();
+    expect(REASONS[decision.reason as keyof typeof REASONS]).toBeDefined();
   });
 
   it('covers every reason code in the table', () => {

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import {
   CreateClusterCommand,
+  CreateServiceCommand as CreateEcsServiceCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -60,6 +61,11 @@ export interface World {
     cloudMapService: string | undefined,
     count: number,
   ): Promise<Task[]>;
+  /**
+   * Creates a Cloud Map service of the namespace and an ECS service of the cluster that publishes
+   * it through ServiceRegistries (no tasks: start them with `startTasks`). Returns the Cloud Map ARN.
+   */
+  addService(ecsService: string, cloudMapService: string): Promise<string>;
   /** Stops a task and deregisters it, as ECS does. */
   stopTask(task: Task, cloudMapService: string): Promise<void>;
   /** An ECS Task State Change event of the cluster with a fresh id. */
@@ -177,6 +183,23 @@ export async function buildWorld(moto: MotoFixture, generation: Generation): Pro
         }
       }
       return tasks;
+    },
+    async addService(ecsService, cloudMapService) {
+      const created = await cloudMap.send(
+        new CreateServiceCommand({ Name: cloudMapService, NamespaceId: namespaceId }),
+      );
+      const arn = created.Service?.Arn as string;
+      cloudMapServiceIds.set(cloudMapService, created.Service?.Id as string);
+      await ecs.send(
+        new CreateEcsServiceCommand({
+          cluster: CLUSTER,
+          serviceName: ecsService,
+          taskDefinition: 'currenttime',
+          desiredCount: 0,
+          serviceRegistries: [{ registryArn: arn }],
+        }),
+      );
+      return arn;
     },
     async stopTask(task, cloudMapService) {
       await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: task.taskId }));

@@ -701,7 +701,9 @@ describe('Function: loadConfigFromEnv', () => {
     );
 
     // Assess
-    expect(error.message).toBe(`invalid ${CONFIG_ENV}: targets: must list at least one target`);
+    expect(error.message).toBe(
+      `invalid ${CONFIG_ENV}: targets: must list at least one target (or set follow.enabled)`,
+    );
   });
 
   it('reports invalid JSON in a file, naming the file', () => {

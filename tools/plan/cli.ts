@@ -3,6 +3,7 @@ import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
 import { scheduledEventBody } from '../../functions/fanout/bodies';
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
+import { createFollowAws } from '../../functions/reconciler/aws/follow';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { realSleep } from '../../functions/reconciler/defaults';
 import { PermanentError } from '../../functions/reconciler/errors';
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
   const path = new DeployedPath({
     config,
     ...createAwsAdapters(),
+    follow: createFollowAws(config, { maxAttempts: 2 }),
     registry: {
       readEntry: (ref, ctx) => client.readEntry(ref, ctx),
       writeUrl: async () => {

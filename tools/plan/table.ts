@@ -47,7 +47,8 @@ export function planTable(records: DecisionRecord[]): string {
       const notes = recordFlags(r)
         .filter((f) => !f.startsWith('security-pending'))
         .map((f) => `  note:      ${f}`);
-      return [head, now, ...instances, verdict, why, ...notes].join('\n');
+      const follow = r.follow === undefined ? [] : [`  follow:    ${followText(r.follow)}`];
+      return [head, now, ...instances, verdict, why, ...notes, ...follow].join('\n');
     })
     .join('\n\n');
 }
@@ -57,4 +58,21 @@ export function planSummary(records: DecisionRecord[]): string {
   const counts = new RecordCounts();
   for (const r of records) counts.add(r);
   return `${records.length} target(s): ${counts.actionText() || 'none'}; ${counts.healthText()}; plan only, nothing written`;
+}
+
+/** Follow mode's word on an entry: configured, or adopted and whose it is (the owner row's state). */
+function followText(f: NonNullable<DecisionRecord['follow']>): string {
+  if (f.origin === 'configured') return 'configured target';
+  const via = f.via === 'row' ? 'its ownership row' : 'the shared matching rule';
+  switch (f.owner) {
+    case 'adopting':
+      return `adopt (found by ${via}; its first write records an ownership row)`;
+    case 'owned':
+    case 'recorded':
+      return `adopted, owned (the ownership row says we wrote its address)`;
+    case 'released':
+      return 'released (changed by someone since our write: the row goes, the entry is theirs)';
+    default:
+      return `adopted, not ours to write (${via})`;
+  }
 }

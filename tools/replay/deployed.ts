@@ -5,6 +5,8 @@ import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { minFunctionTimeoutMs } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId, workDedupId } from '../../functions/reconciler/delivery/group';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import type { Follower } from '../../functions/reconciler/follow/follower';
+import type { OwnershipPort } from '../../functions/reconciler/follow/ownership';
 import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/reconciler/ports';
 import type { Ignored } from '../../functions/reconciler/reconcile';
 import type { DecisionRecord } from '../../functions/reconciler/record';
@@ -39,6 +41,8 @@ export interface DeployedPathOptions {
   reads: Pick<RegistryClient, 'pages' | 'verifyWrite'>;
   logger: LoggerLike;
   metrics: MetricsSink;
+  /** Follow mode (functions/reconciler/aws/follow.ts `createFollowAws`), for both functions. */
+  follow?: { ownership: OwnershipPort; follower: Follower } | undefined;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   /** Every decision of the worker. */
@@ -118,6 +122,7 @@ export class DeployedPath {
           for (const m of messages) this.triggers.push(this.message(m.body, m.delaySeconds));
         },
       },
+      ...(o.follow === undefined ? {} : { follow: o.follow }),
       ...(o.onCheck === undefined ? {} : { onCheck: o.onCheck }),
       ...(o.onIgnored === undefined ? {} : { onIgnored: o.onIgnored }),
       ...(o.onVerification === undefined ? {} : { onVerification: o.onVerification }),
@@ -132,6 +137,7 @@ export class DeployedPath {
       now,
       sleep: o.sleep,
       ...(o.onRecord === undefined ? {} : { onRecord: o.onRecord }),
+      ...(o.follow === undefined ? {} : { follow: { ...o.follow, pages: o.reads.pages() } }),
       queue: {
         changeVisibility: async (message: WorkRecord, seconds: number) => {
           const m = this.work.find((w) => w.id === message.messageId);

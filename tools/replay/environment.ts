@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
+import { createFollowAws } from '../../functions/reconciler/aws/follow';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { realSleep } from '../../functions/reconciler/defaults';
 import type { Ignored } from '../../functions/reconciler/orchestration/plan';
@@ -196,6 +197,8 @@ export function liveEnvironment(options: {
   const { path, seen } = deployedPath({
     ...options,
     ...createAwsAdapters(),
+    // Follow mode: the ownership table and the adopter, as both Lambdas build them.
+    follow: createFollowAws(options.config, { maxAttempts: 2 }),
     registry: client,
     reads: client,
     now: Date.now,

@@ -373,6 +373,11 @@ export class MemoryRegistry implements RegistryPort {
     return this.entries.get(key(ref))?.url;
   }
 
+  /** Every entry of a kind, as a registry list shows it (follow mode's pages). */
+  list(kind: EntryRef['kind']): RegistryEntry[] {
+    return [...this.entries.values()].filter((e) => e.kind === kind).map((e) => structuredClone(e));
+  }
+
   /** Sets an address behind the reconciler's back (the registry's own reset on start, an operator). */
   set(ref: EntryRef, url: string): void {
     const entry = this.entries.get(key(ref));

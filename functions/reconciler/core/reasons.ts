@@ -18,10 +18,20 @@ export const REASONS = {
     "the entry's host is not the target's Cloud Map name (short or <name>.<namespace>), an IPv4 Cloud Map lists for it, or a private IPv4 (a replaced task's): never rewritten",
   'unparsable-url': 'the entry has no usable URL',
 } as const;
-export type Reason = keyof typeof REASONS;
+
+/** Reasons of follow mode's ownership rule (functions/reconciler/follow/verdict.ts), for adopted entries. */
+export const FOLLOW_REASONS = {
+  adopt:
+    'follow mode: the entry names a Cloud Map service published by one ECS service of the cluster: adopted (its first write records an ownership row)',
+  'not-owned':
+    'follow mode: the entry holds an address the ownership table does not say we wrote (set by hand, or never ours): left alone',
+  released:
+    'follow mode: the entry changed since our write (someone else set it): its ownership row is deleted and it is never written again until it names a Cloud Map service again',
+} as const;
+export type Reason = keyof typeof REASONS | keyof typeof FOLLOW_REASONS;
 
 /** The remote steps of one entry's reconcile, in order; a failure is reported by the step it hit. */
-export type FailureStage = 'registry-read' | 'cloudmap' | 'ecs' | 'registry-write';
+export type FailureStage = 'registry-read' | 'ownership' | 'cloudmap' | 'ecs' | 'registry-write';
 
 /** Reasons of an `error` record. */
 export const ERROR_REASONS = {
@@ -30,6 +40,8 @@ export const ERROR_REASONS = {
   'ecs-failed': 'asking ECS for the state of the tasks failed',
   'registry-write-failed': 'writing the new address to the registry failed',
   'write-not-confirmed': 'the registry read back another address than the one written',
+  'ownership-failed':
+    'the ownership table could not be read or written: nothing was written to the registry (retried)',
   'entry-missing': 'the registry has no entry at the target path (the reconciler never creates one)',
   'policy-denied':
     "the registry's URL security policy refused the task address (allow the tasks' subnets in SSRF_ALLOWED_CIDRS)",
@@ -38,6 +50,7 @@ export type ErrorReason = keyof typeof ERROR_REASONS;
 
 const STAGE_FAILURE = {
   'registry-read': 'registry-read-failed',
+  ownership: 'ownership-failed',
   cloudmap: 'cloudmap-failed',
   ecs: 'ecs-failed',
   'registry-write': 'registry-write-failed',

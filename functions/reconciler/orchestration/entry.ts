@@ -8,6 +8,8 @@ import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
 import type { LagRetry } from '../defaults';
 import { describeError, EntryNotFoundError, isRetryable, PolicyDeniedError } from '../errors';
+import { adoptionOf } from '../follow/follower';
+import { checkOwnership, type GateDeps, type GateResult } from '../follow/gate';
 import type {
   CallContext,
   CloudMapInstance,
@@ -33,6 +35,8 @@ export interface EntryDeps {
   lagRetry: LagRetry;
   /** Which targets an ECS service serves: tells whether a task's service runs the target. */
   services: Pick<ServiceDirectory, 'targetsFor'>;
+  /** Follow mode's ownership gate, for adopted targets (follow/gate.ts). */
+  ownership?: GateDeps;
 }
 
 /**
@@ -86,8 +90,17 @@ export async function reconcileEntry(
   let stage: FailureStage = 'registry-read';
   let entry: RegistryEntry | undefined;
   let decision: Decision | undefined;
+  let gate: GateResult | undefined;
   try {
     entry = await deps.registry.readEntry({ kind: target.kind, path: target.path }, ctx);
+    const adopted = adoptionOf(target);
+    if (adopted !== undefined) {
+      // An adopted entry is written only when the ownership table gives it to us (follow/gate.ts).
+      stage = 'ownership';
+      if (deps.ownership === undefined) throw new Error('follow mode without an ownership table');
+      gate = await checkOwnership({ ...target, adopted }, entry, deps.ownership);
+      if (gate.skip !== undefined) return { entry, decision: gate.skip, owner: gate.owner };
+    }
     const host = hostOf(entry.url) ?? '';
     const owns = (listed: readonly string[]) =>
       ownership({
@@ -116,7 +129,8 @@ export async function reconcileEntry(
             fullCheckMinutes: config.resyncFullCheckMinutes,
           })
         : undefined;
-    if (fromPointer !== undefined) return { entry, decision: fromPointer, pointerVerified: true };
+    if (fromPointer !== undefined)
+      return { entry, decision: fromPointer, pointerVerified: true, ...ownerOf(gate) };
     let instances: CloudMapInstance[] = [];
     let tasks: ReadonlyMap<string, TaskState> = new Map();
     let ecsServices: string[] | undefined;
@@ -170,11 +184,17 @@ export async function reconcileEntry(
         };
       }
     }
-    if (decision.action !== 'update' || decision.desiredUrl === undefined) return { entry, decision };
+    if (decision.action !== 'update' || decision.desiredUrl === undefined)
+      return { entry, decision, ...ownerOf(gate) };
     if (config.dryRun) {
       // The write this run would make: name what it may reset that no read shows (plan says it first).
       const mayReset = deps.registry.fieldsMayReset?.(entry) ?? [];
-      return { entry, decision, ...(mayReset.length === 0 ? {} : { mayReset }) };
+      return { entry, decision, ...(mayReset.length === 0 ? {} : { mayReset }), ...ownerOf(gate) };
+    }
+    if (gate !== undefined) {
+      stage = 'ownership';
+      await gate.commit(decision.desiredUrl);
+      gate.owner = 'recorded';
     }
     stage = 'registry-write';
     const hostForms = {
@@ -188,6 +208,8 @@ export async function reconcileEntry(
     const redecide = (current: RegistryEntry): string | undefined => {
       const fresh = decide({ ...input, currentUrl: current.url, instances, tasks, ecsServices });
       again = { entry: current, decision: fresh };
+      // An adopted entry is written only with the address its ownership row records.
+      if (gate !== undefined && fresh.desiredUrl !== decision?.desiredUrl) return undefined;
       return fresh.action === 'update' ? fresh.desiredUrl : undefined;
     };
     const result = await deps.registry.writeUrl(entry, decision.desiredUrl, ctx, { redecide, hostForms });
@@ -202,11 +224,13 @@ export async function reconcileEntry(
     };
     const mayReset =
       result.mayReset === undefined || result.mayReset.length === 0 ? {} : { mayReset: result.mayReset };
-    if (result.superseded === true || result.confirmed) return { entry, decision, write, ...mayReset };
+    if (result.superseded === true || result.confirmed)
+      return { entry, decision, write, ...mayReset, ...ownerOf(gate) };
     return {
       entry,
       decision,
       write,
+      ...ownerOf(gate),
       ...mayReset,
       failure: {
         reason: 'write-not-confirmed',
@@ -219,6 +243,7 @@ export async function reconcileEntry(
     return {
       ...(entry === undefined ? {} : { entry }),
       ...(decision === undefined ? {} : { decision }),
+      ...ownerOf(gate),
       failure: {
         reason: notFound
           ? 'entry-missing'
@@ -230,4 +255,9 @@ export async function reconcileEntry(
       },
     };
   }
+}
+
+/** The owner row's state for the record, when the entry is adopted. */
+function ownerOf(gate: GateResult | undefined): { owner?: GateResult['owner'] } {
+  return gate === undefined ? {} : { owner: gate.owner };
 }

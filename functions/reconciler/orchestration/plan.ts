@@ -49,6 +49,16 @@ export interface PlanDeps {
   config: ReconcilerConfig;
   services: ServiceDirectory;
   reporter: Reporter;
+  /** Follow mode: the entries adopted at run time besides the configured targets. */
+  follow?: PlanFollow;
+}
+
+/** The adopted targets a plan may add (functions/reconciler/follow/follower.ts). */
+export interface PlanFollow {
+  /** Every adopted target: a schedule or a registry restart asks for them all. */
+  every: readonly TargetConfig[];
+  /** The adopted targets an ECS service backs (its ownership rows). */
+  forService(service: string): Promise<TargetConfig[]>;
 }
 
 /**
@@ -104,8 +114,9 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
       stopping.add(trigger.event.taskId);
   }
   for (const trigger of triggers) {
+    const every = deps.follow === undefined ? config.targets : [...config.targets, ...deps.follow.every];
     if (trigger.type === 'schedule') {
-      for (const target of config.targets) addPlan(target, 'all-targets', trigger);
+      for (const target of every) addPlan(target, 'all-targets', trigger);
       continue;
     }
     const why = screen(trigger.event, config);
@@ -114,7 +125,7 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
       continue;
     }
     if (isRegistryEvent(trigger.event, config)) {
-      for (const target of config.targets) addPlan(target, 'all-targets', trigger);
+      for (const target of every) addPlan(target, 'all-targets', trigger);
       continue;
     }
     const service = trigger.event.service as string;
@@ -122,6 +133,8 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
     let matches: ServiceMatch[];
     try {
       matches = await services.targetsFor(service, calls);
+      for (const target of (await deps.follow?.forService(service)) ?? [])
+        matches.push({ target, match: 'config' });
     } catch (error) {
       reporter.lookupFailed();
       ignore(

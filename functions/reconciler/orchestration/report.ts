@@ -1,6 +1,8 @@
 import { type Decision, untrustedInstances } from '../core/decide';
 import { type ErrorReason, isNoLiveInstance } from '../core/reasons';
 import { isRegistryEvent } from '../core/screen';
+import { adoptionOf } from '../follow/follower';
+import type { OwnerState } from '../follow/gate';
 import type { RegistryEntry } from '../ports';
 import type { DecisionRecord, TriggerInfo } from '../record';
 import { type LoggerLike, MetricName, type MetricsSink } from '../telemetry';
@@ -22,15 +24,25 @@ export type EntryOutcome = {
   mayReset?: string[];
   /** The decision came from the resync's ECS-only check (the pointer's age is kept). */
   pointerVerified?: boolean;
+  /** An adopted entry's owner row state (follow/gate.ts). */
+  owner?: OwnerState;
 } & ({ failure: Failure; decision?: Decision } | { failure?: undefined; decision: Decision });
 
 /** Builds the decision record of one entry's reconcile. */
 export function buildRecord(
   plan: Plan,
   outcome: EntryOutcome,
-  options: { calls: CallCounts; durationMs: number; dryRun: boolean; registryService: string | undefined },
+  options: {
+    calls: CallCounts;
+    durationMs: number;
+    dryRun: boolean;
+    registryService: string | undefined;
+    /** Follow mode is on: every record says whether its entry is configured or adopted. */
+    follow?: boolean;
+  },
 ): DecisionRecord {
   const { target } = plan;
+  const adopted = adoptionOf(target);
   const { decision, entry, failure } = outcome;
   const last = plan.triggers.at(-1) as Trigger;
   return {
@@ -53,6 +65,11 @@ export function buildRecord(
     ...(outcome.write === undefined ? {} : { write: outcome.write }),
     ...(outcome.mayReset === undefined ? {} : { mayReset: outcome.mayReset }),
     ...(entry?.securityPending === true ? { securityPending: true as const } : {}),
+    ...(adopted !== undefined
+      ? { follow: { origin: 'adopted' as const, via: adopted.via, owner: outcome.owner ?? 'none' } }
+      : options.follow === true
+        ? { follow: { origin: 'configured' as const } }
+        : {}),
     calls: options.calls,
     retryable: failure === undefined ? outcome.decision.retryable : failure.retryable,
     durationMs: options.durationMs,
@@ -105,6 +122,11 @@ export class Reporter {
     if (record.reason === 'policy-denied') m.count(MetricName.PolicyDenied);
     if (record.write !== undefined && record.mayReset !== undefined) m.count(MetricName.WriteMayReset);
     if (record.securityPending) m.count(MetricName.ServerSecurityPending);
+    const owner = record.follow?.owner;
+    if (owner === 'recorded' && record.reason === 'resolve-name') m.count(MetricName.FollowAdopted);
+    if (owner === 'released') m.count(MetricName.FollowReleased);
+    if (record.reason === 'not-owned') m.count(MetricName.FollowNotOwned);
+    if (owner === 'owned' || owner === 'recorded') m.count(MetricName.FollowOwned);
     const untrusted = untrustedInstances(record.instances);
     if (untrusted.length > 0) {
       m.count(MetricName.UntrustedInstance, untrusted.length);

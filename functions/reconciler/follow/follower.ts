@@ -1,0 +1,209 @@
+import type { ReconcilerConfig, TargetConfig } from '../config';
+import { hostOf, isIPv4, normalizeHost } from '../core/url';
+import type { CallContext, EntryRef, RegistryEntry, TargetKind } from '../ports';
+import { type DiscoverWorld, type EntryMatch, matchEntry } from './match';
+import type { OwnerRow, OwnershipPort } from './ownership';
+
+/** The namespace's Cloud Map services and the cluster's ECS services (aws/follow-world.ts, or a fake). */
+export interface FollowWorldPort {
+  readWorld(ctx: CallContext): Promise<DiscoverWorld>;
+}
+
+/** One page of a registry list (the fan-out's page reader). */
+export interface FollowPages {
+  listPage(
+    kind: TargetKind,
+    offset: number,
+    limit: number,
+    ctx: CallContext,
+  ): Promise<{ entries: RegistryEntry[]; more: boolean }>;
+}
+
+/** An entry the reconciler follows without a configured target: how it was found. */
+export interface Adoption {
+  /** `match`: the entry names a Cloud Map service (the shared rule); `row`: the ownership table ties it. */
+  via: 'match' | 'row';
+}
+
+/** A target made at run time for an adopted entry (never a configured one). */
+export type AdoptedTarget = TargetConfig & { adopted: Adoption };
+
+/** The adoption of a target, or undefined for a configured one. */
+export function adoptionOf(target: TargetConfig): Adoption | undefined {
+  return (target as Partial<AdoptedTarget>).adopted;
+}
+
+export interface FollowerDeps {
+  config: ReconcilerConfig;
+  ownership: OwnershipPort;
+  world: FollowWorldPort;
+  now: () => number;
+  /** How long the world and an ECS service's rows are kept. */
+  ttlMs: number;
+}
+
+/** Index queries kept per ECS service (oldest dropped first). */
+const ROWS_CACHE_MAX = 256;
+const LIST_PAGE = 500;
+
+/**
+ * Follow mode's side of planning: which registry entries the reconciler adopts besides the
+ * configured targets (which always win for their paths, as do `follow.exclude`'s). An entry is
+ * adopted when the shared rule (match.ts) matches it by name, or when its ownership row ties it
+ * to an ECS service. Whether an adopted entry may be written is the gate's (gate.ts).
+ */
+export class Follower {
+  private world: { at: number; world: Promise<DiscoverWorld> } | undefined;
+  private readonly rows = new Map<string, { at: number; rows: OwnerRow[] }>();
+  private readonly skip: Set<string>;
+
+  constructor(private readonly deps: FollowerDeps) {
+    this.skip = new Set([
+      ...deps.config.targets.map((t) => `${t.kind} ${t.path}`),
+      ...deps.config.follow.exclude.flatMap((p) => [`server ${p}`, `agent ${p}`]),
+    ]);
+  }
+
+  /** Whether follow mode may adopt this entry (not configured, not excluded). */
+  mayAdopt(ref: EntryRef): boolean {
+    return !this.skip.has(`${ref.kind} ${ref.path}`);
+  }
+
+  /** The world, read at most once per `ttlMs`. */
+  readWorld(ctx: CallContext): Promise<DiscoverWorld> {
+    const now = this.deps.now();
+    if (this.world === undefined || now - this.world.at >= this.deps.ttlMs) {
+      const world = this.deps.world.readWorld(ctx);
+      this.world = { at: now, world };
+      // A failed read is not kept.
+      world.catch(() => {
+        if (this.world?.world === world) this.world = undefined;
+      });
+    }
+    return this.world.world;
+  }
+
+  /**
+   * The shared rule's verdict on one listed entry, against the world. A host that cannot name a
+   * Cloud Map service of the namespace (an IPv4, a dotted host outside it) is decided without
+   * reading the world (ListServices and DescribeServices of every service of the cluster).
+   */
+  async match(
+    entry: { kind: TargetKind; path: string; url?: string },
+    ctx: CallContext,
+  ): Promise<EntryMatch> {
+    const host = normalizeHost(hostOf(entry.url ?? '') ?? '');
+    const namespace = normalizeHost(this.deps.config.namespace);
+    const named = host !== '' && !isIPv4(host) && (!host.includes('.') || host.endsWith(`.${namespace}`));
+    const world = named ? await this.readWorld(ctx) : { namespace, cloudMapServices: [], ecsServices: [] };
+    return matchEntry(entry, world);
+  }
+
+  /** A target for an entry the rule matched (the entry names its Cloud Map service). */
+  fromMatch(m: EntryMatch): AdoptedTarget | undefined {
+    if (m.status !== 'matched' || m.cloudMapService === undefined || m.ecsService === undefined)
+      return undefined;
+    if (!this.mayAdopt(m)) return undefined;
+    return target(m.kind, m.path, m.cloudMapService, m.ecsService, 'match');
+  }
+
+  /** A target for an entry its ownership row ties to an ECS service. */
+  fromRow(row: OwnerRow): AdoptedTarget | undefined {
+    if (!this.mayAdopt(row)) return undefined;
+    return target(row.kind, row.path, row.cloudMapService, row.ecsService, 'row');
+  }
+
+  /** The entries the ownership table ties to an ECS service: one index query per service, cached briefly. */
+  async forService(ecsService: string): Promise<AdoptedTarget[]> {
+    const now = this.deps.now();
+    let cached = this.rows.get(ecsService);
+    if (cached === undefined || now - cached.at >= this.deps.ttlMs) {
+      cached = { at: now, rows: await this.deps.ownership.byEcsService(ecsService) };
+      if (this.rows.size >= ROWS_CACHE_MAX) {
+        const oldest = this.rows.keys().next().value;
+        if (oldest !== undefined) this.rows.delete(oldest);
+      }
+      this.rows.delete(ecsService);
+      this.rows.set(ecsService, cached);
+    }
+    return cached.rows.flatMap((r) => {
+      const t = this.fromRow(r);
+      return t === undefined ? [] : [t];
+    });
+  }
+
+  /** Forget an ECS service's rows (after this container wrote or released one of them). */
+  forget(ecsService: string): void {
+    this.rows.delete(ecsService);
+  }
+
+  /**
+   * The adopted target of one entry (a work message names it by its group): its row when it has
+   * one, else the rule's match on the entry as read. Undefined when follow mode does not take it.
+   */
+  async forEntry(entry: RegistryEntry, ctx: CallContext): Promise<AdoptedTarget | undefined> {
+    if (!this.mayAdopt(entry)) return undefined;
+    const row = await this.deps.ownership.get(entry);
+    if (row !== undefined) return this.fromRow(row);
+    return this.fromMatch(await this.match(entry, ctx));
+  }
+
+  /**
+   * The adopted target of the entry a work message names (by its group): its row when it has one
+   * (no registry read), else the rule's match on the entry as read. Undefined when follow mode
+   * does not take it.
+   */
+  async forRef(
+    ref: EntryRef,
+    read: (ref: EntryRef) => Promise<RegistryEntry>,
+    ctx: CallContext,
+  ): Promise<AdoptedTarget | undefined> {
+    if (!this.mayAdopt(ref)) return undefined;
+    const row = await this.deps.ownership.get(ref);
+    if (row !== undefined) return this.fromRow(row);
+    return this.fromMatch(await this.match(await read(ref), ctx));
+  }
+
+  /**
+   * Every adopted target (a schedule or a registry restart on the direct path): the registry's
+   * entries that the rule matches by name, and those the table holds rows for.
+   */
+  async everyTarget(
+    pages: FollowPages,
+    ctx: CallContext,
+  ): Promise<{ targets: AdoptedTarget[]; problems: Error[] }> {
+    const found = new Map<string, AdoptedTarget>();
+    const problems: Error[] = [];
+    for (const kind of ['server', 'agent'] as const) {
+      for (let offset = 0, more = true; more; ) {
+        const page = await pages.listPage(kind, offset, LIST_PAGE, ctx);
+        for (const e of page.entries) {
+          if (!this.mayAdopt(e)) continue;
+          const t = this.fromMatch(await this.match(e, ctx));
+          if (t !== undefined) found.set(`${t.kind} ${t.path}`, t);
+        }
+        more = page.more && page.entries.length > 0;
+        offset += page.entries.length;
+      }
+    }
+    try {
+      for (const row of await this.deps.ownership.list()) {
+        const t = this.fromRow(row);
+        if (t !== undefined && !found.has(`${t.kind} ${t.path}`)) found.set(`${t.kind} ${t.path}`, t);
+      }
+    } catch (error) {
+      problems.push(error as Error);
+    }
+    return { targets: [...found.values()], problems };
+  }
+}
+
+function target(
+  kind: TargetKind,
+  path: string,
+  cloudMapService: string,
+  ecsService: string,
+  via: Adoption['via'],
+): AdoptedTarget {
+  return { kind, path, cloudMapService, ecsService, port: 'url', adopted: { via } };
+}
