@@ -179,7 +179,7 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
     expect(visibilities()).toEqual([['rh-b1', 4]]);
   });
 
-  it('reads a message of an unknown group (today’s single-group shape) against every target', async () => {
+  it('drops a message of a group the configuration does not name, with a warning, and decides nothing', async () => {
     const s = setup();
     happen(s.world, event(ct3, 'RUNNING'));
     happen(s.world, event(TASKS.ct1, 'STOPPED'));
@@ -188,7 +188,11 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
       long,
     )) as SQSBatchResponse;
     expect(out.batchItemFailures).toEqual([]);
-    expect(s.memory.url(REFS.currenttime)).toBe(`http://${ct3.ipv4}:8000/`);
+    expect(s.records).toEqual([]);
+    expect(s.memory.url(REFS.currenttime)).toBe(`http://${TASKS.ct1.ipv4}:8000/`);
+    expect(s.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      expect.stringContaining('group ecs-task-events: the configuration names no such entry'),
+    ]);
   });
 
   it('refuses a direct EventBridge invocation, saying what to send instead, and decides nothing', async () => {
