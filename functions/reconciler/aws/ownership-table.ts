@@ -77,43 +77,46 @@ export class OwnershipTable implements OwnershipPort {
   }
 
   async byEcsService(ecsService: string): Promise<OwnerRow[]> {
-    const rows: OwnerRow[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.call('query the ECS service index', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: OWNERSHIP_INDEX,
-            KeyConditionExpression: '#s = :s',
-            ExpressionAttributeNames: { '#s': OWNERSHIP_INDEX_KEY },
-            ExpressionAttributeValues: { ':s': { S: ecsService } },
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        const row = fromItem(item);
-        if (row !== undefined) rows.push(row);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return rows;
+    return this.allPages('query the ECS service index', (start) =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: OWNERSHIP_INDEX,
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': OWNERSHIP_INDEX_KEY },
+          ExpressionAttributeValues: { ':s': { S: ecsService } },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      ),
+    );
   }
 
   async list(): Promise<OwnerRow[]> {
+    return this.allPages('list the rows', (start) =>
+      this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      ),
+    );
+  }
+
+  /** Every row of a paged Query or Scan, following `LastEvaluatedKey`. */
+  private async allPages(
+    what: string,
+    page: (
+      start: Record<string, AttributeValue> | undefined,
+    ) => Promise<{
+      Items?: Record<string, AttributeValue>[];
+      LastEvaluatedKey?: Record<string, AttributeValue>;
+    }>,
+  ): Promise<OwnerRow[]> {
     const rows: OwnerRow[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const out = await this.call('list the rows', () =>
-        this.client.send(
-          new ScanCommand({
-            TableName: this.table,
-            ConsistentRead: true,
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        ),
-      );
+      const out = await this.call(what, () => page(start));
       for (const item of out.Items ?? []) {
         const row = fromItem(item);
         if (row !== undefined) rows.push(row);
