@@ -106,9 +106,7 @@ export class OwnershipTable implements OwnershipPort {
   /** Every row of a paged Query or Scan, following `LastEvaluatedKey`. */
   private async allPages(
     what: string,
-    page: (
-      start: Record<string, AttributeValue> | undefined,
-    ) => Promise<{
+    page: (start: Record<string, AttributeValue> | undefined) => Promise<{
       Items?: Record<string, AttributeValue>[];
       LastEvaluatedKey?: Record<string, AttributeValue>;
     }>,
