@@ -18,7 +18,7 @@ export interface RegistryClientOptions extends RegistryHttpOptions {
   maxConflicts?: number;
 }
 
-/** The registry generations whose contracts the client speaks (see README, "Compatibility"). */
+/** The registry generations whose contracts the client speaks (see docs/compatibility.md). */
 export type RegistryGeneration = '1.0.16' | '1.29';
 /** `registry.api`: a generation, or `auto`. */
 export type RegistryApi = 'auto' | RegistryGeneration;

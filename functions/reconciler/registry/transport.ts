@@ -6,7 +6,7 @@
  *
  * Why not `fetch`: the SDK clients' HTTP handler already loads `node:https`, so these calls add no
  * module to a cold start, while the first `fetch` of a process loads undici (with its own HTTP/1
- * and HTTP/2 clients), about 30 ms on Node 24. The README's Benchmarks section has the figures.
+ * and HTTP/2 clients), about 30 ms on Node 24. docs/design.md, "Benchmarks", has the figures.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
