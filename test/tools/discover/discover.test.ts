@@ -1,7 +1,7 @@
 /**
  * `npm run discover` against moto_server and the local registry over HTTP. The CLI is spawned as
  * users run it; Service Connect, which moto does not return from DescribeServices, is covered in
- * process with a fake at the ECS adapter boundary (the adapter's `describeService`).
+ * process with a fake at the ECS adapter boundary (the adapter's `describeServices`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -264,12 +264,12 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
     const ecs = new ECSClient(moto.clientConfig());
     const adapter = new EcsAdapter(ecs);
     const describe = {
-      describeService: async (cluster: string, name: string, ctx: typeof NO_COUNT) => {
-        const found = await adapter.describeService(cluster, name, ctx);
-        return found !== undefined && name === 'mcp-gateway-currenttime'
-          ? { ...found, discoveryNames: ['currenttime-server'] }
-          : found;
-      },
+      describeServices: async (cluster: string, names: readonly string[], ctx: typeof NO_COUNT) =>
+        (await adapter.describeServices(cluster, names, ctx)).map((found) =>
+          found.serviceName === 'mcp-gateway-currenttime'
+            ? { ...found, discoveryNames: ['currenttime-server'] }
+            : found,
+        ),
     };
     const partial = partialConfig(registry.url);
     const config = parseConfig({
