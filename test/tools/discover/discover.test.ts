@@ -100,6 +100,53 @@ describeWithMoto('CLI: npm run discover', (moto) => {
     expect(out.stderr).toContain('auth.tokenSecret');
   });
 
+  test('--follow prints the shortest follow configuration, which the reconciler loads; stderr says per entry what follow mode would do', async () => {
+    registry.clearRequests();
+
+    const out = await runCli('discover', ['--config', partialFile, '--follow'], env);
+
+    expect([out.code, out.stderr]).toEqual([0, expect.any(String)]);
+    const document = JSON.parse(out.stdout);
+    expect(document).toEqual({
+      ...partialConfig(registry.url),
+      follow: { enabled: true },
+      ownership: { table: 'registry-reconciler-ownership' },
+    });
+    const file = join(work, 'follow.json');
+    writeFileSync(file, out.stdout);
+    const config = loadConfig(file);
+    expect([config.follow.enabled, config.targets, config.ownership?.table]).toEqual([
+      true,
+      [],
+      'registry-reconciler-ownership',
+    ]);
+    const row = (path: string) => out.stderr.split('\n').find((l) => l.includes(` ${path} `)) ?? '';
+    expect(row('/currenttime/')).toMatch(/^adopt /);
+    expect(row('/airegistry-tools/')).toMatch(/^adopt /);
+    expect(row('/flight-booking-agent')).toMatch(/^adopt /);
+    // Registered by IP: follow adopts by name only, and no row says we wrote it.
+    expect(row('/travel-assistant-agent')).toMatch(/^not-owned /);
+    expect(row('/weather/')).toMatch(/^foreign /);
+    expect(row('/missing/')).toMatch(/^no-cloud-map-service /);
+    expect(row('/orphan/')).toMatch(/^no-ecs-service /);
+    expect(row('/shared/')).toMatch(/^ambiguous /);
+    expect(out.stderr).toContain('note: ownership.table: registry-reconciler-ownership is a name to replace');
+    expect(out.stderr).toMatch(/follow: \d+ registry entries: adopt 3, owned 0, /);
+    expect(registry.requests().filter((r) => r.method !== 'GET' && !r.path.endsWith('/token'))).toEqual([]);
+  });
+
+  test('--follow --params prints a follow-mode parameters file that the CDK app accepts (the construct makes the table)', async () => {
+    const out = await runCli('discover', ['--config', partialFile, '--follow', '--params'], env);
+
+    expect(out.code).toBe(0);
+    const file = join(work, 'follow-params.json');
+    writeFileSync(file, out.stdout);
+    const { params, warnings } = loadParams(file);
+    expect(warnings).toEqual([]);
+    expect([params.follow?.enabled, params.targets, params.ownership]).toEqual([true, undefined, undefined]);
+    expect(JSON.parse(out.stdout)).not.toHaveProperty('targets');
+  });
+
   test('a relative --config is read from the caller directory (INIT_CWD), with a byte-order mark', async () => {
     writeFileSync(join(work, 'bom.json'), `\uFEFF${JSON.stringify(partialConfig(registry.url))}`);
 
