@@ -40,7 +40,8 @@ owned, or left alone and why: configured, excluded, not-owned, foreign, released
 with --json one {"follow": …} line each), and a "follow:" summary line counting them.
 
 Exit status: 0 when no target would end in error; 1 when any would (or AWS or the registry
-cannot be used; the summary says how many); 2 on bad usage.`;
+cannot be used, or in follow mode an entry's verdict is error; the summary says how many); 2 on
+bad usage.`;
 
 async function main(argv: string[]): Promise<number> {
   const args = readUsage('plan', HELP, () => parse(argv));

@@ -77,6 +77,19 @@ export interface FollowListingDeps extends FollowVerdictDeps {
 }
 
 const PAGE = 500;
+/** Entries asked about at once (each may read its ownership row). */
+const PARALLEL = 16;
+
+/** `fn` over `items`, at most `PARALLEL` at a time, results in the items' order. */
+async function inParallel<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
+  return out;
+}
 
 /**
  * Every server and agent the registry lists, then every ownership row whose entry it does not
@@ -94,7 +107,7 @@ export async function followListing(
   for (const kind of ['server', 'agent'] as const) {
     for (let offset = 0, more = true; more; ) {
       const page = await deps.pages.listPage(kind, offset, PAGE, ctx);
-      for (const entry of page.entries) rows.push(await followVerdictOf(entry, deps, ctx));
+      rows.push(...(await inParallel(page.entries, (entry) => followVerdictOf(entry, deps, ctx))));
       more = page.more && page.entries.length > 0;
       offset += page.entries.length;
     }
@@ -118,6 +131,10 @@ export async function followListing(
   return rows;
 }
 
+/**
+ * Follow mode's verdict on one entry as read: the reconciler's own questions, in its order. Never
+ * throws: a table or account that cannot be read makes the verdict `error`.
+ */
 export async function followVerdictOf(
   entry: RegistryEntry,
   deps: FollowVerdictDeps,
@@ -150,7 +167,7 @@ export async function followVerdictOf(
         verdict: v.verdict,
         cloudMapService: row.cloudMapService,
         ecsService: row.ecsService,
-        detail: v.detail,
+        detail: v.verdict === 'released' ? `${v.detail} by the next resync (not by this listing)` : v.detail,
       };
     }
     const m = await deps.follower.match(entry, ctx);
