@@ -11,6 +11,7 @@ import { liveReconciler } from '../cli/reconciler';
 import { checkRegistry } from '../cli/registry-check';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
+import { planFollow } from './follow-listing';
 import { planSummary, planTable } from './table';
 
 const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--out FILE] [--verbose]
@@ -34,8 +35,13 @@ or the Keycloak secret and token, and one authenticated read) and stops with one
 what to fix. The summary counts the decisions by action, the servers the registry's scan disabled
 after a write, the entries security-pending, the untrusted Cloud Map instances and the errors.
 
+With follow.enabled, it then lists every registry entry with what follow mode would do (adopt,
+owned, or left alone and why: configured, excluded, not-owned, foreign, released, ambiguous, …;
+with --json one {"follow": …} line each), and a "follow:" summary line counting them.
+
 Exit status: 0 when no target would end in error; 1 when any would (or AWS or the registry
-cannot be used; the summary says how many); 2 on bad usage.`;
+cannot be used, or in follow mode an entry's verdict is error; the summary says how many); 2 on
+bad usage.`;
 
 async function main(argv: string[]): Promise<number> {
   const args = readUsage('plan', HELP, () => parse(argv));
@@ -75,10 +81,14 @@ async function main(argv: string[]): Promise<number> {
   });
   const outcome = await reconciler.reconcile([{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]);
   if (!json) output.line(`${planTable(outcome.records)}\n`);
+  // Follow mode: every registry entry, adopted or left alone and why (follow-listing.ts).
+  const follow = await planFollow(config);
+  for (const line of follow?.lines(json) ?? []) output.line(line);
   const wrote = output.close();
   if (wrote !== undefined) process.stderr.write(`plan: ${wrote}\n`);
   process.stderr.write(`${planSummary(outcome.records)}\n`);
-  return outcome.records.some((r) => r.action === 'error') ? 1 : 0;
+  if (follow !== undefined) process.stderr.write(`${follow.summary}\n`);
+  return outcome.records.some((r) => r.action === 'error') || follow?.failed ? 1 : 0;
 }
 
 function parse(argv: string[]) {
