@@ -13,7 +13,7 @@ import type {
   WriteResult,
 } from '../../functions/reconciler/ports';
 import { NO_COUNT } from '../../functions/reconciler/ports';
-import { SECURITY_PENDING_TAG } from '../../functions/reconciler/registry/state';
+import { SECURITY_PENDING_TAG } from '../../functions/reconciler/registry/servers';
 import type { MemoryRegistry, World } from '../world/world';
 import type { ChaosKnobs } from './knobs';
 import type { ApiLimits, LimitedApi } from './limits';

@@ -15,7 +15,7 @@ import type {
   TargetKind,
   WriteVerification,
 } from '../../functions/reconciler/ports';
-import { verificationOf } from '../../functions/reconciler/registry/verify';
+import { verificationOf } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import type { MemoryRegistry } from '../world/world';
 import type { EnvHandler } from './groups';
