@@ -97,10 +97,17 @@ export function deployedBudget(registry: ReconcilerDeps['config']['registry']): 
   );
 }
 
+/** What a direct invocation with anything but an SQS batch is told (a user testing in the console). */
+export const DIRECT_INVOCATION_REFUSED =
+  'the reconciler handles batches of its FIFO work queue only (one message group per registry entry, made by the fan-out); ' +
+  'to test with an EventBridge event, send the event to the trigger queue (stack output TriggerQueueUrl: ' +
+  'aws sqs send-message --queue-url <TriggerQueueUrl> --message-body file://event.json), ' +
+  'or replay it locally with npm run replay -- event.json';
+
 /**
  * The deployed reconciler handler: SQS batches of the FIFO work queue take the per-entry queue
- * path (worker.ts); a direct EventBridge invocation (replay, a manual run) takes the handler of
- * createReconcilerHandler, with its in-invocation retries, and throws when a retry can help.
+ * path (worker.ts). Anything else is refused with `DIRECT_INVOCATION_REFUSED`, which says what
+ * to send instead: an event reaches the worker only through the fan-out's planning.
  */
 export function createWorkerHandler(options: WorkerWiringOptions): {
   handler: (event: unknown, context?: InvocationContext) => Promise<unknown>;
@@ -114,7 +121,6 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     window > 0
       ? new BatchingEcs(rest.ecs, { windowMs: window, ...(rest.sleep === undefined ? {} : { sleep }) })
       : rest.ecs;
-  const direct = createReconcilerHandler(rest).handler;
   const worker = new Worker({
     ...rest,
     ecs,
@@ -131,7 +137,10 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     ...(events === undefined ? {} : { events }),
   });
   const handler = async (event: unknown, context?: InvocationContext) => {
-    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) return direct(event, context);
+    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) {
+      rest.flush?.();
+      throw new Error(DIRECT_INVOCATION_REFUSED);
+    }
     try {
       // Without a Lambda context (a local call) there is no deadline: an hour.
       const started = Date.now();

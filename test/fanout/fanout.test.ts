@@ -9,6 +9,7 @@ import { SqsAdapter } from '../../functions/reconciler/aws/sqs';
 import { readTriggerMessage, shardBody, verifyBody } from '../../functions/reconciler/delivery/messages';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEvent } from '../../functions/reconciler/event';
+import type { Ignored } from '../../functions/reconciler/orchestration/plan';
 import type { RegistryEntry, WriteVerification } from '../../functions/reconciler/ports';
 import { MetricName } from '../../functions/reconciler/telemetry';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
@@ -50,6 +51,7 @@ function setup(
   const pageReads: { kind: string; offset: number; limit: number }[] = [];
   const verifications: VerificationRecord[] = [];
   const shards: ShardFigures[] = [];
+  const ignored: Ignored[] = [];
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   let verify: WriteVerification | undefined;
@@ -95,6 +97,7 @@ function setup(
     },
     onVerification: (v) => verifications.push(v),
     onShard: (s) => shards.push(s),
+    onIgnored: (i) => ignored.push(i),
   });
   const run = (bodies: string[], remainingMs?: number) =>
     handler(
@@ -110,6 +113,7 @@ function setup(
     pageReads,
     verifications,
     shards,
+    ignored,
     logger,
     metrics,
     run,
@@ -169,6 +173,24 @@ describe('Fan-out: task events', () => {
       '"not an event"',
     ]);
     expect(out.batchItemFailures).toEqual([]);
+    expect(f.work).toEqual([]);
+    expect(f.triggers).toEqual([]);
+    // Each dropped event is reported with the reason the reconciler would give, and counted.
+    expect(f.ignored.map((i) => i.reason).sort()).toEqual([
+      'other-cluster',
+      'status-not-actionable',
+      'unmanaged-service',
+    ]);
+    expect(f.metrics.get(MetricName.EventsIgnored)).toBe(3);
+    const malformed = f.logger.lines.filter((l) => l.extra.some((e) => 'malformed' in e));
+    expect(malformed.map((l) => l.level)).toEqual(['warn']);
+    expect(f.metrics.get(MetricName.EventsMalformed)).toBe(1);
+  });
+
+  it('reports a registry task that is not running as ignored (registry-task-not-running), and sends nothing', async () => {
+    const f = setup();
+    await f.run([ev(TASKS.reg1, 'PENDING')]);
+    expect(f.ignored.map((i) => i.reason)).toEqual(['registry-task-not-running']);
     expect(f.work).toEqual([]);
     expect(f.triggers).toEqual([]);
   });

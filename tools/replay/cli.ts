@@ -2,6 +2,7 @@ import '../cli/quiet-sdk';
 import '../cli/closed-stdout';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { VerificationRecord } from '../../functions/fanout/verify';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { describeError } from '../../functions/reconciler/errors';
 import type { DecisionRecord, TriggerInfo } from '../../functions/reconciler/record';
@@ -200,6 +201,24 @@ async function main(argv: string[]): Promise<number> {
         }
         if (!json) out(decisionLine(r.unit, rec));
       }
+      // The Lambda logs a resync shard's read-only decisions as one summary line: printed here.
+      if (json)
+        for (const rec of r.checked)
+          logger.info(
+            `${rec.action} ${rec.target.kind} ${rec.target.path}: ${rec.reason} (resync shard check)`,
+            {
+              decision: rec,
+            },
+          );
+      for (const v of r.verifications) {
+        if (v.disabledSecurityPending) {
+          tally.failures++;
+          process.stderr.write(
+            `✗ ${r.unit}: ${v.target.kind} ${v.target.path}: the registry's security scan disabled the server after the write of ${v.written} (security-pending); review the scan and re-enable it in the registry\n`,
+          );
+        }
+        if (!json) out(verificationLine(r.unit, v));
+      }
       if (!json) {
         for (const i of r.ignored) {
           out(`${r.unit}  ${`task ${short(i.taskId ?? '')}`.padEnd(36)}  ignored (${i.reason}): ${i.detail}`);
@@ -365,6 +384,26 @@ export function decisionLine(unit: string, r: DecisionRecord): string {
     r.action.padEnd(6),
     address,
     `(${r.reason}${r.action === 'error' ? `: ${r.detail}` : ''})${flags.map((f) => ` · ${f}`).join('')}`,
+  ].join('  ');
+}
+
+/** `unit  verify  target  what the read after the registry's scan found`. */
+export function verificationLine(unit: string, v: VerificationRecord): string {
+  const found = v.disabledSecurityPending
+    ? `DISABLED by the security scan (security-pending) after the write of ${v.written}`
+    : v.addressWrittenBack
+      ? `${v.url} back after the write of ${v.written} (a late scan wrote it back): reconciled again`
+      : v.changedSince
+        ? `${v.url} since the write of ${v.written} (a later write)`
+        : v.disabled
+          ? `disabled after the write of ${v.written}`
+          : `${v.url} verified`;
+  const blocked = v.blockedTools === undefined ? '' : ` · blocked tools: ${v.blockedTools.join(', ')}`;
+  return [
+    unit,
+    'verify after scan'.padEnd(36),
+    `${v.target.kind} ${v.target.path}`.padEnd(29),
+    found + blocked,
   ].join('  ');
 }
 
