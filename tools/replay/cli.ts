@@ -396,7 +396,7 @@ export function verificationLine(unit: string, v: VerificationRecord): string {
       : v.changedSince
         ? `${v.url} since the write of ${v.written} (a later write)`
         : v.disabled
-          ? `disabled after the write of ${v.written}`
+          ? `${v.url} verified; the server is disabled in the registry (no security-pending tag)`
           : `${v.url} verified`;
   const blocked = v.blockedTools === undefined ? '' : ` · blocked tools: ${v.blockedTools.join(', ')}`;
   return [
