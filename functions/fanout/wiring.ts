@@ -75,7 +75,7 @@ export function createFanoutHandler(options: FanoutOptions): {
   const fanout = createFanout(options);
   const logger = options.logger ?? SILENT_LOGGER;
   const handler: FanoutHandler = async (event, context) => {
-    const records = (event as { Records?: { messageId?: string; body?: unknown }[] } | null)?.Records;
+    const records = (event as { Records?: unknown } | null)?.Records;
     if (!Array.isArray(records)) throw new Error('the fan-out consumes SQS batches only (no Records)');
     const batchItemFailures: SQSBatchItemFailure[] = [];
     const fail = (id: string, error: unknown) => {
@@ -83,7 +83,9 @@ export function createFanoutHandler(options: FanoutOptions): {
       if (id !== '') batchItemFailures.push({ itemIdentifier: id });
     };
     const parsed: { id: string; m: TriggerMessage }[] = [];
-    for (const rec of records) {
+    for (const r of records as unknown[]) {
+      // A record that is no object (never from SQS) is read as one without an id or a body.
+      const rec = (typeof r === 'object' && r !== null ? r : {}) as { messageId?: unknown; body?: unknown };
       const id = typeof rec.messageId === 'string' ? rec.messageId : '';
       try {
         if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');

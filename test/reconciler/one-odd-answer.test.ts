@@ -3,7 +3,7 @@ import type { CallContext, EcsPort, TaskState } from '../../functions/reconciler
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { MetricName } from '../../functions/reconciler/telemetry';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
+import { taskEvent } from '../../tools/world/events';
 import type { World } from '../../tools/world/world';
 import { CLUSTER_ARN, type Harness, harness, REFS, TASKS } from './helpers';
 
@@ -187,22 +187,6 @@ describe('One odd answer never moves an entry', () => {
     // Assert
     expect(outcome.records[0]).toMatchObject({ action: 'update', desiredUrl: CT2_URL });
     expect(outcome.records[0]?.calls['ecs.DescribeTasks']).toBe(1);
-  });
-
-  it('in the resync, the pointer check and the full check are two answers: no third read', async () => {
-    // Arrange: the resync's ECS-only pointer check and the full check both miss ct1.
-    const { h, ecs } = await remembered();
-    await h.handler(scheduledEvent('resync-1'));
-    ecs.hide.set(TASKS.ct1.taskId, 2);
-    const before = ecs.asked.length;
-
-    // Act
-    await h.handler(scheduledEvent('resync-2', '2026-01-01T00:06:00Z'));
-
-    // Assert
-    const record = h.records.filter((r) => r.target.path === REFS.currenttime.path).at(-1);
-    expect(record).toMatchObject({ action: 'update', desiredUrl: CT2_URL });
-    expect(ecs.asked.slice(before).filter((ids) => ids.includes(TASKS.ct1.taskId))).toHaveLength(2);
   });
 });
 

@@ -118,7 +118,7 @@ describe('Ownership: discover and the reconciler over one registry', () => {
     // Assert
     expect(h.registry.url(ref('public'))).toBe(ENTRIES.public);
     expect(h.registry.writes.filter((w) => w.path === '/public/')).toEqual([]);
-    const publicRecords = h.records.filter((r) => r.target.path === '/public/');
+    const publicRecords = [...h.records, ...h.checks].filter((r) => r.target.path === '/public/');
     expect(publicRecords.length).toBeGreaterThanOrEqual(3);
     for (const r of publicRecords) expect([r.action, r.reason]).toEqual(['skip', 'foreign']);
     // A foreign public IP costs one Cloud Map read (it might be listed) and no ECS read.

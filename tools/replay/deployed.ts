@@ -1,11 +1,12 @@
 import type { SQSBatchResponse } from 'aws-lambda';
+import type { RegistryPages } from '../../functions/fanout/ports';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import type { ReconcilerConfig } from '../../functions/fanout/wiring';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { minFunctionTimeoutMs } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId, workDedupId } from '../../functions/reconciler/delivery/group';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
-import type { Follower } from '../../functions/reconciler/follow/follower';
+import type { Follower, FollowPages } from '../../functions/reconciler/follow/follower';
 import type { OwnershipPort } from '../../functions/reconciler/follow/ownership';
 import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/reconciler/ports';
 import type { Ignored } from '../../functions/reconciler/reconcile';
@@ -38,7 +39,7 @@ export interface DeployedPathOptions {
   /** The registry the worker writes to (plan wraps it to refuse writes). */
   registry: RegistryPort;
   /** The registry's page and verification reads (the client behind `registry`). */
-  reads: Pick<RegistryClient, 'pages' | 'verifyWrite'>;
+  reads: { pages(): RegistryPages & FollowPages; verifyWrite: RegistryClient['verifyWrite'] };
   logger: LoggerLike;
   metrics: MetricsSink;
   /** Follow mode (functions/reconciler/aws/follow.ts `createFollowAws`), for both functions. */
@@ -164,6 +165,17 @@ export class DeployedPath {
       const groupId = entryGroupId({ kind: e.kind, path: e.path });
       this.work.push({ ...this.message(body, 0), groupId, dedupId: workDedupId(groupId, triggerId) });
     }
+  }
+
+  /**
+   * A trigger-queue batch exactly as given (an SQS event made by hand, bodies of any type) to the
+   * fan-out, as its event source mapping would hand it over; `drain` then runs what it sent.
+   */
+  async deliverTriggers(event: unknown): Promise<SQSBatchResponse> {
+    const started = this.o.now();
+    return this.fanout(event, {
+      getRemainingTimeInMillis: () => DELIVERY.fanoutTimeoutSeconds * 1000 - (this.o.now() - started),
+    });
   }
 
   /** Runs both functions until both queues are empty, letting the clock pass to each delayed message. */
