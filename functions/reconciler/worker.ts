@@ -14,7 +14,7 @@ import {
   type InvocationContext,
   type InvocationInput,
   type Malformed,
-  readInvocation,
+  readQueueRecords,
   toTriggers,
 } from './invocation';
 import { NO_COUNT } from './ports';
@@ -86,7 +86,7 @@ export class Worker {
     const logger = this.deps.logger ?? SILENT_LOGGER;
     const batch = (event as { Records: unknown[] }).Records ?? [];
     if (!Array.isArray(batch)) throw new TypeError('an SQS batch has a Records array');
-    const records = readInvocation({ Records: batch }).inputs.map(
+    const records = readQueueRecords(batch).map(
       (input): WorkRecord => ({
         messageId: input.messageId ?? '',
         ...(input.receiptHandle === undefined ? {} : { receiptHandle: input.receiptHandle }),

@@ -72,9 +72,8 @@ function loggedRecords(h: Harness): DecisionRecord[] {
 
 const FB2 = { service: TASKS.fb1.service, taskId: '2b3c4d5e6f7a48b9c0d1e2f3a4b5c6d7', ipv4: '10.0.4.42' };
 const CT3 = { service: TASKS.ct1.service, taskId: '6c7d8e9f0a1b42c3d4e5f6a7b8c9d0e1', ipv4: '10.0.1.13' };
-const _REG2 = { service: TASKS.reg1.service, taskId: '7d8e9f0a1b2c43d4e5f6a7b8c9d0e1f2', ipv4: '10.0.0.11' };
 
-describe('Function: createHandler', () => {
+describe('Deployed path: task events through fan-out and worker', () => {
   beforeEach(() => {
     process.env[TOKEN_ENV] = SECRET_TOKEN;
   });

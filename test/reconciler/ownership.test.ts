@@ -1,4 +1,3 @@
-import type { DirectResult } from '../../functions/reconciler/invocation';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import { type DiscoverWorld, type MatchStatus, matchEntries } from '../../tools/discover/match';
 import type { ListedEntry } from '../../tools/discover/registry-list';
@@ -81,7 +80,7 @@ describe('Ownership: discover and the reconciler over one registry', () => {
     const matches = matchEntries(await listed(h), await discoverWorld(h));
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('resync-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('resync-1'));
 
     // Assert
     for (const k of KINDS) {
@@ -132,7 +131,7 @@ describe('Ownership: discover and the reconciler over one registry', () => {
     h.world.seedTask(task.service, { ...task, startedAt: '2025-12-31T00:00:00.000Z' });
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('resync-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('resync-1'));
     const matches = matchEntries(await listed(h), await discoverWorld(h));
 
     // Assert

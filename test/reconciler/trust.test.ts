@@ -1,5 +1,4 @@
 import { parseEvent } from '../../functions/reconciler/event';
-import type { DirectResult } from '../../functions/reconciler/invocation';
 import { MetricName } from '../../functions/reconciler/telemetry';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import {
@@ -8,6 +7,7 @@ import {
   DISCOVERED_TARGET,
   type Harness,
   harness,
+  type Outcome,
   REFS,
   TASKS,
   testConfig,
@@ -46,11 +46,11 @@ function running(t: SeededTask) {
 }
 
 /** Delivers an event after applying it to the world, as AWS would have. */
-async function deliver(h: Harness, event: ReturnType<typeof taskEvent>): Promise<DirectResult> {
+async function deliver(h: Harness, event: ReturnType<typeof taskEvent>): Promise<{ outcome: Outcome }> {
   const intake = parseEvent(event);
   if (intake.kind !== 'task') throw new Error('test event did not parse');
   h.world.applyEvent(intake.event);
-  return (await h.handler(event)) as DirectResult;
+  return h.handler(event);
 }
 
 describe('Reconciler: Cloud Map is checked against ECS', () => {
@@ -118,7 +118,7 @@ describe('Reconciler: Cloud Map is checked against ECS', () => {
     const first = await deliver(h, running(TASKS.ta1));
     // The registry resets the entry, so the resync checks in full instead of from its pointer.
     h.registry.set(REFS.travel, 'http://travel-assistant-agent:9000/');
-    const second = (await h.handler(scheduledEvent('sched-1'))) as DirectResult;
+    const second = await h.handler(scheduledEvent('sched-1'));
 
     // Assess
     for (const { outcome } of [first, second]) {
@@ -140,7 +140,7 @@ describe('Reconciler: Cloud Map is checked against ECS', () => {
     h.world.setTaskHealth(TASKS.gw1.taskId, 'HEALTHY');
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('sched-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('sched-1'));
 
     // Assess: DescribeServices for both groups; only the travel agent's own service serves it
     const record = outcome.records[0];
@@ -158,7 +158,7 @@ describe('Reconciler: Cloud Map is checked against ECS', () => {
     h.world.setTaskHealth(TASKS.ct2.taskId, 'HEALTHY');
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('sched-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('sched-1'));
 
     // Assess
     expect(outcome.records.find((r) => r.target.path === REFS.currenttime.path)).toMatchObject({
@@ -206,7 +206,7 @@ describe('Reconciler: Cloud Map is checked against ECS', () => {
     h.registry.set(REFS.currenttime, `http://${TASKS.ct1.ipv4}.:8000/`);
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('sched-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('sched-1'));
 
     // Assess
     expect(outcome.records.find((r) => r.target.path === REFS.currenttime.path)).toMatchObject({
