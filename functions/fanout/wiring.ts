@@ -26,6 +26,11 @@ export type FanoutOptions = Pick<
     follow?: FanoutDeps['follow'];
     /** The longest a DescribeTasks call waits for entries still working to ask. @default DELIVERY.ecsBatchWindowMs */
     ecsBatchWindowMs?: number;
+    /**
+     * Every message the handler could not handle, with why (also logged at ERROR): the replay puts
+     * the reason in its failure line. A record with no message id comes with id ''.
+     */
+    onFailure?: (messageId: string, reason: string) => void;
   };
 
 /** The published sustained rates the resync spread is sized on (README, "API limits"). */
@@ -79,13 +84,23 @@ export function createFanoutHandler(options: FanoutOptions): {
     if (!Array.isArray(records)) throw new Error('the fan-out consumes SQS batches only (no Records)');
     const batchItemFailures: SQSBatchItemFailure[] = [];
     const fail = (id: string, error: unknown) => {
-      logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
+      const reason = describeError(error);
+      logger.error(`fan-out could not handle message ${id}: ${reason}`);
+      options.onFailure?.(id, reason);
       if (id !== '') batchItemFailures.push({ itemIdentifier: id });
     };
     const parsed: { id: string; m: TriggerMessage }[] = [];
-    for (const r of records as unknown[]) {
-      // A record that is no object (never from SQS) is read as one without an id or a body.
-      const rec = (typeof r === 'object' && r !== null ? r : {}) as { messageId?: unknown; body?: unknown };
+    for (const [i, r] of (records as unknown[]).entries()) {
+      // A record that is no object (null, a string: never from SQS) has no id to hand back: it is
+      // dropped, logged as malformed with its position, and the rest of the batch goes on.
+      if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+        const what = r === null ? 'null' : Array.isArray(r) ? 'an array' : `a ${typeof r}`;
+        const reason = `malformed SQS record ${i + 1} of ${records.length}: ${what}, not an object with messageId and body; dropped (it has no id to hand back)`;
+        logger.error(`fan-out could not handle a record: ${reason}`);
+        options.onFailure?.('', reason);
+        continue;
+      }
+      const rec = r as { messageId?: unknown; body?: unknown };
       const id = typeof rec.messageId === 'string' ? rec.messageId : '';
       try {
         if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');

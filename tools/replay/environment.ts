@@ -185,24 +185,44 @@ export async function embeddedEnvironment(options: EmbeddedOptions): Promise<Rep
 }
 
 /**
+ * The live replay's clock: the wall clock plus the time the replay skipped to reach delayed
+ * messages. The functions' own waits (a retry's backoff) are real, and so is every duration they
+ * measure; only the wait for a delayed message is skipped. It only ever runs ahead, so what is
+ * cached by time (a token, a secret, a service look-up) expires early, never late.
+ */
+export class SkippingClock {
+  private ahead = 0;
+  readonly now = (): number => Date.now() + this.ahead;
+  readonly skip = async (ms: number): Promise<void> => {
+    this.ahead += Math.max(0, ms);
+  };
+}
+
+/**
  * The live environment: real SDK clients and the registry at the configured URL, built as the
- * Lambdas build them, on real time (a write's verifications wait for the registry's scan).
+ * Lambdas build them. Delayed messages (a registry restart's re-checks, a write's verifications)
+ * run at once on the replay's clock (`SkippingClock`) while the registry's scan runs in real
+ * time, so a verification may read the entry before the scan; `realTime` waits them out instead.
  */
 export function liveEnvironment(options: {
   config: ReconcilerConfig;
   logger: LoggerLike;
   metrics: MetricsSink;
+  realTime?: boolean;
 }): ReplayEnvironment {
+  const { realTime, ...rest } = options;
   const client = createRegistryClient(options.config.registry, { logger: options.logger });
+  const clock = new SkippingClock();
   const { path, seen } = deployedPath({
-    ...options,
+    ...rest,
     ...createAwsAdapters(),
     // Follow mode: the ownership table and the adopter, as both Lambdas build them.
     follow: createFollowAws(options.config, { maxAttempts: 2 }),
     registry: client,
     reads: client,
-    now: Date.now,
+    now: realTime ? Date.now : clock.now,
     sleep: realSleep,
+    ...(realTime ? {} : { wait: clock.skip }),
   });
   return {
     path,
