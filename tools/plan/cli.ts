@@ -17,7 +17,7 @@ import { openOutput } from '../cli/out-file';
 import { checkRegistry } from '../cli/registry-check';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
-import { DeployedPath } from '../replay/deployed';
+import { DeployedPath, SkippingClock } from '../replay/deployed';
 import { planSummary, planTable } from './table';
 
 const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--out FILE] [--verbose]
@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
   const worked: DecisionRecord[] = [];
   const checked: DecisionRecord[] = [];
   const failures: string[] = [];
+  const clock = new SkippingClock();
   const path = new DeployedPath({
     config,
     ...createAwsAdapters(),
@@ -92,8 +93,10 @@ async function main(argv: string[]): Promise<number> {
     reads: client,
     logger,
     metrics: NO_METRICS,
-    now: Date.now,
+    // A resync's shards are spread over the schedule's period: plan reaches them at once.
+    now: clock.now,
     sleep: realSleep,
+    wait: clock.wait,
     onRecord: (r) => worked.push(r),
     onCheck: (r) => checked.push(r),
     onFailure: (f) => failures.push(f),

@@ -310,7 +310,7 @@ async function main(argv: string[]): Promise<number> {
         ? "; the registry's scan runs in real time, so a verification may have read the entry before the scan ran"
         : '';
     info(
-      `\nreplay: delayed messages ran at once (${Math.round(skipped.waitedMs / 1000)} s skipped on the replay's clock): ` +
+      `\nreplay: delayed messages ran at once (${Math.round((shared?.skippedMs?.() ?? 0) / 1000)} s skipped on the replay's clock): ` +
         `${ran.join(' and ')}${scan}; --real-time waits them out`,
     );
   }

@@ -3,6 +3,7 @@ import type { RegistryPages } from '../../functions/fanout/ports';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import type { ReconcilerConfig } from '../../functions/fanout/wiring';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
+import { realSleep } from '../../functions/reconciler/defaults';
 import { minFunctionTimeoutMs } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId, workDedupId } from '../../functions/reconciler/delivery/group';
 import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
@@ -24,9 +25,11 @@ import type { WorkRecord } from '../../functions/reconciler/worker';
  * wiring.ts `createWorkerHandler`), whose handed-back messages come back after the visibility it
  * sets, and whose write verifications go back to the trigger queue, delayed. Time is the given
  * clock's. When only delayed messages are left, `drain` lets the clock reach the next one with
- * `wait`: the replay skips that time (its clock jumps ahead, in the embedded world and live
- * alike), so a registry restart's two minutes of re-checks and a write's verifications run at
- * once; `--real-time` sleeps it instead. `delayedRun` counts the delayed messages that ran.
+ * `wait`: the replay and plan skip that time (virtual in the embedded world; live, a
+ * `SkippingClock` jumps ahead), so a registry restart's two minutes of re-checks and a write's
+ * verifications run at once; live, a work message's short Cloud Map lag redelivery is still
+ * waited in real time, and `replay --real-time` waits everything. `delayedRun` counts the delayed
+ * trigger messages that ran.
  *
  * Kinder than SQS in one way, said here: a trigger message the fan-out fails is reported and
  * dropped rather than redelivered after the 180 s visibility timeout (its cause, an AWS or
@@ -51,11 +54,11 @@ export interface DeployedPathOptions {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   /**
-   * How `drain` lets the clock reach the next delayed message when nothing else is ready (the
-   * functions' own waits, such as a retry's backoff, use `sleep`).
+   * How `drain` lets the clock reach the next delayed message when nothing else is ready, and on
+   * which queue that message is (the functions' own waits, such as a retry's backoff, use `sleep`).
    * @default sleep
    */
-  wait?: (ms: number) => Promise<void>;
+  wait?: (ms: number, next: 'trigger' | 'work') => Promise<void>;
   /** Every decision of the worker. */
   onRecord?: (record: DecisionRecord) => void;
   /** Every read-only decision of a resync's shard check (an entry the resync finds right gets no work). */
@@ -87,11 +90,37 @@ interface Queued {
 export interface DelayedRun {
   shards: number;
   verifications: number;
-  /** The time the clock was let pass to reach them, ms. */
-  waitedMs: number;
 }
 
 const DEDUP_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The longest wait for a work message's redelivery that a live run spends in real time: a Cloud
+ * Map lag deferral hands its message back for 2 s (4 s after the fourth delivery), and Cloud Map's
+ * lag is real time, so skipping it would decide against a Cloud Map that had no time to list the
+ * task. Longer waits (a delayed trigger message, a failed message's 6-minute visibility) are skipped.
+ */
+export const REAL_WAIT_MAX_MS = 5_000;
+
+/**
+ * The clock of a live replay or plan: the wall clock plus the time skipped to reach delayed
+ * messages. The functions' own waits (a retry's backoff) are real, and so is every duration they
+ * measure; only the path's wait for its next message is skipped, unless it is a work message's
+ * short redelivery (`REAL_WAIT_MAX_MS`). It only ever runs ahead, so what is cached by time (a
+ * token, a secret, a service look-up) expires early, never late.
+ */
+export class SkippingClock {
+  private ahead = 0;
+  readonly now = (): number => Date.now() + this.ahead;
+  readonly wait = async (ms: number, next: 'trigger' | 'work'): Promise<void> => {
+    if (next === 'work' && ms <= REAL_WAIT_MAX_MS) return realSleep(ms);
+    this.ahead += Math.max(0, ms);
+  };
+  /** The time skipped so far, ms. */
+  skippedMs(): number {
+    return this.ahead;
+  }
+}
 
 export class DeployedPath {
   private readonly triggers: Queued[] = [];
@@ -100,7 +129,7 @@ export class DeployedPath {
   /** Why each message of the fan-out batch in flight failed, by message id. */
   private failureReasons: Map<string, string> | undefined;
   private ids = 0;
-  private readonly delayed: DelayedRun = { shards: 0, verifications: 0, waitedMs: 0 };
+  private readonly delayed: DelayedRun = { shards: 0, verifications: 0 };
   private readonly fanout: (
     event: unknown,
     context?: { getRemainingTimeInMillis(): number },
@@ -212,15 +241,17 @@ export class DeployedPath {
     for (;;) {
       if (await this.runTriggers()) continue;
       if (await this.runWork()) continue;
-      const next = Math.min(...[...this.triggers, ...this.work].map((m) => m.visibleAt));
+      const nextTrigger = Math.min(...this.triggers.map((m) => m.visibleAt));
+      const nextWork = Math.min(...this.work.map((m) => m.visibleAt));
+      const next = Math.min(nextTrigger, nextWork);
       if (!Number.isFinite(next)) return;
       const ms = Math.max(0, next - this.o.now());
-      this.delayed.waitedMs += ms;
-      await (this.o.wait ?? this.o.sleep)(ms);
+      if (this.o.wait === undefined) await this.o.sleep(ms);
+      else await this.o.wait(ms, nextWork <= nextTrigger ? 'work' : 'trigger');
     }
   }
 
-  /** The delayed trigger messages run since the path was built, and the time let pass for them. */
+  /** The delayed trigger messages run since the path was built. */
   delayedRun(): DelayedRun {
     return { ...this.delayed };
   }

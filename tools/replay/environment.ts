@@ -11,7 +11,7 @@ import type { DecisionRecord } from '../../functions/reconciler/record';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import { VirtualClock, World, type WorldService } from '../world/world';
-import { DeployedPath, type DeployedPathOptions, type PathRegistry } from './deployed';
+import { DeployedPath, type DeployedPathOptions, type PathRegistry, SkippingClock } from './deployed';
 
 /**
  * Where a replay runs: the embedded world (in-process Cloud Map and ECS, a registry seeded from
@@ -25,6 +25,8 @@ export interface ReplayEnvironment {
   seen: Seen;
   /** The embedded world, which replayed events change as AWS would; absent when live. */
   world?: World;
+  /** Live: the time the replay's clock skipped to reach delayed messages (absent on real time). */
+  skippedMs?: () => number;
   /** Reads and sets entries directly (for checks and for the registry's own resets). */
   registry: ReplayRegistryControl;
   close(): Promise<void>;
@@ -185,20 +187,6 @@ export async function embeddedEnvironment(options: EmbeddedOptions): Promise<Rep
 }
 
 /**
- * The live replay's clock: the wall clock plus the time the replay skipped to reach delayed
- * messages. The functions' own waits (a retry's backoff) are real, and so is every duration they
- * measure; only the wait for a delayed message is skipped. It only ever runs ahead, so what is
- * cached by time (a token, a secret, a service look-up) expires early, never late.
- */
-export class SkippingClock {
-  private ahead = 0;
-  readonly now = (): number => Date.now() + this.ahead;
-  readonly skip = async (ms: number): Promise<void> => {
-    this.ahead += Math.max(0, ms);
-  };
-}
-
-/**
  * The live environment: real SDK clients and the registry at the configured URL, built as the
  * Lambdas build them. Delayed messages (a registry restart's re-checks, a write's verifications)
  * run at once on the replay's clock (`SkippingClock`) while the registry's scan runs in real
@@ -222,11 +210,12 @@ export function liveEnvironment(options: {
     reads: client,
     now: realTime ? Date.now : clock.now,
     sleep: realSleep,
-    ...(realTime ? {} : { wait: clock.skip }),
+    ...(realTime ? {} : { wait: clock.wait }),
   });
   return {
     path,
     seen,
+    ...(realTime ? {} : { skippedMs: () => clock.skippedMs() }),
     registry: {
       url: async (ref) => (await client.readEntry(ref, NO_COUNT)).url,
       set: async () => {
