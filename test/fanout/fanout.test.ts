@@ -257,8 +257,8 @@ describe('Fan-out: task events', () => {
     expect(f.work.map((m) => m.body)).toEqual([body]);
     const errors = f.logger.lines.filter((l) => l.level === 'error').map((l) => l.message);
     expect(errors).toEqual([
-      expect.stringContaining('malformed SQS record 1 of 3: null'),
-      expect.stringContaining('malformed SQS record 2 of 3: a string'),
+      'fan-out could not handle message (record 1 of 3, no messageId): Error: malformed: null, not an object; dropped: SQS record has no string body',
+      'fan-out could not handle message (record 2 of 3, no messageId): Error: malformed: a string, not an object; dropped: SQS record has no string body',
     ]);
     expect(f.failures.map((x) => x.messageId)).toEqual(['', '']);
   });
