@@ -1,5 +1,5 @@
 import type { ReconcilerConfig } from '../reconciler/config';
-import { isRegistryEvent } from '../reconciler/core/screen';
+import { isRegistryEvent, screen } from '../reconciler/core/screen';
 import { entryGroupId, workDedupId } from '../reconciler/delivery/group';
 import {
   type ShardMessage,
@@ -11,14 +11,15 @@ import { type RecheckPolicy, registryStartRechecks } from '../reconciler/deliver
 import { type ApiRates, planResync } from '../reconciler/delivery/resync-plan';
 import { DELIVERY } from '../reconciler/delivery/settings';
 import { nextVerifyDelaySeconds } from '../reconciler/delivery/verify-chain';
-import { isRunning, isStopping, parseEventText } from '../reconciler/event';
+import { isRunning, parseEventText } from '../reconciler/event';
 import type { Follower } from '../reconciler/follow/follower';
 import type { OwnershipPort } from '../reconciler/follow/ownership';
-import { planTriggers } from '../reconciler/orchestration/plan';
+import { type Ignored, planTriggers } from '../reconciler/orchestration/plan';
 import { Reporter } from '../reconciler/orchestration/report';
 import { ServiceDirectory } from '../reconciler/orchestration/services';
 import type { CallContext, CloudMapPort, EcsPort, EntryRef } from '../reconciler/ports';
-import type { LoggerLike, MetricsSink } from '../reconciler/telemetry';
+import type { DecisionRecord } from '../reconciler/record';
+import { type LoggerLike, MetricName, type MetricsSink } from '../reconciler/telemetry';
 import { scheduledEventBody } from './bodies';
 import type { FanoutQueues, RegistryPages, TriggerOut, WorkMessage, WriteVerifier } from './ports';
 import { ShardChecker } from './shard';
@@ -61,6 +62,10 @@ export interface FanoutDeps {
   onVerification?: (record: VerificationRecord) => void;
   /** Receives each shard's figures. */
   onShard?: (figures: ShardFigures) => void;
+  /** Receives every read-only decision of a resync shard's check (the replay and `plan` show them). */
+  onCheck?: (record: DecisionRecord) => void;
+  /** Receives every event the fan-out ignores, with its reason (after it is logged and counted). */
+  onIgnored?: (ignored: Ignored) => void;
   /** Follow mode: the ownership table and the adopter (functions/reconciler/follow). */
   follow?: { ownership: OwnershipPort; follower: Follower };
 }
@@ -93,7 +98,7 @@ export class Fanout {
       now: deps.now,
       ttlMs: deps.serviceCacheTtlMs,
     });
-    this.reporter = new Reporter({ logger: deps.logger, metrics: deps.metrics });
+    this.reporter = new Reporter({ logger: deps.logger, metrics: deps.metrics, onIgnored: deps.onIgnored });
     this.shards = new ShardChecker(deps);
   }
 
@@ -101,7 +106,13 @@ export class Fanout {
   async event(body: string): Promise<void> {
     const intake = parseEventText(body);
     if (intake.kind === 'malformed') {
-      this.deps.logger.warn(`fan-out dropped a malformed trigger: ${intake.reason}`);
+      this.deps.metrics.count(MetricName.EventsMalformed);
+      this.deps.logger.warn(`dropped malformed event: ${intake.reason}`, {
+        malformed: {
+          reason: intake.reason,
+          ...(intake.eventId === undefined ? {} : { eventId: intake.eventId }),
+        },
+      });
       return;
     }
     if (intake.kind === 'schedule') {
@@ -109,6 +120,20 @@ export class Fanout {
       return;
     }
     const e = intake.event;
+    // Anything the reconciler would ignore is dropped here, reported with its reason.
+    const why = screen(e, this.deps.config);
+    if (why !== undefined) {
+      const [reason, detail] = why;
+      this.reporter.ignored({
+        source: 0,
+        eventId: e.eventId,
+        taskId: e.taskId,
+        reason,
+        detail,
+        retryable: false,
+      });
+      return;
+    }
     if (isRegistryEvent(e, this.deps.config)) {
       if (!isRunning(e)) return;
       const time = this.deps.isoNow();
@@ -116,8 +141,6 @@ export class Fanout {
         await this.sendShards(`recheck-${e.taskId}-${e.version}-${delay}`, time, delay, 'registry');
       return;
     }
-    // A task that is neither serving nor going away changes nothing (the reconciler would ignore it).
-    if (!isRunning(e) && !isStopping(e)) return;
     const follower = this.deps.follow?.follower;
     const planned = await planTriggers([{ type: 'task', event: e, source: 0, attempt: 1 }], {
       config: this.deps.config,

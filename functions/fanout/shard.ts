@@ -103,6 +103,7 @@ export class ShardChecker {
           now: this.deps.now,
           parallelism: this.deps.shardParallelism,
           serviceCacheTtlMs: this.deps.serviceCacheTtlMs,
+          ...(this.deps.onCheck === undefined ? {} : { onRecord: this.deps.onCheck }),
           // Adopted entries pass the ownership gate (read-only here: a dry run never writes a row).
           ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
         }),

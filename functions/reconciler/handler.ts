@@ -9,8 +9,8 @@ import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from './telemetry';
 import { createWorkerHandler } from './wiring';
 
 /**
- * The deployed Lambda: batches of the FIFO work queue (one message group per entry) and direct
- * EventBridge invocations. Everything is built once per container, at cold start: a bad
+ * The deployed Lambda: batches of the FIFO work queue (one message group per entry); anything
+ * else is refused with a message saying what to send instead (wiring.ts). Everything is built once per container, at cold start: a bad
  * configuration stops the function here, with a message that names the bad field.
  */
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME });

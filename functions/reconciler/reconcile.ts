@@ -1,7 +1,8 @@
 import type { ReconcilerConfig } from './config';
 import { isRegistryEvent } from './core/screen';
-import { DEFAULTS, type LagRetry, realSleep } from './defaults';
+import { DEFAULTS, type LagRetry, NO_LAG_RETRY, realSleep } from './defaults';
 import { type Seats, seatsOf } from './delivery/ecs-batcher';
+import { DELIVERY } from './delivery/settings';
 import { describeError, isRetryable } from './errors';
 import type { Follower, FollowPages } from './follow/follower';
 import type { OwnershipPort } from './follow/ownership';
@@ -40,9 +41,9 @@ export interface ReconcilerDeps {
   parallelism?: number;
   /** @default DEFAULTS.serviceCacheTtlMs */
   serviceCacheTtlMs?: number;
-  /** @default DEFAULTS.maxDeferAttempts */
+  /** @default DELIVERY.maxDeferAttempts */
   maxDeferAttempts?: number;
-  /** Extra looks at Cloud Map while a RUNNING task is not listed yet. @default DEFAULTS.lagRetry */
+  /** Extra looks at Cloud Map while a RUNNING task is not listed yet. @default NO_LAG_RETRY (one look a delivery) */
   lagRetry?: LagRetry;
   /** Receives every decision record. */
   onRecord?: (record: DecisionRecord) => void;
@@ -104,8 +105,8 @@ export class Reconciler {
       ecs: deps.ecs,
       registry: deps.registry,
       sleep: deps.sleep ?? realSleep,
-      maxDeferAttempts: deps.maxDeferAttempts ?? DEFAULTS.maxDeferAttempts,
-      lagRetry: deps.lagRetry ?? DEFAULTS.lagRetry,
+      maxDeferAttempts: deps.maxDeferAttempts ?? DELIVERY.maxDeferAttempts,
+      lagRetry: deps.lagRetry ?? NO_LAG_RETRY,
       services: this.services,
       ...(deps.follow === undefined
         ? {}

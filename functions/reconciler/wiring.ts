@@ -2,67 +2,21 @@ import { DEFAULTS, realSleep } from './defaults';
 import { type BudgetRule, budgetRule } from './delivery/budget';
 import { BatchingEcs } from './delivery/ecs-batcher';
 import { DELIVERY } from './delivery/settings';
-import { createHandler, type HandlerDeps, type InvocationContext, type InvocationRetry } from './invocation';
-import { Reconciler, type ReconcilerDeps } from './reconcile';
+import type { HandlerDeps, InvocationContext } from './invocation';
+import type { ReconcilerDeps } from './reconcile';
 import { maxBackoffMs } from './registry/http';
 import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from './telemetry';
 import { Worker, type WorkerEvents, type WorkQueuePort } from './worker';
 
 /**
- * The one place that assembles the reconciler and the handler around it, with the deployed
- * defaults (defaults.ts). The Lambda passes the real adapters (handler.ts); the simulation, the
- * benchmarks, the replay and the tests pass their own ports and collect what happened through
- * `onRecord` / `onIgnored` / `onMalformed`.
+ * The one place that assembles the worker around the reconciler, with the deployed defaults
+ * (defaults.ts, delivery/settings.ts). The Lambda passes the real adapters (handler.ts); the
+ * replay, plan and the tests pass their own ports (tools/replay/deployed.ts) and collect what
+ * happened through `onRecord` / `onIgnored` / `onMalformed`.
  */
-export interface WiringOptions
-  extends ReconcilerDeps,
-    Pick<HandlerDeps, 'flush' | 'correlate' | 'onMalformed'> {
+export interface WiringOptions extends ReconcilerDeps, HandlerDeps {
   logger?: LoggerLike;
   metrics?: MetricsSink;
-  /**
-   * The in-invocation retry. Waits `DEFAULTS.retryDelaysMs` with `sleep` unless given;
-   * `{ delaysMs: [] }` turns it off.
-   */
-  retry?: Partial<InvocationRetry>;
-}
-
-export type ReconcilerHandler = ReturnType<typeof createHandler>;
-
-/** A reconciler with the deployed defaults for whatever `options` leaves out. */
-export function createReconciler(options: ReconcilerDeps): Reconciler {
-  return new Reconciler({
-    ...options,
-    sleep: options.sleep ?? realSleep,
-    now: options.now ?? Date.now,
-    parallelism: options.parallelism ?? DEFAULTS.parallelism,
-    serviceCacheTtlMs: options.serviceCacheTtlMs ?? DEFAULTS.serviceCacheTtlMs,
-    maxDeferAttempts: options.maxDeferAttempts ?? DEFAULTS.maxDeferAttempts,
-  });
-}
-
-/** The deployed handler over the given ports, and the reconciler inside it. */
-export function createReconcilerHandler(options: WiringOptions): {
-  handler: ReconcilerHandler;
-  reconciler: Reconciler;
-} {
-  const { flush, correlate, onMalformed, retry, ...deps } = options;
-  const logger = options.logger ?? SILENT_LOGGER;
-  const metrics = options.metrics ?? NO_METRICS;
-  const reconciler = createReconciler({ ...deps, logger, metrics });
-  const handler = createHandler({
-    reconciler,
-    logger,
-    metrics,
-    ...(flush === undefined ? {} : { flush }),
-    ...(correlate === undefined ? {} : { correlate }),
-    ...(onMalformed === undefined ? {} : { onMalformed }),
-    retry: {
-      delaysMs: retry?.delaysMs ?? DEFAULTS.retryDelaysMs,
-      sleep: retry?.sleep ?? options.sleep ?? realSleep,
-      ...(retry?.minRemainingMs === undefined ? {} : { minRemainingMs: retry.minRemainingMs }),
-    },
-  });
-  return { handler, reconciler };
 }
 
 /** What the queue path adds to the wiring: the SQS calls, and optionally its own settings. */
@@ -97,10 +51,17 @@ export function deployedBudget(registry: ReconcilerDeps['config']['registry']): 
   );
 }
 
+/** What a direct invocation with anything but an SQS batch is told (a user testing in the console). */
+export const DIRECT_INVOCATION_REFUSED =
+  'the reconciler handles batches of its FIFO work queue only (one message group per registry entry, made by the fan-out); ' +
+  'to test with an EventBridge event, send the event to the trigger queue (stack output TriggerQueueUrl: ' +
+  'aws sqs send-message --queue-url <TriggerQueueUrl> --message-body file://event.json), ' +
+  'or replay it locally with npm run replay -- event.json';
+
 /**
  * The deployed reconciler handler: SQS batches of the FIFO work queue take the per-entry queue
- * path (worker.ts); a direct EventBridge invocation (replay, a manual run) takes the handler of
- * createReconcilerHandler, with its in-invocation retries, and throws when a retry can help.
+ * path (worker.ts). Anything else is refused with `DIRECT_INVOCATION_REFUSED`, which says what
+ * to send instead: an event reaches the worker only through the fan-out's planning.
  */
 export function createWorkerHandler(options: WorkerWiringOptions): {
   handler: (event: unknown, context?: InvocationContext) => Promise<unknown>;
@@ -114,7 +75,6 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     window > 0
       ? new BatchingEcs(rest.ecs, { windowMs: window, ...(rest.sleep === undefined ? {} : { sleep }) })
       : rest.ecs;
-  const direct = createReconcilerHandler(rest).handler;
   const worker = new Worker({
     ...rest,
     ecs,
@@ -131,7 +91,10 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     ...(events === undefined ? {} : { events }),
   });
   const handler = async (event: unknown, context?: InvocationContext) => {
-    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) return direct(event, context);
+    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) {
+      rest.flush?.();
+      throw new Error(DIRECT_INVOCATION_REFUSED);
+    }
     try {
       // Without a Lambda context (a local call) there is no deadline: an hour.
       const started = Date.now();

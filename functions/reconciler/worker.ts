@@ -14,7 +14,7 @@ import {
   type InvocationContext,
   type InvocationInput,
   type Malformed,
-  readInvocation,
+  readQueueRecords,
   toTriggers,
 } from './invocation';
 import { NO_COUNT } from './ports';
@@ -65,9 +65,9 @@ const MAX_RECONCILERS = 5_000;
 /**
  * The queue path of the reconciler: a batch of the FIFO work queue holds up to 10 messages of one
  * or more groups, one group per registry entry. Each group's entry is reconciled once from fresh
- * reads (its messages coalesce) by a Reconciler that knows only that entry; a group the
- * configuration does not name (today's message shape: every event in one group) is reconciled
- * against every target, as before. An entry is started only while the remaining time covers its
+ * reads (its messages coalesce) by a Reconciler that knows only that entry; a group that names
+ * neither a configured entry nor (follow mode) an adopted one is dropped, with a warning when it
+ * is not follow mode (work sent before the entry left the configuration). An entry is started only while the remaining time covers its
  * worst case, a write only while it covers the write's. The answer hands back a failed message and
  * the later messages of its group only, each with its own visibility; after a confirmed write a
  * delayed verification goes to the trigger queue.
@@ -86,7 +86,7 @@ export class Worker {
     const logger = this.deps.logger ?? SILENT_LOGGER;
     const batch = (event as { Records: unknown[] }).Records ?? [];
     if (!Array.isArray(batch)) throw new TypeError('an SQS batch has a Records array');
-    const records = readInvocation({ Records: batch }).inputs.map(
+    const records = readQueueRecords(batch).map(
       (input): WorkRecord => ({
         messageId: input.messageId ?? '',
         ...(input.receiptHandle === undefined ? {} : { receiptHandle: input.receiptHandle }),
@@ -159,6 +159,11 @@ export class Worker {
         logger.info(`entry group ${groupId}: not a configured target and not adopted; nothing to do`);
         return;
       }
+    } else if (!this.targets.has(groupId)) {
+      logger.warn(
+        `dropped ${mine.length} work message(s) of group ${groupId}: the configuration names no such entry (removed since the work was sent?)`,
+      );
+      return;
     }
     const reconciler = this.reconcilerFor(groupId, service, adopted);
     const triggers = toTriggers(inputs, logger, this.deps.metrics ?? NO_METRICS, this.deps.onMalformed);
@@ -223,18 +228,14 @@ export class Worker {
 
   private reconcilerFor(groupId: string, service: string | undefined, adopted?: AdoptedTarget): Reconciler {
     const configured = this.targets.get(groupId) ?? adopted;
-    const key =
-      configured === undefined
-        ? '\n(all)'
-        : `${groupId}\n${service ?? ''}\n${adopted === undefined ? '' : `${adopted.cloudMapService}\n${adopted.ecsService}`}`;
+    // group() drops a group that names neither a configured nor an adopted entry.
+    if (configured === undefined) throw new Error(`entry group ${groupId} names no target`);
+    const key = `${groupId}\n${service ?? ''}\n${adopted === undefined ? '' : `${adopted.cloudMapService}\n${adopted.ecsService}`}`;
     const known = this.reconcilers.get(key);
     if (known !== undefined) return known;
     const { config } = this.deps;
     const target =
-      configured !== undefined &&
-      configured.ecsService === undefined &&
-      service !== undefined &&
-      service !== config.registryService
+      configured.ecsService === undefined && service !== undefined && service !== config.registryService
         ? { ...configured, ecsService: service }
         : configured;
     const r = new Reconciler({
@@ -243,7 +244,7 @@ export class Worker {
       // and none lists the registry (that is the fan-out's resync).
       ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
       // One look-up round per delivery: a Cloud Map lag is re-checked by redelivery, not by waiting here.
-      config: { ...config, targets: target === undefined ? config.targets : [target] },
+      config: { ...config, targets: [target] },
       lagRetry: NO_LAG_RETRY,
       registry: this.registry,
       maxDeferAttempts: this.deps.maxDeferAttempts,

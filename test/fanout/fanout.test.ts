@@ -9,6 +9,7 @@ import { SqsAdapter } from '../../functions/reconciler/aws/sqs';
 import { readTriggerMessage, shardBody, verifyBody } from '../../functions/reconciler/delivery/messages';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEvent } from '../../functions/reconciler/event';
+import type { Ignored } from '../../functions/reconciler/orchestration/plan';
 import type { RegistryEntry, WriteVerification } from '../../functions/reconciler/ports';
 import { MetricName } from '../../functions/reconciler/telemetry';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
@@ -50,6 +51,8 @@ function setup(
   const pageReads: { kind: string; offset: number; limit: number }[] = [];
   const verifications: VerificationRecord[] = [];
   const shards: ShardFigures[] = [];
+  const ignored: Ignored[] = [];
+  const failures: { messageId: string; reason: string }[] = [];
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   let verify: WriteVerification | undefined;
@@ -95,6 +98,8 @@ function setup(
     },
     onVerification: (v) => verifications.push(v),
     onShard: (s) => shards.push(s),
+    onIgnored: (i) => ignored.push(i),
+    onFailure: (messageId, reason) => failures.push({ messageId, reason }),
   });
   const run = (bodies: string[], remainingMs?: number) =>
     handler(
@@ -110,8 +115,11 @@ function setup(
     pageReads,
     verifications,
     shards,
+    ignored,
     logger,
     metrics,
+    failures,
+    handler,
     run,
     setVerify: (v: WriteVerification) => {
       verify = v;
@@ -171,6 +179,24 @@ describe('Fan-out: task events', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(f.work).toEqual([]);
     expect(f.triggers).toEqual([]);
+    // Each dropped event is reported with the reason the reconciler would give, and counted.
+    expect(f.ignored.map((i) => i.reason).sort()).toEqual([
+      'other-cluster',
+      'status-not-actionable',
+      'unmanaged-service',
+    ]);
+    expect(f.metrics.get(MetricName.EventsIgnored)).toBe(3);
+    const malformed = f.logger.lines.filter((l) => l.extra.some((e) => 'malformed' in e));
+    expect(malformed.map((l) => l.level)).toEqual(['warn']);
+    expect(f.metrics.get(MetricName.EventsMalformed)).toBe(1);
+  });
+
+  it('reports a registry task that is not running as ignored (registry-task-not-running), and sends nothing', async () => {
+    const f = setup();
+    await f.run([ev(TASKS.reg1, 'PENDING')]);
+    expect(f.ignored.map((i) => i.reason)).toEqual(['registry-task-not-running']);
+    expect(f.work).toEqual([]);
+    expect(f.triggers).toEqual([]);
   });
 
   it('handles copies of one event in a batch once: one DescribeServices, one work message', async () => {
@@ -215,6 +241,26 @@ describe('Fan-out: task events', () => {
     const out = await f.run([ev(TASKS.gw1, 'PENDING'), ev(TASKS.ct1, 'RUNNING')]);
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 't2' }]);
     expect(f.logger.lines.some((l) => l.level === 'error' && l.message.includes('SQS refused'))).toBe(true);
+  });
+
+  it('hands the reason of each failed message to onFailure, with its message id', async () => {
+    const f = setup({ failWork: true });
+    await f.run([ev(TASKS.ct1, 'RUNNING')]);
+    expect(f.failures).toEqual([{ messageId: 't1', reason: expect.stringContaining('SQS refused') }]);
+  });
+
+  it('drops a record that is no object (null, a string) as malformed, logged with its position, and handles the rest', async () => {
+    const f = setup();
+    const body = ev(TASKS.ct1, 'RUNNING');
+    const out = await f.handler({ Records: [null, 'not a record', { messageId: 't3', body }] });
+    expect(out.batchItemFailures).toEqual([]);
+    expect(f.work.map((m) => m.body)).toEqual([body]);
+    const errors = f.logger.lines.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(errors).toEqual([
+      'fan-out could not handle message (record 1 of 3, no messageId): Error: malformed: null, not an object; dropped: SQS record has no string body',
+      'fan-out could not handle message (record 2 of 3, no messageId): Error: malformed: a string, not an object; dropped: SQS record has no string body',
+    ]);
+    expect(f.failures.map((x) => x.messageId)).toEqual(['', '']);
   });
 });
 

@@ -23,7 +23,7 @@ import {
   ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
 import { parseConfig } from '../../functions/reconciler/config';
-import { V1016_TARGETS } from '../../infra/deployed-defaults';
+import { V1016_TARGETS } from '../../functions/reconciler/defaults';
 import {
   type Generation,
   isDocumentDbGeneration,

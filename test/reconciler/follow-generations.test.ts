@@ -1,14 +1,15 @@
+import { scheduledEventBody } from '../../functions/fanout/bodies';
 import { parseConfig } from '../../functions/reconciler/config';
-import { NO_LAG_RETRY } from '../../functions/reconciler/defaults';
 import { Follower } from '../../functions/reconciler/follow/follower';
 import { MemoryOwnership } from '../../functions/reconciler/follow/ownership';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { createReconciler } from '../../functions/reconciler/wiring';
+import { NO_METRICS } from '../../functions/reconciler/telemetry';
 import { GENERATIONS, type LocalRegistry } from '../../tools/local-registry';
+import { DeployedPath } from '../../tools/replay/deployed';
 import { worldFollowSource } from '../../tools/world/follow';
 import { World } from '../../tools/world/world';
 import { clientFor, FIXTURES, startFixtureRegistry } from '../registry/helpers';
-import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, SERVICES, TASKS } from './helpers';
+import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, RecordingLogger, SERVICES, TASKS } from './helpers';
 
 /**
  * Follow mode over real HTTP against the local registry, on every generation it models (v1.0.16:
@@ -61,18 +62,29 @@ describe.each(GENERATIONS)('follow mode against the local registry %s', (generat
       now: world.clock.now,
       ttlMs: 30_000,
     });
-    const reconciler = createReconciler({
-      config,
-      cloudMap: world,
-      ecs: world,
-      registry: client,
-      now: world.clock.now,
-      sleep: world.clock.sleep,
-      lagRetry: NO_LAG_RETRY,
-      follow: { ownership, follower, pages: client.pages() },
-    });
-    const schedule = async (id: string) =>
-      (await reconciler.reconcile([{ type: 'schedule', eventId: id, source: 0, attempt: 1 }])).records;
+    // One scheduled resync through the deployed path: each entry's last decision, the worker's
+    // where it had work, else its shard check's.
+    const schedule = async (id: string) => {
+      const last = new Map<string, DecisionRecord>();
+      const keep = (r: DecisionRecord) => last.set(`${r.target.kind}:${r.target.path}`, r);
+      const path = new DeployedPath({
+        config,
+        cloudMap: world,
+        ecs: world,
+        registry: client,
+        reads: client,
+        follow: { ownership, follower },
+        logger: new RecordingLogger(),
+        metrics: NO_METRICS,
+        now: world.clock.now,
+        sleep: world.clock.sleep,
+        onCheck: keep,
+        onRecord: keep,
+      });
+      path.send([scheduledEventBody(id, new Date(world.clock.now()).toISOString())]);
+      await path.drain();
+      return [...last.values()];
+    };
     return { ownership, schedule };
   }
 

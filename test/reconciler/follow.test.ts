@@ -7,9 +7,10 @@ import { Follower } from '../../functions/reconciler/follow/follower';
 import { MemoryOwnership, type OwnerRow } from '../../functions/reconciler/follow/ownership';
 import { ownershipVerdict } from '../../functions/reconciler/follow/verdict';
 import type { EntryRef } from '../../functions/reconciler/ports';
+import { Reconciler } from '../../functions/reconciler/reconcile';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { MetricName } from '../../functions/reconciler/telemetry';
-import { createReconciler, createWorkerHandler } from '../../functions/reconciler/wiring';
+import { createWorkerHandler } from '../../functions/reconciler/wiring';
 import { planTable } from '../../tools/plan/table';
 import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import { memoryPages, worldFollowSource } from '../../tools/world/follow';
@@ -85,7 +86,7 @@ function setup() {
   const follower = new Follower({ config, ownership, world: source, now: world.clock.now, ttlMs: 30_000 });
   const records: DecisionRecord[] = [];
   const metrics = new RecordingMetrics();
-  const reconciler = createReconciler({
+  const reconciler = new Reconciler({
     config,
     metrics,
     cloudMap: world,
@@ -335,7 +336,7 @@ describe('follow mode: the reconciler (direct path)', () => {
   it('plan (a dry run) marks the entry it would adopt, and the configured target', async () => {
     // Prepare
     const f = setup();
-    const dry = createReconciler({
+    const dry = new Reconciler({
       config: { ...f.config, dryRun: true },
       cloudMap: f.world,
       ecs: f.world,
@@ -360,7 +361,7 @@ describe('follow mode: the reconciler (direct path)', () => {
     const f = setup();
     await f.schedule();
     f.registry.set(E.weather, 'http://10.7.7.7:8000/');
-    const dry = createReconciler({
+    const dry = new Reconciler({
       config: { ...f.config, dryRun: true },
       cloudMap: f.world,
       ecs: f.world,

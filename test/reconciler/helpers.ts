@@ -1,10 +1,11 @@
 import { parseConfig, type ReconcilerConfig, type TargetInput } from '../../functions/reconciler/config';
-import type { EntryRef } from '../../functions/reconciler/ports';
-import type { Reconciler, ReconcilerDeps } from '../../functions/reconciler/reconcile';
+import { V1016_TARGETS } from '../../functions/reconciler/defaults';
+import type { Ignored } from '../../functions/reconciler/orchestration/plan';
+import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
+import { verificationOf } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
-import { createReconcilerHandler, type ReconcilerHandler } from '../../functions/reconciler/wiring';
-import { V1016_TARGETS } from '../../infra/deployed-defaults';
+import { DeployedPath } from '../../tools/replay/deployed';
 import { MemoryRegistry, World, type WorldService } from '../../tools/world/world';
 
 /**
@@ -127,10 +128,28 @@ export interface Harness {
   registry: MemoryRegistry;
   logger: RecordingLogger;
   metrics: RecordingMetrics;
-  reconciler: Reconciler;
-  handler: ReconcilerHandler;
-  /** Every decision record, as the wiring's `onRecord` sink received it. */
+  /** The deployed path (fan-out → one FIFO group per entry → worker) over in-memory queues. */
+  path: DeployedPath;
+  /**
+   * Puts an EventBridge event (or the bodies of an SQS batch) on the trigger queue and runs both
+   * functions until the queues are empty; answers with what the worker decided meanwhile.
+   */
+  handler: (event: unknown) => Promise<{ outcome: Outcome }>;
+  /** Every decision record of the worker. */
   records: DecisionRecord[];
+  /** Every read-only check of a resync's shard in the fan-out (an entry found right gets no work). */
+  checks: DecisionRecord[];
+  /** Messages the path gave up on (dead-lettered work, failed trigger messages). */
+  failures: string[];
+}
+
+/**
+ * What one `handler` call saw: the worker's decisions, the resync's checks of entries that got no
+ * work, and the events ignored.
+ */
+export interface Outcome {
+  records: DecisionRecord[];
+  ignored: Ignored[];
 }
 
 export interface HarnessOptions {
@@ -138,13 +157,12 @@ export interface HarnessOptions {
   /** Seed the standard tasks (one or two per service) and entries pointing at them. @default true */
   seed?: boolean;
   registrationLagMs?: number;
-  /** Overrides for the Reconciler's ports (e.g. a custom `describeService`). */
-  deps?: Partial<Pick<ReconcilerDeps, 'ecs' | 'cloudMap' | 'registry' | 'maxDeferAttempts'>>;
+  /** Overrides for the ports (e.g. a custom `describeService`). */
+  deps?: Partial<{ ecs: EcsPort; cloudMap: CloudMapPort; registry: RegistryPort }>;
 }
 
 /**
- * A reconciler over the world and an in-memory registry, wired as deployed (wiring.ts) except
- * that the in-invocation retry is off, so each test sees one round.
+ * The deployed path (tools/replay/deployed.ts) over the world and an in-memory registry.
  * Seeded: currenttime has two live tasks (ct1 older, ct2 newer) and its entry on ct1's IP; every
  * other entry holds its Service Connect name, as the v1.0.16 stack registers them.
  */
@@ -172,22 +190,57 @@ export function harness(options: HarnessOptions = {}): Harness {
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   const records: DecisionRecord[] = [];
-  const { reconciler, handler } = createReconcilerHandler({
+  const checks: DecisionRecord[] = [];
+  const failures: string[] = [];
+  let seen: Outcome = { records: [], ignored: [] };
+  let seenChecks: DecisionRecord[] = [];
+  const port = options.deps?.registry ?? registry;
+  const path = new DeployedPath({
     config,
     cloudMap: options.deps?.cloudMap ?? world,
     ecs: options.deps?.ecs ?? world,
-    registry: options.deps?.registry ?? registry,
+    registry: port,
+    reads: {
+      // The registry lists its entries a page at a time, unmanaged ones included.
+      pages: () => ({
+        listPage: async (kind, offset, limit) => {
+          const listed = registry.list(kind);
+          return { entries: listed.slice(offset, offset + limit), more: offset + limit < listed.length };
+        },
+      }),
+      verifyWrite: async (ref, written, ctx) => verificationOf(await port.readEntry(ref, ctx), written),
+    },
     logger,
     metrics,
-    sleep: world.clock.sleep,
     now: world.clock.now,
-    onRecord: (record) => records.push(record),
-    retry: { delaysMs: [] },
-    ...(options.deps?.maxDeferAttempts === undefined
-      ? {}
-      : { maxDeferAttempts: options.deps.maxDeferAttempts }),
+    sleep: world.clock.sleep,
+    onRecord: (record) => {
+      records.push(record);
+      seen.records.push(record);
+    },
+    // A resync checks each entry read-only in the fan-out; only a wrong one becomes work.
+    onCheck: (record) => {
+      checks.push(record);
+      seenChecks.push(record);
+    },
+    onIgnored: (ignored) => seen.ignored.push(ignored),
+    onFailure: (failure) => failures.push(failure),
   });
-  return { config, world, registry, logger, metrics, reconciler, handler, records };
+  const handler = async (event: unknown): Promise<{ outcome: Outcome }> => {
+    seen = { records: [], ignored: [] };
+    seenChecks = [];
+    const batch = event as { Records?: unknown } | null;
+    if (Array.isArray(batch?.Records)) {
+      const answer = await path.deliverTriggers(event);
+      for (const f of answer.batchItemFailures) failures.push(`trigger message ${f.itemIdentifier} failed`);
+    } else path.send([JSON.stringify(event)]);
+    await path.drain();
+    // An entry's worker decision where it got work, else the fan-out's read-only check of it.
+    const worked = new Set(seen.records.map((r) => `${r.target.kind} ${r.target.path}`));
+    const unworked = seenChecks.filter((c) => !worked.has(`${c.target.kind} ${c.target.path}`));
+    return { outcome: { records: [...seen.records, ...unworked], ignored: seen.ignored } };
+  };
+  return { config, world, registry, logger, metrics, path, handler, records, checks, failures };
 }
 
 /** Wraps event bodies as an SQS FIFO batch, as the Lambda's event source mapping delivers it. */

@@ -1,4 +1,3 @@
-import type { DirectResult } from '../../functions/reconciler/invocation';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import { type DiscoverWorld, type MatchStatus, matchEntries } from '../../tools/discover/match';
 import type { ListedEntry } from '../../tools/discover/registry-list';
@@ -81,7 +80,7 @@ describe('Ownership: discover and the reconciler over one registry', () => {
     const matches = matchEntries(await listed(h), await discoverWorld(h));
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('resync-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('resync-1'));
 
     // Assert
     for (const k of KINDS) {
@@ -118,7 +117,7 @@ describe('Ownership: discover and the reconciler over one registry', () => {
     // Assert
     expect(h.registry.url(ref('public'))).toBe(ENTRIES.public);
     expect(h.registry.writes.filter((w) => w.path === '/public/')).toEqual([]);
-    const publicRecords = h.records.filter((r) => r.target.path === '/public/');
+    const publicRecords = [...h.records, ...h.checks].filter((r) => r.target.path === '/public/');
     expect(publicRecords.length).toBeGreaterThanOrEqual(3);
     for (const r of publicRecords) expect([r.action, r.reason]).toEqual(['skip', 'foreign']);
     // A foreign public IP costs one Cloud Map read (it might be listed) and no ECS read.
@@ -132,7 +131,7 @@ describe('Ownership: discover and the reconciler over one registry', () => {
     h.world.seedTask(task.service, { ...task, startedAt: '2025-12-31T00:00:00.000Z' });
 
     // Act
-    const { outcome } = (await h.handler(scheduledEvent('resync-1'))) as DirectResult;
+    const { outcome } = await h.handler(scheduledEvent('resync-1'));
     const matches = matchEntries(await listed(h), await discoverWorld(h));
 
     // Assert

@@ -14,9 +14,9 @@ import type {
 } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { MetricName } from '../../functions/reconciler/telemetry';
-import { scheduledEvent } from '../../tools/world/events';
+import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import type { MemoryRegistry } from '../../tools/world/world';
-import { harness, REFS, TASKS } from './helpers';
+import { CLUSTER_ARN, harness, REFS, TASKS } from './helpers';
 
 /** The in-memory registry, with the given methods answered differently for one entry only. */
 function fronted(
@@ -132,7 +132,18 @@ describe('Orchestration: registry answers in the decision record', () => {
     holder = harness({
       deps: { registry: fronted(() => h0().registry, { readEntry }, REFS.currenttime.path) },
     });
-    await holder.handler(scheduledEvent('sched-pending'));
+    // A task event: the worker reads the entry (a resync's check reads the list page instead).
+    await holder.handler(
+      taskEvent({
+        clusterArn: CLUSTER_ARN,
+        taskId: TASKS.ct1.taskId,
+        service: TASKS.ct1.service,
+        lastStatus: 'RUNNING',
+        desiredStatus: 'RUNNING',
+        version: 3,
+        ipv4: TASKS.ct1.ipv4,
+      }),
+    );
     const record = holder.records.find((r) => r.target.path === REFS.currenttime.path);
 
     // Assess

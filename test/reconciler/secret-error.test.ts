@@ -7,8 +7,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { secretsManagerSource } from '../../functions/reconciler/registry/auth';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import { scheduledEvent } from '../../tools/world/events';
-import { harness, REFS } from './helpers';
+import { taskEvent } from '../../tools/world/events';
+import { CLUSTER_ARN, harness, REFS, TASKS } from './helpers';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-m2m-AbCdEf';
 const sdk = mockClient(SecretsManagerClient);
@@ -36,7 +36,18 @@ test.each([
   const h = harness({ deps: { registry } });
 
   // Act
-  await h.handler(scheduledEvent('sched-secret'));
+  // A task event of the mcpgw service: the fan-out plans from the configuration, the worker reads.
+  await h.handler(
+    taskEvent({
+      clusterArn: CLUSTER_ARN,
+      taskId: TASKS.gw1.taskId,
+      service: TASKS.gw1.service,
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      version: 3,
+      ipv4: TASKS.gw1.ipv4,
+    }),
+  );
 
   // Assess
   const record = h.records.find((r) => r.target.path === REFS.mcpgw.path) as DecisionRecord;

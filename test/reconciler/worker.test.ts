@@ -6,10 +6,13 @@ import { workQueueFromEnv } from '../../functions/reconciler/aws/work-queue';
 import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
 import { RetryableError } from '../../functions/reconciler/errors';
 import { parseEvent } from '../../functions/reconciler/event';
-import type { DirectResult } from '../../functions/reconciler/invocation';
 import type { RegistryPort } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { createWorkerHandler, deployedBudget } from '../../functions/reconciler/wiring';
+import {
+  createWorkerHandler,
+  DIRECT_INVOCATION_REFUSED,
+  deployedBudget,
+} from '../../functions/reconciler/wiring';
 import { taskEvent } from '../../tools/world/events';
 import { MemoryRegistry, World } from '../../tools/world/world';
 import {
@@ -176,7 +179,7 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
     expect(visibilities()).toEqual([['rh-b1', 4]]);
   });
 
-  it('reads a message of an unknown group (today’s single-group shape) against every target', async () => {
+  it('drops a message of a group the configuration does not name, with a warning, and decides nothing', async () => {
     const s = setup();
     happen(s.world, event(ct3, 'RUNNING'));
     happen(s.world, event(TASKS.ct1, 'STOPPED'));
@@ -185,13 +188,18 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
       long,
     )) as SQSBatchResponse;
     expect(out.batchItemFailures).toEqual([]);
-    expect(s.memory.url(REFS.currenttime)).toBe(`http://${ct3.ipv4}:8000/`);
+    expect(s.records).toEqual([]);
+    expect(s.memory.url(REFS.currenttime)).toBe(`http://${TASKS.ct1.ipv4}:8000/`);
+    expect(s.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      expect.stringContaining('group ecs-task-events: the configuration names no such entry'),
+    ]);
   });
 
-  it('still accepts a direct EventBridge invocation', async () => {
+  it('refuses a direct EventBridge invocation, saying what to send instead, and decides nothing', async () => {
     const s = setup();
-    const out = (await s.handler(event(TASKS.ct1, 'RUNNING'), long)) as DirectResult;
-    expect(out.outcome.records.map((r) => r.action)).toEqual(['noop']);
+    await expect(s.handler(event(TASKS.ct1, 'RUNNING'), long)).rejects.toThrow(DIRECT_INVOCATION_REFUSED);
+    expect(DIRECT_INVOCATION_REFUSED).toContain('send the event to the trigger queue');
+    expect(s.records).toEqual([]);
   });
 });
 

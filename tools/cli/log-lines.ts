@@ -1,11 +1,12 @@
 import type { LoggerLike } from '../../functions/reconciler/telemetry';
 
 /** The keys under which the reconciler logs what it decided, ignored or dropped. */
-const RECORD_KEYS = ['decision', 'ignored', 'malformed'] as const;
+const RECORD_KEYS = ['decision', 'ignored', 'malformed', 'verification'] as const;
 
 /**
  * A logger that prints, one JSON object per line, exactly the log entries the Lambda writes for
- * a decision (`{decision}`), an ignored event (`{ignored}`) or a malformed one (`{malformed}`):
+ * a decision (`{decision}`), an ignored event (`{ignored}`), a malformed one (`{malformed}`) or
+ * a write verification (`{verification}`):
  * `level`, `message` and that key, as Powertools Logger would show them (without its timestamp
  * and Lambda context). Other log lines go to `other`, when given.
  */

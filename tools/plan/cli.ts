@@ -1,16 +1,23 @@
 import '../cli/quiet-sdk';
 import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
+import { scheduledEventBody } from '../../functions/fanout/bodies';
+import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
+import { createFollowAws } from '../../functions/reconciler/aws/follow';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
+import { realSleep } from '../../functions/reconciler/defaults';
 import { PermanentError } from '../../functions/reconciler/errors';
+import type { DecisionRecord } from '../../functions/reconciler/record';
+import { createRegistryClient } from '../../functions/reconciler/registry/client';
+import { NO_METRICS } from '../../functions/reconciler/telemetry';
 import { checkAwsSetup } from '../cli/aws';
 import { fromCaller, loadConfig } from '../cli/io';
 import { recordLogger, stderrLogger } from '../cli/log-lines';
 import { openOutput } from '../cli/out-file';
-import { liveReconciler } from '../cli/reconciler';
 import { checkRegistry } from '../cli/registry-check';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
+import { DeployedPath, SkippingClock } from '../replay/deployed';
 import { planFollow } from './follow-listing';
 import { planSummary, planTable } from './table';
 
@@ -18,8 +25,10 @@ const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--out FILE
 
 A live, read-only resync of every target: for each entry its current address, the Cloud Map
 instances with their ECS state and health, and what the reconciler would do and why. It runs
-the reconciler itself in dry-run mode against real AWS and the configured registry, and never
-writes (the registry client is also wrapped so that a write is refused).
+the deployed resync in dry-run mode against real AWS and the configured registry: the fan-out's
+shard checks read each registry page, and the entries that need work go through an in-memory
+work queue to the worker. It never writes (the registry client is also wrapped so that a write
+is refused). A configured entry that no registry page lists is reported (the resync cannot reach it).
 
   --config FILE   the reconciler configuration (the Lambda's format); paths are from your directory
   --json          print the decision records as the Lambda logs them ({"decision": …}), one per line
@@ -69,26 +78,76 @@ async function main(argv: string[]): Promise<number> {
   const logger = json
     ? recordLogger((line) => output.line(line), other)
     : (other ?? recordLogger(() => undefined));
-  const { reconciler } = liveReconciler({
+  // The deployed resync, read-only: the fan-out's shards check each registry page, the entries
+  // that need work go through the work queue to the worker, which decides in dry run.
+  const client = createRegistryClient(config.registry, { logger });
+  const worked: DecisionRecord[] = [];
+  const checked: DecisionRecord[] = [];
+  const failures: string[] = [];
+  const clock = new SkippingClock();
+  const path = new DeployedPath({
     config,
-    logger,
-    registry: (client) => ({
+    ...createAwsAdapters(),
+    follow: createFollowAws(config, { maxAttempts: 2 }),
+    registry: {
       readEntry: (ref, ctx) => client.readEntry(ref, ctx),
       writeUrl: async () => {
         throw new PermanentError('plan never writes');
       },
-    }),
+      fieldsMayReset: (entry) => client.fieldsMayReset(entry),
+    },
+    reads: client,
+    logger,
+    metrics: NO_METRICS,
+    // A resync's shards are spread over the schedule's period: plan reaches them at once.
+    now: clock.now,
+    sleep: realSleep,
+    wait: clock.wait,
+    onRecord: (r) => worked.push(r),
+    onCheck: (r) => checked.push(r),
+    onFailure: (f) => failures.push(f),
+    // One answer per entry: a read-only look does not wait out the work queue's redeliveries.
+    maxReceives: 1,
   });
-  const outcome = await reconciler.reconcile([{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]);
-  if (!json) output.line(`${planTable(outcome.records)}\n`);
+  const body = scheduledEventBody('plan', new Date().toISOString());
+  path.send([body]);
+  await path.drain();
+  const key = (t: { kind: string; path: string }) => `${t.kind}:${t.path}`;
+  // A configured entry that no registry page lists is never reached by a resync: the worker is
+  // asked about it directly (it reads the entry and says what is wrong).
+  const decided = new Set([...checked, ...worked].map((r) => key(r.target)));
+  const unlisted = config.targets.filter((t) => !decided.has(key(t)));
+  if (unlisted.length > 0) {
+    path.sendWork(unlisted, 'plan-unlisted', body);
+    await path.drain();
+  }
+  // Each entry's last decision: the worker's where it had work, else its shard check's.
+  const last = new Map<string, DecisionRecord>();
+  for (const r of [...checked, ...worked]) last.set(key(r.target), r);
+  const records = [...last.values()];
+  if (json)
+    for (const r of checked)
+      if (last.get(key(r.target)) === r)
+        logger.info(`${r.action} ${r.target.kind} ${r.target.path}: ${r.reason} (resync shard check)`, {
+          decision: r,
+        });
+  if (!json) output.line(`${planTable(records)}\n`);
   // Follow mode: every registry entry, adopted or left alone and why (follow-listing.ts).
   const follow = await planFollow(config);
   for (const line of follow?.lines(json) ?? []) output.line(line);
   const wrote = output.close();
   if (wrote !== undefined) process.stderr.write(`plan: ${wrote}\n`);
-  process.stderr.write(`${planSummary(outcome.records)}\n`);
+  const missing = config.targets.filter((t) => !last.has(key(t)));
+  for (const t of missing) process.stderr.write(`plan: ${t.kind} ${t.path}: no decision was made\n`);
+  for (const f of failures) process.stderr.write(`plan: ${f}\n`);
+  process.stderr.write(`${planSummary(records)}\n`);
   if (follow !== undefined) process.stderr.write(`${follow.summary}\n`);
-  return outcome.records.some((r) => r.action === 'error') || follow?.failed ? 1 : 0;
+  return records.some((r) => r.action === 'error') ||
+    missing.length > 0 ||
+    failures.length > 0 ||
+    follow?.failed
+    ? 1
+    : 0;
 }
 
 function parse(argv: string[]) {

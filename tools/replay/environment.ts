@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { VerificationRecord } from '../../functions/fanout/verify';
+import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
+import { createFollowAws } from '../../functions/reconciler/aws/follow';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { type EntryRef, NO_COUNT, type RegistryPort } from '../../functions/reconciler/ports';
-import type { Reconciler } from '../../functions/reconciler/reconcile';
+import { realSleep } from '../../functions/reconciler/defaults';
+import type { Ignored } from '../../functions/reconciler/orchestration/plan';
+import { type EntryRef, NO_COUNT } from '../../functions/reconciler/ports';
+import type { DecisionRecord } from '../../functions/reconciler/record';
+import { createRegistryClient } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
-import { createReconciler } from '../../functions/reconciler/wiring';
-import { liveReconciler } from '../cli/reconciler';
-import { MemoryRegistry, VirtualClock, World, type WorldService } from '../world/world';
+import { VirtualClock, World, type WorldService } from '../world/world';
+import { DeployedPath, type DeployedPathOptions, type PathRegistry, SkippingClock } from './deployed';
 
 /**
  * Where a replay runs: the embedded world (in-process Cloud Map and ECS, a registry seeded from
@@ -14,12 +19,46 @@ import { MemoryRegistry, VirtualClock, World, type WorldService } from '../world
  * `AWS_ENDPOINT_URL_*`, and the registry at the configured URL).
  */
 export interface ReplayEnvironment {
-  reconciler: Reconciler;
+  /** The deployed path (fan-out → work queue → worker) over in-memory queues. */
+  path: DeployedPath;
+  /** What the path reported since the runner last emptied it. */
+  seen: Seen;
   /** The embedded world, which replayed events change as AWS would; absent when live. */
   world?: World;
+  /** Live: the time the replay's clock skipped to reach delayed messages (absent on real time). */
+  skippedMs?: () => number;
   /** Reads and sets entries directly (for checks and for the registry's own resets). */
   registry: ReplayRegistryControl;
   close(): Promise<void>;
+}
+
+/** What the deployed path reported, in order: the runner empties it before each step. */
+export interface Seen {
+  records: DecisionRecord[];
+  checks: DecisionRecord[];
+  ignored: Ignored[];
+  verifications: VerificationRecord[];
+  failures: string[];
+}
+
+function newSeen(): Seen {
+  return { records: [], checks: [], ignored: [], verifications: [], failures: [] };
+}
+
+/** The deployed path over the given ports, reporting into `seen`. */
+function deployedPath(
+  options: Omit<DeployedPathOptions, 'onRecord' | 'onCheck' | 'onIgnored' | 'onVerification' | 'onFailure'>,
+): { path: DeployedPath; seen: Seen } {
+  const seen = newSeen();
+  const path = new DeployedPath({
+    ...options,
+    onRecord: (r) => seen.records.push(r),
+    onCheck: (r) => seen.checks.push(r),
+    onIgnored: (i) => seen.ignored.push(i),
+    onVerification: (v) => seen.verifications.push(v),
+    onFailure: (f) => seen.failures.push(f),
+  });
+  return { path, seen };
 }
 
 export interface ReplayRegistryControl {
@@ -113,11 +152,11 @@ export interface EmbeddedOptions {
   registrationLagMs?: number;
   logger: LoggerLike;
   metrics: MetricsSink;
-  /** Builds the registry the reconciler writes to; defaults to an in-memory one. */
-  registry?: (
+  /** Builds the registry the deployed path reads and writes (tools/replay/local-registry.ts). */
+  registry: (
     seed: WorldSeed,
     clock: VirtualClock,
-  ) => Promise<{ port: RegistryPort; control: ReplayRegistryControl; close(): Promise<void> }>;
+  ) => Promise<{ port: PathRegistry; control: ReplayRegistryControl; close(): Promise<void> }>;
 }
 
 /** A fresh embedded world, seeded from the world file. */
@@ -132,48 +171,51 @@ export async function embeddedEnvironment(options: EmbeddedOptions): Promise<Rep
     registrationLagMs: options.registrationLagMs ?? file.registrationLagMs ?? 0,
   });
   for (const s of file.services) for (const t of s.tasks ?? []) world.seedTask(s.ecsService, t);
-  const registry = await (options.registry ?? memoryRegistry)(options.seed, clock);
-  const reconciler = createReconciler({
+  const registry = await options.registry(options.seed, clock);
+  const { path, seen } = deployedPath({
     config: options.config,
     cloudMap: world,
     ecs: world,
     registry: registry.port,
+    reads: registry.port,
     logger: options.logger,
     metrics: options.metrics,
     sleep: clock.sleep,
     now: clock.now,
   });
-  return { reconciler, world, registry: registry.control, close: registry.close };
+  return { path, seen, world, registry: registry.control, close: registry.close };
 }
 
-/** The in-memory registry, seeded from the world's records. */
-async function memoryRegistry(seed: WorldSeed, clock: VirtualClock) {
-  const registry = new MemoryRegistry(clock);
-  const disabled = new Set(seed.world.registry.disabled ?? []);
-  for (const s of seed.servers) {
-    const path = String(s.path);
-    registry.seed({ kind: 'server', path }, String(s.proxy_pass_url), !disabled.has(path), s);
-  }
-  for (const a of seed.agents) registry.seed({ kind: 'agent', path: String(a.path) }, String(a.url), true, a);
-  return {
-    port: registry,
-    control: {
-      url: async (ref: EntryRef) => registry.url(ref),
-      set: async (ref: EntryRef & { url: string }) => registry.set(ref, ref.url),
-    },
-    close: async () => undefined,
-  };
-}
-
-/** The live environment: real SDK clients and the registry at the configured URL (see `liveReconciler`). */
+/**
+ * The live environment: real SDK clients and the registry at the configured URL, built as the
+ * Lambdas build them. Delayed messages (a registry restart's re-checks, a write's verifications)
+ * run at once on the replay's clock (`SkippingClock`) while the registry's scan runs in real
+ * time, so a verification may read the entry before the scan; `realTime` waits them out instead.
+ */
 export function liveEnvironment(options: {
   config: ReconcilerConfig;
   logger: LoggerLike;
   metrics: MetricsSink;
+  realTime?: boolean;
 }): ReplayEnvironment {
-  const { reconciler, client } = liveReconciler(options);
+  const { realTime, ...rest } = options;
+  const client = createRegistryClient(options.config.registry, { logger: options.logger });
+  const clock = new SkippingClock();
+  const { path, seen } = deployedPath({
+    ...rest,
+    ...createAwsAdapters(),
+    // Follow mode: the ownership table and the adopter, as both Lambdas build them.
+    follow: createFollowAws(options.config, { maxAttempts: 2 }),
+    registry: client,
+    reads: client,
+    now: realTime ? Date.now : clock.now,
+    sleep: realSleep,
+    ...(realTime ? {} : { wait: clock.wait }),
+  });
   return {
-    reconciler,
+    path,
+    seen,
+    ...(realTime ? {} : { skippedMs: () => clock.skippedMs() }),
     registry: {
       url: async (ref) => (await client.readEntry(ref, NO_COUNT)).url,
       set: async () => {

@@ -1,6 +1,6 @@
+import type { VerificationRecord } from '../../functions/fanout/verify';
 import { parseEvent, parseEventText } from '../../functions/reconciler/event';
-import { type InvocationInput, toTriggers } from '../../functions/reconciler/invocation';
-import type { Ignored } from '../../functions/reconciler/reconcile';
+import type { Ignored } from '../../functions/reconciler/orchestration/plan';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import type { ReplayEnvironment } from './environment';
@@ -12,6 +12,8 @@ export interface StepResult {
   note?: string;
   origin?: string;
   records: DecisionRecord[];
+  /** The part of `records` decided read-only by a resync's shard check (no work was needed). */
+  checked: DecisionRecord[];
   ignored: Ignored[];
   /** Malformed events, with the reason the reconciler gave. */
   malformed: string[];
@@ -19,6 +21,8 @@ export interface StepResult {
   failures: string[];
   /** Triggers that could not be evaluated (the ECS service lookup failed), with why. */
   unevaluated: string[];
+  /** The write verifications that ran after the registry's scan (delayed trigger messages). */
+  verifications: VerificationRecord[];
   /** Well-formed events delivered: ECS task events and scheduled resyncs. */
   events: { task: number; schedule: number };
 }
@@ -75,9 +79,13 @@ export function rawDeliveries(events: { origin: string; event: unknown; text?: s
   }));
 }
 
+/** The time of the latest event each environment's world has seen. */
+const lastEventTime = new WeakMap<ReplayEnvironment, number>();
+
 /**
  * Replays deliveries in order: each event first changes the embedded world as AWS would (when
- * there is one), then goes through the same intake and reconcile path as the Lambda.
+ * there is one), then goes through the deployed path (tools/replay/deployed.ts): the trigger
+ * queue, the fan-out, the entries' work messages, the worker, and the writes' verifications.
  */
 export async function replay(
   env: ReplayEnvironment,
@@ -92,10 +100,12 @@ export async function replay(
       ...(d.note === undefined ? {} : { note: d.note }),
       ...(d.origin === undefined ? {} : { origin: d.origin }),
       records: [],
+      checked: [],
       ignored: [],
       malformed: [],
       failures: [],
       unevaluated: [],
+      verifications: [],
       events: { task: 0, schedule: 0 },
     };
     if (d.advanceMs !== undefined) env.world?.clock.advance(d.advanceMs);
@@ -104,34 +114,62 @@ export async function replay(
     } else if (d.registry !== undefined) {
       await env.registry.set(d.registry);
     } else {
-      const inputs: InvocationInput[] = d.items.map((item) => ({
-        attempt: 1,
-        intake: item.text !== undefined ? parseEventText(item.text) : parseEvent(item.event),
-      }));
-      for (const input of inputs) {
-        if (input.intake.kind === 'malformed') result.malformed.push(input.intake.reason);
-        else result.events[input.intake.kind]++;
-        if (input.intake.kind !== 'task' || env.world === undefined) continue;
-        const time = Date.parse(input.intake.event.time ?? '');
-        if (Number.isFinite(time)) env.world.clock.advance(time - env.world.clock.now());
-        env.world.applyEvent(input.intake.event);
+      const intakes = d.items.map((item) =>
+        item.text !== undefined ? parseEventText(item.text) : parseEvent(item.event),
+      );
+      for (const intake of intakes) {
+        if (intake.kind === 'malformed') result.malformed.push(intake.reason);
+        else result.events[intake.kind]++;
+        if (intake.kind !== 'task' || env.world === undefined) continue;
+        // The gap since the last event passes (the clock may be ahead of the events' own times:
+        // a write's verifications wait for the registry's scan).
+        const time = Date.parse(intake.event.time ?? '');
+        if (Number.isFinite(time)) {
+          const last = lastEventTime.get(env);
+          env.world.clock.advance(time - (last ?? env.world.clock.now()));
+          lastEventTime.set(env, Math.max(time, last ?? time));
+        }
+        env.world.applyEvent(intake.event);
       }
-      const outcome = await env.reconciler.reconcile(toTriggers(inputs, io.logger, io.metrics));
-      result.records = outcome.records;
-      result.ignored = outcome.ignored;
-      for (const i of outcome.ignored)
+      // The events go where EventBridge puts them: the trigger queue. The path then runs until both
+      // queues are empty: fan-out, the entries' work, redeliveries, the writes' verifications.
+      const seen = env.seen;
+      seen.records.length = 0;
+      seen.checks.length = 0;
+      seen.ignored.length = 0;
+      seen.verifications.length = 0;
+      seen.failures.length = 0;
+      env.path.send(d.items.map((item) => item.text ?? JSON.stringify(item.event) ?? ''));
+      await env.path.drain();
+      // A resync's shard check decides every entry of its page read-only; only those needing work
+      // reach the worker. An entry the check found right shows the check's decision.
+      const worked = new Set(seen.records.map((r) => `${r.target.kind}:${r.target.path}`));
+      const checked = seen.checks.filter((r) => !worked.has(`${r.target.kind}:${r.target.path}`));
+      result.records = [...seen.records, ...checked];
+      result.checked = checked;
+      result.ignored = [...seen.ignored];
+      result.verifications = [...seen.verifications];
+      for (const i of seen.ignored)
         if (i.reason === 'service-lookup-failed') result.unevaluated.push(i.detail);
+      // A failed trigger message whose cause is an unevaluated trigger is reported once, as that.
+      if (result.unevaluated.length === 0) result.failures.push(...seen.failures);
       if (io.mode?.followDryRun && env.world !== undefined) {
-        for (const r of outcome.records) {
+        for (const r of seen.records) {
           if (r.action === 'update' && r.dryRun && r.desiredUrl !== undefined)
             await env.registry.set({ kind: r.target.kind, path: r.target.path, url: r.desiredUrl });
         }
       }
       if (d.strict) for (const m of result.malformed) result.failures.push(`invalid event: ${m}`);
-      for (const r of outcome.records)
+      for (const r of result.records)
         if (r.action === 'error') result.failures.push(`${r.target.path}: error ${r.reason}: ${r.detail}`);
       const expect = io.mode?.lagging && d.lagged !== undefined ? d.lagged : d.expect;
-      if (expect !== undefined) result.failures.push(...check(expect, result));
+      if (expect !== undefined) {
+        const now = new Map<string, string | undefined>();
+        for (const want of expect.decisions ?? [])
+          if (want.action === 'none' && want.url !== undefined)
+            now.set(want.path, await env.registry.url({ kind: want.kind ?? 'server', path: want.path }));
+        result.failures.push(...check(expect, result, now));
+      }
     }
     io.onStep?.(result);
     results.push(result);
@@ -140,7 +178,11 @@ export async function replay(
 }
 
 /** Compares a step's outcome with what the scenario expects of it. */
-function check(expect: StepExpectation, result: StepResult): string[] {
+function check(
+  expect: StepExpectation,
+  result: StepResult,
+  registryNow: ReadonlyMap<string, string | undefined>,
+): string[] {
   const failures: string[] = [];
   if (expect.malformed !== undefined) {
     if (!result.malformed.some((m) => m.includes(expect.malformed as string))) {
@@ -160,7 +202,18 @@ function check(expect: StepExpectation, result: StepResult): string[] {
     failures.push('an ignored event led to a write');
   }
   for (const want of expect.decisions ?? []) {
-    const got = result.records.find((r) => r.target.path === want.path);
+    // The entry's last decision of the step: where the deployed path left it.
+    const got = result.records.findLast((r) => r.target.path === want.path);
+    if (want.action === 'none') {
+      const url = registryNow.get(want.path);
+      if (got !== undefined)
+        failures.push(`${want.path}: expected no decision, got ${got.action} (${got.reason})`);
+      else if (want.url !== undefined && url !== want.url)
+        failures.push(
+          `${want.path}: expected no decision and ${want.url} in the registry, found ${url ?? 'nothing'}`,
+        );
+      continue;
+    }
     const problem = got === undefined ? 'no decision' : mismatch(want, got);
     if (problem !== undefined) failures.push(`${want.path}: expected ${describe(want)}, ${problem}`);
   }

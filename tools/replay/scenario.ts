@@ -8,10 +8,16 @@ import type { Action } from '../../functions/reconciler/record';
  * parsed becomes a `LoadError` naming the file, and the rest still replays.
  */
 
-/** What a step expects of the decision for one target. `url` is the entry's address after the step. */
+/**
+ * What a step expects of the decision for one target: its last decision of the step. `url` is the
+ * entry's address after the step. `none`: the deployed path makes no decision for the entry in
+ * this step (a duplicate the work queue drops, an entry a registry re-check finds at a task IP);
+ * its `url` is then read from the registry (`kind` says where, server by default).
+ */
 export interface DecisionExpectation {
   path: string;
-  action: Action;
+  kind?: 'server' | 'agent';
+  action: Action | 'none';
   reason?: string;
   url?: string;
 }

@@ -1,10 +1,11 @@
+import { scheduledEventBody } from '../../../functions/fanout/bodies';
 import { parseConfig, type ReconcilerConfig } from '../../../functions/reconciler/config';
-import { NO_LAG_RETRY } from '../../../functions/reconciler/defaults';
 import { Follower, type FollowWorldPort } from '../../../functions/reconciler/follow/follower';
 import { MemoryOwnership } from '../../../functions/reconciler/follow/ownership';
 import type { EntryRef } from '../../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../../functions/reconciler/record';
-import { createReconciler } from '../../../functions/reconciler/wiring';
+import { verificationOf } from '../../../functions/reconciler/registry/client';
+import { NO_METRICS } from '../../../functions/reconciler/telemetry';
 import {
   FOLLOW_VERDICTS,
   type FollowListingRow,
@@ -12,6 +13,7 @@ import {
   followSummary,
   followTable,
 } from '../../../tools/plan/follow-listing';
+import { DeployedPath } from '../../../tools/replay/deployed';
 import { memoryPages, worldFollowSource } from '../../../tools/world/follow';
 import { MemoryRegistry, World } from '../../../tools/world/world';
 import {
@@ -19,6 +21,7 @@ import {
   CLUSTER_NAME,
   NAMESPACE,
   REFS,
+  RecordingLogger,
   SERVICES,
   TASKS,
   TOKEN_ENV,
@@ -106,20 +109,31 @@ function setup() {
   const ownership = new MemoryOwnership('owners');
   const follower = () =>
     new Follower({ config: cfg, ownership, world: source, now: world.clock.now, ttlMs: 30_000 });
-  const reconciler = (dryRun: boolean) =>
-    createReconciler({
+  /** One scheduled resync through the deployed path: each entry's last decision, the worker's where it had work, else its shard check's. */
+  const schedule = async (dryRun: boolean) => {
+    const last = new Map<string, DecisionRecord>();
+    const keep = (r: DecisionRecord) => last.set(`${r.target.kind}:${r.target.path}`, r);
+    const path = new DeployedPath({
       config: { ...cfg, dryRun },
       cloudMap: world,
       ecs: world,
       registry,
+      reads: {
+        pages: () => memoryPages(registry),
+        verifyWrite: async (ref, written, ctx) => verificationOf(await registry.readEntry(ref, ctx), written),
+      },
+      follow: { ownership, follower: follower() },
+      logger: new RecordingLogger(),
+      metrics: NO_METRICS,
       now: world.clock.now,
       sleep: world.clock.sleep,
-      lagRetry: NO_LAG_RETRY,
-      follow: { ownership, follower: follower(), pages: memoryPages(registry) },
+      onCheck: keep,
+      onRecord: keep,
     });
-  const schedule = async (dryRun: boolean) =>
-    (await reconciler(dryRun).reconcile([{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]))
-      .records;
+    path.send([scheduledEventBody('plan', new Date(world.clock.now()).toISOString())]);
+    await path.drain();
+    return [...last.values()];
+  };
   const listing = () =>
     followListing({ config: cfg, follower: follower(), ownership, pages: memoryPages(registry) });
   return { registry, ownership, schedule, listing };

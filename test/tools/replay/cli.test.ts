@@ -71,6 +71,20 @@ describe('CLI: npm run replay, the shipped scenarios', () => {
     },
   );
 
+  test('each event runs the deployed path: a write is followed by its verification after the scan, a lag by redeliveries', async () => {
+    const out = await runCli('replay', ['events/scenarios/11-replacement-not-yet-in-cloud-map.json'], env);
+
+    expect(out.code).toBe(0);
+    const lagged = out.stdout.split('\n').filter((l) => l.includes('task c3d4e5f6 RUNNING/RUNNING'));
+    // Each delivery of the work looks once and defers until Cloud Map lists the task; then the write.
+    expect(lagged.slice(0, -1).every((l) => /defer .*\(cloud-map-lag\)/.test(l))).toBe(true);
+    expect(lagged.length).toBeGreaterThan(2);
+    expect(lagged.at(-1)).toMatch(/update .*→ http:\/\/10\.0\.1\.14:8000\/ +\(current-not-live\)/);
+    expect(out.stdout).toMatch(
+      /verify after scan +server \/currenttime\/ +http:\/\/10\.0\.1\.14:8000\/ verified/,
+    );
+  });
+
   test('they include a foreign entry (skip) and a Cloud Map lag past the retries (defer)', async () => {
     const out = await runCli('replay', ['--json'], env);
 
@@ -195,6 +209,13 @@ describe('CLI: npm run replay, inputs', () => {
     const out = await runCli('replay', ['--lag', 'soon'], env);
 
     expect(out.code).toBe(2);
+  });
+
+  test('--real-time without --live exits 2, saying the embedded world runs on virtual time', async () => {
+    const out = await runCli('replay', ['--real-time'], env);
+
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('--real-time needs --live');
   });
 });
 
