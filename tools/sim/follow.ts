@@ -45,6 +45,11 @@ export interface FollowSpec {
   repointShare: number;
   /** How long after the adoption the person re-points, [min, max] ms. */
   repointAfterMs: readonly [number, number];
+  /**
+   * The entries registered by name before the start were adopted by the reconciler before it too
+   * (a steady state): each names its service's newest task, and the table holds its row.
+   */
+  adoptedAtStart?: boolean;
 }
 
 /** How an entry was registered, and what the reconciler may do with it. */
@@ -60,6 +65,8 @@ export interface FollowEntry {
   registeredAt?: number;
   /** First time it named a live task of its service after its registration. */
   adoptedAt?: number;
+  /** Adopted before the run (steady state): not counted in the adoption figures. */
+  preAdopted?: boolean;
   /** The person re-points it at this time after adoption (planned). */
   repointAfter?: number;
   repointedAt?: number;
@@ -302,6 +309,8 @@ export function followOf(
 export interface FollowFigures {
   entries: Record<EntryClass, number>;
   registered: number;
+  /** Entries adopted before the run (steady-state scenarios). */
+  adoptedBefore: number;
   /** Entries registered by name (and their service has a live task) never pointed at a live task. */
   neverAdopted: string[];
   /** From registration to the first write naming a live task, for entries registered by name. */
@@ -375,15 +384,51 @@ export class FollowHarness {
     }
   }
 
-  /** Schedules the registrations (`at`: virtual ms from the start). */
-  plan(at: (ms: number, action: () => void) => void): void {
+  /**
+   * Schedules the registrations (`at`: virtual ms from the start). With `adoptedAtStart`, the
+   * entries registered by name before the start are put where a previous run left them (`table`).
+   */
+  plan(at: (ms: number, action: () => void) => void, table: MemoryOwnership): void {
     const { spec, rng } = this.deps;
     for (const e of this.entries) {
       const start = e.ref.path === '/airegistry-tools/' || rng.chance(spec.atStartShare);
       const when = start ? 0 : rng.int(1, spec.registerWithinMs);
-      if (start) this.register(e);
-      else at(when, () => this.register(e));
+      if (!start) at(when, () => this.register(e));
+      else if (spec.adoptedAtStart === true && e.cls === 'named') this.adoptedBefore(e, table);
+      else this.register(e);
     }
+  }
+
+  /** An entry registered by name and adopted before the run: at its service's newest task, with its row. */
+  private adoptedBefore(e: FollowEntry, table: MemoryOwnership): void {
+    const { memory, sched, cluster } = this.deps;
+    const newest = [...cluster.live(e.ecsService)].sort((a, b) =>
+      (a.startedAt ?? '') < (b.startedAt ?? '') ? 1 : -1,
+    )[0];
+    if (newest === undefined) {
+      this.register(e);
+      return;
+    }
+    const byName = `http://${e.cloudMapService}:${e.port}/`;
+    const url = `http://${newest.ipv4}:${e.port}/`;
+    memory.seed(e.ref, url, true, e.ref.kind === 'server' ? { mcp_endpoint: `${url}mcp` } : {});
+    void table.put(
+      {
+        ...e.ref,
+        cloudMapService: e.cloudMapService,
+        ecsService: e.ecsService,
+        registeredUrl: byName,
+        writtenUrl: url,
+        at: new Date(sched.now()).toISOString(),
+      },
+      undefined,
+    );
+    e.registeredAt = sched.now();
+    e.adoptedAt = sched.now();
+    e.preAdopted = true;
+    e.ours = url;
+    this.observer?.resume(e.ref.path);
+    if (e.repointAfter !== undefined) sched.after(e.repointAfter, () => this.repoint(e));
   }
 
   entry(path: string): FollowEntry | undefined {
@@ -463,7 +508,9 @@ export class FollowHarness {
   figures(ownership: CountingOwnership, worldCalls: Record<string, number>): FollowFigures {
     const { cluster, periodMs } = this.deps;
     const count = (c: EntryClass) => this.entries.filter((e) => e.cls === c).length;
-    const named = this.entries.filter((e) => e.cls === 'named' && e.registeredAt !== undefined);
+    const named = this.entries.filter(
+      (e) => e.cls === 'named' && e.registeredAt !== undefined && e.preAdopted !== true,
+    );
     const latencies = named
       .filter((e) => e.adoptedAt !== undefined)
       .map((e) => (e.adoptedAt as number) - (e.registeredAt as number))
@@ -476,6 +523,7 @@ export class FollowHarness {
     return {
       entries: { named: count('named'), 'hand-set': count('hand-set'), foreign: count('foreign') },
       registered: this.entries.filter((e) => e.registeredAt !== undefined).length,
+      adoptedBefore: this.entries.filter((e) => e.preAdopted === true).length,
       neverAdopted: named
         .filter((e) => e.adoptedAt === undefined && cluster.live(e.ecsService).length > 0)
         .map((e) => e.ref.path),

@@ -100,9 +100,10 @@ const FOLLOW_ROWS: [string, (r: ScenarioResult) => string][] = [
   ],
   [
     'follow: registration → live task p50 / p99 / max (s)',
-    ifFollow(
-      (f) =>
-        `${(f.adoption.p50Ms / 1000).toFixed(0)} / ${(f.adoption.p99Ms / 1000).toFixed(0)} / ${(f.adoption.maxMs / 1000).toFixed(0)}`,
+    ifFollow((f) =>
+      f.adoption.count === 0
+        ? '–'
+        : `${(f.adoption.p50Ms / 1000).toFixed(0)} / ${(f.adoption.p99Ms / 1000).toFixed(0)} / ${(f.adoption.maxMs / 1000).toFixed(0)}`,
     ),
   ],
   [

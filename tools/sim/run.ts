@@ -586,7 +586,8 @@ export async function runScenario(
       );
     });
   }
-  follow?.plan((ms, action) => sched.at(t0 + ms, action));
+  if (follow !== undefined && table !== undefined)
+    follow.plan((ms, action) => sched.at(t0 + ms, action), table.store);
   const planRng = root.fork('plan');
   const targetEcs = targetServices.map((s) => s.ecsService);
   spec.plan({

@@ -238,6 +238,14 @@ SCENARIOS['follow-1000'] = {
   follow: FOLLOW_MIX,
   plan: (ctx) => everyday(ctx, { deploys: 60, crashes: 20, scales: 10, registryRestarts: 0 }, HOUR),
 };
+SCENARIOS['follow-200'] = {
+  ...(SCENARIOS['follow-1000'] as ScenarioSpec),
+  name: 'follow-200',
+  description:
+    'Follow mode as follow-1000 at 200 services, a scale at which the follow world (one DescribeServices per ECS service) is read within the fan-out timeout.',
+  services: 200,
+  plan: (ctx) => everyday(ctx, { deploys: 12, crashes: 4, scales: 2, registryRestarts: 0 }, HOUR),
+};
 SCENARIOS['follow-10000'] = {
   ...(SCENARIOS['follow-1000'] as ScenarioSpec),
   name: 'follow-10000',
@@ -248,6 +256,32 @@ SCENARIOS['follow-10000'] = {
     everyday(ctx, { deploys: 120, crashes: 40, scales: 20, registryRestarts: 0 }, HOUR);
     ctx.at(30 * MIN, () => ctx.cluster.crashOne(ctx.registryService));
   },
+};
+
+/** Steady state: every entry registered before the start, those by name adopted before it too. */
+const FOLLOW_STEADY: FollowSpec = { ...FOLLOW_MIX, atStartShare: 1, adoptedAtStart: true };
+
+SCENARIOS['follow-steady-1000'] = {
+  ...(SCENARIOS['follow-1000'] as ScenarioSpec),
+  name: 'follow-steady-1000',
+  description:
+    'Follow mode in its steady state at 1,000 services: every entry registered before the start and those by name already owned (table rows), a tenth hand-set, a twentieth foreign, a twentieth re-pointed by a person during the hour of churn.',
+  follow: FOLLOW_STEADY,
+};
+SCENARIOS['follow-steady-10000'] = {
+  ...(SCENARIOS['follow-10000'] as ScenarioSpec),
+  name: 'follow-steady-10000',
+  description:
+    'Follow mode in its steady state as follow-steady-1000, at 10,000 services with the churn of fleet-10000 (no registry restart).',
+  follow: FOLLOW_STEADY,
+  plan: (ctx) => everyday(ctx, { deploys: 120, crashes: 40, scales: 20, registryRestarts: 0 }, HOUR),
+};
+SCENARIOS['follow-steady-10000-registry-crash'] = {
+  ...(SCENARIOS['follow-10000'] as ScenarioSpec),
+  name: 'follow-steady-10000-registry-crash',
+  description:
+    'follow-steady-10000 plus a registry task crash at 30 min: the new task resets /airegistry-tools/ to its Cloud Map name.',
+  follow: FOLLOW_STEADY,
 };
 
 export const SCENARIO_NAMES = Object.keys(SCENARIOS);
