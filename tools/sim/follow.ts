@@ -4,7 +4,7 @@ import {
   ListNamespacesCommand,
 } from '@aws-sdk/client-servicediscovery';
 import { FOLLOW_CACHE_TTL_MS } from '../../functions/reconciler/aws/follow';
-import { FollowWorldAdapter } from '../../functions/reconciler/aws/follow-world';
+import { type DescribeServices, FollowWorldAdapter } from '../../functions/reconciler/aws/follow-world';
 import { OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../../functions/reconciler/aws/ownership-table';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
 import { Follower } from '../../functions/reconciler/follow/follower';
@@ -233,7 +233,9 @@ export class CountingOwnership implements OwnershipPort {
  */
 export function simFollowWorld(deps: {
   services: readonly { ecsService: string; cloudMapService: string }[];
-  describe: Pick<EcsPort, 'describeService'>;
+  describe: Pick<EcsPort, 'describeService'> & {
+    describeServices: DescribeServices['describeServices'];
+  };
   sched: Scheduler;
   rng: Rng;
   latencyMs: readonly [number, number];
