@@ -173,7 +173,7 @@ describeWithMoto('README: Try it against moto_server, run as written', (moto) =>
 
     expect(plan.stdout.match(/why: +current-live: 10\.\d+\.\d+\.\d+ is live task /g)).toHaveLength(5);
     expect(summary).toBe(
-      '6 target(s): noop 5, skip 1; 0 disabled after a write, 0 security-pending, 0 untrusted instance(s), 0 error(s); plan only, nothing written',
+      '6 target(s): skip 1, noop 5; 0 disabled after a write, 0 security-pending, 0 untrusted instance(s), 0 error(s); plan only, nothing written',
     );
   });
 

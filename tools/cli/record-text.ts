@@ -84,6 +84,9 @@ export function recordFlags(r: DecisionRecord): string[] {
 }
 
 /** What the summaries of replay and plan count from the records, beside the decisions. */
+/** The order actions are counted in a summary line. */
+const ACTION_ORDER = ['update', 'skip', 'noop', 'defer', 'error'];
+
 export class RecordCounts {
   readonly actions: Record<string, number> = {};
   decisions = 0;
@@ -118,7 +121,13 @@ export class RecordCounts {
 
   /** `update 2, noop 3` */
   actionText(): string {
+    // One order whatever order the decisions came in (the deployed path's order is the queues').
+    const rank = (a: string) => {
+      const at = ACTION_ORDER.indexOf(a);
+      return at === -1 ? ACTION_ORDER.length : at;
+    };
     return Object.entries(this.actions)
+      .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
       .map(([a, n]) => `${a} ${n}`)
       .join(', ');
   }
