@@ -44,8 +44,16 @@ export interface BundleResult {
   byPackage: { name: string; bytes: number }[];
 }
 
-/** Bundles `entry` (relative to the repository root) into `outdir/handler.mjs` with `LAMBDA_BUNDLING`. */
-export async function bundle(entry: string, outdir: string): Promise<BundleResult> {
+/**
+ * Bundles `entry` (relative to the repository root) into `outdir/handler.mjs` with `LAMBDA_BUNDLING`,
+ * plus `define` when given: `followDefine(enabled)` (infra/bundling.ts) builds the bundle the
+ * construct deploys for that configuration; without it follow mode is in, as in the sources.
+ */
+export async function bundle(
+  entry: string,
+  outdir: string,
+  options: { define?: Record<string, string> } = {},
+): Promise<BundleResult> {
   const { build } = await import('esbuild');
   const absOut = resolve(ROOT, outdir);
   mkdirSync(absOut, { recursive: true });
@@ -56,6 +64,7 @@ export async function bundle(entry: string, outdir: string): Promise<BundleResul
     absWorkingDir: ROOT,
     entryPoints: [entry],
     outfile,
+    ...(options.define === undefined ? {} : { define: options.define }),
   });
   if (readFileSync(outfile, 'utf8').includes(DYNAMIC_REQUIRE_SHIM)) {
     throw new Error(
