@@ -128,9 +128,10 @@ async function main(argv: string[]): Promise<number> {
     for (const v of followResults)
       console.log(`${v.pass ? 'met ' : 'over'}  ${v.target} (reported, not gated): ${v.measured}`);
     const loaded = [baseline, reconciler, follow, ...variants];
+    const baseCpu = series.find((x) => x.name === baseline.name)?.cpuMedian ?? Number.NaN;
     for (const s of series)
       console.log(
-        `      load median ${s.median.toFixed(1)} ms  ${s.name} (${((loaded.find((b) => b.name === s.name)?.bytes ?? Number.NaN) / 1000).toFixed(1)} KB)`,
+        `      load median ${s.median.toFixed(1)} ms (CPU ${s.cpuMedian.toFixed(1)} ms, ${(s.cpuMedian / baseCpu).toFixed(2)}×)  ${s.name} (${((loaded.find((b) => b.name === s.name)?.bytes ?? Number.NaN) / 1000).toFixed(1)} KB)`,
       );
     for (const a of ab ?? [])
       console.log(

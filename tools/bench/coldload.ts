@@ -68,6 +68,12 @@ export interface LoadSeries {
   /** Process start → handler ready (module evaluated, clients built), ms, one per process. */
   readyMs: number[];
   median: number;
+  /**
+   * CPU time (user + system, all threads) to the same point, ms, one per process, and its median:
+   * less sensitive than the wall time to a busy machine. Reported beside the gate, not gated.
+   */
+  cpuMs: number[];
+  cpuMedian: number;
 }
 
 /**
@@ -82,20 +88,28 @@ export async function measureLoads(
 ): Promise<LoadSeries[]> {
   const script = join(__dirname, 'cold-probe.mjs');
   const samples = bundles.map(() => [] as number[]);
+  const cpuSamples = bundles.map(() => [] as number[]);
   for (let i = 0; i < options.warmup + options.runs; i++) {
     for (const [b, { bundle, env }] of bundles.entries()) {
       const { stdout } = await run(node.execPath, [script, bundle], {
         env: env ?? coldLoadEnv(),
         timeout: 60_000,
       });
-      const { readyMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { readyMs?: number };
-      if (!(typeof readyMs === 'number' && readyMs > 0))
+      const { readyMs, cpuMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+        readyMs?: number;
+        cpuMs?: number;
+      };
+      if (!(typeof readyMs === 'number' && readyMs > 0 && typeof cpuMs === 'number'))
         throw new Error(`the load probe of ${bundle} printed no timing: ${stdout}`);
-      if (i >= options.warmup) samples[b]?.push(readyMs);
+      if (i >= options.warmup) {
+        samples[b]?.push(readyMs);
+        cpuSamples[b]?.push(cpuMs);
+      }
     }
   }
   return bundles.map(({ env: _env, ...b }, i) => {
     const readyMs = samples[i] ?? [];
-    return { ...b, readyMs, median: median(readyMs) };
+    const cpuMs = cpuSamples[i] ?? [];
+    return { ...b, readyMs, median: median(readyMs), cpuMs, cpuMedian: median(cpuMs) };
   });
 }
