@@ -77,8 +77,9 @@ export const FOLLOW_BUNDLED_EXPRESSION = 'process.env.RECONCILER_FOLLOW_BUNDLED'
  * The esbuild `define` that bundles a function for its configuration's follow mode. The construct
  * sets it on both functions from `follow.enabled`: with follow off, esbuild drops the branch that
  * builds follow mode, and with it the DynamoDB client and the adopter (about 53 KB of the
- * reconciler's bundle, measured by `npm run bench`, which loads both builds). Bundles built without
- * it (`npm run build`, the integration tier) carry follow mode, as the sources do.
+ * reconciler's bundle, measured by `npm run bench`, which loads both builds). `npm run build` sets
+ * it too (follow off unless `--follow`); bundles built without it (the integration tier) carry
+ * follow mode, as the sources do.
  */
 export function followDefine(followEnabled: boolean): Record<string, string> {
   return { [FOLLOW_BUNDLED_EXPRESSION]: JSON.stringify(String(followEnabled)) };
