@@ -68,6 +68,24 @@ export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The expression `functions/reconciler/aws/follow-bundled.ts` tests to know whether the bundle
+ * carries follow mode, which the build replaces (esbuild `define`).
+ */
+export const FOLLOW_BUNDLED_EXPRESSION = 'process.env.RECONCILER_FOLLOW_BUNDLED';
+
+/**
+ * The esbuild `define` that bundles a function for its configuration's follow mode. The construct
+ * sets it on both functions from `follow.enabled`: with follow off, esbuild drops the branch that
+ * builds follow mode, and with it the DynamoDB client and the adopter (about 53 KB of the
+ * reconciler's bundle, measured by `npm run bench`, which loads both builds). `npm run build` sets
+ * it too (follow off unless `--follow`); bundles built without it (the integration tier) carry
+ * follow mode, as the sources do.
+ */
+export function followDefine(followEnabled: boolean): Record<string, string> {
+  return { [FOLLOW_BUNDLED_EXPRESSION]: JSON.stringify(String(followEnabled)) };
+}
+
+/**
  * ES module output can still contain CommonJS packages that call `require()` (for example for Node
  * built-ins); esbuild's ESM shim then throws "Dynamic require of … is not supported" unless a real
  * `require` is in scope. Today no bundled package needs it (the ES module builds are picked), so

@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { CONFIG_ENV } from '../functions/reconciler/config';
 import { METRICS_NAMESPACE } from '../functions/reconciler/telemetry';
-import { CDK_BUNDLING } from './bundling';
+import { CDK_BUNDLING, followDefine } from './bundling';
 import type { ReconcilerNetwork } from './network';
 import type { ReconcilerLogLevel, RegistryReconcilerProps } from './props';
 import type { ReconcilerSettings } from './settings';
@@ -84,6 +84,8 @@ export function buildHouseFunction(
       sourceMapMode: nodejs.SourceMapMode.DEFAULT,
       // The metafile is for the size report; it has no place in the deployed zip.
       metafile: false,
+      // Follow mode (and the DynamoDB client) is in the bundle only when the configuration enables it.
+      define: followDefine(house.settings.follow.enabled),
       mainFields: [...CDK_BUNDLING.mainFields],
       externalModules: [...CDK_BUNDLING.externalModules],
     },

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
-import { CDK_BUNDLING, LAMBDA_BUNDLING } from '../infra/bundling';
+import { CDK_BUNDLING, followDefine, LAMBDA_BUNDLING } from '../infra/bundling';
 
 // The options live in infra/bundling.ts, which the CDK construct reads too; re-exported for the tools.
 export { CDK_BUNDLING, CREATE_REQUIRE_BANNER, LAMBDA_BUNDLING, LAMBDA_TARGET } from '../infra/bundling';
@@ -44,8 +44,16 @@ export interface BundleResult {
   byPackage: { name: string; bytes: number }[];
 }
 
-/** Bundles `entry` (relative to the repository root) into `outdir/handler.mjs` with `LAMBDA_BUNDLING`. */
-export async function bundle(entry: string, outdir: string): Promise<BundleResult> {
+/**
+ * Bundles `entry` (relative to the repository root) into `outdir/handler.mjs` with `LAMBDA_BUNDLING`,
+ * plus `define` when given: `followDefine(enabled)` (infra/bundling.ts) builds the bundle the
+ * construct deploys for that configuration; without it follow mode is in, as in the sources.
+ */
+export async function bundle(
+  entry: string,
+  outdir: string,
+  options: { define?: Record<string, string> } = {},
+): Promise<BundleResult> {
   const { build } = await import('esbuild');
   const absOut = resolve(ROOT, outdir);
   mkdirSync(absOut, { recursive: true });
@@ -56,6 +64,7 @@ export async function bundle(entry: string, outdir: string): Promise<BundleResul
     absWorkingDir: ROOT,
     entryPoints: [entry],
     outfile,
+    ...(options.define === undefined ? {} : { define: options.define }),
   });
   if (readFileSync(outfile, 'utf8').includes(DYNAMIC_REQUIRE_SHIM)) {
     throw new Error(
@@ -81,17 +90,21 @@ export function bytesByPackage(output: Metafile['outputs'][string]): { name: str
   return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
-/** Builds the reconciler's bundle, the fan-out's when asked, and the baseline when asked. */
+/**
+ * Builds the reconciler's bundle, the fan-out's when asked, and the baseline when asked; the two
+ * functions with `define` when given (`followDefine`, as the construct bundles them).
+ */
 export async function buildAll(
-  options: { baseline?: boolean; fanout?: boolean; outdir?: string } = {},
+  options: { baseline?: boolean; fanout?: boolean; outdir?: string; define?: Record<string, string> } = {},
 ): Promise<{
   lambda: BundleResult;
   fanout?: BundleResult;
   baseline?: BundleResult;
 }> {
   const outdir = options.outdir ?? LAMBDA_OUTDIR;
-  const lambda = await bundle(LAMBDA_ENTRY, outdir);
-  const fanout = options.fanout ? await bundle(FANOUT_ENTRY, join(outdir, 'fanout')) : undefined;
+  const define = options.define === undefined ? {} : { define: options.define };
+  const lambda = await bundle(LAMBDA_ENTRY, outdir, define);
+  const fanout = options.fanout ? await bundle(FANOUT_ENTRY, join(outdir, 'fanout'), define) : undefined;
   const baseline = options.baseline
     ? await bundle(BASELINE_ENTRY, join(outdir, 'bench', 'baseline'))
     : undefined;
@@ -103,9 +116,10 @@ export async function buildAll(
 }
 
 /**
- * `npm run build [-- --baseline] [--print-options]`: writes the reconciler's `dist/handler.mjs` and
- * the fan-out's `dist/fanout/handler.mjs`, each with its map and metafile, and prints their sizes
- * with the largest packages.
+ * `npm run build [-- --follow] [--baseline] [--print-options]`: writes the reconciler's
+ * `dist/handler.mjs` and the fan-out's `dist/fanout/handler.mjs`, each with its map and metafile,
+ * as the construct bundles them for a configuration with follow mode off (`--follow`: on), and
+ * prints their sizes with the largest packages.
  */
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--print-options')) {
@@ -116,15 +130,18 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`no ${LAMBDA_ENTRY}`);
     return 1;
   }
+  const follow = argv.includes('--follow');
   const { lambda, fanout, baseline } = await buildAll({
     baseline: argv.includes('--baseline'),
     fanout: true,
+    define: followDefine(follow),
   });
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   const rel = (p: string) => p.slice(ROOT.length + 1);
   console.log(
     `esbuild: format=${LAMBDA_BUNDLING.format} platform=${LAMBDA_BUNDLING.platform} target=${LAMBDA_BUNDLING.target}` +
-      ` minify sourcemap=${LAMBDA_BUNDLING.sourcemap} mainFields=${LAMBDA_BUNDLING.mainFields.join(',')} external=none`,
+      ` minify sourcemap=${LAMBDA_BUNDLING.sourcemap} mainFields=${LAMBDA_BUNDLING.mainFields.join(',')} external=none` +
+      ` follow=${follow ? 'on' : 'off'}`,
   );
   for (const [name, r] of [
     ['lambda', lambda],

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createFollowAws } from '../reconciler/aws/follow';
+import { createFollowAwsIfBundled } from '../reconciler/aws/follow-bundled';
 import { loadConfigFromEnv } from '../reconciler/config';
 import { EmfMetrics } from '../reconciler/emf';
 import { METRICS_NAMESPACE } from '../reconciler/telemetry';
@@ -20,7 +20,7 @@ const metrics = new EmfMetrics({
 const built = (() => {
   try {
     const config = loadConfigFromEnv();
-    const follow = createFollowAws(config);
+    const follow = createFollowAwsIfBundled(config);
     return {
       config,
       adapters: createFanoutAdapters(config, logger),

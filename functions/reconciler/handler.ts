@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsAdapters } from './aws/clients';
-import { createFollowAws } from './aws/follow';
+import { createFollowAwsIfBundled } from './aws/follow-bundled';
 import { workQueueFromEnv } from './aws/work-queue';
 import { loadConfigFromEnv } from './config';
 import { EmfMetrics } from './emf';
@@ -29,8 +29,8 @@ const config = (() => {
 })();
 
 const registry = createRegistryClient(config.registry, { logger });
-// Follow mode: the ownership table and the adopter (functions/reconciler/follow).
-const follow = createFollowAws(config);
+// Follow mode: the ownership table and the adopter (functions/reconciler/follow), when bundled.
+const follow = createFollowAwsIfBundled(config);
 
 export const { handler } = createWorkerHandler({
   queue: workQueueFromEnv(logger),

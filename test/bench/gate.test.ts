@@ -1,6 +1,6 @@
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { measureCalls, tallyCalls } from '../../tools/bench/calls';
-import { TARGETS, verdicts } from '../../tools/bench/gate';
+import { followCost, TARGETS, verdicts } from '../../tools/bench/gate';
 import { median } from '../../tools/bench/stats';
 
 /** The bench gate (tools/bench): its verdicts, and the calls per delivery of the deployed path. */
@@ -48,6 +48,24 @@ describe('the bench gate', () => {
     expect(verdicts({ ...passing, calls: secondLook })[2]?.pass).toBe(true);
     const noTiming = verdicts({ ...passing, load: { ...passing.load, baselineMs: Number.NaN } });
     expect(noTiming[1]?.pass).toBe(false);
+  });
+
+  it('states what follow mode costs against the same targets, from the figures of both builds', () => {
+    const cost = followCost({
+      off: { bundleBytes: 330_000, loadMs: 60 },
+      on: { bundleBytes: 383_000, loadMs: 66 },
+      baselineMs: 40,
+    });
+    expect(cost.map((v) => [v.pass, v.measured])).toEqual([
+      [false, '383.0 KB (+53.0 KB over follow mode off)'],
+      [false, '1.65× (66.0 ms; +6.0 ms over follow mode off)'],
+    ]);
+    const within = followCost({
+      off: { bundleBytes: 280_000, loadMs: 56 },
+      on: { bundleBytes: TARGETS.bundleBytes, loadMs: 64 },
+      baselineMs: 40,
+    });
+    expect(within.map((v) => v.pass)).toEqual([true, true]);
   });
 
   it('takes the median of a sample', () => {

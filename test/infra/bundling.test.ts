@@ -14,9 +14,16 @@ import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
 import { NO_COUNT } from '../../functions/reconciler/ports';
-import { CDK_BUNDLING, LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../../infra/bundling';
+import {
+  CDK_BUNDLING,
+  FOLLOW_BUNDLED_EXPRESSION,
+  followDefine,
+  LAMBDA_ALIASES,
+  LAMBDA_BUNDLING,
+} from '../../infra/bundling';
 import { RegistryReconciler } from '../../infra/registry-reconciler';
-import { type BundleResult, bundle, LAMBDA_ENTRY } from '../../tools/build';
+import { coldLoadEnv, FOLLOW_CONFIG } from '../../tools/bench/coldload';
+import { type BundleResult, bundle, FANOUT_ENTRY, LAMBDA_ENTRY } from '../../tools/build';
 import { minimalProps, newApp } from './helpers';
 
 const run = promisify(execFile);
@@ -24,6 +31,11 @@ const run = promisify(execFile);
 /** Modules of the SDK's default credential chain, which a Lambda never needs. */
 const CHAIN_MODULES =
   /node_modules\/@aws-sdk\/(nested-clients|credential-provider-(node|ini|sso|process|web-identity|http|imds|login)|token-providers)\//;
+
+/** A string only the DynamoDB client carries: its JSON protocol's target prefix. */
+const DYNAMODB_MARK = 'DynamoDB_20120810';
+/** Part of the refusal of a bundle built without follow mode (functions/reconciler/aws/follow-bundled.ts). */
+const NO_FOLLOW_MESSAGE = 'bundled without follow mode';
 
 /** Which `node_modules/<package>` directories each bundled package came from. */
 function packageCopies(result: BundleResult): Map<string, Set<string>> {
@@ -84,6 +96,27 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
       expect(code).not.toContain('defaultProvider::fromSSO');
       expect(code).not.toContain('sso-oidc');
       expect(code.match(/from\s*"node:[^"]+"|import\(\s*"node:[^"]+"\)/g) ?? []).toEqual([]);
+      // Follow mode is off in this configuration: no DynamoDB client (its JSON protocol's target prefix).
+      expect(code).not.toContain(DYNAMODB_MARK);
+      expect(code).toContain(NO_FOLLOW_MESSAGE);
+    }
+  });
+
+  it('the construct bundles follow mode, and the DynamoDB client, into both functions when the configuration enables it', () => {
+    const outdir = join(dir, 'cdk-follow.out');
+    const app = newApp({ bundle: true, outdir });
+    new RegistryReconciler(
+      new Stack(app, 'FollowStack'),
+      'Reconciler',
+      minimalProps({ follow: { enabled: true } }),
+    );
+    app.synth();
+    const assets = readdirSync(outdir).filter((f) => f.startsWith('asset.'));
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      const code = readFileSync(join(outdir, asset, 'index.mjs'), 'utf8');
+      expect(code).toContain(DYNAMODB_MARK);
+      expect(code).not.toContain(NO_FOLLOW_MESSAGE);
     }
   });
 
@@ -93,6 +126,74 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
       Object.entries(LAMBDA_ALIASES).map(([m, p]) => `${m}=${p}`),
     );
   });
+});
+
+describe('follow mode in the bundle (followDefine)', () => {
+  let dir: string;
+  const built: Record<string, BundleResult> = {};
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'reconciler-follow-bundle-'));
+    for (const [name, entry] of [
+      ['reconciler', LAMBDA_ENTRY],
+      ['fanout', FANOUT_ENTRY],
+    ] as const) {
+      built[`${name}-off`] = await bundle(entry, join(dir, `${name}-off`), { define: followDefine(false) });
+      built[`${name}-on`] = await bundle(entry, join(dir, `${name}-on`), { define: followDefine(true) });
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The source files that put code into the bundle (esbuild lists tree-shaken ones with 0 bytes). */
+  const inputs = (r: BundleResult | undefined) =>
+    Object.entries(Object.values(r?.metafile.outputs ?? {}).find((o) => o.entryPoint)?.inputs ?? {})
+      .filter(([, i]) => i.bytesInOutput > 0)
+      .map(([p]) => p);
+  const dynamodb = (r: BundleResult | undefined) =>
+    inputs(r).filter((p) => p.includes('node_modules/@aws-sdk/client-dynamodb/'));
+
+  it('names the expression the function tests', () => {
+    expect(followDefine(false)).toEqual({ [FOLLOW_BUNDLED_EXPRESSION]: '"false"' });
+    expect(
+      readFileSync(join(__dirname, '../../functions/reconciler/aws/follow-bundled.ts'), 'utf8'),
+    ).toContain(`${FOLLOW_BUNDLED_EXPRESSION} === 'false'`);
+  });
+
+  it.each(['reconciler', 'fanout'])(
+    'leaves the DynamoDB client and the adopter out of the %s with follow mode off',
+    (name) => {
+      const off = built[`${name}-off`];
+      const on = built[`${name}-on`];
+      expect(dynamodb(off)).toEqual([]);
+      expect(inputs(off)).not.toContain('functions/reconciler/aws/ownership-table.ts');
+      expect(inputs(off)).not.toContain('functions/reconciler/aws/follow.ts');
+      // With it on they are in (the check above is not vacuous), and they are what the difference is.
+      expect(dynamodb(on).length).toBeGreaterThan(0);
+      expect(inputs(on)).toContain('functions/reconciler/aws/ownership-table.ts');
+      expect((on?.bytes ?? 0) - (off?.bytes ?? 0)).toBeGreaterThan(30_000);
+    },
+  );
+
+  /** Loads a bundle in a fresh Node process, as the Lambda's init does (the bench's environment). */
+  const load = async (r: BundleResult | undefined, follow: boolean): Promise<string> => {
+    const script = `import(${JSON.stringify(r?.outfile)}).then((m) => console.log('LOADED ' + typeof m.handler), (e) => console.log('REFUSED ' + e.message))`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...coldLoadEnv(follow ? FOLLOW_CONFIG : undefined), POWERTOOLS_LOG_LEVEL: 'CRITICAL' },
+      timeout: 60_000,
+    });
+    return stdout.trim().split('\n').at(-1) ?? '';
+  };
+
+  it.each(['reconciler', 'fanout'])(
+    'the %s bundled without follow mode refuses a configuration that enables it, and loads one that does not',
+    async (name) => {
+      expect(await load(built[`${name}-off`], true)).toMatch(
+        /^REFUSED follow\.enabled is true but this function was bundled without follow mode/,
+      );
+      expect(await load(built[`${name}-off`], false)).toBe('LOADED function');
+      expect(await load(built[`${name}-on`], true)).toBe('LOADED function');
+    },
+  );
 });
 
 describe('credentials of the deployed clients and of the local tools', () => {

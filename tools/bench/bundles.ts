@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../../infra/bundling';
+import { followDefine, LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../../infra/bundling';
 import { BASELINE_ENTRY, bundle, LAMBDA_ENTRY, ROOT } from '../build';
 
 /** Where the bench writes its bundles (under the repository's ignored `dist/`). */
@@ -13,12 +13,24 @@ export interface BenchBundle {
   bytes: number;
 }
 
-/** The deployed reconciler bundle and the Logger-only baseline, with the options of infra/bundling.ts. */
-export async function gateBundles(): Promise<{ reconciler: BenchBundle; baseline: BenchBundle }> {
-  const r = await bundle(LAMBDA_ENTRY, join(BENCH_OUTDIR, 'reconciler'));
+/**
+ * The reconciler's bundle as the construct deploys it for the default configuration (follow mode
+ * off: `followDefine(false)`), the same with follow mode on (`followDefine(true)`: the DynamoDB
+ * client and the adopter in the bundle), and the Logger-only baseline.
+ */
+export async function gateBundles(): Promise<{
+  reconciler: BenchBundle;
+  follow: BenchBundle;
+  baseline: BenchBundle;
+}> {
+  const r = await bundle(LAMBDA_ENTRY, join(BENCH_OUTDIR, 'reconciler'), { define: followDefine(false) });
+  const f = await bundle(LAMBDA_ENTRY, join(BENCH_OUTDIR, 'reconciler-follow'), {
+    define: followDefine(true),
+  });
   const b = await bundle(BASELINE_ENTRY, join(BENCH_OUTDIR, 'baseline'));
   return {
     reconciler: { name: 'reconciler', bundle: r.outfile, bytes: r.bytes },
+    follow: { name: 'reconciler, follow mode on', bundle: f.outfile, bytes: f.bytes },
     baseline: { name: 'baseline (Logger only)', bundle: b.outfile, bytes: b.bytes },
   };
 }
@@ -69,7 +81,7 @@ export const METRICS_ENTRIES = {
   powertools: 'tools/bench/ab/metrics-powertools.ts',
 } as const;
 
-/** Builds a bundle with the deployed options, some aliases dropped. */
+/** Builds a bundle with the deployed options (follow mode off, as by default), some aliases dropped. */
 export async function buildVariant(
   name: string,
   entry: string,
@@ -82,6 +94,7 @@ export async function buildVariant(
     ...LAMBDA_BUNDLING,
     mainFields: [...LAMBDA_BUNDLING.mainFields],
     alias,
+    define: followDefine(false),
     absWorkingDir: ROOT,
     entryPoints: [entry],
     outfile,

@@ -31,14 +31,21 @@ const CONFIG = {
   ],
 };
 
+/** The same with follow mode on, its table named as the construct would. */
+export const FOLLOW_CONFIG = {
+  ...CONFIG,
+  follow: { enabled: true },
+  ownership: { table: 'registry-reconciler-ownership' },
+};
+
 /**
  * The environment of a load probe: what Lambda would set (the variables as the construct sets
  * them), fake credentials, every SDK endpoint and queue URL on a closed loopback port.
  */
-export function coldLoadEnv(): NodeJS.ProcessEnv {
+export function coldLoadEnv(config: object = CONFIG): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    RECONCILER_CONFIG: JSON.stringify(CONFIG),
+    RECONCILER_CONFIG: JSON.stringify(config),
     AWS_REGION: 'us-west-2',
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
@@ -61,6 +68,12 @@ export interface LoadSeries {
   /** Process start → handler ready (module evaluated, clients built), ms, one per process. */
   readyMs: number[];
   median: number;
+  /**
+   * CPU time (user + system, all threads) to the same point, ms, one per process, and its median:
+   * less sensitive than the wall time to a busy machine. Reported beside the gate, not gated.
+   */
+  cpuMs: number[];
+  cpuMedian: number;
 }
 
 /**
@@ -70,22 +83,33 @@ export interface LoadSeries {
  */
 export async function measureLoads(
   node: NodeRuntime,
-  bundles: { name: string; bundle: string }[],
+  bundles: { name: string; bundle: string; env?: NodeJS.ProcessEnv }[],
   options: { runs: number; warmup: number },
 ): Promise<LoadSeries[]> {
   const script = join(__dirname, 'cold-probe.mjs');
   const samples = bundles.map(() => [] as number[]);
+  const cpuSamples = bundles.map(() => [] as number[]);
   for (let i = 0; i < options.warmup + options.runs; i++) {
-    for (const [b, { bundle }] of bundles.entries()) {
-      const { stdout } = await run(node.execPath, [script, bundle], { env: coldLoadEnv(), timeout: 60_000 });
-      const { readyMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { readyMs?: number };
-      if (!(typeof readyMs === 'number' && readyMs > 0))
+    for (const [b, { bundle, env }] of bundles.entries()) {
+      const { stdout } = await run(node.execPath, [script, bundle], {
+        env: env ?? coldLoadEnv(),
+        timeout: 60_000,
+      });
+      const { readyMs, cpuMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+        readyMs?: number;
+        cpuMs?: number;
+      };
+      if (!(typeof readyMs === 'number' && readyMs > 0 && typeof cpuMs === 'number'))
         throw new Error(`the load probe of ${bundle} printed no timing: ${stdout}`);
-      if (i >= options.warmup) samples[b]?.push(readyMs);
+      if (i >= options.warmup) {
+        samples[b]?.push(readyMs);
+        cpuSamples[b]?.push(cpuMs);
+      }
     }
   }
-  return bundles.map((b, i) => {
+  return bundles.map(({ env: _env, ...b }, i) => {
     const readyMs = samples[i] ?? [];
-    return { ...b, readyMs, median: median(readyMs) };
+    const cpuMs = cpuSamples[i] ?? [];
+    return { ...b, readyMs, median: median(readyMs), cpuMs, cpuMedian: median(cpuMs) };
   });
 }

@@ -26,6 +26,32 @@ export interface Verdict {
   pass: boolean;
 }
 
+/**
+ * What follow mode costs: the reconciler bundled with it (the DynamoDB client and the adopter in
+ * the bundle) held against the same targets, loaded in the same rounds. Reported, not gated: the
+ * gate holds the default deployment (follow mode off), which the construct bundles without it.
+ */
+export function followCost(figures: {
+  off: { bundleBytes: number; loadMs: number };
+  on: { bundleBytes: number; loadMs: number };
+  baselineMs: number;
+}): Verdict[] {
+  const ratio = figures.on.loadMs / figures.baselineMs;
+  const kb = (bytes: number) => (bytes / 1000).toFixed(1);
+  return [
+    {
+      target: `follow mode on: bundle ≤ ${TARGETS.bundleBytes / 1000} KB`,
+      measured: `${kb(figures.on.bundleBytes)} KB (+${kb(figures.on.bundleBytes - figures.off.bundleBytes)} KB over follow mode off)`,
+      pass: figures.on.bundleBytes <= TARGETS.bundleBytes,
+    },
+    {
+      target: `follow mode on: cold load ≤ ${TARGETS.loadRatio}× the Logger-only bundle`,
+      measured: `${ratio.toFixed(2)}× (${figures.on.loadMs.toFixed(1)} ms; +${(figures.on.loadMs - figures.off.loadMs).toFixed(1)} ms over follow mode off)`,
+      pass: Number.isFinite(ratio) && ratio <= TARGETS.loadRatio,
+    },
+  ];
+}
+
 /** The three verdicts of the gate, from its three figures. */
 export function verdicts(figures: {
   bundleBytes: number;
