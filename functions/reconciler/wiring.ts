@@ -1,12 +1,16 @@
-import { DEFAULTS, realSleep } from './defaults';
+import { DEFAULTS } from './defaults';
 import { type BudgetRule, budgetRule } from './delivery/budget';
-import { BatchingEcs } from './delivery/ecs-batcher';
 import { DELIVERY } from './delivery/settings';
-import type { HandlerDeps, InvocationContext } from './invocation';
 import type { ReconcilerDeps } from './reconcile';
 import { maxBackoffMs } from './registry/http';
 import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from './telemetry';
-import { Worker, type WorkerEvents, type WorkQueuePort } from './worker';
+import {
+  type HandlerDeps,
+  type InvocationContext,
+  Worker,
+  type WorkerEvents,
+  type WorkQueuePort,
+} from './worker';
 
 /**
  * The one place that assembles the worker around the reconciler, with the deployed defaults
@@ -25,14 +29,12 @@ export interface WorkerWiringOptions extends WiringOptions {
   /** @default from config.registry and the AWS look-up worst case */
   budget?: BudgetRule;
   /**
-   * @default DEFAULTS.parallelism × 2, at least a full batch (DELIVERY.workBatchSize): every entry
-   * of a delivery asks ECS in the same batched DescribeTasks
+   * Entries read, looked up and written at once. @default DEFAULTS.parallelism × 2, at least a
+   * full batch (DELIVERY.workBatchSize)
    */
   groupParallelism?: number;
   /** @default DELIVERY.maxDeferAttempts */
   maxDeferAttempts?: number;
-  /** @default DELIVERY.ecsBatchWindowMs; 0 turns DescribeTasks batching off */
-  ecsBatchWindowMs?: number;
   events?: WorkerEvents;
 }
 
@@ -67,18 +69,9 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
   handler: (event: unknown, context?: InvocationContext) => Promise<unknown>;
   worker: Worker;
 } {
-  const { queue, budget, groupParallelism, maxDeferAttempts, ecsBatchWindowMs, events, ...rest } = options;
-  const sleep = rest.sleep ?? realSleep;
-  const window = ecsBatchWindowMs ?? DELIVERY.ecsBatchWindowMs;
-  // Without a given sleep the batcher uses its own timer, cleared when a batch goes out early.
-  const ecs =
-    window > 0
-      ? new BatchingEcs(rest.ecs, { windowMs: window, ...(rest.sleep === undefined ? {} : { sleep }) })
-      : rest.ecs;
+  const { queue, budget, groupParallelism, maxDeferAttempts, events, ...rest } = options;
   const worker = new Worker({
     ...rest,
-    ecs,
-    sleep,
     now: rest.now ?? Date.now,
     logger: rest.logger ?? SILENT_LOGGER,
     metrics: rest.metrics ?? NO_METRICS,

@@ -191,7 +191,7 @@ describe('One odd answer never moves an entry', () => {
 
 describe('The second look on the queue path, DescribeTasks batched across entries', () => {
   it('reads the pointer task once more for its entry only, and writes nothing', async () => {
-    // Arrange: two entries in one batch, their DescribeTasks batched (a real 300 ms window).
+    // Arrange: two entries in one batch: one DescribeTasks round for both.
     const h = harness();
     const ecs = new OddEcs(h.world);
     h.registry.set(REFS.mcpgw, `http://${TASKS.gw1.ipv4}:8003/`);
@@ -202,7 +202,6 @@ describe('The second look on the queue path, DescribeTasks batched across entrie
       ecs,
       registry: h.registry,
       now: h.world.clock.now,
-      ecsBatchWindowMs: 300,
       onRecord: (r) => records.push(r),
       queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
     });

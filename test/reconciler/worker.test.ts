@@ -64,7 +64,6 @@ function setup(options: { registrationLagMs?: number; registry?: (r: MemoryRegis
     metrics: new RecordingMetrics(),
     sleep: world.clock.sleep,
     now: world.clock.now,
-    ecsBatchWindowMs: 0,
     onRecord: (r) => records.push(r),
     queue: workQueueFromEnv(
       logger,
