@@ -53,17 +53,12 @@ export function deployedBudget(registry: ReconcilerDeps['config']['registry']): 
   );
 }
 
-/** What a direct invocation with anything but an SQS batch is told (a user testing in the console). */
-export const DIRECT_INVOCATION_REFUSED =
-  'the reconciler handles batches of its FIFO work queue only (one message group per registry entry, made by the fan-out); ' +
-  'to test with an EventBridge event, send the event to the trigger queue (stack output TriggerQueueUrl: ' +
-  'aws sqs send-message --queue-url <TriggerQueueUrl> --message-body file://event.json), ' +
-  'or replay it locally with npm run replay -- event.json';
+export { DIRECT_INVOCATION_REFUSED } from './worker';
 
 /**
- * The deployed reconciler handler: SQS batches of the FIFO work queue take the per-entry queue
- * path (worker.ts). Anything else is refused with `DIRECT_INVOCATION_REFUSED`, which says what
- * to send instead: an event reaches the worker only through the fan-out's planning.
+ * The deployed reconciler handler: the worker (worker.ts) with the deployed defaults. SQS batches
+ * of the FIFO work queue take the per-entry queue path; anything else is refused with
+ * `DIRECT_INVOCATION_REFUSED`, which says what to send instead.
  */
 export function createWorkerHandler(options: WorkerWiringOptions): {
   handler: (event: unknown, context?: InvocationContext) => Promise<unknown>;
@@ -83,21 +78,6 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     ...(rest.onMalformed === undefined ? {} : { onMalformed: rest.onMalformed }),
     ...(events === undefined ? {} : { events }),
   });
-  const handler = async (event: unknown, context?: InvocationContext) => {
-    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) {
-      rest.flush?.();
-      throw new Error(DIRECT_INVOCATION_REFUSED);
-    }
-    try {
-      // Without a Lambda context (a local call) there is no deadline: an hour.
-      const started = Date.now();
-      return await worker.handle(
-        event,
-        context ?? { getRemainingTimeInMillis: () => 3_600_000 - (Date.now() - started) },
-      );
-    } finally {
-      rest.flush?.();
-    }
-  };
-  return { handler, worker };
+  // The Lambda calls the worker itself: no frame of the wiring between the event and the write.
+  return { handler: worker.handle.bind(worker), worker };
 }

@@ -81,6 +81,13 @@ export interface WorkerDeps extends ReconcilerDeps, HandlerDeps {
 
 const THROTTLED = /rate exceeded|throttl/i;
 
+/** What a direct invocation with anything but an SQS batch is told (a user testing in the console). */
+export const DIRECT_INVOCATION_REFUSED =
+  'the reconciler handles batches of its FIFO work queue only (one message group per registry entry, made by the fan-out); ' +
+  'to test with an EventBridge event, send the event to the trigger queue (stack output TriggerQueueUrl: ' +
+  'aws sqs send-message --queue-url <TriggerQueueUrl> --message-body file://event.json), ' +
+  'or replay it locally with npm run replay -- event.json';
+
 /**
  * The queue path of the reconciler. A batch of the FIFO work queue holds up to 10 messages of one
  * or more groups, one group per registry entry: each group becomes one entry's work (its messages
@@ -105,11 +112,26 @@ export class Worker {
     });
   }
 
-  async handle(event: unknown, context: InvocationContext): Promise<SQSBatchResponse> {
+  /**
+   * The Lambda handler: an SQS batch of the work queue; anything else is refused with
+   * `DIRECT_INVOCATION_REFUSED`, which says what to send instead (an event reaches the worker only
+   * through the fan-out's planning). `flush` runs when the invocation ends, whatever happened.
+   */
+  async handle(event: unknown, context?: InvocationContext): Promise<SQSBatchResponse> {
+    try {
+      const batch = (event as { Records?: unknown } | null)?.Records;
+      if (!Array.isArray(batch)) throw new Error(DIRECT_INVOCATION_REFUSED);
+      // Without a Lambda context (a local call) there is no deadline: an hour.
+      const started = Date.now();
+      const clock = context ?? { getRemainingTimeInMillis: () => 3_600_000 - (Date.now() - started) };
+      return await this.batch(batch.map(readWorkRecord), clock);
+    } finally {
+      this.deps.flush?.();
+    }
+  }
+
+  private async batch(records: WorkRecord[], context: InvocationContext): Promise<SQSBatchResponse> {
     const logger = this.deps.logger ?? SILENT_LOGGER;
-    const batch = (event as { Records: unknown[] }).Records ?? [];
-    if (!Array.isArray(batch)) throw new TypeError('an SQS batch has a Records array');
-    const records = batch.map(readWorkRecord);
     this.deps.metrics?.count(MetricName.EventsReceived, records.length);
     const firstId = records.map((m) => eventIdOf(m.intake)).find((id) => id !== undefined);
     if (firstId !== undefined) this.deps.correlate?.(firstId);
