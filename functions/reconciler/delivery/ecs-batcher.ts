@@ -5,10 +5,10 @@ import type { CallContext, EcsPort, EcsServiceDiscovery, TaskState } from '../po
  * at most `maxIds` ids; each caller gets the tasks it asked for, and a failed call fails its
  * callers. The reconcile already sends one DescribeTasks round per batch of entries
  * (reconcile.ts); the fan-out's wiring still wraps its ECS port in this, which with
- * `windowMs` 0 (DELIVERY.ecsBatchWindowMs) only gathers the calls of one turn of the event loop.
+ * `windowMs` 0 (DELIVERY.ecsBatchWindowMs) only gathers calls made in the same synchronous run.
  */
 export interface BatchingOptions {
-  /** How long the first call waits for others. @default 0: until the current turn of the event loop ends */
+  /** How long the first call waits for others. @default 0: only calls made in the same synchronous run */
   windowMs?: number;
   maxIds?: number;
   /** Waits a window longer than 0 (a virtual clock in the simulation). @default a timer */
@@ -53,7 +53,8 @@ export class BatchingEcs implements EcsPort {
         return;
       }
       this.queued.set(cluster, [{ ids: taskIds, ctx, resolve, reject }]);
-      const wait = this.windowMs > 0 ? this.sleep(this.windowMs) : new Promise<void>((r) => setImmediate(r));
+      // Window 0: the calls made in the same synchronous run (no clock moves, virtual or real).
+      const wait = this.windowMs > 0 ? this.sleep(this.windowMs) : Promise.resolve();
       void wait.then(() => this.flush(cluster));
     });
   }
