@@ -165,8 +165,9 @@ export class Reconciler {
   }
 
   /**
-   * The worker's entry: the entries of one delivery, each named by its message group. The resync's
-   * ECS-only pointer check is the fan-out's: work reaches the worker because a full check is due.
+   * The worker's entry: the entries of one delivery, each named by its message group. No
+   * ECS-only pointer check here: that is the fan-out's shard check, and a schedule's work reaches
+   * the worker only for an entry that check found needing more than it.
    */
   async reconcileEntries(
     plans: Plan[],
