@@ -9,7 +9,6 @@ import {
   type Pointer,
   withSecondLook,
 } from './core/resync';
-import { isRegistryEvent } from './core/screen';
 import { isRunning, serviceOfGroup } from './core/task';
 import type { TaskState } from './core/types';
 import { hostOf } from './core/url';
@@ -21,7 +20,7 @@ import { adoptionOf, type Follower, type FollowPages } from './follow/follower';
 import { checkOwnership, type GateDeps, type GateResult } from './follow/gate';
 import type { OwnershipPort } from './follow/ownership';
 import { CountingContext, mergeCalls } from './orchestration/calls';
-import { type Ignored, type Plan, type PlanFollow, planTriggers, type Trigger } from './orchestration/plan';
+import { adoptFollowed, type Ignored, type Plan, planTriggers, type Trigger } from './orchestration/plan';
 import { PointerMemory } from './orchestration/pointers';
 import { buildRecord, type EntryOutcome, Reporter } from './orchestration/report';
 import { ServiceDirectory } from './orchestration/services';
@@ -192,7 +191,12 @@ export class Reconciler {
    * work per entry, then runs the batch with the resync's ECS-only pointer check.
    */
   async reconcile(triggers: Trigger[]): Promise<ReconcileOutcome> {
-    const adoption = await this.adopted(triggers);
+    const adoption = await adoptFollowed(triggers, {
+      config: this.config,
+      reporter: this.reporter,
+      ...(this.deps.follow?.follower === undefined ? {} : { follower: this.deps.follow.follower }),
+      ...(this.deps.follow?.pages === undefined ? {} : { pages: this.deps.follow.pages }),
+    });
     const { plans, ignored, stopping } = await planTriggers(triggers, {
       config: this.config,
       services: this.services,
@@ -609,47 +613,6 @@ export class Reconciler {
     this.reporter.record(record);
     this.pointers.remember(l.plan.target, record, outcome.decision?.chosen, outcome.pointerVerified === true);
     return { record, writeRefused: l.writeRefused };
-  }
-
-  /**
-   * Follow mode with a schedule or a registry restart (`reconcile(triggers)` given the adopter and
-   * the list pages): adopts every entry the shared rule matches or the table holds; a task event,
-   * the entries the table ties to its service. A failed listing is reported as the trigger's
-   * retryable lookup failure, never guessed around.
-   */
-  private async adopted(triggers: Trigger[]): Promise<{ follow?: PlanFollow; ignored: Ignored[] }> {
-    const follower = this.deps.follow?.follower;
-    if (follower === undefined || !this.config.follow.enabled) return { ignored: [] };
-    const ignored: Ignored[] = [];
-    const wide = triggers.filter((t) => t.type === 'schedule' || isRegistryEvent(t.event, this.config));
-    let every: TargetConfig[] = [];
-    const pages = this.deps.follow?.pages;
-    if (wide.length > 0 && pages !== undefined) {
-      const ctx = new CountingContext();
-      try {
-        const found = await follower.everyTarget(pages, ctx);
-        every = found.targets;
-        for (const p of found.problems) this.followFailed(wide, p, ignored);
-      } catch (error) {
-        this.followFailed(wide, error, ignored);
-      }
-    }
-    return { follow: { every, forService: (service) => follower.forService(service) }, ignored };
-  }
-
-  private followFailed(triggers: Trigger[], error: unknown, ignored: Ignored[]): void {
-    for (const t of triggers) {
-      const ig: Ignored = {
-        source: t.source,
-        eventId: t.type === 'schedule' ? t.eventId : t.event.eventId,
-        ...(t.type === 'task' ? { taskId: t.event.taskId } : {}),
-        reason: 'service-lookup-failed',
-        detail: `follow mode cannot find the adopted entries: ${describeError(error)}`,
-        retryable: isRetryable(error),
-      };
-      this.reporter.ignored(ig);
-      ignored.push(ig);
-    }
   }
 }
 
