@@ -1,5 +1,5 @@
 /**
- * The CDK app: `npx cdk deploy -c params=infra/params.json` (README, "Deploy").
+ * The CDK app: `npx cdk deploy -c params=infra/params.json` (docs/deploy.md).
  * Synth is offline: no lookups, no credentials, an environment-agnostic stack.
  *
  * A bad parameter (a missing file, an unknown key, a bad `-c` value, a value the construct rejects)

@@ -1,7 +1,7 @@
 /**
  * Follow mode's ownership table (functions/reconciler/follow/ownership.ts): which registry entries
  * the reconciler wrote, next to nothing else. On demand, encrypted, with point-in-time recovery,
- * and retained when the stack is deleted (the README's Deploy section says how to remove it after
+ * and retained when the stack is deleted (docs/deploy.md says how to remove it after
  * `npm run release`). Each function may use this table and its index only, by name.
  */
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';

@@ -51,11 +51,11 @@ export type ReconcilerNetworkProps = NonNullable<RegistryReconcilerProps['networ
 /** Log levels for the functions' own logs. */
 export type ReconcilerLogLevel = NonNullable<RegistryReconcilerProps['logLevel']>;
 
-/** The alarm thresholds the monitoring is built with (from the settings' `alarms`). */
+/** The alarm thresholds the monitoring is built with (from the settings' `alarms`, which hold their defaults). */
 export interface ReconcilerAlarmProps {
-  readonly functionErrors?: number;
-  readonly reconcileErrors?: number;
-  readonly throttles?: number;
-  readonly noLiveInstanceFor?: Duration;
-  readonly oldestMessageAge?: Duration;
+  readonly functionErrors: number;
+  readonly reconcileErrors: number;
+  readonly throttles: number;
+  readonly noLiveInstanceFor: Duration;
+  readonly oldestMessageAge: Duration;
 }

@@ -26,6 +26,11 @@ export type FanoutOptions = Pick<
     follow?: FanoutDeps['follow'];
     /** The longest a DescribeTasks call waits for entries still working to ask. @default DELIVERY.ecsBatchWindowMs */
     ecsBatchWindowMs?: number;
+    /**
+     * Every message the handler could not handle, with why (also logged at ERROR): the replay puts
+     * the reason in its failure line. A record with no message id comes with id ''.
+     */
+    onFailure?: (messageId: string, reason: string) => void;
   };
 
 /** The published sustained rates the resync spread is sized on (README, "API limits"). */
@@ -78,31 +83,42 @@ export function createFanoutHandler(options: FanoutOptions): {
     const records = (event as { Records?: unknown } | null)?.Records;
     if (!Array.isArray(records)) throw new Error('the fan-out consumes SQS batches only (no Records)');
     const batchItemFailures: SQSBatchItemFailure[] = [];
-    const fail = (id: string, error: unknown) => {
-      logger.error(`fan-out could not handle message ${id}: ${describeError(error)}`);
+    // A record without a message id (never from SQS) is named by its place in the batch.
+    const label = (id: string, i: number): string =>
+      id !== '' ? id : `(record ${i + 1} of ${records.length}, no messageId)`;
+    const fail = (id: string, error: unknown, index: number) => {
+      const reason = describeError(error);
+      logger.error(`fan-out could not handle message ${label(id, index)}: ${reason}`);
+      options.onFailure?.(id, reason);
       if (id !== '') batchItemFailures.push({ itemIdentifier: id });
     };
-    const parsed: { id: string; m: TriggerMessage }[] = [];
-    for (const r of records as unknown[]) {
-      // A record that is no object (never from SQS) is read as one without an id or a body.
-      const rec = (typeof r === 'object' && r !== null ? r : {}) as { messageId?: unknown; body?: unknown };
+    const parsed: { id: string; m: TriggerMessage; i: number }[] = [];
+    for (const [i, r] of (records as unknown[]).entries()) {
+      // A record that is no object (null, a number, an array: never from SQS) is malformed: it has
+      // no id to hand back, so it is dropped, logged with its place, and the rest goes on.
+      if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+        const what = r === null ? 'null' : Array.isArray(r) ? 'an array' : `a ${typeof r}`;
+        fail('', new Error(`malformed: ${what}, not an object; dropped: SQS record has no string body`), i);
+        continue;
+      }
+      const rec = r as { messageId?: unknown; body?: unknown };
       const id = typeof rec.messageId === 'string' ? rec.messageId : '';
       try {
         if (typeof rec.body !== 'string') throw new Error('SQS record has no string body');
-        parsed.push({ id, m: readTriggerMessage(rec.body) });
+        parsed.push({ id, m: readTriggerMessage(rec.body), i });
       } catch (error) {
-        fail(id, error);
+        fail(id, error, i);
       }
     }
     /** Handles one message; false when it failed (and was reported). */
-    const run = async ({ id, m }: { id: string; m: TriggerMessage }): Promise<boolean> => {
+    const run = async ({ id, m, i }: { id: string; m: TriggerMessage; i: number }): Promise<boolean> => {
       try {
         if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
         else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
         else await fanout.event(m.body);
         return true;
       } catch (error) {
-        fail(id, error);
+        fail(id, error, i);
         return false;
       }
     };
@@ -111,7 +127,7 @@ export function createFanoutHandler(options: FanoutOptions): {
     // Shards, one at a time after them: a batch's shard checks never add up their look-ups against
     // the API limits, and one is started only while the invocation has time for it (else it comes
     // back after the visibility timeout).
-    const copies = new Map<string, { id: string; m: TriggerMessage }[]>();
+    const copies = new Map<string, { id: string; m: TriggerMessage; i: number }[]>();
     parsed.forEach((p, i) => {
       if (p.m.type === 'shard') return;
       const key = (p.m.type === 'event' ? eventKey(p.m.body) : undefined) ?? `message ${i}`;
@@ -119,7 +135,7 @@ export function createFanoutHandler(options: FanoutOptions): {
     });
     await Promise.all(
       [...copies.values()].map(async (same) => {
-        const ok = await run(same[0] as { id: string; m: TriggerMessage });
+        const ok = await run(same[0] as { id: string; m: TriggerMessage; i: number });
         if (!ok)
           for (const p of same.slice(1)) if (p.id !== '') batchItemFailures.push({ itemIdentifier: p.id });
       }),

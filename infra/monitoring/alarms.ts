@@ -1,6 +1,6 @@
 /**
  * The alarms: what each watches, its threshold, and what its description tells the operator
- * (README, "Operate > Alarms", is the runbook). Names are `<stack>-<construct id>-<name>`.
+ * (docs/operate.md, "Alarms", is the runbook). Names are `<stack>-<construct id>-<name>`.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -30,14 +30,6 @@ export interface ReconcilerAlarms {
   readonly untrustedInstance: cloudwatch.Alarm;
 }
 
-/** Threshold defaults (README, "Deploy > Parameters"). */
-const DEFAULT_THRESHOLDS = {
-  functionErrors: 1,
-  reconcileErrors: 5,
-  throttles: 1,
-  noLiveInstanceFor: Duration.minutes(15),
-  oldestMessageAge: Duration.minutes(15),
-} as const;
 /** The longest DelaySeconds the fan-out gives its own re-checks and resync shards (the SQS maximum). */
 const MAX_TRIGGER_DELAY = Duration.seconds(DELIVERY.maxDelaySeconds);
 /** The work DLQ's runbook: the message group id names the entry. */
@@ -75,9 +67,9 @@ export function buildAlarms(
   const noLivePeriod = Duration.seconds(
     Math.max(DEFAULT_PERIOD.toSeconds(), settings.resyncInterval.toSeconds()),
   );
-  const noLiveFor = thresholds.noLiveInstanceFor ?? DEFAULT_THRESHOLDS.noLiveInstanceFor;
+  const noLiveFor = thresholds.noLiveInstanceFor;
   const noLivePeriods = Math.max(1, Math.ceil(noLiveFor.toSeconds() / noLivePeriod.toSeconds()));
-  const oldestAge = thresholds.oldestMessageAge ?? DEFAULT_THRESHOLDS.oldestMessageAge;
+  const oldestAge = thresholds.oldestMessageAge;
 
   return {
     functionErrors: alarm('FunctionErrorsAlarm', {
@@ -85,7 +77,7 @@ export function buildAlarms(
       alarmDescription:
         'Reconciler invocations failed as a whole (crash, timeout, bad configuration): their work messages return after the work queue visibility timeout; only their entries wait. See the function log.',
       metric: metrics.functionErrors(),
-      threshold: thresholds.functionErrors ?? DEFAULT_THRESHOLDS.functionErrors,
+      threshold: thresholds.functionErrors,
       evaluationPeriods: 1,
     }),
     fanoutErrors: alarm('FanoutErrorsAlarm', {
@@ -93,7 +85,7 @@ export function buildAlarms(
       alarmDescription:
         'Fan-out invocations failed as a whole (crash, timeout, bad configuration): their triggers return to the trigger queue and no work is sent for them meanwhile. See the fan-out log.',
       metric: metrics.functionErrors(settings.fanout),
-      threshold: thresholds.functionErrors ?? DEFAULT_THRESHOLDS.functionErrors,
+      threshold: thresholds.functionErrors,
       evaluationPeriods: 1,
     }),
     reconcileErrors: alarm('ReconcileErrorsAlarm', {
@@ -101,7 +93,7 @@ export function buildAlarms(
       alarmDescription:
         'Reconciles keep failing (registry, Keycloak, ECS or Cloud Map unreachable or refusing). Query the decision records with action "error".',
       metric: metrics.published(MetricName.Errors).with({ period: Duration.minutes(15) }),
-      threshold: thresholds.reconcileErrors ?? DEFAULT_THRESHOLDS.reconcileErrors,
+      threshold: thresholds.reconcileErrors,
       evaluationPeriods: 1,
     }),
     throttles: alarm('ThrottlesAlarm', {
@@ -117,7 +109,7 @@ export function buildAlarms(
         label: 'throttled invocations',
         period: metrics.functionThrottles().period,
       }),
-      threshold: thresholds.throttles ?? DEFAULT_THRESHOLDS.throttles,
+      threshold: thresholds.throttles,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
     }),

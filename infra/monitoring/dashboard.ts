@@ -1,6 +1,6 @@
 /**
  * The dashboard, top to bottom: what came in, what was decided, what failed, how long it took,
- * what needs attention, the DLQs, the queues, the functions, the alarms (README, "Operate > Dashboard").
+ * what needs attention, the DLQs, the queues, the functions, the alarms (docs/operate.md, "Dashboard").
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

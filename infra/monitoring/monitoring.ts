@@ -18,7 +18,7 @@ import { ReconcilerMetrics } from './metrics';
 
 /** What monitoring watches. */
 export interface MonitoringSettings {
-  readonly props: { alarms?: ReconcilerAlarmProps; alarmTopic?: sns.ITopic; alarmEmail?: string };
+  readonly props: { alarms: ReconcilerAlarmProps; alarmTopic?: sns.ITopic; alarmEmail?: string };
   readonly serviceName: string;
   readonly resyncInterval: Duration;
   readonly clusterName: string;
@@ -45,7 +45,7 @@ export function buildMonitoring(scope: Construct, settings: MonitoringSettings):
   const topic =
     props.alarmTopic ?? (props.alarmEmail === undefined ? undefined : buildTopic(scope, props.alarmEmail));
   const alarms = buildAlarms(scope, metrics, {
-    thresholds: props.alarms ?? {},
+    thresholds: props.alarms,
     queues: settings.queues,
     fanout: settings.fanout,
     resyncInterval: settings.resyncInterval,

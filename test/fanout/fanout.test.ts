@@ -52,6 +52,7 @@ function setup(
   const verifications: VerificationRecord[] = [];
   const shards: ShardFigures[] = [];
   const ignored: Ignored[] = [];
+  const failures: { messageId: string; reason: string }[] = [];
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   let verify: WriteVerification | undefined;
@@ -98,6 +99,7 @@ function setup(
     onVerification: (v) => verifications.push(v),
     onShard: (s) => shards.push(s),
     onIgnored: (i) => ignored.push(i),
+    onFailure: (messageId, reason) => failures.push({ messageId, reason }),
   });
   const run = (bodies: string[], remainingMs?: number) =>
     handler(
@@ -116,6 +118,8 @@ function setup(
     ignored,
     logger,
     metrics,
+    failures,
+    handler,
     run,
     setVerify: (v: WriteVerification) => {
       verify = v;
@@ -237,6 +241,26 @@ describe('Fan-out: task events', () => {
     const out = await f.run([ev(TASKS.gw1, 'PENDING'), ev(TASKS.ct1, 'RUNNING')]);
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 't2' }]);
     expect(f.logger.lines.some((l) => l.level === 'error' && l.message.includes('SQS refused'))).toBe(true);
+  });
+
+  it('hands the reason of each failed message to onFailure, with its message id', async () => {
+    const f = setup({ failWork: true });
+    await f.run([ev(TASKS.ct1, 'RUNNING')]);
+    expect(f.failures).toEqual([{ messageId: 't1', reason: expect.stringContaining('SQS refused') }]);
+  });
+
+  it('drops a record that is no object (null, a string) as malformed, logged with its position, and handles the rest', async () => {
+    const f = setup();
+    const body = ev(TASKS.ct1, 'RUNNING');
+    const out = await f.handler({ Records: [null, 'not a record', { messageId: 't3', body }] });
+    expect(out.batchItemFailures).toEqual([]);
+    expect(f.work.map((m) => m.body)).toEqual([body]);
+    const errors = f.logger.lines.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(errors).toEqual([
+      'fan-out could not handle message (record 1 of 3, no messageId): Error: malformed: null, not an object; dropped: SQS record has no string body',
+      'fan-out could not handle message (record 2 of 3, no messageId): Error: malformed: a string, not an object; dropped: SQS record has no string body',
+    ]);
+    expect(f.failures.map((x) => x.messageId)).toEqual(['', '']);
   });
 });
 

@@ -210,27 +210,37 @@ for (const generation of GENERATIONS)
         expect(others.map((t) => `http://${t.ip}:8000/`)).toContain(url('/currenttime/'));
       }, 120_000);
 
-      it('registry restart: replay --live re-applies every target after the registry reset its built-in entry', async () => {
+      it('registry restart: replay --live fixes the entry the registry reset from its page re-checks, run at once, and leaves the others', async () => {
         // Prepare: /currenttime/ names its live task; the registry reset /airegistry-tools/.
         const [current] = (await currenttimeTasks(1)) as [Task];
         pointAt('/currenttime/', `http://${current.ip}:8000/`);
         const [gw] = await startTasks('mcpgw', 'mcp-gateway-mcpgw', 'mcpgw-server', 1);
         pointAt('/airegistry-tools/', 'http://mcpgw-server:8003/');
         const [registryTask] = await startTasks('registry', 'mcp-gateway-registry', undefined, 1);
+        registry.clearRequests();
 
         // Act
         const out = await replayLive([
           event('mcp-gateway-registry', registryTask as Task, 'RUNNING', 'RUNNING', 3),
         ]);
 
-        // Assess
+        // Assess: the fan-out's re-checks (every 4 s for 2 min, deployed) ran at once on the
+        // replay's clock; the entry whose host is no task IP got work, the other none.
         expect([out.code, out.stderr]).toEqual([0, expect.stringContaining('every decision as expected')]);
-        expect(out.records.map((r) => [r.target.path, r.action, r.trigger.type]).sort()).toEqual([
-          ['/airegistry-tools/', 'update', 'registry-restart'],
-          ['/currenttime/', 'noop', 'registry-restart'],
+        expect(out.records.map((r) => [r.target.path, r.action, r.trigger.type])).toEqual([
+          ['/airegistry-tools/', 'update', 'schedule'],
         ]);
+        expect(out.records[0]?.trigger.eventId).toMatch(/^recheck-/);
+        expect(out.stderr).toMatch(
+          /delayed messages ran at once \(\d+ s skipped on the replay's clock\): 60 page check\(s\)/,
+        );
         expect(url('/airegistry-tools/')).toBe(`http://${(gw as Task).ip}:8003/`);
         expect(url('/currenttime/')).toBe(`http://${current.ip}:8000/`);
+        // 30 re-checks (every 4 s for 2 min) of the servers' and the agents' page: each read the registry.
+        const listReads = registry
+          .requests()
+          .filter((r) => r.method === 'GET' && /^\/api\/(servers|agents)\/?(\?|$)/.test(r.path));
+        expect(listReads.length).toBeGreaterThanOrEqual(60);
       }, 180_000);
 
       it('replay --live reports an invalid event with its field and exits 1, after replaying the rest', async () => {

@@ -3,7 +3,7 @@ import { V1016_TARGETS } from '../../functions/reconciler/defaults';
 import type { Ignored } from '../../functions/reconciler/orchestration/plan';
 import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { verificationOf } from '../../functions/reconciler/registry/verify';
+import { verificationOf } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
 import { DeployedPath } from '../../tools/replay/deployed';
 import { MemoryRegistry, World, type WorldService } from '../../tools/world/world';

@@ -5,8 +5,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DecisionRecord } from '../../functions/reconciler/record';
+import { secretsManagerSource } from '../../functions/reconciler/registry/auth';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import { secretsManagerSource } from '../../functions/reconciler/registry/secrets';
 import { taskEvent } from '../../tools/world/events';
 import { CLUSTER_ARN, harness, REFS, TASKS } from './helpers';
 

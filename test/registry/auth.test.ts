@@ -12,9 +12,9 @@ import {
   KeycloakTokenProvider,
   type SecretGetter,
   StaticTokenProvider,
+  secretsManagerSource,
 } from '../../functions/reconciler/registry/auth';
 import { createRegistryClient, type RegistryConfig } from '../../functions/reconciler/registry/client';
-import { secretsManagerSource } from '../../functions/reconciler/registry/secrets';
 import type { LoggerLike } from '../../functions/reconciler/telemetry';
 import type { LocalRegistry } from '../../tools/local-registry';
 import {

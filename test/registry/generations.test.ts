@@ -5,14 +5,14 @@
  */
 import { PolicyDeniedError, WriteConflictError } from '../../functions/reconciler/errors';
 import type { EntryRef, RegistryEntry } from '../../functions/reconciler/ports';
-import { changedFields } from '../../functions/reconciler/registry/answers';
 import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/reconciler/registry/auth';
-import { epochMsOf } from '../../functions/reconciler/registry/etag';
 import {
   RegistryAuthError,
   RegistryPermissionError,
   RegistryUnavailableError,
 } from '../../functions/reconciler/registry/http';
+import { changedFields } from '../../functions/reconciler/registry/rewrite';
+import { epochMsOf } from '../../functions/reconciler/registry/servers';
 import { type LocalRegistry, type LocalRegistryOptions, weakEtag } from '../../tools/local-registry';
 import {
   clientFor,

@@ -11,10 +11,9 @@ import { loadConfigFile } from '../../functions/reconciler/config';
 import { PolicyDeniedError } from '../../functions/reconciler/errors';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
-import { changedFields } from '../../functions/reconciler/registry/answers';
 import type { TokenProvider } from '../../functions/reconciler/registry/auth';
 import { RegistryUnavailableError } from '../../functions/reconciler/registry/http';
-import { FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/reconciler/registry/rewrite';
+import { changedFields, FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/reconciler/registry/rewrite';
 import {
   MetricName,
   type MetricNameValue,

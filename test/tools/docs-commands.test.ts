@@ -59,6 +59,27 @@ const COMMANDS: { line: string; file: string; check: (file: string) => void }[] 
     file: 'live.jsonl',
     check: (file) => expect(jsonLines(file).filter((l) => 'decision' in l).length).toBeGreaterThan(0),
   },
+  // Last: they overwrite config.json and infra/params.json with the follow-mode documents.
+  {
+    line: 'AWS_REGION=us-west-2 npm run discover -- --config partial.json --follow --out config.json',
+    file: 'config.json',
+    check: (file) => {
+      const config = parseConfig(JSON.parse(readFileSync(file, 'utf8')));
+      expect([config.follow.enabled, config.targets, config.ownership?.table]).toEqual([
+        true,
+        [],
+        expect.any(String),
+      ]);
+    },
+  },
+  {
+    line: 'AWS_REGION=us-west-2 npm run discover -- --config partial.json --follow --params --out infra/params.json',
+    file: 'infra/params.json',
+    check: (file) => {
+      const { params, warnings } = loadParams(file);
+      expect([params.follow?.enabled, params.targets ?? [], warnings]).toEqual([true, [], []]);
+    },
+  },
 ];
 
 function jsonLines(file: string): Record<string, unknown>[] {

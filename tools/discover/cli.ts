@@ -11,12 +11,14 @@ import { fromCaller, readJsonFile } from '../cli/io';
 import { openOutput } from '../cli/out-file';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
+import { followSummary, followTable } from '../plan/follow-listing';
+import { followDocument, followParams, followVerdicts, parseFollowDocument } from './follow';
 import { matchEntries } from './match';
 import { configDocument, matchTable, paramsDocument, summaryLine } from './output';
 import { listRegistryEntries } from './registry-list';
 import { readWorld } from './sources';
 
-const HELP = `Usage: npm run discover -- --config <partial.json> [--params] [--out FILE]
+const HELP = `Usage: npm run discover -- --config <partial.json> [--follow] [--params] [--out FILE]
 
 Finds the reconciler's targets in a live account: reads every server and agent of the registry,
 the namespace's Cloud Map services (and the IPv4s their instances list) and the cluster's ECS
@@ -26,6 +28,11 @@ or an IPv4 one of its instances lists now. Read-only.
 
   --config FILE   a reconciler configuration without "targets": cluster, namespace,
                   registryService, registry (url and auth); paths are from your directory
+  --follow        print the follow-mode configuration instead of a targets list: the shortest
+                  working one (cluster, namespace, registry, follow.enabled, ownership.table),
+                  with which the reconciler adopts every entry registered by a Cloud Map name at
+                  run time, those registered later too; stderr then shows, per entry, what follow
+                  mode would do (adopt, or left alone and why), as plan does
   --params        print the CDK parameters file (infra/params.example.json's shape) instead
   --out FILE      write the configuration (or parameters) to FILE instead of stdout, whole at
                   the end (so nothing else, such as npm's banner, gets in); paths are from your
@@ -40,9 +47,9 @@ once you add the entry as a target) and the entries that could not be read. A re
 total_count allows) is named on stderr. AWS: the standard credential chain and region
 (AWS_REGION), honouring AWS_ENDPOINT_URL_*.
 
-Exit status: 0 when at least one target was found and everything could be read; 1 when none
-was found, a read failed or a registry list looked endless (the summary says which); 2 on bad
-usage.`;
+Exit status: 0 when at least one target was found (with --follow: whether or not an entry is
+adoptable yet) and everything could be read; 1 when none was found, a read failed or a registry
+list looked endless (the summary says which); 2 on bad usage.`;
 
 const PLACEHOLDER_TARGET = { kind: 'server', path: '/', cloudMapService: 'placeholder' };
 
@@ -93,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const { entries, warnings } = listing;
+  if (args.values.follow) return followMode(args.values, partial, world, entries, warnings);
   const matches = matchEntries(entries, world);
   process.stderr.write(`${matchTable(matches, entries)}\n`);
   const found = matches.filter((m) => m.status === 'matched').length;
@@ -113,6 +121,9 @@ async function main(argv: string[]): Promise<number> {
   if (wrote !== undefined) process.stderr.write(`discover: ${wrote}\n`);
   if (found === 0) process.stderr.write('discover: no target found\n');
   process.stderr.write(
+    'note: to have every entry registered by a Cloud Map name followed at run time instead (those registered later too), run again with --follow\n',
+  );
+  process.stderr.write(
     `\n${summaryLine({
       entries,
       matches,
@@ -124,6 +135,44 @@ async function main(argv: string[]): Promise<number> {
   return found > 0 && unreadable === 0 && warnings.length === 0 ? 0 : 1;
 }
 
+/**
+ * `--follow`: the shortest follow configuration (or parameters file) on stdout, checked by the
+ * reconciler's parser, and on stderr what follow mode would do with each entry.
+ */
+async function followMode(
+  values: ReturnType<typeof parse>['values'],
+  partial: Record<string, unknown>,
+  world: Awaited<ReturnType<typeof readWorld>>,
+  entries: Awaited<ReturnType<typeof listRegistryEntries>>['entries'],
+  warnings: string[],
+): Promise<number> {
+  const { document, notes } = followDocument(partial);
+  const config = parseFollowDocument(document);
+  const rows = await followVerdicts(config, world, entries);
+  process.stderr.write(`${followTable(rows)}\n`);
+  for (const w of warnings) process.stderr.write(`discover: warning: ${w}\n`);
+  const output = openOutput(values.out === undefined ? undefined : fromCaller(values.out));
+  if (values.params) {
+    const { params, notes: paramNotes } = paramsDocument(partial, []);
+    output.line(JSON.stringify(followParams(params, partial), null, 2));
+    for (const n of paramNotes) process.stderr.write(`note: ${n}\n`);
+  } else {
+    output.line(JSON.stringify(document, null, 2));
+    for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  }
+  const wrote = output.close();
+  if (wrote !== undefined) process.stderr.write(`discover: ${wrote}\n`);
+  const failed = rows.filter((r) => r.verdict === 'error').length;
+  process.stderr.write(
+    `\n${followSummary(
+      rows,
+      `${world.cloudMapServices.length} Cloud Map services, ${world.ecsServices.length} ECS services; ` +
+        `${failed} unreadable, ${warnings.length} list(s) looking endless; no ownership table read (plan reads it)`,
+    )}\n`,
+  );
+  return failed === 0 && warnings.length === 0 ? 0 : 1;
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -132,6 +181,7 @@ function parse(argv: string[]) {
     options: {
       config: { type: 'string' },
       params: { type: 'boolean' },
+      follow: { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -1,29 +1,27 @@
-import {
-  type ECSClient,
-  ListServicesCommand as ListEcsServicesCommand,
-  type ListServicesCommandOutput as ListEcsServicesOutput,
-} from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import {
   DiscoverInstancesCommand,
   ListNamespacesCommand,
   ListServicesCommand,
   type ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
-import type { CallContext, EcsPort, EcsServiceDiscovery } from '../../functions/reconciler/ports';
+import { type DescribeServices, readEcsServices } from '../../functions/reconciler/aws/follow-world';
+import type { CallContext } from '../../functions/reconciler/ports';
 import type { CloudMapServiceView, DiscoverWorld } from './match';
 
 /** Where discover reads the account from; the ECS service descriptions go through the reconciler's own adapter. */
 export interface DiscoverSources {
   ecs: ECSClient;
   cloudMap: ServiceDiscoveryClient;
-  /** `describeService` of the reconciler's ECS adapter (or a fake at that boundary in tests). */
-  describe: Pick<EcsPort, 'describeService'>;
+  /** `describeServices` of the reconciler's ECS adapter (or a fake at that boundary in tests). */
+  describe: DescribeServices;
 }
 
 /**
  * Reads what discover matches against: the namespace's Cloud Map services with their instances'
  * IPv4s (ListNamespaces, ListServices, DiscoverInstances) and the cluster's ECS services with
- * their Service Connect discovery names and ServiceRegistries (ListServices, DescribeServices).
+ * their Service Connect discovery names and ServiceRegistries (ListServices, DescribeServices ten
+ * services a call), read as follow mode reads them.
  */
 export async function readWorld(
   sources: DiscoverSources,
@@ -50,23 +48,7 @@ export async function readWorld(
     token = page.NextToken;
   } while (token);
 
-  const ecsServices: EcsServiceDiscovery[] = [];
-  token = undefined;
-  do {
-    const page: ListEcsServicesOutput = await sources.ecs.send(
-      new ListEcsServicesCommand({
-        cluster,
-        maxResults: 100,
-        ...(token === undefined ? {} : { nextToken: token }),
-      }),
-    );
-    for (const arn of page.serviceArns ?? []) {
-      const name = arn.slice(arn.lastIndexOf('/') + 1);
-      const found = await sources.describe.describeService(cluster, name, ctx);
-      if (found !== undefined) ecsServices.push(found);
-    }
-    token = page.nextToken;
-  } while (token);
+  const ecsServices = await readEcsServices(sources.ecs, sources.describe, cluster, ctx);
   return { namespace, cloudMapServices, ecsServices };
 }
 

@@ -17,7 +17,8 @@ import { openOutput } from '../cli/out-file';
 import { checkRegistry } from '../cli/registry-check';
 import { runCli } from '../cli/run';
 import { readUsage } from '../cli/usage';
-import { DeployedPath } from '../replay/deployed';
+import { DeployedPath, SkippingClock } from '../replay/deployed';
+import { planFollow } from './follow-listing';
 import { planSummary, planTable } from './table';
 
 const HELP = `Usage: npm run plan -- --config <config.json> [--json] [--out FILE] [--verbose]
@@ -43,8 +44,13 @@ or the Keycloak secret and token, and one authenticated read) and stops with one
 what to fix. The summary counts the decisions by action, the servers the registry's scan disabled
 after a write, the entries security-pending, the untrusted Cloud Map instances and the errors.
 
+With follow.enabled, it then lists every registry entry with what follow mode would do (adopt,
+owned, or left alone and why: configured, excluded, not-owned, foreign, released, ambiguous, …;
+with --json one {"follow": …} line each), and a "follow:" summary line counting them.
+
 Exit status: 0 when no target would end in error; 1 when any would (or AWS or the registry
-cannot be used; the summary says how many); 2 on bad usage.`;
+cannot be used, or in follow mode an entry's verdict is error; the summary says how many); 2 on
+bad usage.`;
 
 async function main(argv: string[]): Promise<number> {
   const args = readUsage('plan', HELP, () => parse(argv));
@@ -78,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
   const worked: DecisionRecord[] = [];
   const checked: DecisionRecord[] = [];
   const failures: string[] = [];
+  const clock = new SkippingClock();
   const path = new DeployedPath({
     config,
     ...createAwsAdapters(),
@@ -92,8 +99,10 @@ async function main(argv: string[]): Promise<number> {
     reads: client,
     logger,
     metrics: NO_METRICS,
-    now: Date.now,
+    // A resync's shards are spread over the schedule's period: plan reaches them at once.
+    now: clock.now,
     sleep: realSleep,
+    wait: clock.wait,
     onRecord: (r) => worked.push(r),
     onCheck: (r) => checked.push(r),
     onFailure: (f) => failures.push(f),
@@ -123,13 +132,22 @@ async function main(argv: string[]): Promise<number> {
           decision: r,
         });
   if (!json) output.line(`${planTable(records)}\n`);
+  // Follow mode: every registry entry, adopted or left alone and why (follow-listing.ts).
+  const follow = await planFollow(config);
+  for (const line of follow?.lines(json) ?? []) output.line(line);
   const wrote = output.close();
   if (wrote !== undefined) process.stderr.write(`plan: ${wrote}\n`);
   const missing = config.targets.filter((t) => !last.has(key(t)));
   for (const t of missing) process.stderr.write(`plan: ${t.kind} ${t.path}: no decision was made\n`);
   for (const f of failures) process.stderr.write(`plan: ${f}\n`);
   process.stderr.write(`${planSummary(records)}\n`);
-  return records.some((r) => r.action === 'error') || missing.length > 0 || failures.length > 0 ? 1 : 0;
+  if (follow !== undefined) process.stderr.write(`${follow.summary}\n`);
+  return records.some((r) => r.action === 'error') ||
+    missing.length > 0 ||
+    failures.length > 0 ||
+    follow?.failed
+    ? 1
+    : 0;
 }
 
 function parse(argv: string[]) {

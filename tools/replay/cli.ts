@@ -51,7 +51,12 @@ Options:
   --live           use real AWS: SDK clients on the standard credential chain and region
                    (AWS_REGION), honouring AWS_ENDPOINT_URL_* (so also moto_server), and the
                    registry at the configured URL with the configured auth; events do not
-                   change any world
+                   change any world. Delayed messages (a registry start's re-checks over two
+                   minutes, a write's verifications after the registry's scan) run at once: the
+                   replay's clock skips to them, while the registry's scan runs in real time, so a
+                   verification may read the entry before the scan ran; the summary says so
+  --real-time      with --live, wait out those delays in real time instead (minutes per registry
+                   start or write), so each verification sees what the scan did
   --registry-generation 1.32|1.29|1.0.16
                    the embedded registry's generation (default 1.32: PATCH with If-Match on every
                    path, the URL security policy with the world's task subnets allowed; 1.29: the
@@ -137,6 +142,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const realTime = args.values['real-time'] === true;
+  if (realTime && !live) {
+    process.stderr.write('replay: --real-time needs --live (the embedded world runs on virtual time)\n\n');
+    process.stderr.write(`${HELP}\n`);
+    return 2;
+  }
   if (live) {
     const setup = await checkAwsSetup();
     if (setup !== undefined) {
@@ -242,7 +253,7 @@ async function main(argv: string[]): Promise<number> {
       );
     const mode = { followDryRun: config.dryRun && !live, lagging: lag !== undefined && lag > 0 };
     const fresh = async (registrationLagMs?: number): Promise<ReplayEnvironment> => {
-      if (live) return liveEnvironment({ config, logger, metrics });
+      if (live) return liveEnvironment({ config, logger, metrics, realTime });
       return embeddedEnvironment({
         seed: seed as NonNullable<typeof seed>,
         config,
@@ -284,6 +295,24 @@ async function main(argv: string[]): Promise<number> {
     tally.failures++;
   } finally {
     await shared?.close();
+  }
+
+  const skipped = live && !realTime ? shared?.path.delayedRun() : undefined;
+  if (skipped !== undefined && skipped.shards + skipped.verifications > 0) {
+    const ran = [
+      skipped.shards > 0
+        ? `${skipped.shards} page check(s) (a registry start's re-checks, a resync's spread shards)`
+        : '',
+      skipped.verifications > 0 ? `${skipped.verifications} write verification(s)` : '',
+    ].filter(Boolean);
+    const scan =
+      skipped.verifications > 0
+        ? "; the registry's scan runs in real time, so a verification may have read the entry before the scan ran"
+        : '';
+    info(
+      `\nreplay: delayed messages ran at once (${Math.round((shared?.skippedMs?.() ?? 0) / 1000)} s skipped on the replay's clock): ` +
+        `${ran.join(' and ')}${scan}; --real-time waits them out`,
+    );
   }
 
   let wrote: string | undefined;
@@ -356,6 +385,7 @@ function parse(argv: string[]) {
       config: { type: 'string' },
       lag: { type: 'string' },
       live: { type: 'boolean' },
+      'real-time': { type: 'boolean' },
       'registry-generation': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -409,7 +439,9 @@ export function verificationLine(unit: string, v: VerificationRecord): string {
 
 function triggerText(t: TriggerInfo, coalesced: number): string {
   const more = coalesced > 1 ? ` ×${coalesced}` : '';
-  if (t.type === 'schedule') return `schedule${more}`;
+  // The work of a registry start's page re-check carries the re-check's id (the fan-out's shard).
+  if (t.type === 'schedule')
+    return `${t.eventId?.startsWith('recheck-') ? 'registry re-check' : 'schedule'}${more}`;
   const what = `task ${short(t.taskId ?? '')} ${t.lastStatus}/${t.desiredStatus} v${t.version}`;
   return `${t.type === 'registry-restart' ? 'registry ' : ''}${what}${more}`;
 }

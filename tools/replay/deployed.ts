@@ -3,8 +3,10 @@ import type { RegistryPages } from '../../functions/fanout/ports';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import type { ReconcilerConfig } from '../../functions/fanout/wiring';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
+import { realSleep } from '../../functions/reconciler/defaults';
 import { minFunctionTimeoutMs } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId, workDedupId } from '../../functions/reconciler/delivery/group';
+import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import type { Follower, FollowPages } from '../../functions/reconciler/follow/follower';
 import type { OwnershipPort } from '../../functions/reconciler/follow/ownership';
@@ -22,7 +24,12 @@ import type { WorkRecord } from '../../functions/reconciler/worker';
  * group per registry entry, deduplicated for five minutes → the worker (functions/reconciler/
  * wiring.ts `createWorkerHandler`), whose handed-back messages come back after the visibility it
  * sets, and whose write verifications go back to the trigger queue, delayed. Time is the given
- * clock's: virtual in the embedded world, real against live AWS and a real registry.
+ * clock's. When only delayed messages are left, `drain` lets the clock reach the next one with
+ * `wait`: the replay and plan skip that time (virtual in the embedded world; live, a
+ * `SkippingClock` jumps ahead), so a registry restart's two minutes of re-checks and a write's
+ * verifications run at once; live, a work message's short Cloud Map lag redelivery is still
+ * waited in real time, and `replay --real-time` waits everything. `delayedRun` counts the delayed
+ * trigger messages that ran.
  *
  * Kinder than SQS in one way, said here: a trigger message the fan-out fails is reported and
  * dropped rather than redelivered after the 180 s visibility timeout (its cause, an AWS or
@@ -46,6 +53,12 @@ export interface DeployedPathOptions {
   follow?: { ownership: OwnershipPort; follower: Follower } | undefined;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
+  /**
+   * How `drain` lets the clock reach the next delayed message when nothing else is ready, and on
+   * which queue that message is (the functions' own waits, such as a retry's backoff, use `sleep`).
+   * @default sleep
+   */
+  wait?: (ms: number, next: 'trigger' | 'work') => Promise<void>;
   /** Every decision of the worker. */
   onRecord?: (record: DecisionRecord) => void;
   /** Every read-only decision of a resync's shard check (an entry the resync finds right gets no work). */
@@ -69,15 +82,54 @@ interface Queued {
   receives: number;
   groupId?: string;
   dedupId?: string;
+  /** Sent with a delay (a re-check, a resync shard, a write verification). */
+  delayed: boolean;
+}
+
+/** The delayed trigger messages a drain ran: shards (re-checks, resync spread) and write verifications. */
+export interface DelayedRun {
+  shards: number;
+  verifications: number;
 }
 
 const DEDUP_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The longest wait for a work message's redelivery that a live run spends in real time: a Cloud
+ * Map lag deferral hands its message back for 2 s (4 s after the fourth delivery), and Cloud Map's
+ * lag is real time, so skipping it would decide against a Cloud Map that had no time to list the
+ * task. Longer waits (a delayed trigger message, a failed message's 6-minute visibility) are skipped.
+ */
+export const REAL_WAIT_MAX_MS = 5_000;
+
+/**
+ * The clock of a live replay or plan: the wall clock plus the time skipped to reach delayed
+ * messages. The functions' own waits (a retry's backoff) are real, and so is every duration they
+ * measure; only the path's wait for its next message is skipped, unless it is a work message's
+ * short redelivery (`REAL_WAIT_MAX_MS`). It only ever runs ahead, so what is cached by time (a
+ * token, a secret, a service look-up) expires early, never late.
+ */
+export class SkippingClock {
+  private ahead = 0;
+  readonly now = (): number => Date.now() + this.ahead;
+  readonly wait = async (ms: number, next: 'trigger' | 'work'): Promise<void> => {
+    if (next === 'work' && ms <= REAL_WAIT_MAX_MS) return realSleep(ms);
+    this.ahead += Math.max(0, ms);
+  };
+  /** The time skipped so far, ms. */
+  skippedMs(): number {
+    return this.ahead;
+  }
+}
 
 export class DeployedPath {
   private readonly triggers: Queued[] = [];
   private readonly work: Queued[] = [];
   private readonly dedup = new Map<string, number>();
+  /** Why each message of the fan-out batch in flight failed, by message id. */
+  private failureReasons: Map<string, string> | undefined;
   private ids = 0;
+  private readonly delayed: DelayedRun = { shards: 0, verifications: 0 };
   private readonly fanout: (
     event: unknown,
     context?: { getRemainingTimeInMillis(): number },
@@ -127,6 +179,12 @@ export class DeployedPath {
       ...(o.onCheck === undefined ? {} : { onCheck: o.onCheck }),
       ...(o.onIgnored === undefined ? {} : { onIgnored: o.onIgnored }),
       ...(o.onVerification === undefined ? {} : { onVerification: o.onVerification }),
+      // Why each message of the running batch failed: the failure line says it (a fan-out that
+      // cannot read the ownership table names the table).
+      onFailure: (messageId, reason) => {
+        if (messageId !== '') this.failureReasons?.set(messageId, reason);
+        else this.o.onFailure?.(`the fan-out dropped a trigger record: ${reason}`);
+      },
     }).handler;
     this.worker = createWorkerHandler({
       config: o.config,
@@ -183,14 +241,29 @@ export class DeployedPath {
     for (;;) {
       if (await this.runTriggers()) continue;
       if (await this.runWork()) continue;
-      const next = Math.min(...[...this.triggers, ...this.work].map((m) => m.visibleAt));
+      const nextTrigger = Math.min(...this.triggers.map((m) => m.visibleAt));
+      const nextWork = Math.min(...this.work.map((m) => m.visibleAt));
+      const next = Math.min(nextTrigger, nextWork);
       if (!Number.isFinite(next)) return;
-      await this.o.sleep(Math.max(0, next - this.o.now()));
+      const ms = Math.max(0, next - this.o.now());
+      if (this.o.wait === undefined) await this.o.sleep(ms);
+      else await this.o.wait(ms, nextWork <= nextTrigger ? 'work' : 'trigger');
     }
   }
 
+  /** The delayed trigger messages run since the path was built. */
+  delayedRun(): DelayedRun {
+    return { ...this.delayed };
+  }
+
   private message(body: string, delaySeconds: number): Queued {
-    return { id: `m${++this.ids}`, body, visibleAt: this.o.now() + delaySeconds * 1000, receives: 0 };
+    return {
+      id: `m${++this.ids}`,
+      body,
+      visibleAt: this.o.now() + delaySeconds * 1000,
+      receives: 0,
+      delayed: delaySeconds > 0,
+    };
   }
 
   /** One fan-out batch of the visible trigger messages (up to the event source mapping's size). */
@@ -198,19 +271,36 @@ export class DeployedPath {
     const now = this.o.now();
     const batch = this.triggers.filter((m) => m.visibleAt <= now).slice(0, DELIVERY.fanoutBatchSize);
     if (batch.length === 0) return false;
-    for (const m of batch) this.triggers.splice(this.triggers.indexOf(m), 1);
+    for (const m of batch) {
+      this.triggers.splice(this.triggers.indexOf(m), 1);
+      if (m.delayed) this.countDelayed(m.body);
+    }
+    const reasons = new Map<string, string>();
+    this.failureReasons = reasons;
     const started = this.o.now();
     const answer = await this.fanout(
       { Records: batch.map((m) => ({ messageId: m.id, body: m.body, attributes: {} })) },
       { getRemainingTimeInMillis: () => DELIVERY.fanoutTimeoutSeconds * 1000 - (this.o.now() - started) },
     );
+    this.failureReasons = undefined;
     for (const f of answer.batchItemFailures) {
       const m = batch.find((b) => b.id === f.itemIdentifier);
+      const why = reasons.get(f.itemIdentifier);
       this.o.onFailure?.(
-        `the fan-out could not handle a trigger message: ${m?.body.slice(0, 200) ?? f.itemIdentifier}`,
+        `the fan-out could not handle a trigger message${why === undefined ? '' : ` (${why})`}: ${m?.body.slice(0, 200) ?? f.itemIdentifier}`,
       );
     }
     return true;
+  }
+
+  private countDelayed(body: string): void {
+    try {
+      const t = readTriggerMessage(body);
+      if (t.type === 'shard') this.delayed.shards++;
+      else if (t.type === 'verify') this.delayed.verifications++;
+    } catch {
+      // A malformed message of ours: the fan-out reports it.
+    }
   }
 
   /**

@@ -11,7 +11,7 @@ import type { DecisionRecord } from '../../functions/reconciler/record';
 import { createRegistryClient } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import { VirtualClock, World, type WorldService } from '../world/world';
-import { DeployedPath, type DeployedPathOptions, type PathRegistry } from './deployed';
+import { DeployedPath, type DeployedPathOptions, type PathRegistry, SkippingClock } from './deployed';
 
 /**
  * Where a replay runs: the embedded world (in-process Cloud Map and ECS, a registry seeded from
@@ -25,6 +25,8 @@ export interface ReplayEnvironment {
   seen: Seen;
   /** The embedded world, which replayed events change as AWS would; absent when live. */
   world?: World;
+  /** Live: the time the replay's clock skipped to reach delayed messages (absent on real time). */
+  skippedMs?: () => number;
   /** Reads and sets entries directly (for checks and for the registry's own resets). */
   registry: ReplayRegistryControl;
   close(): Promise<void>;
@@ -186,27 +188,34 @@ export async function embeddedEnvironment(options: EmbeddedOptions): Promise<Rep
 
 /**
  * The live environment: real SDK clients and the registry at the configured URL, built as the
- * Lambdas build them, on real time (a write's verifications wait for the registry's scan).
+ * Lambdas build them. Delayed messages (a registry restart's re-checks, a write's verifications)
+ * run at once on the replay's clock (`SkippingClock`) while the registry's scan runs in real
+ * time, so a verification may read the entry before the scan; `realTime` waits them out instead.
  */
 export function liveEnvironment(options: {
   config: ReconcilerConfig;
   logger: LoggerLike;
   metrics: MetricsSink;
+  realTime?: boolean;
 }): ReplayEnvironment {
+  const { realTime, ...rest } = options;
   const client = createRegistryClient(options.config.registry, { logger: options.logger });
+  const clock = new SkippingClock();
   const { path, seen } = deployedPath({
-    ...options,
+    ...rest,
     ...createAwsAdapters(),
     // Follow mode: the ownership table and the adopter, as both Lambdas build them.
     follow: createFollowAws(options.config, { maxAttempts: 2 }),
     registry: client,
     reads: client,
-    now: Date.now,
+    now: realTime ? Date.now : clock.now,
     sleep: realSleep,
+    ...(realTime ? {} : { wait: clock.wait }),
   });
   return {
     path,
     seen,
+    ...(realTime ? {} : { skippedMs: () => clock.skippedMs() }),
     registry: {
       url: async (ref) => (await client.readEntry(ref, NO_COUNT)).url,
       set: async () => {

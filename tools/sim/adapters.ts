@@ -13,7 +13,7 @@ import type {
   WriteResult,
 } from '../../functions/reconciler/ports';
 import { NO_COUNT } from '../../functions/reconciler/ports';
-import { SECURITY_PENDING_TAG } from '../../functions/reconciler/registry/state';
+import { SECURITY_PENDING_TAG } from '../../functions/reconciler/registry/servers';
 import type { MemoryRegistry, World } from '../world/world';
 import type { ChaosKnobs } from './knobs';
 import type { ApiLimits, LimitedApi } from './limits';
@@ -77,6 +77,24 @@ export class SimAws implements CloudMapPort, EcsPort {
     ctx: CallContext,
   ): Promise<EcsServiceDiscovery | undefined> {
     return this.call(() => this.world.describeService(cluster, serviceName, ctx), 'ecs.DescribeServices');
+  }
+
+  /** Ten services a call, as the product's ECS adapter asks (each call under the 20/s limit). */
+  async describeServices(
+    cluster: string,
+    serviceNames: readonly string[],
+    ctx: CallContext,
+  ): Promise<EcsServiceDiscovery[]> {
+    const found: EcsServiceDiscovery[] = [];
+    for (let at = 0; at < serviceNames.length; at += 10) {
+      const names = serviceNames.slice(at, at + 10);
+      const described = await this.call(
+        () => Promise.all(names.map((name) => this.world.describeService(cluster, name, ctx))),
+        'ecs.DescribeServices',
+      );
+      for (const d of described) if (d !== undefined) found.push(d);
+    }
+    return found;
   }
 
   /** The answer reflects the world when the response comes back, after the call's latency. */

@@ -12,6 +12,8 @@ export interface Bound {
 }
 
 const S = 1_000;
+/** The scheduled resync's period as deployed (configuration `resyncMinutes`, default 5). */
+const RESYNC_PERIOD_MS = 5 * 60 * S;
 
 export function bounds(r: ScenarioResult): Bound[] {
   const out: Bound[] = [];
@@ -26,8 +28,18 @@ export function bounds(r: ScenarioResult): Bound[] {
     0,
   );
   atMost('stale after a stop signal (ms)', r.stale.afterSignalMs, 0);
-  if (r.scenario === 'storm-1000' || r.scenario === 'fleet-10000')
+  if (r.scenario === 'storm-1000' || r.scenario === 'fleet-10000' || r.follow !== undefined)
     atMost('stale p99 (ms)', r.stale.p99Ms, 10 * S);
+  if (r.follow !== undefined) {
+    const f = r.follow;
+    // Follow mode (issue "Follow the registry", item 6): never a write the table does not give us,
+    // every entry registered by name at a live task within one resync period.
+    atMost('writes to entries the ownership table does not give us', f.notOwnedWrites, 0);
+    atMost('entries registered by name never pointed at a live task', f.neverAdopted.length, 0);
+    atMost('registration to a live task, worst (ms)', f.adoption.maxMs, RESYNC_PERIOD_MS);
+    atMost('re-pointed entries still owned', f.repointedStillOwned.length, 0);
+    atMost('entries not at a live task after quiet + 1 resync', r.final.bad.length, 0);
+  }
   if (r.stuck !== undefined)
     atMost('worst stale of every other entry (ms)', r.stuck.othersWorstStaleMs, 10 * S);
   if (

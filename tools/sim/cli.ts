@@ -8,7 +8,8 @@ import { SCENARIO_NAMES, SCENARIOS } from './scenarios';
 const HELP = `Usage: npm run sim -- [--scenario NAME]... [--seed N] [--json]
 
 Runs the reconciler's real handler and decision code against a simulated ECS cluster, Cloud Map,
-EventBridge, SQS and registry on a virtual clock, and prints the measures of each scenario.
+EventBridge, SQS and registry on a virtual clock, and prints the measures of each scenario. Exits 1
+when an invariant or a bound of tools/sim/bounds.ts is broken in any scenario run.
 
   --scenario NAME   a scenario to run (repeatable, or a comma list); default: all
   --seed N          the seed (default 1): the same seed gives the same figures
@@ -78,6 +79,11 @@ async function main(argv: string[]): Promise<number> {
   const knobs = maxConcurrency === undefined ? {} : { knobs: { lambda: { maxConcurrency } } };
   const scan = values.scan ? { scan: DAY_SCAN } : {};
   for (const name of names) results.push(await runScenario(name, { seed, ...knobs, ...scan }));
+  const invariantBroken = results.filter(
+    (r) =>
+      r.final.bad.some((p) => p !== r.stuck?.path) ||
+      r.violations.unsafeWrites + r.violations.blankWrites > 0,
+  );
   const broken = results.flatMap((r) =>
     bounds(r)
       .filter((b) => !b.ok)
@@ -96,11 +102,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `Simulation, seed ${seed} (${(wall / 1000).toFixed(1)} s wall clock)\n\n${formatTable(results)}\n`,
     );
-    const bad = results.filter(
-      (r) =>
-        r.final.bad.some((p) => p !== r.stuck?.path) ||
-        r.violations.unsafeWrites + r.violations.blankWrites > 0,
-    );
+    const bad = invariantBroken;
     if (bad.length > 0)
       process.stdout.write(`\nINVARIANT BROKEN in ${bad.map((r) => r.scenario).join(', ')}\n`);
     if (values.scan) process.stdout.write(`\n${formatScan(results)}\n`);
@@ -109,6 +111,11 @@ async function main(argv: string[]): Promise<number> {
         ? '\nEvery bound of the product design holds (tools/sim/bounds.ts).\n'
         : `\nBOUND BROKEN:\n${broken.map((b) => `  ${b}`).join('\n')}\n`,
     );
+  }
+  // Exit 0 only when every invariant and bound held.
+  if (broken.length > 0 || invariantBroken.length > 0) {
+    if (values.json) process.stderr.write(`bound or invariant broken: ${broken.join('; ')}\n`);
+    return 1;
   }
   return 0;
 }

@@ -1,3 +1,4 @@
+import type { FanoutDeps as ProductFanoutDeps } from '../../functions/fanout/fanout';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import type { ReconcilerConfig } from '../../functions/reconciler/config';
@@ -15,7 +16,7 @@ import type {
   TargetKind,
   WriteVerification,
 } from '../../functions/reconciler/ports';
-import { verificationOf } from '../../functions/reconciler/registry/verify';
+import { verificationOf } from '../../functions/reconciler/registry/client';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import type { MemoryRegistry } from '../world/world';
 import type { EnvHandler } from './groups';
@@ -51,6 +52,8 @@ export interface FanoutDeps {
   sendTrigger(body: string, delaySeconds: number): void;
   sendWork(groupId: string, dedupId: string, body: string): void;
   figures: FanoutFigures;
+  /** Follow mode: the ownership table and this container's Follower; pages list every entry of the registry. */
+  follow?: ProductFanoutDeps['follow'];
 }
 
 export interface FanoutFigures {
@@ -101,8 +104,10 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
     recheck: deps.recheck,
     shardParallelism: deps.shardParallelism,
     ecsBatchWindowMs: DELIVERY.ecsBatchWindowMs,
+    ...(deps.follow === undefined ? {} : { follow: deps.follow }),
     pages: {
       listPage: async (kind: TargetKind, offset: number, limit: number) => {
+        if (deps.follow !== undefined) return followPage(deps, kind, offset, limit);
         const targets = deps.config.targets.filter((t) => t.kind === kind).slice(offset, offset + limit);
         // One paged list read serves every entry of the shard.
         await deps.sched.sleep(deps.rng.ms(deps.registryReadMs) + Math.ceil(targets.length / 100) * 5);
@@ -153,6 +158,24 @@ export function createFanoutEnvironment(deps: FanoutDeps): EnvHandler {
     figures.triggers += ((event as { Records?: unknown[] }).Records ?? []).length;
     return handler(event, context);
   };
+}
+
+/** Follow mode: a page of every entry the registry lists (in registration order), as its list shows them. */
+async function followPage(
+  deps: FanoutDeps,
+  kind: TargetKind,
+  offset: number,
+  limit: number,
+): Promise<{ entries: RegistryEntry[]; more: boolean }> {
+  const all = deps.memory.list(kind);
+  const page = all.slice(offset, offset + limit);
+  await deps.sched.sleep(deps.rng.ms(deps.registryReadMs) + Math.ceil(page.length / 100) * 5);
+  deps.figures.registryPageReads++;
+  const entries = page.map((e) => {
+    const scanned = e.kind === 'server' && deps.scanDisabled.has(e.path);
+    return { ...e, record: {}, ...(scanned ? { enabled: false, securityPending: true } : {}) };
+  });
+  return { entries, more: offset + limit < all.length };
 }
 
 /** The verification read through the simulated registry (its own `verifyWrite` when it has one). */

@@ -194,6 +194,8 @@ export class FifoGroupQueue extends LambdaConsumer<GroupMessage> {
   private size = 0;
   /** Dead-lettered messages per group. */
   readonly dlqByGroup = new Map<string, number>();
+  /** Every group a message was sent to. */
+  readonly groupsSeen = new Set<string>();
 
   constructor(sched: Scheduler, rng: Rng, settings: QueueSettings, newEnvironment: () => EnvHandler) {
     super(
@@ -223,6 +225,7 @@ export class FifoGroupQueue extends LambdaConsumer<GroupMessage> {
     this.dedup.set(dedupId, now);
     if (this.dedup.size > 200_000) this.pruneDedup(now);
     this.counts.sent++;
+    this.groupsSeen.add(groupId);
     const seq = this.seq++;
     const m: GroupMessage = {
       messageId: `w-${String(seq).padStart(7, '0')}-${this.rng.hex(6)}`,

@@ -92,6 +92,11 @@ export class Observer {
     private readonly cluster: Cluster,
     private readonly registry: MemoryRegistry,
     readonly targets: WatchedTarget[],
+    /**
+     * Entries not measured (yet): in follow mode an entry counts from the moment it first names a
+     * live task after its registration until a person points it elsewhere (it is theirs then).
+     */
+    private readonly paused: Set<string> = new Set(),
   ) {
     for (const t of targets) {
       const list = this.byService.get(t.ecsService) ?? [];
@@ -109,6 +114,23 @@ export class Observer {
   }
 
   // ---- hooks ----
+
+  /** Starts measuring an entry (follow mode: the reconciler adopted it). */
+  resume(path: string): void {
+    if (this.paused.delete(path)) this.entryChanged(path);
+  }
+
+  /** Stops measuring an entry (follow mode: a person took it over); an open episode ends now. */
+  pause(path: string): void {
+    if (this.paused.has(path)) return;
+    this.paused.add(path);
+    this.entryChanged(path);
+  }
+
+  /** The entries measured now. */
+  activeTargets(): WatchedTarget[] {
+    return this.paused.size === 0 ? this.targets : this.targets.filter((t) => !this.paused.has(t.ref.path));
+  }
 
   serviceChanged(ecsService: string): void {
     for (const t of this.byService.get(ecsService) ?? []) this.dirty.add(t);
@@ -226,7 +248,7 @@ export class Observer {
 
   /** Entries that do not point at a live task although their service has one. */
   badTargets(): WatchedTarget[] {
-    return this.targets.filter((t) => this.isBad(t).bad);
+    return this.activeTargets().filter((t) => this.isBad(t).bad);
   }
 
   pointed(url: string): SimTask | undefined {
@@ -235,6 +257,7 @@ export class Observer {
   }
 
   private isBad(t: WatchedTarget): { bad: boolean; afterSignal: AfterSignal; task?: SimTask } {
+    if (this.paused.has(t.ref.path)) return { bad: false, afterSignal: undefined };
     const url = this.registry.url(t.ref) ?? '';
     const task = this.pointed(url);
     const live = this.cluster.live(t.ecsService);

@@ -76,6 +76,7 @@ export function formatTable(results: ScenarioResult[]): string {
         `${r.final.pointingAtLive}/${r.final.targets - r.final.withoutLiveTask} live${r.final.bad.length > 0 ? ` BAD ${r.final.bad.join(',')}` : ''}`,
     ],
   ];
+  if (results.some((r) => r.follow !== undefined)) rows.push(...FOLLOW_ROWS);
   const header = ['measure', ...results.map((r) => r.scenario)];
   const body = rows.map(([name, f]) => [name, ...results.map(f)]);
   const widths = header.map((_, i) => Math.max(...[header, ...body].map((row) => (row[i] as string).length)));
@@ -84,6 +85,66 @@ export function formatTable(results: ScenarioResult[]): string {
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
 }
+
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const usd = (x: number) => `$${x < 0.01 ? x.toFixed(4) : x.toFixed(2)}`;
+const ifFollow =
+  (f: (x: NonNullable<ScenarioResult['follow']>, r: ScenarioResult) => string) => (r: ScenarioResult) =>
+    r.follow === undefined ? '–' : f(r.follow, r);
+
+/** Follow mode's rows (only when a follow scenario ran). */
+const FOLLOW_ROWS: [string, (r: ScenarioResult) => string][] = [
+  [
+    'follow: entries by name / hand-set / foreign',
+    ifFollow((f) => `${f.entries.named} / ${f.entries['hand-set']} / ${f.entries.foreign}`),
+  ],
+  [
+    'follow: registration → live task p50 / p99 / max (s)',
+    ifFollow((f) =>
+      f.adoption.count === 0
+        ? '–'
+        : `${(f.adoption.p50Ms / 1000).toFixed(0)} / ${(f.adoption.p99Ms / 1000).toFixed(0)} / ${(f.adoption.maxMs / 1000).toFixed(0)}`,
+    ),
+  ],
+  [
+    'follow: over one resync period / never',
+    ifFollow((f) => `${f.adoption.overPeriod} / ${f.neverAdopted.length}`),
+  ],
+  [
+    'follow: re-pointed / released / still owned',
+    ifFollow((f) => `${f.repointed} / ${f.released} / ${f.repointedStillOwned.length}`),
+  ],
+  ['follow: writes the table does not give us', ifFollow((f) => String(f.notOwnedWrites))],
+  ['follow: rows at the end', ifFollow((f) => n(f.rowsAtEnd))],
+  [
+    'table: GetItem (strong) calls / RRU',
+    ifFollow((f) => `${n(f.table.getItem.calls)} / ${n(f.table.getItem.rru)}`),
+  ],
+  [
+    'table: Query (index, eventual) calls / RRU',
+    ifFollow((f) => `${n(f.table.query.calls)} / ${n(f.table.query.rru)}`),
+  ],
+  ['table: Scan calls / RRU', ifFollow((f) => `${n(f.table.scan.calls)} / ${n(f.table.scan.rru)}`)],
+  [
+    'table: PutItem calls (failed) / WRU',
+    ifFollow(
+      (f) => `${n(f.table.putItem.calls)} (${f.table.putItem.conditionFailed}) / ${n(f.table.putItem.wru)}`,
+    ),
+  ],
+  [
+    'table: DeleteItem calls (failed) / WRU',
+    ifFollow(
+      (f) =>
+        `${n(f.table.deleteItem.calls)} (${f.table.deleteItem.conditionFailed}) / ${n(f.table.deleteItem.wru)}`,
+    ),
+  ],
+  ['table: RRU / WRU per day', ifFollow((f) => `${n(f.cost.rruPerDay)} / ${n(f.cost.wruPerDay)}`)],
+  [
+    'table: cost per day / month (us-east-1)',
+    ifFollow((f) => `${usd(f.cost.requestsPerDay)} / ${usd(f.cost.perMonth)}`),
+  ],
+  ['follow world reads: ListServices (ECS) pages', ifFollow((f) => n(f.worldCalls['ecs.ListServices'] ?? 0))],
+];
 
 function per(r: ScenarioResult, api: keyof ScenarioResult['calls']['perEvent']): string {
   return (r.calls.perEvent[api] ?? 0).toFixed(2);

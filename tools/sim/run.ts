@@ -3,6 +3,7 @@ import { budgetRule } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import { parseEventText } from '../../functions/reconciler/event';
+import type { OwnershipPort } from '../../functions/reconciler/follow/ownership';
 import type { ApiName, EntryRef } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { maxBackoffMs } from '../../functions/reconciler/registry/http';
@@ -13,6 +14,16 @@ import { type ScanModel, SimAws, SimRegistry } from './adapters';
 import { Cluster, type ServiceSpec } from './cluster';
 import { EventBus } from './eventbridge';
 import { createFanoutEnvironment, newFanoutFigures } from './fanout';
+import {
+  CountingOwnership,
+  type FollowFigures,
+  FollowHarness,
+  followOf,
+  MemoryOwnership,
+  simFollowWorld,
+  type TableCost,
+  tableCost,
+} from './follow';
 import { FifoGroupQueue, StandardQueue } from './groups';
 import { type KnobOverrides, withKnobs } from './knobs';
 import { ApiLimits, type LimitedApi, PUBLISHED_LIMITS } from './limits';
@@ -38,6 +49,12 @@ export interface RunOptions {
   keepRecords?: boolean;
   /** Model the registry's background security scan after each server write (off by default). */
   scan?: ScanModel;
+  /**
+   * Follow scenarios: replaces the ownership table the functions use (tests inject a defective one
+   * to show the judge catches it). Receives the table the run would use, and the registry's
+   * entries as they are now.
+   */
+  ownership?: (table: OwnershipPort, registry: Pick<MemoryRegistry, 'url'>) => OwnershipPort;
 }
 
 export interface Distribution {
@@ -166,6 +183,8 @@ export interface ScenarioResult {
   records?: DecisionRecord[];
   /** With `RunOptions.scan`: what the scan did and whether the reconciler reported it. */
   scan?: ScanFigures;
+  /** Follow scenarios: the entries, the judge of every write, the ownership table's load and cost. */
+  follow?: FollowFigures & { cost: TableCost };
 }
 
 const CLUSTER_ARN = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
@@ -230,25 +249,34 @@ export async function runScenario(
   });
   const memory = new MemoryRegistry(sched.clock);
   const targetServices = services.filter((s) => s.target !== undefined);
+  const followSpec = spec.follow;
   const config: ReconcilerConfig = parseConfig({
     cluster: CLUSTER_ARN,
     namespace: NAMESPACE,
     registryService: REGISTRY_SERVICE,
     registry: { url: 'http://registry.sim.local', auth: { type: 'static', tokenEnv: 'SIM_REGISTRY_TOKEN' } },
-    targets: targetServices.map((s) => {
-      const t = s.target as NonNullable<ServiceSpec['target']>;
-      return {
-        kind: t.kind,
-        path: t.path,
-        cloudMapService: s.cloudMapService,
-        ...(t.named ? { ecsService: s.ecsService } : {}),
-        ...(t.portFrom === undefined ? {} : { port: t.portFrom }),
-      };
-    }),
+    // Follow mode: no target configured; every entry is found in the registry at run time.
+    ...(followSpec === undefined
+      ? {}
+      : { follow: { enabled: true }, ownership: { table: 'registry-reconciler-ownership' } }),
+    targets:
+      followSpec !== undefined
+        ? []
+        : targetServices.map((s) => {
+            const t = s.target as NonNullable<ServiceSpec['target']>;
+            return {
+              kind: t.kind,
+              path: t.path,
+              cloudMapService: s.cloudMapService,
+              ...(t.named ? { ecsService: s.ecsService } : {}),
+              ...(t.portFrom === undefined ? {} : { port: t.portFrom }),
+            };
+          }),
   });
 
   // ---- wiring: cluster → EventBridge → queue → Lambda (real handler) → ports ----
   let observer: Observer | undefined;
+  let harness: FollowHarness | undefined;
   let bus: EventBus | undefined;
   let registryResets = 0;
   let pendingResets = 0;
@@ -273,7 +301,10 @@ export async function runScenario(
           registryResets++;
           for (const s of targetServices) {
             if (s.target?.builtIn === undefined) continue;
+            // Follow mode: only an entry already registered is reset.
+            if (memory.url({ kind: s.target.kind, path: s.target.path }) === undefined) continue;
             memory.set({ kind: s.target.kind, path: s.target.path }, s.target.builtIn);
+            harness?.reset(s.target.path);
             observer?.registryReset(s.target.path);
           }
         });
@@ -288,8 +319,9 @@ export async function runScenario(
         : seedRng.int(...spec.tasksPerService);
     for (let i = 0; i < count; i++) cluster.seed(s.ecsService);
   }
-  // A converged start: each entry names its service's most recently started task.
-  for (const s of targetServices) {
+  // A converged start: each entry names its service's most recently started task. In follow
+  // mode the registry starts with the entries registered before the start (by name), below.
+  for (const s of followSpec === undefined ? targetServices : []) {
     const t = s.target as NonNullable<ServiceSpec['target']>;
     const newest = [...cluster.live(s.ecsService)].sort((a, b) =>
       (a.startedAt ?? '') < (b.startedAt ?? '') ? 1 : -1,
@@ -299,20 +331,39 @@ export async function runScenario(
       ...(t.kind === 'server' ? { mcp_endpoint: `http://${host}:${s.port}/mcp` } : {}),
     });
   }
+  const watched = targetServices.map((s) => ({
+    ref: {
+      kind: (s.target as NonNullable<ServiceSpec['target']>).kind,
+      path: (s.target as NonNullable<ServiceSpec['target']>).path,
+    } as EntryRef,
+    ecsService: s.ecsService,
+    cloudMapService: s.cloudMapService,
+  }));
+  // Follow mode: an entry is measured from its adoption until a person takes it over.
   const obs = new Observer(
     sched.now,
     cluster,
     memory,
-    targetServices.map((s) => ({
-      ref: {
-        kind: (s.target as NonNullable<ServiceSpec['target']>).kind,
-        path: (s.target as NonNullable<ServiceSpec['target']>).path,
-      } as EntryRef,
-      ecsService: s.ecsService,
-      cloudMapService: s.cloudMapService,
-    })),
+    watched,
+    new Set(followSpec === undefined ? [] : watched.map((t) => t.ref.path)),
   );
   observer = obs;
+  if (followSpec !== undefined) {
+    harness = new FollowHarness(
+      {
+        spec: followSpec,
+        rng: root.fork('follow'),
+        sched,
+        memory,
+        cluster,
+        namespace: NAMESPACE,
+        periodMs: knobs.lambda.resyncMs,
+      },
+      targetServices,
+    );
+    harness.observer = obs;
+  }
+  const follow = harness;
   sched.onStep = () => obs.step();
 
   const limits = new ApiLimits(sched.now);
@@ -330,8 +381,14 @@ export async function runScenario(
     root.fork('registry'),
     knobs.registry,
     {
-      decided: (a) => obs.writeDecided(a),
-      landed: (a) => obs.writeLanded(a),
+      decided: (a) => {
+        follow?.decided(a);
+        obs.writeDecided(a);
+      },
+      landed: (a) => {
+        obs.writeLanded(a);
+        follow?.landed(a);
+      },
       changed: (ref) => obs.entryChanged(ref.path),
     },
     stuck,
@@ -376,8 +433,38 @@ export async function runScenario(
     // Cloud Map + ECS with the SDK's throttling retries.
     3 * (knobs.aws.latencyMs[1] * 3 + 700),
   );
+  // Follow mode: one ownership table for every container (the product's in-memory store, its
+  // DynamoDB request units counted); each container its own Follower, as each Lambda has.
+  const table =
+    followSpec === undefined
+      ? undefined
+      : new CountingOwnership(
+          new MemoryOwnership('registry-reconciler-ownership'),
+          sched,
+          root.fork('dynamodb'),
+        );
+  const gateTable = table === undefined ? undefined : (options.ownership?.(table, memory) ?? table);
+  const worldCalls: Record<string, number> = {};
+  const followWorld =
+    followSpec === undefined
+      ? undefined
+      : simFollowWorld({
+          services,
+          describe: aws,
+          sched,
+          rng: root.fork('follow-world'),
+          latencyMs: knobs.aws.latencyMs,
+          clusterArn: CLUSTER_ARN,
+          namespace: NAMESPACE,
+          calls: worldCalls,
+        });
+  const followFor = () =>
+    gateTable === undefined || followWorld === undefined
+      ? {}
+      : { follow: followOf(config, gateTable, followWorld, sched.now) };
   const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
     createWorkerEnvironment({
+      ...followFor(),
       config,
       cloudMap: aws,
       ecs: aws,
@@ -405,6 +492,7 @@ export async function runScenario(
     },
     () =>
       createFanoutEnvironment({
+        ...followFor(),
         config,
         cloudMap: aws,
         ecs: aws,
@@ -498,6 +586,8 @@ export async function runScenario(
       );
     });
   }
+  if (follow !== undefined && table !== undefined)
+    follow.plan((ms, action) => sched.at(t0 + ms, action), table.store);
   const planRng = root.fork('plan');
   const targetEcs = targetServices.map((s) => s.ecsService);
   spec.plan({
@@ -527,7 +617,8 @@ export async function runScenario(
 
   // ---- figures ----
   const bad = obs.badTargets().map((t) => t.ref.path);
-  const withoutLive = obs.targets.filter((t) => cluster.live(t.ecsService).length === 0).length;
+  const active = obs.activeTargets();
+  const withoutLive = active.filter((t) => cluster.live(t.ecsService).length === 0).length;
   const episodes = obs.episodes.map((e) => ({ ...e, ms: (e.end ?? sched.now()) - e.start }));
   const byCause: Partial<Record<StaleCause, Distribution>> = {};
   for (const cause of new Set(episodes.map((e) => e.cause))) {
@@ -592,7 +683,7 @@ export async function runScenario(
       lambdaTimeouts: queue.counts.timeouts,
       queueWait: strip(distribution(queue.waits)),
       invocation: strip(distribution(queue.durations)),
-      messageGroups: targetsByGroup(config).size,
+      messageGroups: followSpec === undefined ? targetsByGroup(config).size : work.groupsSeen.size,
       maxConcurrentInvocations: work.maxInFlight,
       environments: work.environments,
       notStarted: workerCounts.notStarted,
@@ -623,8 +714,15 @@ export async function runScenario(
       entries: obs.targets.length,
       resyncs: resyncLoads.length,
       shardsPerResync:
-        Math.ceil(config.targets.filter((t) => t.kind === 'server').length / knobs.lambda.pageSize) +
-        Math.ceil(config.targets.filter((t) => t.kind === 'agent').length / knobs.lambda.pageSize),
+        followSpec !== undefined
+          ? Math.max(
+              0,
+              ...[...fanoutFigures.perResync]
+                .filter(([id]) => id.startsWith('resync-'))
+                .map(([, f]) => f.pages),
+            )
+          : Math.ceil(config.targets.filter((t) => t.kind === 'server').length / knobs.lambda.pageSize) +
+            Math.ceil(config.targets.filter((t) => t.kind === 'agent').length / knobs.lambda.pageSize),
       registryReadsPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.reads)),
       registryWritesPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.writes)),
     },
@@ -679,8 +777,8 @@ export async function runScenario(
       samples: v.slice(0, 5),
     },
     final: {
-      targets: obs.targets.length,
-      pointingAtLive: obs.targets.length - bad.length - withoutLive,
+      targets: active.length,
+      pointingAtLive: active.length - bad.length - withoutLive,
       withoutLiveTask: withoutLive,
       bad,
       quiet: wasQuiet,
@@ -699,10 +797,15 @@ export async function runScenario(
           ),
         }),
   };
-  // Entries that no write or reset may ever remove.
+  // Entries that no write or reset may ever remove (follow mode: once registered).
   for (const t of obs.targets) {
     const url = memory.url(t.ref);
-    if (url === undefined || url.trim() === '') result.violations.blankWrites++;
+    const registered = follow === undefined || follow.entry(t.ref.path)?.registeredAt !== undefined;
+    if (registered && (url === undefined || url.trim() === '')) result.violations.blankWrites++;
+  }
+  if (follow !== undefined && table !== undefined) {
+    const figures = follow.figures(table, worldCalls);
+    result.follow = { ...figures, cost: tableCost(figures.table, result.simulatedMs) };
   }
   return result;
 }

@@ -1,4 +1,5 @@
 import type { Cluster } from './cluster';
+import type { FollowSpec } from './follow';
 import { CALM_KNOBS, type ChaosKnobs, withKnobs } from './knobs';
 import type { Rng } from './rng';
 
@@ -30,6 +31,11 @@ export interface ScenarioSpec {
   namedTargets?: 'mixed' | 'all';
   /** An entry whose registry writes fail with 5xx for the whole run. */
   stuckPath?: string;
+  /**
+   * Follow mode (tools/sim/follow.ts): the configuration lists no targets; the entries are
+   * registered at run time, by name, by hand or with foreign hosts, and some re-pointed by a person.
+   */
+  follow?: FollowSpec;
   plan(ctx: PlanContext): void;
 }
 
@@ -208,6 +214,74 @@ SCENARIOS['registry-crash'] = {
     for (let i = 0; i < 6; i++)
       ctx.at(ctx.rng.int(i * 20 * MIN, (i + 1) * 20 * MIN), () => ctx.cluster.crashOne(ctx.registryService));
   },
+};
+
+/** Follow mode's mix: a tenth of the entries set by hand, a twentieth foreign, a twentieth re-pointed after adoption. */
+export const FOLLOW_MIX: FollowSpec = {
+  atStartShare: 0.2,
+  registerWithinMs: 45 * MIN,
+  handSetShare: 0.1,
+  foreignShare: 0.05,
+  repointShare: 0.05,
+  repointAfterMs: [MIN, 20 * MIN],
+};
+
+SCENARIOS['follow-1000'] = {
+  name: 'follow-1000',
+  description:
+    'Follow mode, no targets configured: 1,000 services; a fifth of the entries registered by name before the start, the rest over 45 min while services deploy, crash and scale; a tenth set by hand to a task IP, a twentieth foreign, a twentieth re-pointed by a person after adoption.',
+  services: 1_000,
+  tasksPerService: [1, 3],
+  registryTasks: [2, 2],
+  activityMs: HOUR,
+  knobs: DEPLOYED_KNOBS,
+  follow: FOLLOW_MIX,
+  plan: (ctx) => everyday(ctx, { deploys: 60, crashes: 20, scales: 10, registryRestarts: 0 }, HOUR),
+};
+SCENARIOS['follow-200'] = {
+  ...(SCENARIOS['follow-1000'] as ScenarioSpec),
+  name: 'follow-200',
+  description:
+    'Follow mode as follow-1000 at 200 services, a scale at which the follow world (one DescribeServices per ECS service) is read within the fan-out timeout.',
+  services: 200,
+  plan: (ctx) => everyday(ctx, { deploys: 12, crashes: 4, scales: 2, registryRestarts: 0 }, HOUR),
+};
+SCENARIOS['follow-10000'] = {
+  ...(SCENARIOS['follow-1000'] as ScenarioSpec),
+  name: 'follow-10000',
+  description:
+    'Follow mode as follow-1000 at 10,000 services (the churn of fleet-10000, and a registry task crash at 30 min).',
+  services: 10_000,
+  plan: (ctx) => {
+    everyday(ctx, { deploys: 120, crashes: 40, scales: 20, registryRestarts: 0 }, HOUR);
+    ctx.at(30 * MIN, () => ctx.cluster.crashOne(ctx.registryService));
+  },
+};
+
+/** Steady state: every entry registered before the start, those by name adopted before it too. */
+const FOLLOW_STEADY: FollowSpec = { ...FOLLOW_MIX, atStartShare: 1, adoptedAtStart: true };
+
+SCENARIOS['follow-steady-1000'] = {
+  ...(SCENARIOS['follow-1000'] as ScenarioSpec),
+  name: 'follow-steady-1000',
+  description:
+    'Follow mode in its steady state at 1,000 services: every entry registered before the start and those by name already owned (table rows), a tenth hand-set, a twentieth foreign, a twentieth re-pointed by a person during the hour of churn.',
+  follow: FOLLOW_STEADY,
+};
+SCENARIOS['follow-steady-10000'] = {
+  ...(SCENARIOS['follow-10000'] as ScenarioSpec),
+  name: 'follow-steady-10000',
+  description:
+    'Follow mode in its steady state as follow-steady-1000, at 10,000 services with the churn of fleet-10000 (no registry restart).',
+  follow: FOLLOW_STEADY,
+  plan: (ctx) => everyday(ctx, { deploys: 120, crashes: 40, scales: 20, registryRestarts: 0 }, HOUR),
+};
+SCENARIOS['follow-steady-10000-registry-crash'] = {
+  ...(SCENARIOS['follow-10000'] as ScenarioSpec),
+  name: 'follow-steady-10000-registry-crash',
+  description:
+    'follow-steady-10000 plus a registry task crash at 30 min: the new task resets /airegistry-tools/ to its Cloud Map name.',
+  follow: FOLLOW_STEADY,
 };
 
 export const SCENARIO_NAMES = Object.keys(SCENARIOS);

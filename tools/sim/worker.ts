@@ -2,6 +2,8 @@ import type { ReconcilerConfig, TargetConfig } from '../../functions/reconciler/
 import type { BudgetRule } from '../../functions/reconciler/delivery/budget';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
 import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import type { Follower } from '../../functions/reconciler/follow/follower';
+import type { OwnershipPort } from '../../functions/reconciler/follow/ownership';
 import type { CloudMapPort, EcsPort, RegistryPort } from '../../functions/reconciler/ports';
 import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
@@ -28,6 +30,8 @@ export interface WorkerDeps {
   counts: WorkerCounts;
   /** The trigger queue (write verifications). */
   sendTrigger(body: string, delaySeconds: number): void;
+  /** Follow mode: the ownership table and this container's Follower. */
+  follow?: { ownership: OwnershipPort; follower: Follower };
 }
 
 export interface WorkerCounts {
@@ -53,6 +57,7 @@ export function createWorkerEnvironment(deps: WorkerDeps): EnvHandler {
     cloudMap: deps.cloudMap,
     ecs: deps.ecs,
     registry: deps.registry,
+    ...(deps.follow === undefined ? {} : { follow: deps.follow }),
     logger: deps.logger,
     metrics: deps.metrics,
     sleep: deps.sched.sleep,

@@ -1,17 +1,157 @@
 /**
- * The registry client's HTTP layer: one bearer-authenticated request with a per-attempt deadline,
+ * The registry client's HTTP: one exchange on the wire, and one registry request above it.
+ *
+ * The exchange (`exchange`), with the registry or the token endpoint, is on Node's own `node:http`
+ * / `node:https` with keep-alive agents: one deadline for the connection, the headers and the body;
+ * no redirect followed (a redirect is answered as it is, so a bearer token and a write are never
+ * re-sent somewhere we were not told to); the body read as a stream and cut at a size cap.
+ *
+ * Why not `fetch`: the SDK clients' HTTP handler already loads `node:https`, so these calls add no
+ * module to a cold start, while the first `fetch` of a process loads undici (with its own HTTP/1
+ * and HTTP/2 clients), about 30 ms on Node 24. docs/design.md, "Benchmarks", has the figures.
+ *
+ * The request (`RegistryHttp`): one bearer-authenticated request with a per-attempt deadline,
  * bounded retries with backoff for faults a later attempt may not see (network errors, timeouts,
  * 5xx, 429), and one token refresh on a 401. It never logs or throws a token, a header or a body
  * that we sent; error messages name the entry, the request and the HTTP status.
+ *
+ * Then what an answer says, whatever the entry: its JSON, its `detail`, whether a route is missing,
+ * whether a list has more pages.
  */
-
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { realSleep } from '../defaults';
-import { PermanentError, ReconcilerError, RetryableError } from '../errors';
+import { PermanentError, ReconcilerError, ResponseTooLargeError, RetryableError } from '../errors';
+import { parseJson } from '../json';
 import type { ApiName, CallContext, EntryRef } from '../ports';
 import { type LoggerLike, SILENT_LOGGER } from '../telemetry';
 import type { TokenProvider } from './auth';
-import { jsonOrUndefined } from './json';
-import { DEFAULT_MAX_RESPONSE_BYTES, exchange, isTimeout } from './transport';
+
+// ---- one exchange on the wire ----
+
+/** Default cap for any body the client reads: far above a registry's largest real answer. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Connections are kept for the next call of the same warm container. A socket idle for longer than
+ * this is closed first: load balancers in front of the registry drop idle ones after 60 s or so.
+ */
+const KEEP_ALIVE = { keepAlive: true, timeout: 30_000 } as const;
+let httpAgent: HttpAgent | undefined;
+let httpsAgent: HttpsAgent | undefined;
+
+export interface HttpExchange {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Covers connecting, the answer's headers and its whole body. */
+  timeoutMs: number;
+  /** Largest body read; more fails with `ResponseTooLargeError`. */
+  maxResponseBytes: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  /** A header of the answer (name in lower case), the first value when it came more than once. */
+  header(name: string): string | undefined;
+  /** The body as UTF-8 text ('' when there is none). */
+  text: string;
+}
+
+/**
+ * Sends one request. Rejects with the `node:http` error on network faults (its `code`, e.g.
+ * `ECONNREFUSED`), with a `TimeoutError` when the deadline passed,
+ * and with `ResponseTooLargeError` (naming the URL's path, never its query) past the cap.
+ */
+export function exchange(x: HttpExchange): Promise<HttpAnswer> {
+  const url = new URL(x.url);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const agent = agentFor(url.protocol);
+  const headers: Record<string, string> = { ...x.headers };
+  if (x.body !== undefined) headers['content-length'] = String(Buffer.byteLength(x.body));
+  const signal = AbortSignal.timeout(x.timeoutMs);
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    // Past the deadline, whatever broke (the socket, the body stream) is the deadline's doing.
+    const fail = (error: unknown) => reject(signal.aborted ? signal.reason : error);
+    const req = send(url, { method: x.method, headers, agent, signal }, (res) => {
+      readCapped(res, x.maxResponseBytes, url.pathname).then(
+        (text) => resolve(answer(res, text)),
+        (error: unknown) => {
+          res.destroy();
+          fail(error);
+        },
+      );
+    });
+    req.on('error', fail);
+    req.end(x.body);
+  });
+}
+
+/** The keep-alive agent of a protocol, made on its first request. */
+function agentFor(protocol: string): HttpAgent {
+  if (protocol === 'https:') {
+    httpsAgent ??= new HttpsAgent(KEEP_ALIVE);
+    return httpsAgent;
+  }
+  httpAgent ??= new HttpAgent(KEEP_ALIVE);
+  return httpAgent;
+}
+
+function answer(res: IncomingMessage, text: string): HttpAnswer {
+  return {
+    status: res.statusCode ?? 0,
+    header(name) {
+      const value = res.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    text,
+  };
+}
+
+/** Reads the body up to `capBytes`, refusing at once a larger `content-length`. */
+async function readCapped(res: IncomingMessage, capBytes: number, urlPath: string): Promise<string> {
+  const announced = Number(res.headers['content-length']);
+  if (Number.isFinite(announced) && announced > capBytes) throw new ResponseTooLargeError(urlPath, capBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > capBytes) throw new ResponseTooLargeError(urlPath, capBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A deadline ran out (our `AbortSignal.timeout`, or an abort it caused). */
+export function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+// ---- the JSON the registry and Keycloak answer with ----
+
+/** A JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The value when it is a JSON object, else undefined. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return isObject(value) ? value : undefined;
+}
+
+/**
+ * Parsed JSON, or undefined for an empty or malformed text: an answer body is judged by its shape
+ * afterwards, and its text is never quoted (it may carry a secret).
+ */
+export function jsonOrUndefined(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  const parsed = parseJson(text);
+  return parsed.ok ? parsed.value : undefined;
+}
+
+// ---- one registry request ----
 
 /** The registry could not be reached or failed on its side: a later attempt may succeed. */
 export class RegistryUnavailableError extends RetryableError {
@@ -331,4 +471,40 @@ function networkCode(error: unknown): string {
     e = (e as { cause?: unknown }).cause;
   }
   return error instanceof Error ? error.name : 'unknown';
+}
+
+/** Whether a read is the first look at an entry or the confirmation after a write. */
+export interface ReadPhase {
+  api: Extract<ApiName, 'registry.read' | 'registry.readBack'>;
+  action: 'read' | 'read-back' | 'verify';
+}
+export const READ: ReadPhase = { api: 'registry.read', action: 'read' };
+export const READ_BACK: ReadPhase = { api: 'registry.readBack', action: 'read-back' };
+export const VERIFY: ReadPhase = { api: 'registry.read', action: 'verify' };
+
+// ---- what an answer says ----
+
+/** FastAPI's own 404/405 for a path no route matches (`{"detail":"Not Found"}`), not an entry's absence. */
+export function isRouteMissing(response: RegistryResponse): boolean {
+  return detailText(response) === 'Not Found';
+}
+
+/** The answer's `detail` (cut short), or its status. */
+export function detailText(response: RegistryResponse): string {
+  const detail = (response.body as { detail?: unknown } | undefined)?.detail;
+  return typeof detail === 'string' ? detail.slice(0, 200) : `HTTP ${response.status}`;
+}
+
+/** `/currenttime/` → `/currenttime/`, each segment percent-encoded, slashes (and the trailing one) kept. */
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
+ * Whether a list answer says more pages follow: its `has_next`, else its `total_count` against
+ * what the pages so far held. v1.0.16 ignores limit/offset and sends neither: no more pages.
+ */
+export function hasNextPage(body: Record<string, unknown>, offset: number, count: number): boolean {
+  if (typeof body.has_next === 'boolean') return body.has_next;
+  return typeof body.total_count === 'number' && offset + count < body.total_count;
 }

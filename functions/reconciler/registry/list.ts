@@ -1,7 +1,11 @@
+/**
+ * The paged list reads: the fan-out's resync shards (`RegistryPageReader`, one page each) and
+ * tools/discover (every path of a kind).
+ */
 import type { CallContext, EntryRef, RegistryEntry, TargetKind } from '../ports';
-import { agentBackendField, hasNextPage, isSecurityPending } from './answers';
-import { type RegistryHttp, RegistryResponseError } from './http';
-import { asRecord } from './json';
+import { agentBackendField } from './agents';
+import { asRecord, hasNextPage, type RegistryHttp, RegistryResponseError } from './http';
+import { isSecurityPending } from './servers';
 
 /** The largest page the fan-out asks for; v1.0.16 ignores paging and returns the whole list. */
 export const LIST_PAGE_SIZE = 500;

@@ -3,13 +3,19 @@
  * re-registered with `overwrite=true`, which resets every field it is not sent to a default
  * (`tool_list` [], `auth_scheme` none, `supported_transports` ["streamable-http"], `tags` [],
  * `num_tools` 0, `license` N/A), and an agent is replaced by a PUT of its card. So every field
- * is re-sent as read, and only the address (and endpoints on the same host) changes.
+ * is re-sent as read, and only the address (and endpoints on the same host) changes. (1.2x's
+ * PATCH sends only the address and the endpoints that follow it; register and PUT remain its
+ * fallbacks.)
+ *
+ * And what a write reset: the difference between the read before and the read-back
+ * (`changedFields`), less what moves on purpose or by itself, plus what a route always replaces.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import { type HostForms, isHostForm, normalizeHost, splitUrl, swapHost } from '../core/url';
 import { PermanentError } from '../errors';
 import type { RegistryEntry } from '../ports';
-import { isObject } from './json';
+import { isObject } from './http';
 
 /** Fields the registry's read shapes carry that this module reads. */
 type ServerRecord = Record<string, unknown>;
@@ -131,6 +137,43 @@ export function rewriteEndpoint(
   if (!follows) return endpoint;
   const portFollows = after.port !== before.port && after.port !== '' && own.port === before.port;
   return swapHost(endpoint, after.host, portFollows ? Number(after.port) : undefined);
+}
+
+// ---- what a write resets ----
+
+/** Fields a register-overwrite on 1.2x always replaces, whatever is sent (a new `id`, the caller as `registered_by`). */
+export const REGISTER_REPLACES_1_2X = ['id', 'registered_by'];
+
+/**
+ * Fields that change on every write or by themselves, and so are never a reset: the registry's
+ * clock, the health check's verdict, the enabled flag (reported as `disabledAfterWrite`), and
+ * `versions`, which lists every version with its `proxy_pass_url`.
+ */
+export const SERVER_FIELDS_CHANGING_BY_THEMSELVES = [
+  'updated_at',
+  'health_status',
+  'last_checked_iso',
+  'is_enabled',
+  'versions',
+  // The security scan's verdict on the new address (1.31+: tools blocked, the server left enabled).
+  'blocked_tools',
+];
+
+/** Fields PUT of an agent always replaces on 1.2x (a new `id`). */
+export const PUT_REPLACES_1_2X = ['id'];
+/** The registry's clock, which every write moves. */
+export const AGENT_FIELDS_CHANGING_BY_THEMSELVES = ['updated_at', 'updatedAt'];
+
+/** Field names whose values differ between two records, ignoring `ignore`. */
+export function changedFields(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  ignore: ReadonlySet<string> = new Set(),
+): string[] {
+  const names = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...names]
+    .filter((name) => !ignore.has(name) && !isDeepStrictEqual(before[name], after[name]))
+    .sort();
 }
 
 function joinTags(entry: RegistryEntry, tags: unknown): string {

@@ -1,7 +1,7 @@
 /**
  * `npm run discover` against moto_server and the local registry over HTTP. The CLI is spawned as
  * users run it; Service Connect, which moto does not return from DescribeServices, is covered in
- * process with a fake at the ECS adapter boundary (the adapter's `describeService`).
+ * process with a fake at the ECS adapter boundary (the adapter's `describeServices`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,53 @@ describeWithMoto('CLI: npm run discover', (moto) => {
       '/travel-assistant-agent',
     ]);
     expect(out.stderr).toContain('auth.tokenSecret');
+  });
+
+  test('--follow prints the shortest follow configuration, which the reconciler loads; stderr says per entry what follow mode would do', async () => {
+    registry.clearRequests();
+
+    const out = await runCli('discover', ['--config', partialFile, '--follow'], env);
+
+    expect([out.code, out.stderr]).toEqual([0, expect.any(String)]);
+    const document = JSON.parse(out.stdout);
+    expect(document).toEqual({
+      ...partialConfig(registry.url),
+      follow: { enabled: true },
+      ownership: { table: 'registry-reconciler-ownership' },
+    });
+    const file = join(work, 'follow.json');
+    writeFileSync(file, out.stdout);
+    const config = loadConfig(file);
+    expect([config.follow.enabled, config.targets, config.ownership?.table]).toEqual([
+      true,
+      [],
+      'registry-reconciler-ownership',
+    ]);
+    const row = (path: string) => out.stderr.split('\n').find((l) => l.includes(` ${path} `)) ?? '';
+    expect(row('/currenttime/')).toMatch(/^adopt /);
+    expect(row('/airegistry-tools/')).toMatch(/^adopt /);
+    expect(row('/flight-booking-agent')).toMatch(/^adopt /);
+    // Registered by IP: follow adopts by name only, and no row says we wrote it.
+    expect(row('/travel-assistant-agent')).toMatch(/^not-owned /);
+    expect(row('/weather/')).toMatch(/^foreign /);
+    expect(row('/missing/')).toMatch(/^no-cloud-map-service /);
+    expect(row('/orphan/')).toMatch(/^no-ecs-service /);
+    expect(row('/shared/')).toMatch(/^ambiguous /);
+    expect(out.stderr).toContain('note: ownership.table: registry-reconciler-ownership is a name to replace');
+    expect(out.stderr).toMatch(/follow: \d+ registry entries: adopt 3, owned 0, /);
+    expect(registry.requests().filter((r) => r.method !== 'GET' && !r.path.endsWith('/token'))).toEqual([]);
+  });
+
+  test('--follow --params prints a follow-mode parameters file that the CDK app accepts (the construct makes the table)', async () => {
+    const out = await runCli('discover', ['--config', partialFile, '--follow', '--params'], env);
+
+    expect(out.code).toBe(0);
+    const file = join(work, 'follow-params.json');
+    writeFileSync(file, out.stdout);
+    const { params, warnings } = loadParams(file);
+    expect(warnings).toEqual([]);
+    expect([params.follow?.enabled, params.targets, params.ownership]).toEqual([true, undefined, undefined]);
+    expect(JSON.parse(out.stdout)).not.toHaveProperty('targets');
   });
 
   test('a relative --config is read from the caller directory (INIT_CWD), with a byte-order mark', async () => {
@@ -264,12 +311,12 @@ describeWithMoto('discover: Service Connect, through a fake at the ECS adapter b
     const ecs = new ECSClient(moto.clientConfig());
     const adapter = new EcsAdapter(ecs);
     const describe = {
-      describeService: async (cluster: string, name: string, ctx: typeof NO_COUNT) => {
-        const found = await adapter.describeService(cluster, name, ctx);
-        return found !== undefined && name === 'mcp-gateway-currenttime'
-          ? { ...found, discoveryNames: ['currenttime-server'] }
-          : found;
-      },
+      describeServices: async (cluster: string, names: readonly string[], ctx: typeof NO_COUNT) =>
+        (await adapter.describeServices(cluster, names, ctx)).map((found) =>
+          found.serviceName === 'mcp-gateway-currenttime'
+            ? { ...found, discoveryNames: ['currenttime-server'] }
+            : found,
+        ),
     };
     const partial = partialConfig(registry.url);
     const config = parseConfig({

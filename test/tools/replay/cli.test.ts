@@ -210,6 +210,13 @@ describe('CLI: npm run replay, inputs', () => {
 
     expect(out.code).toBe(2);
   });
+
+  test('--real-time without --live exits 2, saying the embedded world runs on virtual time', async () => {
+    const out = await runCli('replay', ['--real-time'], env);
+
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('--real-time needs --live');
+  });
 });
 
 describe('CLI: npm run replay, when nothing concerned the configured cluster', () => {
