@@ -3,20 +3,17 @@
  * The wiring (wiring.ts) applies them; tools and tests override them there.
  */
 export const DEFAULTS = {
-  /** How many targets are reconciled at once within one invocation. */
+  /** How many entries are read, looked up and written at once within one invocation. */
   parallelism: 4,
   /** How long an ECS service's discovery names are cached. */
   serviceCacheTtlMs: 600_000,
 } as const;
 
-/** The extra Cloud Map looks of a reconcile. */
-export interface LagRetry {
-  attempts: number;
-  delayMs: number;
-}
-
-/** One look at Cloud Map per delivery (the worker, the fan-out's shard checks): the next delivery looks again. */
-export const NO_LAG_RETRY: LagRetry = { attempts: 0, delayMs: 0 };
+/**
+ * One look at Cloud Map per delivery (the worker, the fan-out's shard checks): the next delivery
+ * looks again. The only value `ReconcilerDeps.lagRetry` takes.
+ */
+export const NO_LAG_RETRY = { attempts: 0, delayMs: 0 } as const;
 
 // The names of the MCP Gateway Registry v1.0.16 CloudFormation stack (EnvironmentName
 // `mcp-gateway`): the configuration's defaults (config.ts).

@@ -10,8 +10,11 @@ import { createWorkerHandler } from './wiring';
 
 /**
  * The deployed Lambda: batches of the FIFO work queue (one message group per entry); anything
- * else is refused with a message saying what to send instead (wiring.ts). Everything is built once per container, at cold start: a bad
- * configuration stops the function here, with a message that names the bad field.
+ * else is refused with a message saying what to send instead (worker.ts). Everything is built
+ * once per container, at cold start (the registry client, the AWS clients, follow mode's table,
+ * and in the worker one Reconciler): a bad configuration stops the function here, with a message
+ * that names the bad field. The path from here to the registry write: docs/design.md, "From the
+ * work queue to the registry write".
  */
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME });
 const metrics = new EmfMetrics({

@@ -1,12 +1,16 @@
-import { DEFAULTS, realSleep } from './defaults';
+import { DEFAULTS } from './defaults';
 import { type BudgetRule, budgetRule } from './delivery/budget';
-import { BatchingEcs } from './delivery/ecs-batcher';
 import { DELIVERY } from './delivery/settings';
-import type { HandlerDeps, InvocationContext } from './invocation';
 import type { ReconcilerDeps } from './reconcile';
 import { maxBackoffMs } from './registry/http';
 import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from './telemetry';
-import { Worker, type WorkerEvents, type WorkQueuePort } from './worker';
+import {
+  type HandlerDeps,
+  type InvocationContext,
+  Worker,
+  type WorkerEvents,
+  type WorkQueuePort,
+} from './worker';
 
 /**
  * The one place that assembles the worker around the reconciler, with the deployed defaults
@@ -25,14 +29,12 @@ export interface WorkerWiringOptions extends WiringOptions {
   /** @default from config.registry and the AWS look-up worst case */
   budget?: BudgetRule;
   /**
-   * @default DEFAULTS.parallelism × 2, at least a full batch (DELIVERY.workBatchSize): every entry
-   * of a delivery asks ECS in the same batched DescribeTasks
+   * Entries read, looked up and written at once. @default DEFAULTS.parallelism × 2, at least a
+   * full batch (DELIVERY.workBatchSize)
    */
   groupParallelism?: number;
   /** @default DELIVERY.maxDeferAttempts */
   maxDeferAttempts?: number;
-  /** @default DELIVERY.ecsBatchWindowMs; 0 turns DescribeTasks batching off */
-  ecsBatchWindowMs?: number;
   events?: WorkerEvents;
 }
 
@@ -51,34 +53,20 @@ export function deployedBudget(registry: ReconcilerDeps['config']['registry']): 
   );
 }
 
-/** What a direct invocation with anything but an SQS batch is told (a user testing in the console). */
-export const DIRECT_INVOCATION_REFUSED =
-  'the reconciler handles batches of its FIFO work queue only (one message group per registry entry, made by the fan-out); ' +
-  'to test with an EventBridge event, send the event to the trigger queue (stack output TriggerQueueUrl: ' +
-  'aws sqs send-message --queue-url <TriggerQueueUrl> --message-body file://event.json), ' +
-  'or replay it locally with npm run replay -- event.json';
+export { DIRECT_INVOCATION_REFUSED } from './worker';
 
 /**
- * The deployed reconciler handler: SQS batches of the FIFO work queue take the per-entry queue
- * path (worker.ts). Anything else is refused with `DIRECT_INVOCATION_REFUSED`, which says what
- * to send instead: an event reaches the worker only through the fan-out's planning.
+ * The deployed reconciler handler: the worker (worker.ts) with the deployed defaults. SQS batches
+ * of the FIFO work queue take the per-entry queue path; anything else is refused with
+ * `DIRECT_INVOCATION_REFUSED`, which says what to send instead.
  */
 export function createWorkerHandler(options: WorkerWiringOptions): {
   handler: (event: unknown, context?: InvocationContext) => Promise<unknown>;
   worker: Worker;
 } {
-  const { queue, budget, groupParallelism, maxDeferAttempts, ecsBatchWindowMs, events, ...rest } = options;
-  const sleep = rest.sleep ?? realSleep;
-  const window = ecsBatchWindowMs ?? DELIVERY.ecsBatchWindowMs;
-  // Without a given sleep the batcher uses its own timer, cleared when a batch goes out early.
-  const ecs =
-    window > 0
-      ? new BatchingEcs(rest.ecs, { windowMs: window, ...(rest.sleep === undefined ? {} : { sleep }) })
-      : rest.ecs;
+  const { queue, budget, groupParallelism, maxDeferAttempts, events, ...rest } = options;
   const worker = new Worker({
     ...rest,
-    ecs,
-    sleep,
     now: rest.now ?? Date.now,
     logger: rest.logger ?? SILENT_LOGGER,
     metrics: rest.metrics ?? NO_METRICS,
@@ -90,21 +78,6 @@ export function createWorkerHandler(options: WorkerWiringOptions): {
     ...(rest.onMalformed === undefined ? {} : { onMalformed: rest.onMalformed }),
     ...(events === undefined ? {} : { events }),
   });
-  const handler = async (event: unknown, context?: InvocationContext) => {
-    if (!Array.isArray((event as { Records?: unknown } | null)?.Records)) {
-      rest.flush?.();
-      throw new Error(DIRECT_INVOCATION_REFUSED);
-    }
-    try {
-      // Without a Lambda context (a local call) there is no deadline: an hour.
-      const started = Date.now();
-      return await worker.handle(
-        event,
-        context ?? { getRemainingTimeInMillis: () => 3_600_000 - (Date.now() - started) },
-      );
-    } finally {
-      rest.flush?.();
-    }
-  };
-  return { handler, worker };
+  // The Lambda calls the worker itself: no frame of the wiring between the event and the write.
+  return { handler: worker.handle.bind(worker), worker };
 }

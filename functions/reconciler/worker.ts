@@ -1,35 +1,30 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { TargetConfig } from './config';
-import { NO_LAG_RETRY } from './defaults';
+import { isOurCluster, isRegistryEvent, screen } from './core/screen';
+import { isStopping } from './core/task';
+import type { TargetMatch } from './core/types';
 import { type BudgetRule, canStartEntry } from './delivery/budget';
-import { BudgetedRegistry } from './delivery/budgeted-registry';
-import { seatsOf } from './delivery/ecs-batcher';
 import { byGroup, groupBatchFailures } from './delivery/failures';
 import { entryGroupId } from './delivery/group';
 import { verifyBody, verifyDelaySeconds } from './delivery/messages';
 import { type RetryCause, retryVisibilitySeconds } from './delivery/retry';
 import { describeError, EntryNotFoundError } from './errors';
+import { type Intake, parseEventText } from './event';
 import type { AdoptedTarget } from './follow/follower';
-import {
-  type InvocationContext,
-  type InvocationInput,
-  type Malformed,
-  readQueueRecords,
-  toTriggers,
-} from './invocation';
 import { NO_COUNT } from './ports';
-import { Reconciler, type ReconcilerDeps } from './reconcile';
+import { type Plan, Reconciler, type ReconcilerDeps, type Trigger } from './reconcile';
 import type { DecisionRecord } from './record';
-import { MetricName, NO_METRICS, SILENT_LOGGER } from './telemetry';
+import { MetricName, SILENT_LOGGER } from './telemetry';
 
 /** One received work message, as the queue path needs it. */
 export interface WorkRecord {
   messageId: string;
   receiptHandle?: string;
   groupId: string;
+  /** Deliveries so far (SQS `ApproximateReceiveCount`). */
   receiveCount: number;
-  /** The message as parsed once on arrival. */
-  input: InvocationInput;
+  /** The body as parsed once on arrival. */
+  intake: Intake;
 }
 
 /** The SQS calls of the queue path (functions/reconciler/aws/sqs.ts, or the simulation's queues). */
@@ -47,83 +42,156 @@ export interface WorkerEvents {
   lagDeferred?: () => void;
 }
 
-export interface WorkerDeps extends ReconcilerDeps {
+/** An input dropped as malformed, as handed to `HandlerDeps.onMalformed`. */
+export interface Malformed {
+  /** Its index in the batch. */
+  source: number;
+  reason: string;
+  eventId?: string;
+  messageId?: string;
+}
+
+/** Callbacks of the worker's wiring (wiring.ts). */
+export interface HandlerDeps {
+  /** Called when the invocation ends, success or not (Powertools Metrics publishes here). */
+  flush?: () => void;
+  /**
+   * Ties log lines to an event id (Powertools' correlation id): the batch's first event id when
+   * the invocation starts, then each decision record's trigger just before the record is logged.
+   */
+  correlate?: (eventId: string) => void;
+  /** Receives every input dropped as malformed. */
+  onMalformed?: (malformed: Malformed) => void;
+}
+
+/** The part of the Lambda context the handler uses. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export interface WorkerDeps extends ReconcilerDeps, HandlerDeps {
   queue: WorkQueuePort;
   budget: BudgetRule;
-  /** Entries reconciled at once within one invocation. */
+  /** Entries read, looked up and written at once within one invocation. */
   groupParallelism: number;
   /** Deliveries that defer for Cloud Map lag (one look-up round each); the next decides. */
   maxDeferAttempts: number;
-  onMalformed?: (malformed: Malformed) => void;
   events?: WorkerEvents;
 }
 
 const THROTTLED = /rate exceeded|throttl/i;
-/** Per-entry reconcilers kept per container (each holds its entry's pointer and service memory). */
-const MAX_RECONCILERS = 5_000;
+
+/** What a direct invocation with anything but an SQS batch is told (a user testing in the console). */
+export const DIRECT_INVOCATION_REFUSED =
+  'the reconciler handles batches of its FIFO work queue only (one message group per registry entry, made by the fan-out); ' +
+  'to test with an EventBridge event, send the event to the trigger queue (stack output TriggerQueueUrl: ' +
+  'aws sqs send-message --queue-url <TriggerQueueUrl> --message-body file://event.json), ' +
+  'or replay it locally with npm run replay -- event.json';
 
 /**
- * The queue path of the reconciler: a batch of the FIFO work queue holds up to 10 messages of one
- * or more groups, one group per registry entry. Each group's entry is reconciled once from fresh
- * reads (its messages coalesce) by a Reconciler that knows only that entry; a group that names
- * neither a configured entry nor (follow mode) an adopted one is dropped, with a warning when it
- * is not follow mode (work sent before the entry left the configuration). An entry is started only while the remaining time covers its
- * worst case, a write only while it covers the write's. The answer hands back a failed message and
- * the later messages of its group only, each with its own visibility; after a confirmed write a
- * delayed verification goes to the trigger queue.
+ * The queue path of the reconciler. A batch of the FIFO work queue holds up to 10 messages of one
+ * or more groups, one group per registry entry: each group becomes one entry's work (its messages
+ * coalesce), started only while the remaining time covers an entry's worst case, and the batch's
+ * entries are reconciled together (reconcile.ts: one DescribeTasks round for all of them). A group
+ * that names neither a configured entry nor (follow mode) an adopted one is dropped, with a
+ * warning when it is not follow mode (work sent before the entry left the configuration). The
+ * answer hands back a failed message and the later messages of its group only, each with its own
+ * visibility; after a confirmed write a delayed verification goes to the trigger queue.
  */
 export class Worker {
   private readonly targets: Map<string, TargetConfig>;
-  private readonly registry: BudgetedRegistry;
-  private readonly reconcilers = new Map<string, Reconciler>();
+  /** The container's reconciler: its service directory and pointer memory outlive invocations. */
+  private readonly reconciler: Reconciler;
 
   constructor(private readonly deps: WorkerDeps) {
     this.targets = new Map(deps.config.targets.map((t) => [entryGroupId({ kind: t.kind, path: t.path }), t]));
-    this.registry = new BudgetedRegistry(deps.registry, deps.budget, () => deps.events?.writeRefused?.());
+    this.reconciler = new Reconciler({
+      ...deps,
+      parallelism: deps.groupParallelism,
+      maxDeferAttempts: deps.maxDeferAttempts,
+    });
   }
 
-  async handle(event: unknown, context: InvocationContext): Promise<SQSBatchResponse> {
+  /**
+   * The Lambda handler: an SQS batch of the work queue; anything else is refused with
+   * `DIRECT_INVOCATION_REFUSED`, which says what to send instead (an event reaches the worker only
+   * through the fan-out's planning). `flush` runs when the invocation ends, whatever happened.
+   */
+  async handle(event: unknown, context?: InvocationContext): Promise<SQSBatchResponse> {
+    try {
+      const batch = (event as { Records?: unknown } | null)?.Records;
+      if (!Array.isArray(batch)) throw new Error(DIRECT_INVOCATION_REFUSED);
+      // Without a Lambda context (a local call) there is no deadline: an hour.
+      const started = Date.now();
+      const clock = context ?? { getRemainingTimeInMillis: () => 3_600_000 - (Date.now() - started) };
+      return await this.batch(batch.map(readWorkRecord), clock);
+    } finally {
+      this.deps.flush?.();
+    }
+  }
+
+  private async batch(records: WorkRecord[], context: InvocationContext): Promise<SQSBatchResponse> {
     const logger = this.deps.logger ?? SILENT_LOGGER;
-    const batch = (event as { Records: unknown[] }).Records ?? [];
-    if (!Array.isArray(batch)) throw new TypeError('an SQS batch has a Records array');
-    const records = readQueueRecords(batch).map(
-      (input): WorkRecord => ({
-        messageId: input.messageId ?? '',
-        ...(input.receiptHandle === undefined ? {} : { receiptHandle: input.receiptHandle }),
-        groupId: input.groupId ?? '',
-        receiveCount: input.attempt,
-        input,
-      }),
-    );
     this.deps.metrics?.count(MetricName.EventsReceived, records.length);
-    this.registry.remainingMs = () => context.getRemainingTimeInMillis();
-    this.registry.refused.clear();
+    const firstId = records.map((m) => eventIdOf(m.intake)).find((id) => id !== undefined);
+    if (firstId !== undefined) this.deps.correlate?.(firstId);
+
+    // 1. One entry per message group, started only while the time left covers its worst case.
     const failed = new Map<string, RetryCause>();
-    const work = [...byGroup(records)];
-    let next = 0;
-    const run = async () => {
-      for (let item = work[next++]; item !== undefined; item = work[next++]) {
-        const [groupId, mine] = item;
-        if (!canStartEntry(context.getRemainingTimeInMillis(), this.deps.budget)) {
-          this.deps.events?.notStarted?.(mine.length);
-          for (const m of mine) failed.set(m.messageId, 'not-started');
-          continue;
-        }
+    const fail = (messages: WorkRecord[], cause: RetryCause) => {
+      for (const m of messages) failed.set(m.messageId, cause);
+    };
+    const groups = [...byGroup(records)];
+    const started = groups.filter(([, mine]) => {
+      if (canStartEntry(context.getRemainingTimeInMillis(), this.deps.budget)) return true;
+      this.deps.events?.notStarted?.(mine.length);
+      fail(mine, 'not-started');
+      return false;
+    });
+    const stopping = new Set<string>();
+    const planned = await Promise.all(
+      started.map(async ([groupId, mine]) => {
         try {
-          await this.group(groupId, mine, failed);
+          return await this.plan(groupId, mine, records, stopping);
         } catch (error) {
           logger.error(`entry group ${groupId} failed: ${describeError(error)}`);
-          for (const m of mine) failed.set(m.messageId, 'error');
+          fail(mine, 'error');
+          return undefined;
         }
-      }
-    };
-    // Each lane holds a seat (delivery/ecs-batcher.ts): the entries' DescribeTasks go out together
-    // as soon as every lane still working has asked.
-    const seats = seatsOf(this.deps.ecs);
-    await Promise.all(
-      Array.from({ length: Math.min(this.deps.groupParallelism, work.length) }, () => seats.withSeat(run)),
+      }),
     );
-    this.registry.remainingMs = undefined;
+    const plans = planned.filter((p) => p !== undefined);
+
+    // 2. The entries of the batch, reconciled together (reconcile.ts).
+    const results = await this.reconciler.reconcileEntries(plans, stopping, {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      rule: this.deps.budget,
+    });
+
+    // 3. What goes back to the queue, and the verification of each confirmed write.
+    results.forEach(({ record, writeRefused }, i) => {
+      if (!record.retryable) return;
+      const lag = record.reason === 'cloud-map-lag';
+      if (lag) this.deps.events?.lagDeferred?.();
+      if (writeRefused) this.deps.events?.writeRefused?.();
+      const cause: RetryCause = writeRefused
+        ? 'not-started'
+        : lag
+          ? 'cloud-map-lag'
+          : THROTTLED.test(record.detail)
+            ? 'throttled'
+            : 'error';
+      for (const t of (plans[i] as Plan).triggers) {
+        const m = records[t.source];
+        if (m !== undefined) failed.set(m.messageId, cause);
+      }
+    });
+    await Promise.all(
+      results
+        .map((r) => r.record)
+        .filter(wroteAndConfirmed)
+        .map((r) => this.sendVerification(r)),
+    );
     const failures = groupBatchFailures(records, new Set(failed.keys()));
     const cause = new Map<string, RetryCause>();
     for (const m of records) {
@@ -145,46 +213,117 @@ export class Worker {
     return { batchItemFailures: failures };
   }
 
-  private async group(groupId: string, mine: WorkRecord[], failed: Map<string, RetryCause>): Promise<void> {
+  /**
+   * One group's work: its entry (configured, or adopted in follow mode) and the triggers its
+   * messages carry. A message names its entry by its group and its ECS service by its event: the
+   * fan-out already found which entries the service backs (DescribeServices), so a target without
+   * `ecsService` is taken as run by that service and the look-up is not repeated.
+   */
+  private async plan(
+    groupId: string,
+    mine: WorkRecord[],
+    batch: WorkRecord[],
+    stopping: Set<string>,
+  ): Promise<Plan | undefined> {
     const logger = this.deps.logger ?? SILENT_LOGGER;
-    const inputs = mine.map((m) => m.input);
-    const service = inputs
-      .map((i) => (i.intake.kind === 'task' ? i.intake.event.service : undefined))
-      .find((x) => x !== undefined);
-    let adopted: AdoptedTarget | undefined;
-    if (!this.targets.has(groupId) && this.deps.follow?.follower !== undefined) {
+    const { config } = this.deps;
+    let configured: TargetConfig | undefined = this.targets.get(groupId);
+    if (configured === undefined && this.deps.follow?.follower !== undefined) {
       // Follow mode: a group the configuration does not name is an adopted entry, or nothing to do.
-      adopted = await this.adoptedTarget(groupId);
-      if (adopted === undefined) {
+      configured = await this.adoptedTarget(groupId);
+      if (configured === undefined) {
         logger.info(`entry group ${groupId}: not a configured target and not adopted; nothing to do`);
-        return;
+        return undefined;
       }
-    } else if (!this.targets.has(groupId)) {
+    } else if (configured === undefined) {
       logger.warn(
         `dropped ${mine.length} work message(s) of group ${groupId}: the configuration names no such entry (removed since the work was sent?)`,
       );
-      return;
+      return undefined;
     }
-    const reconciler = this.reconcilerFor(groupId, service, adopted);
-    const triggers = toTriggers(inputs, logger, this.deps.metrics ?? NO_METRICS, this.deps.onMalformed);
-    const outcome = await reconciler.reconcile(triggers);
-    const retried = outcome.records.filter((r) => r.retryable);
-    const lag = retried.some((r) => r.reason === 'cloud-map-lag');
-    const refused = retried.some((r) => this.registry.refused.has(`${r.target.kind}:${r.target.path}`));
-    const throttled = retried.length > 0 && retried.every((r) => THROTTLED.test(r.detail));
-    if (lag) this.deps.events?.lagDeferred?.();
-    const cause: RetryCause = refused
-      ? 'not-started'
-      : lag
-        ? 'cloud-map-lag'
-        : throttled
-          ? 'throttled'
-          : 'error';
-    for (const source of outcome.retrySources) {
-      const id = inputs[source]?.messageId;
-      if (id !== undefined) failed.set(id, cause);
+    const triggers = mine.flatMap((m) => this.trigger(m, batch.indexOf(m)));
+    const service = triggers
+      .map((t) =>
+        t.type === 'task' && t.event.service !== config.registryService ? t.event.service : undefined,
+      )
+      .find((s) => s !== undefined);
+    const target =
+      configured.ecsService === undefined && service !== undefined
+        ? { ...configured, ecsService: service }
+        : configured;
+    // Only events of our cluster: an ignored event must change nothing.
+    for (const t of triggers)
+      if (t.type === 'task' && isStopping(t.event) && isOurCluster(t.event, config))
+        stopping.add(t.event.taskId);
+    let match: TargetMatch | undefined;
+    const asking: Trigger[] = [];
+    for (const t of triggers) {
+      let why: TargetMatch | undefined = 'all-targets';
+      if (t.type === 'task') {
+        const screened = screen(t.event, config);
+        if (screened !== undefined) {
+          this.ignore(t, screened[0], screened[1]);
+          continue;
+        }
+        if (!isRegistryEvent(t.event, config))
+          why = t.event.service === target.ecsService ? 'config' : undefined;
+        if (why === undefined) {
+          this.ignore(t, 'unmanaged-service', `no target is served by ECS service ${t.event.service}`);
+          continue;
+        }
+      }
+      match ??= why;
+      asking.push(t);
     }
-    await Promise.all(outcome.records.filter(wroteAndConfirmed).map((r) => this.sendVerification(r)));
+    if (match === undefined) return undefined;
+    return {
+      target,
+      match,
+      triggers: asking,
+      lookupCalls: {},
+      ecsServices: target.ecsService === undefined ? this.reconciler.servicesOf(target) : [target.ecsService],
+    };
+  }
+
+  /** The trigger a message carries; a malformed body is reported and dropped (never retried, never written). */
+  private trigger(m: WorkRecord, source: number): Trigger[] {
+    const { intake } = m;
+    const attempt = m.receiveCount;
+    if (intake.kind === 'schedule')
+      return [
+        {
+          type: 'schedule',
+          eventId: intake.eventId,
+          ...(intake.time === undefined ? {} : { time: intake.time }),
+          source,
+          attempt,
+        },
+      ];
+    if (intake.kind === 'task') return [{ type: 'task', event: intake.event, source, attempt }];
+    this.deps.metrics?.count(MetricName.EventsMalformed);
+    const malformed = {
+      reason: intake.reason,
+      ...(intake.eventId === undefined ? {} : { eventId: intake.eventId }),
+      ...(m.messageId === '' ? {} : { messageId: m.messageId }),
+    };
+    (this.deps.logger ?? SILENT_LOGGER).warn(`dropped malformed event: ${intake.reason}`, { malformed });
+    this.deps.onMalformed?.({ source, ...malformed });
+    return [];
+  }
+
+  private ignore(
+    t: Trigger & { type: 'task' },
+    reason: 'unmanaged-service' | NonNullable<ReturnType<typeof screen>>[0],
+    detail: string,
+  ): void {
+    this.reconciler.ignored({
+      source: t.source,
+      eventId: t.event.eventId,
+      taskId: t.event.taskId,
+      reason,
+      detail,
+      retryable: false,
+    });
   }
 
   private async sendVerification(r: DecisionRecord): Promise<void> {
@@ -206,11 +345,7 @@ export class Worker {
       );
   }
 
-  /**
-   * The fan-out already found which entries an ECS service backs (DescribeServices): a message
-   * names its entry by its group and its service by the event, so the entry's Reconciler treats
-   * an unnamed target as named by that service and never repeats the look-up.
-   */
+  /** Follow mode: the adopted entry a group names (its ownership row, else the shared rule on the entry as read). */
   private async adoptedTarget(groupId: string): Promise<AdoptedTarget | undefined> {
     const follower = this.deps.follow?.follower;
     const at = groupId.indexOf(':');
@@ -219,43 +354,42 @@ export class Worker {
     if (follower === undefined || (kind !== 'server' && kind !== 'agent') || path.startsWith('sha256:'))
       return undefined;
     try {
-      return await follower.forRef({ kind, path }, (ref) => this.registry.readEntry(ref, NO_COUNT), NO_COUNT);
+      return await follower.forRef(
+        { kind, path },
+        (ref) => this.deps.registry.readEntry(ref, NO_COUNT),
+        NO_COUNT,
+      );
     } catch (error) {
       if (error instanceof EntryNotFoundError) return undefined;
       throw error;
     }
   }
+}
 
-  private reconcilerFor(groupId: string, service: string | undefined, adopted?: AdoptedTarget): Reconciler {
-    const configured = this.targets.get(groupId) ?? adopted;
-    // group() drops a group that names neither a configured nor an adopted entry.
-    if (configured === undefined) throw new Error(`entry group ${groupId} names no target`);
-    const key = `${groupId}\n${service ?? ''}\n${adopted === undefined ? '' : `${adopted.cloudMapService}\n${adopted.ecsService}`}`;
-    const known = this.reconcilers.get(key);
-    if (known !== undefined) return known;
-    const { config } = this.deps;
-    const target =
-      configured.ecsService === undefined && service !== undefined && service !== config.registryService
-        ? { ...configured, ecsService: service }
-        : configured;
-    const r = new Reconciler({
-      ...this.deps,
-      // Each entry's Reconciler reconciles its one target: adopted ones pass the ownership gate,
-      // and none lists the registry (that is the fan-out's resync).
-      ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
-      // One look-up round per delivery: a Cloud Map lag is re-checked by redelivery, not by waiting here.
-      config: { ...config, targets: [target] },
-      lagRetry: NO_LAG_RETRY,
-      registry: this.registry,
-      maxDeferAttempts: this.deps.maxDeferAttempts,
-    });
-    if (this.reconcilers.size >= MAX_RECONCILERS) {
-      const oldest = this.reconcilers.keys().next().value;
-      if (oldest !== undefined) this.reconcilers.delete(oldest);
-    }
-    this.reconcilers.set(key, r);
-    return r;
-  }
+/** One SQS record of the work queue, its body parsed once (a malformed one becomes a `malformed` intake). */
+function readWorkRecord(r: unknown): WorkRecord {
+  const rec = (typeof r === 'object' && r !== null ? r : {}) as {
+    messageId?: unknown;
+    receiptHandle?: unknown;
+    body?: unknown;
+    attributes?: { MessageGroupId?: unknown; ApproximateReceiveCount?: unknown };
+  };
+  const attempt = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
+  return {
+    messageId: typeof rec.messageId === 'string' ? rec.messageId : '',
+    ...(typeof rec.receiptHandle === 'string' ? { receiptHandle: rec.receiptHandle } : {}),
+    groupId: typeof rec.attributes?.MessageGroupId === 'string' ? rec.attributes.MessageGroupId : '',
+    receiveCount: Number.isFinite(attempt) ? attempt : 1,
+    intake:
+      typeof rec.body === 'string'
+        ? parseEventText(rec.body)
+        : { kind: 'malformed', reason: 'SQS record has no string body' },
+  };
+}
+
+function eventIdOf(intake: Intake): string | undefined {
+  if (intake.kind === 'malformed') return undefined;
+  return intake.kind === 'schedule' ? intake.eventId : intake.event.eventId;
 }
 
 function wroteAndConfirmed(r: DecisionRecord): boolean {

@@ -49,7 +49,6 @@ function setup() {
     registry,
     sleep: world.clock.sleep,
     now: world.clock.now,
-    ecsBatchWindowMs: 0,
     onRecord: (r) => records.push(r),
     queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
   }).handler;

@@ -1,13 +1,12 @@
 import { createFanout } from '../../functions/fanout/wiring';
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import type { EcsPort, RegistryEntry } from '../../functions/reconciler/ports';
 import { NO_COUNT } from '../../functions/reconciler/ports';
 import { MemoryRegistry, World } from '../../tools/world/world';
 import { CLUSTER_ARN, NAMESPACE, type TargetInput, testConfig } from '../reconciler/helpers';
 
 /**
- * A resync shard with the deployed DescribeTasks batching: each round of entries in flight sends
- * one call once all of them have asked, and nothing waits the window.
+ * A resync shard with the deployed DescribeTasks batching: the shard's entries are one batch, and
+ * one DescribeTasks round asks about every task of it (100 ids a call), without waiting.
  */
 
 const ENTRIES = 30;
@@ -25,7 +24,7 @@ const targets: TargetInput[] = services.map((s, i) => ({
   port: 'instance',
 }));
 
-it('checks a shard with one DescribeTasks per round of entries in flight, without waiting the window', async () => {
+it('checks a shard with one DescribeTasks for all its entries, without waiting', async () => {
   const config = testConfig({ targets });
   const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services });
   const registry = new MemoryRegistry(world.clock);
@@ -87,7 +86,7 @@ it('checks a shard with one DescribeTasks per round of entries in flight, withou
   for (let turn = 0; turn < 1_000 && outcome !== 'checked'; turn++) await new Promise((r) => setImmediate(r));
   if (outcome === 'checked') await checked;
   expect(outcome).toBe('checked');
-  expect(describeCalls).toEqual(Array(ENTRIES / LANES).fill(LANES));
-  // Each round's first caller started the window; none of them had to end.
-  expect(waits).toEqual(Array(ENTRIES / LANES).fill(DELIVERY.ecsBatchWindowMs));
+  // 30 entries, one task each, in lanes of 10: one call of 30 ids, and no wait asked for.
+  expect(describeCalls).toEqual([ENTRIES]);
+  expect(waits).toEqual([]);
 });

@@ -390,7 +390,6 @@ describe('follow mode: the queue path and the fan-out', () => {
       registry: f.registry,
       now: f.world.clock.now,
       sleep: f.world.clock.sleep,
-      ecsBatchWindowMs: 0,
       follow: { ownership: f.ownership, follower: f.follower },
       queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
     });

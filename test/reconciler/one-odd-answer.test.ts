@@ -2,7 +2,7 @@ import type { CallContext, EcsPort, TaskState } from '../../functions/reconciler
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { MetricName } from '../../functions/reconciler/telemetry';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
-import { taskEvent } from '../../tools/world/events';
+import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import type { World } from '../../tools/world/world';
 import { CLUSTER_ARN, type Harness, harness, REFS, TASKS } from './helpers';
 
@@ -161,6 +161,24 @@ describe('One odd answer never moves an entry', () => {
     expect(h.registry.url(REFS.currenttime)).toBe(CT2_URL);
   });
 
+  it('guards a resync’s work with the pointer a task event verified: the container has one pointer memory', async () => {
+    // Arrange: the entry was verified on ct1 by a task event's delivery; then a resync's work
+    // message for it reaches the worker (as the fan-out sends one for an entry it finds wrong).
+    const { h, ecs } = await remembered();
+    ecs.hide.set(TASKS.ct1.taskId, 1);
+
+    // Act
+    h.path.sendWork([REFS.currenttime], 'resync-odd', JSON.stringify(scheduledEvent('resync-odd')));
+    await h.path.drain();
+
+    // Assert: one odd answer about ct1 is read again, and nothing moves.
+    const record = h.records.at(-1);
+    expect(record).toMatchObject({ action: 'noop', reason: 'current-live', currentUrl: CT1_URL });
+    expect(record?.trigger.type).toBe('schedule');
+    expect(ecs.asked.at(-1)).toEqual([TASKS.ct1.taskId]);
+    expect(h.registry.writes).toEqual([]);
+  });
+
   it('needs no second look when an event says the pointer task stops', async () => {
     // Arrange
     const { h, ecs } = await remembered();
@@ -191,7 +209,7 @@ describe('One odd answer never moves an entry', () => {
 
 describe('The second look on the queue path, DescribeTasks batched across entries', () => {
   it('reads the pointer task once more for its entry only, and writes nothing', async () => {
-    // Arrange: two entries in one batch, their DescribeTasks batched (a real 300 ms window).
+    // Arrange: two entries in one batch: one DescribeTasks round for both.
     const h = harness();
     const ecs = new OddEcs(h.world);
     h.registry.set(REFS.mcpgw, `http://${TASKS.gw1.ipv4}:8003/`);
@@ -202,7 +220,6 @@ describe('The second look on the queue path, DescribeTasks batched across entrie
       ecs,
       registry: h.registry,
       now: h.world.clock.now,
-      ecsBatchWindowMs: 300,
       onRecord: (r) => records.push(r),
       queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
     });

@@ -89,6 +89,29 @@ describe('Class: Reconciler', () => {
       expect(record?.calls['cloudmap.DiscoverInstances']).toBe(1);
     });
 
+    it('asks Cloud Map about nothing on the resync after one that wrote: the entries written as proposed take the ECS-only path', async () => {
+      // Prepare: two of the three entries hold names; the first resync's check proposes their
+      // tasks, and the worker writes them (its own look-up before each write).
+      const h = harness();
+      await resync(h);
+      const first = h.world.calls.get('cloudmap.DiscoverInstances') ?? 0;
+
+      // Act
+      const second = await resync(h);
+
+      // Assess: 3 for the first check and 2 for the worker's writes, then none (7 before this path
+      // remembered the proposal: the second check asked again about both written entries).
+      expect(first).toBe(3 + 2);
+      expect(h.world.calls.get('cloudmap.DiscoverInstances')).toBe(first);
+      expect(second.records.map((r) => [r.target.path, r.action, r.reason])).toEqual([
+        [REFS.currenttime.path, 'noop', 'current-live'],
+        [REFS.mcpgw.path, 'noop', 'current-live'],
+        [REFS.flight.path, 'noop', 'current-live'],
+      ]);
+      // One DescribeTasks per shard (the servers' page and the agents' page) asks about every pointer of it.
+      expect(calls(second, 'ecs.DescribeTasks')).toBe(2);
+    });
+
     it('asks Cloud Map on every resync when resyncFullCheckMinutes is 0', async () => {
       // Prepare
       const h = harness({ config: config(0) });
@@ -123,7 +146,7 @@ describe('Class: Reconciler', () => {
       expect(outcome.records[0]?.calls['cloudmap.DiscoverInstances']).toBe(1);
     });
 
-    it('forgets a pointer after a dry-run decision and never writes', async () => {
+    it('in a dry run, asks Cloud Map again about every entry still holding what it would replace, and never writes', async () => {
       // Prepare
       const h = harness({ config: { ...config(30), dryRun: true } });
 

@@ -1,6 +1,5 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { entryGroupId } from '../../functions/reconciler/delivery/group';
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
 import type { EcsPort } from '../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../functions/reconciler/record';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
@@ -9,8 +8,8 @@ import { MemoryRegistry, World } from '../../tools/world/world';
 import { CLUSTER_ARN, NAMESPACE, type TargetInput, testConfig } from './helpers';
 
 /**
- * The queue path with the deployed DescribeTasks batching: the window is waited only while an
- * entry of the delivery may still ask, never by a delivery whose entries have all asked.
+ * The queue path's DescribeTasks round: the entries of a delivery are one batch, and one
+ * DescribeTasks asks about every task of it; nothing waits for anything.
  */
 
 const ENTRIES = 10;
@@ -120,21 +119,21 @@ async function finishesWithoutWaiting<T>(p: Promise<T>): Promise<T | 'still wait
 
 const long = { getRemainingTimeInMillis: () => 60_000 };
 
-describe('Reconciler queue path: DescribeTasks batching', () => {
-  it('sends a one-entry delivery’s DescribeTasks at once, never asking for the window', async () => {
+describe('Reconciler queue path: one DescribeTasks round per delivery', () => {
+  it('sends a one-entry delivery’s DescribeTasks at once, never waiting', async () => {
     const s = setup();
     const out = await finishesWithoutWaiting(s.handler(delivery(1), long));
     expect(out).toEqual({ batchItemFailures: [] });
     expect(s.describeCalls).toEqual([[tasks[0]?.taskId]]);
-    expect(s.clock.waits).not.toContain(DELIVERY.ecsBatchWindowMs);
+    expect(s.clock.waits).toEqual([]);
     expect(s.records.map((r) => r.action)).toEqual(['noop']);
   });
 
-  it('sends one DescribeTasks for a full delivery as soon as all its entries have asked', async () => {
+  it('sends one DescribeTasks for every task of a full delivery', async () => {
     const s = setup();
     const answer = s.handler(delivery(ENTRIES), long);
     const out = (await finishesWithoutWaiting(answer)) as SQSBatchResponse | 'still waiting';
-    // The window was started by the first entry that asked, and never needed to end.
+    expect(s.clock.waits).toEqual([]);
     expect(out).toEqual({ batchItemFailures: [] });
     expect(s.describeCalls).toHaveLength(1);
     expect([...(s.describeCalls[0] ?? [])].sort()).toEqual(tasks.map((t) => t.taskId).sort());

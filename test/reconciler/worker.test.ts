@@ -64,7 +64,6 @@ function setup(options: { registrationLagMs?: number; registry?: (r: MemoryRegis
     metrics: new RecordingMetrics(),
     sleep: world.clock.sleep,
     now: world.clock.now,
-    ecsBatchWindowMs: 0,
     onRecord: (r) => records.push(r),
     queue: workQueueFromEnv(
       logger,
@@ -258,5 +257,51 @@ describe('Reconciler queue path: write verification', () => {
     const s = setup();
     await s.handler(batch([['b1', CT, event(TASKS.ct1, 'RUNNING')]]), long);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+});
+
+describe('Reconciler queue path: log correlation', () => {
+  it('ties the invocation to its first event, and each decision’s log line to its own trigger', async () => {
+    // Prepare: a logger that stamps each line with the correlation id set when it is written.
+    const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services: SERVICES });
+    for (const t of [TASKS.ct1, TASKS.gw1]) world.seedTask(t.service, t);
+    const memory = new MemoryRegistry(world.clock);
+    memory.seed(REFS.currenttime, `http://${TASKS.ct1.ipv4}:8000/`);
+    memory.seed(REFS.mcpgw, `http://${TASKS.gw1.ipv4}:8003/`);
+    let current: string | undefined;
+    const correlated: string[] = [];
+    const lines: [string, string | undefined][] = [];
+    const write = (message: string) => void lines.push([message, current]);
+    const { handler } = createWorkerHandler({
+      config: testConfig(),
+      cloudMap: world,
+      ecs: world,
+      registry: memory,
+      now: world.clock.now,
+      logger: { debug: write, info: write, warn: write, error: write },
+      correlate: (id) => {
+        current = id;
+        correlated.push(id);
+      },
+      queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
+    });
+    const gw = { ...event(TASKS.gw1, 'RUNNING'), id: 'event-of-mcpgw' };
+    const ct = { ...event(TASKS.ct1, 'RUNNING'), id: 'event-of-currenttime' };
+
+    // Act
+    await handler(
+      batch([
+        ['a1', GW, gw],
+        ['b1', CT, ct],
+      ]),
+      long,
+    );
+
+    // Assess
+    expect(correlated[0]).toBe('event-of-mcpgw');
+    expect(lines.filter(([message]) => message.startsWith('noop '))).toEqual([
+      ['noop server /airegistry-tools/: current-live', 'event-of-mcpgw'],
+      ['noop server /currenttime/: current-live', 'event-of-currenttime'],
+    ]);
   });
 });

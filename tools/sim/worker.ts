@@ -65,7 +65,6 @@ export function createWorkerEnvironment(deps: WorkerDeps): EnvHandler {
     budget: deps.budget,
     groupParallelism: deps.parallelism,
     maxDeferAttempts: DELIVERY.maxDeferAttempts,
-    ecsBatchWindowMs: DELIVERY.ecsBatchWindowMs,
     queue: {
       changeVisibility: async (m, seconds) => sqs?.changeVisibility(m.messageId, seconds),
       sendTrigger: async (body, delaySeconds) => {

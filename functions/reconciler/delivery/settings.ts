@@ -40,8 +40,11 @@ export const DELIVERY = {
   lagVisibilitySeconds: 2,
   /** Deliveries that defer for Cloud Map lag; the next one decides (stays under workMaxReceiveCount). */
   maxDeferAttempts: 8,
-  /** The longest a DescribeTasks call waits for entries still working to ask too (delivery/ecs-batcher.ts), ms. */
-  ecsBatchWindowMs: 300,
+  /**
+   * How long the fan-out's DescribeTasks wrapper (delivery/ecs-batcher.ts) waits for other calls, ms:
+   * none, since the reconcile sends one round per batch of entries itself (reconcile.ts).
+   */
+  ecsBatchWindowMs: 0,
   /** Share of the published API rates a resync may use. */
   resyncRateShare: 0.25,
   /** SQS's largest DelaySeconds. */

@@ -3,6 +3,7 @@ import { type IgnoreReason, isOurCluster, isRegistryEvent, screen } from '../cor
 import { isStopping } from '../core/task';
 import type { TargetMatch, TaskEvent } from '../core/types';
 import { describeError, isRetryable } from '../errors';
+import type { Follower, FollowPages } from '../follow/follower';
 import { type CallCounts, CountingContext, mergeCalls } from './calls';
 import type { Reporter } from './report';
 import type { ServiceDirectory, ServiceMatch } from './services';
@@ -152,4 +153,47 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
     for (const m of matches) addPlan(m.target, m.match, trigger, calls, service);
   }
   return { plans: [...plans.values()], ignored, stopping };
+}
+
+/**
+ * Follow mode for `Reconciler.reconcile(triggers)` given the adopter and the registry's list pages:
+ * a schedule or a registry restart adopts every entry the shared rule matches or the table holds;
+ * a task event, the entries the table ties to its service. A failed listing is reported as the
+ * trigger's retryable lookup failure, never guessed around. (The deployed functions do not take
+ * this path: the fan-out's shard check adopts a page's entries itself, and the worker is handed
+ * its entry by the message group.)
+ */
+export async function adoptFollowed(
+  triggers: Trigger[],
+  deps: { config: ReconcilerConfig; reporter: Reporter; follower?: Follower; pages?: FollowPages },
+): Promise<{ follow?: PlanFollow; ignored: Ignored[] }> {
+  const { config, follower, pages, reporter } = deps;
+  if (follower === undefined || !config.follow.enabled) return { ignored: [] };
+  const ignored: Ignored[] = [];
+  const failed = (wide: Trigger[], error: unknown) => {
+    for (const t of wide) {
+      const ig: Ignored = {
+        source: t.source,
+        eventId: t.type === 'schedule' ? t.eventId : t.event.eventId,
+        ...(t.type === 'task' ? { taskId: t.event.taskId } : {}),
+        reason: 'service-lookup-failed',
+        detail: `follow mode cannot find the adopted entries: ${describeError(error)}`,
+        retryable: isRetryable(error),
+      };
+      reporter.ignored(ig);
+      ignored.push(ig);
+    }
+  };
+  const wide = triggers.filter((t) => t.type === 'schedule' || isRegistryEvent(t.event, config));
+  let every: TargetConfig[] = [];
+  if (wide.length > 0 && pages !== undefined) {
+    try {
+      const found = await follower.everyTarget(pages, new CountingContext());
+      every = found.targets;
+      for (const p of found.problems) failed(wide, p);
+    } catch (error) {
+      failed(wide, error);
+    }
+  }
+  return { follow: { every, forService: (service) => follower.forService(service) }, ignored };
 }

@@ -1,69 +1,22 @@
-import type { ReconcilerConfig, TargetConfig } from '../config';
-import { isPointerFresh, type Pointer, verifiedUrl } from '../core/resync';
-import type { TaskState } from '../core/types';
-import { describeError } from '../errors';
-import type { EcsPort } from '../ports';
+import type { TargetConfig } from '../config';
+import { type Pointer, verifiedUrl } from '../core/resync';
 import type { DecisionRecord } from '../record';
-import { CountingContext, mergeCalls } from './calls';
-import type { Plan } from './plan';
-import type { Reporter } from './report';
 import { targetKey } from './target-key';
-
-/** A pointer to re-check, with ECS's view of the pointed tasks from the batched check. */
-export interface PointerCheck {
-  pointer: Pointer;
-  tasks: ReadonlyMap<string, TaskState>;
-}
-
-export interface PointerMemoryDeps {
-  config: Pick<ReconcilerConfig, 'cluster' | 'resyncFullCheckMinutes'>;
-  ecs: EcsPort;
-  reporter: Reporter;
-  now: () => number;
-}
 
 /**
  * The live task each target's entry was last seen pointing at, from a full check (Cloud Map +
- * ECS) or our own confirmed write. The scheduled resync re-checks it with ECS alone.
+ * ECS) or our own confirmed write; the resync re-checks it with ECS alone (reconcile.ts), and a
+ * move off it on one DescribeTasks answer waits for a second.
+ *
+ * A dry run's full check that proposes a move (the fan-out's resync shard check) remembers the
+ * task it proposes at the address it proposes: the worker makes that write in another function,
+ * and the next resync that finds the entry holding exactly that address, on that live task, needs
+ * no Cloud Map look-up. An entry holding anything else takes the full path.
  */
 export class PointerMemory {
   private readonly pointers = new Map<string, Pointer>();
 
-  constructor(private readonly deps: PointerMemoryDeps) {}
-
-  /**
-   * For the plans that only the schedule asks for and whose pointer is fresh, one batched
-   * DescribeTasks (100 tasks a call, for every such target at once) tells whether the pointed
-   * task still lives. Any task event or registry restart still takes the full path.
-   */
-  async check(plans: Plan[]): Promise<Map<Plan, PointerCheck>> {
-    const minutes = this.deps.config.resyncFullCheckMinutes;
-    const due = new Map<Plan, Pointer>();
-    for (const plan of plans) {
-      if (minutes === 0 || !plan.triggers.every((t) => t.type === 'schedule')) continue;
-      const pointer = this.pointers.get(targetKey(plan.target));
-      if (pointer !== undefined && isPointerFresh(pointer, this.deps.now(), minutes)) due.set(plan, pointer);
-    }
-    const checks = new Map<Plan, PointerCheck>();
-    const first = due.keys().next().value;
-    if (first === undefined) return checks;
-    const calls = new CountingContext();
-    let tasks: Map<string, TaskState>;
-    try {
-      const ids = [...new Set([...due.values()].map((p) => p.taskId))];
-      tasks = await this.deps.ecs.describeTasks(this.deps.config.cluster, ids, calls);
-    } catch (error) {
-      // The full path will ask again, and report the failure per target if it persists.
-      this.deps.reporter.warn(
-        `resync pointer check failed, checking every target in full: ${describeError(error)}`,
-      );
-      return checks;
-    } finally {
-      mergeCalls(first.lookupCalls, calls.take());
-    }
-    for (const [plan, pointer] of due) checks.set(plan, { pointer, tasks });
-    return checks;
-  }
+  constructor(private readonly deps: { now: () => number }) {}
 
   /** The live task the target's entry was last verified pointing at, whatever its age. */
   recall(target: TargetConfig): Pointer | undefined {
@@ -71,8 +24,9 @@ export class PointerMemory {
   }
 
   /**
-   * Keeps the target's pointer when the record shows its entry holding a verified live task, and
-   * forgets it otherwise. A decision made from the pointer itself leaves it (and its age) alone.
+   * Keeps the target's pointer when the record shows its entry holding a verified live task (or,
+   * in a dry run, proposes one), and forgets it otherwise. A decision made from the pointer itself
+   * leaves it (and its age) alone.
    */
   remember(
     target: TargetConfig,
@@ -82,8 +36,13 @@ export class PointerMemory {
   ): void {
     if (fromPointer) return;
     const key = targetKey(target);
-    const url = verifiedUrl(record);
+    const url = verifiedUrl(record) ?? proposedUrl(record);
     if (chosen === undefined || url === undefined) this.pointers.delete(key);
     else this.pointers.set(key, { taskId: chosen, url, checkedAt: this.deps.now() });
   }
+}
+
+/** The address a dry run's full check would write (Cloud Map lists the task, ECS says it is live). */
+function proposedUrl(record: DecisionRecord): string | undefined {
+  return record.dryRun && record.action === 'update' ? record.desiredUrl : undefined;
 }

@@ -105,6 +105,8 @@ export interface ReporterDeps {
   onRecord?: ((record: DecisionRecord) => void) | undefined;
   /** Receives every ignored trigger, after it is logged and counted. */
   onIgnored?: ((ignored: Ignored) => void) | undefined;
+  /** Ties the log lines that follow to a trigger's event id (Powertools' correlation id). */
+  correlate?: ((eventId: string) => void) | undefined;
 }
 
 /** Logs and counts what the reconcile did, and hands it to the sinks. */
@@ -113,6 +115,7 @@ export class Reporter {
 
   record(record: DecisionRecord): void {
     const { metrics: m, logger } = this.deps;
+    if (record.trigger.eventId !== undefined) this.deps.correlate?.(record.trigger.eventId);
     m.count(ACTION_METRIC[record.action]);
     m.milliseconds(MetricName.ReconcileDuration, record.durationMs);
     if (isNoLiveInstance(record.reason)) m.count(MetricName.NoLiveInstance);
