@@ -5,6 +5,7 @@ import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
 import type { AdoptedTarget } from '../reconciler/follow/follower';
 import { type CallCounts, mergeCalls } from '../reconciler/orchestration/calls';
+import { reconcileTriggers } from '../reconciler/orchestration/plan';
 import type { CallContext, EntryRef, RegistryEntry } from '../reconciler/ports';
 import { Reconciler } from '../reconciler/reconcile';
 import { MetricName, SILENT_LOGGER } from '../reconciler/telemetry';
@@ -116,7 +117,7 @@ export class ShardChecker {
       this.checkers.set(key, checker);
     }
     checker.view.load(page);
-    const outcome = await checker.reconciler.reconcile([
+    const outcome = await reconcileTriggers(checker.reconciler, [
       { type: 'schedule', eventId: shard.resync, time: shard.time, source: 0, attempt: 1 },
     ]);
     const calls: CallCounts = {};

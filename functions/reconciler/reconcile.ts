@@ -20,7 +20,7 @@ import { adoptionOf, type Follower, type FollowPages } from './follow/follower';
 import { checkOwnership, type GateDeps, type GateResult } from './follow/gate';
 import type { OwnershipPort } from './follow/ownership';
 import { CountingContext, mergeCalls } from './orchestration/calls';
-import { adoptFollowed, type Ignored, type Plan, planTriggers, type Trigger } from './orchestration/plan';
+import type { Ignored, Plan, PlanDeps } from './orchestration/plan';
 import { PointerMemory } from './orchestration/pointers';
 import { buildRecord, type EntryOutcome, Reporter } from './orchestration/report';
 import { ServiceDirectory } from './orchestration/services';
@@ -68,7 +68,7 @@ export interface ReconcilerDeps {
   correlate?: (eventId: string) => void;
   /**
    * Follow mode (config.follow.enabled): the ownership table (the gate of adopted entries) and,
-   * for `reconcile(triggers)` with a schedule, the adopter and the registry's list pages.
+   * for `reconcileTriggers` with a schedule (the fan-out), the adopter and the registry's list pages.
    */
   follow?: { ownership: OwnershipPort; follower?: Follower; pages?: FollowPages };
 }
@@ -187,35 +187,21 @@ export class Reconciler {
   }
 
   /**
-   * The fan-out's entry (a resync shard's read-only check): plans the triggers into one piece of
-   * work per entry, then runs the batch with the resync's ECS-only pointer check.
+   * What the fan-out's planning of triggers needs from this reconciler (`reconcileTriggers` in
+   * orchestration/plan.ts): the configuration, the reporter, the service directory, the adopter.
    */
-  async reconcile(triggers: Trigger[]): Promise<ReconcileOutcome> {
-    const adoption = await adoptFollowed(triggers, {
-      config: this.config,
-      reporter: this.reporter,
-      ...(this.deps.follow?.follower === undefined ? {} : { follower: this.deps.follow.follower }),
-      ...(this.deps.follow?.pages === undefined ? {} : { pages: this.deps.follow.pages }),
-    });
-    const { plans, ignored, stopping } = await planTriggers(triggers, {
+  planning(): PlanDeps & { follower?: Follower; pages?: FollowPages } {
+    return {
       config: this.config,
       services: this.services,
       reporter: this.reporter,
-      ...(adoption.follow === undefined ? {} : { follow: adoption.follow }),
-    });
-    ignored.push(...adoption.ignored);
-    const results = await this.run(plans, stopping, { pointerCheck: true });
-    const records = results.map((r) => r.record);
-    const retrySources = new Set<number>();
-    records.forEach((record, i) => {
-      if (record.retryable) for (const t of (plans[i] as Plan).triggers) retrySources.add(t.source);
-    });
-    for (const ig of ignored) if (ig.retryable) retrySources.add(ig.source);
-    return { records, ignored, retrySources };
+      ...(this.deps.follow?.follower === undefined ? {} : { follower: this.deps.follow.follower }),
+      ...(this.deps.follow?.pages === undefined ? {} : { pages: this.deps.follow.pages }),
+    };
   }
 
   /** The straight line. Each step works on the entries still open; a step's failure settles that entry alone. */
-  private async run(
+  async run(
     plans: Plan[],
     stopping: ReadonlySet<string>,
     options: { pointerCheck: boolean; budget?: WriteBudget | undefined },

@@ -6,6 +6,7 @@ import { parseEvent } from '../../functions/reconciler/event';
 import { Follower } from '../../functions/reconciler/follow/follower';
 import { MemoryOwnership, type OwnerRow } from '../../functions/reconciler/follow/ownership';
 import { ownershipVerdict } from '../../functions/reconciler/follow/verdict';
+import { reconcileTriggers } from '../../functions/reconciler/orchestration/plan';
 import type { EntryRef } from '../../functions/reconciler/ports';
 import { Reconciler } from '../../functions/reconciler/reconcile';
 import type { DecisionRecord } from '../../functions/reconciler/record';
@@ -99,7 +100,7 @@ function setup() {
     follow: { ownership, follower, pages: memoryPages(registry) },
   });
   const schedule = (id = 'resync') =>
-    reconciler.reconcile([{ type: 'schedule', eventId: id, source: 0, attempt: 1 }]);
+    reconcileTriggers(reconciler, [{ type: 'schedule', eventId: id, source: 0, attempt: 1 }]);
   const byPath = (rs: DecisionRecord[]) =>
     Object.fromEntries(
       rs.map((r) => [r.target.path, [r.action, r.reason, r.follow?.owner ?? r.follow?.origin]]),
@@ -145,7 +146,7 @@ describe('follow mode: the ownership rule (follow/verdict.ts)', () => {
   });
 });
 
-describe('follow mode: the reconciler (direct path)', () => {
+describe('follow mode: the reconciler, planned from triggers (as the shard check plans)', () => {
   it('a schedule adopts the entry registered by name, records its row before the write, and leaves every other entry alone', async () => {
     // Prepare
     const f = setup();
@@ -198,7 +199,9 @@ describe('follow mode: the reconciler (direct path)', () => {
 
     // Act
     const kept = await f.schedule('resync-2');
-    const moved = await f.reconciler.reconcile([{ type: 'task', event: stop.event, source: 0, attempt: 1 }]);
+    const moved = await reconcileTriggers(f.reconciler, [
+      { type: 'task', event: stop.event, source: 0, attempt: 1 },
+    ]);
 
     // Assess
     expect(f.byPath(kept.records)['/weather/']).toEqual(['update', 'current-not-live', 'recorded']);
@@ -232,10 +235,10 @@ describe('follow mode: the reconciler (direct path)', () => {
     const queries = f.ownership.calls.queries;
 
     // Act
-    const first = await f.reconciler.reconcile([
+    const first = await reconcileTriggers(f.reconciler, [
       { type: 'task', event: running.event, source: 0, attempt: 1 },
     ]);
-    const second = await f.reconciler.reconcile([
+    const second = await reconcileTriggers(f.reconciler, [
       { type: 'task', event: running.event, source: 0, attempt: 1 },
     ]);
 
@@ -346,7 +349,7 @@ describe('follow mode: the reconciler (direct path)', () => {
     });
 
     // Act
-    const out = await dry.reconcile([{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]);
+    const out = await reconcileTriggers(dry, [{ type: 'schedule', eventId: 'plan', source: 0, attempt: 1 }]);
     const table = planTable(out.records);
 
     // Assess
@@ -371,7 +374,7 @@ describe('follow mode: the reconciler (direct path)', () => {
     });
 
     // Act
-    const out = await dry.reconcile([{ type: 'schedule', eventId: 'dry', source: 0, attempt: 1 }]);
+    const out = await reconcileTriggers(dry, [{ type: 'schedule', eventId: 'dry', source: 0, attempt: 1 }]);
 
     // Assess
     expect(out.records.find((r) => r.target.path === '/weather/')?.reason).toBe('released');

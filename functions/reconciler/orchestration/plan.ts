@@ -4,6 +4,7 @@ import { isStopping } from '../core/task';
 import type { TargetMatch, TaskEvent } from '../core/types';
 import { describeError, isRetryable } from '../errors';
 import type { Follower, FollowPages } from '../follow/follower';
+import type { ReconcileOutcome, Reconciler } from '../reconcile';
 import { type CallCounts, CountingContext, mergeCalls } from './calls';
 import type { Reporter } from './report';
 import type { ServiceDirectory, ServiceMatch } from './services';
@@ -156,7 +157,7 @@ export async function planTriggers(triggers: Trigger[], deps: PlanDeps): Promise
 }
 
 /**
- * Follow mode for `Reconciler.reconcile(triggers)` given the adopter and the registry's list pages:
+ * Follow mode for `reconcileTriggers` given the adopter and the registry's list pages:
  * a schedule or a registry restart adopts every entry the shared rule matches or the table holds;
  * a task event, the entries the table ties to its service. A failed listing is reported as the
  * trigger's retryable lookup failure, never guessed around. (The deployed functions do not take
@@ -196,4 +197,32 @@ export async function adoptFollowed(
     }
   }
   return { follow: { every, forService: (service) => follower.forService(service) }, ignored };
+}
+
+/**
+ * The fan-out's entry into a reconciler (a resync shard's read-only check, and the tests): plans
+ * the triggers into one piece of work per entry (adopted ones included), then runs the batch with
+ * the resync's ECS-only pointer check. The worker never plans: its message group names its entry.
+ */
+export async function reconcileTriggers(
+  reconciler: Reconciler,
+  triggers: Trigger[],
+): Promise<ReconcileOutcome> {
+  const deps = reconciler.planning();
+  const adoption = await adoptFollowed(triggers, deps);
+  const { plans, ignored, stopping } = await planTriggers(triggers, {
+    config: deps.config,
+    services: deps.services,
+    reporter: deps.reporter,
+    ...(adoption.follow === undefined ? {} : { follow: adoption.follow }),
+  });
+  ignored.push(...adoption.ignored);
+  const results = await reconciler.run(plans, stopping, { pointerCheck: true });
+  const records = results.map((r) => r.record);
+  const retrySources = new Set<number>();
+  records.forEach((record, i) => {
+    if (record.retryable) for (const t of (plans[i] as Plan).triggers) retrySources.add(t.source);
+  });
+  for (const ig of ignored) if (ig.retryable) retrySources.add(ig.source);
+  return { records, ignored, retrySources };
 }
