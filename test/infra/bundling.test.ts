@@ -174,6 +174,11 @@ describe('follow mode in the bundle (followDefine)', () => {
     },
   );
 
+  it('leaves the ownership gate out of the reconciler with follow mode off (no entry is adopted there)', () => {
+    expect(inputs(built['reconciler-off'])).not.toContain('functions/reconciler/follow/gate.ts');
+    expect(inputs(built['reconciler-on'])).toContain('functions/reconciler/follow/gate.ts');
+  });
+
   /** Loads a bundle in a fresh Node process, as the Lambda's init does (the bench's environment). */
   const load = async (r: BundleResult | undefined, follow: boolean): Promise<string> => {
     const script = `import(${JSON.stringify(r?.outfile)}).then((m) => console.log('LOADED ' + typeof m.handler), (e) => console.log('REFUSED ' + e.message))`;
