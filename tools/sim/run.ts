@@ -449,11 +449,7 @@ export async function runScenario(
     followSpec === undefined
       ? undefined
       : simFollowWorld({
-          services,
-          describe: aws,
-          sched,
-          rng: root.fork('follow-world'),
-          latencyMs: knobs.aws.latencyMs,
+          aws,
           clusterArn: CLUSTER_ARN,
           namespace: NAMESPACE,
           calls: worldCalls,
