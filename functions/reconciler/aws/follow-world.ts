@@ -43,32 +43,64 @@ export class FollowWorldAdapter implements FollowWorldPort {
   }
 
   async worldOf(name: string, ctx: CallContext): Promise<DiscoverWorld> {
-    const none: DiscoverWorld = { namespace: this.namespace, cloudMapServices: [], ecsServices: [] };
-    let instances: Awaited<ReturnType<CloudMapPort['discoverInstances']>>;
-    try {
-      instances = await this.cloudMap.discoverInstances(this.namespace, name, ctx);
-    } catch (error) {
-      if (notFound(error) === 'ServiceNotFound') return none;
-      throw error;
+    return (await this.worldsOf([name], ctx)).get(name) as DiscoverWorld;
+  }
+
+  /**
+   * Several names at once (a resync page's): one `DiscoverInstances` each, then the ECS services
+   * all their instances name described together, ten a `DescribeServices` call, so a page of
+   * names costs ⌈services/10⌉ ECS calls, not one per name.
+   */
+  async worldsOf(names: readonly string[], ctx: CallContext): Promise<Map<string, DiscoverWorld>> {
+    const wanted = [...new Set(names)];
+    const found = await Promise.all(
+      wanted.map(async (name) => {
+        try {
+          return await this.cloudMap.discoverInstances(this.namespace, name, ctx);
+        } catch (error) {
+          if (notFound(error) === 'ServiceNotFound') return undefined;
+          throw error;
+        }
+      }),
+    );
+    const byName = new Map<string, Set<string>>();
+    const all = new Set<string>();
+    wanted.forEach((name, i) => {
+      const candidates = new Set<string>();
+      for (const inst of found[i] ?? []) {
+        const p = publisherOf(inst.attributes);
+        if (p !== undefined && p.cluster === this.clusterName) candidates.add(p.service);
+      }
+      byName.set(name, candidates);
+      for (const c of candidates) all.add(c);
+    });
+    const described = new Map<string, EcsServiceDiscovery>();
+    if (all.size > 0)
+      for (const d of await this.describe.describeServices(this.cluster, [...all], ctx))
+        described.set(d.serviceName, d);
+    const worlds = new Map<string, DiscoverWorld>();
+    for (const [i, name] of wanted.entries()) {
+      if (found[i] === undefined) {
+        worlds.set(name, { namespace: this.namespace, cloudMapServices: [], ecsServices: [] });
+        continue;
+      }
+      const ecsServices = [...(byName.get(name) ?? [])].flatMap((c) => {
+        const d = described.get(c);
+        return d === undefined ? [] : [d];
+      });
+      let arn: string | undefined;
+      for (const d of ecsServices)
+        for (const a of d.registryArns)
+          if (arn === undefined && (await this.cloudMap.serviceNameByArn(a, ctx))?.toLowerCase() === name)
+            arn = a;
+      worlds.set(name, {
+        namespace: this.namespace,
+        // The ARN is known only when a ServiceRegistries publisher names it: matching by name needs no more.
+        cloudMapServices: [{ name, arn: arn ?? '', ipv4s: [] }],
+        ecsServices,
+      });
     }
-    const candidates = new Set<string>();
-    for (const i of instances) {
-      const p = publisherOf(i.attributes);
-      if (p !== undefined && p.cluster === this.clusterName) candidates.add(p.service);
-    }
-    const described: EcsServiceDiscovery[] =
-      candidates.size === 0 ? [] : await this.describe.describeServices(this.cluster, [...candidates], ctx);
-    let arn: string | undefined;
-    for (const d of described)
-      for (const a of d.registryArns)
-        if (arn === undefined && (await this.cloudMap.serviceNameByArn(a, ctx))?.toLowerCase() === name)
-          arn = a;
-    return {
-      namespace: this.namespace,
-      // The ARN is known only when a ServiceRegistries publisher names it: matching by name needs no more.
-      cloudMapServices: [{ name, arn: arn ?? '', ipv4s: [] }],
-      ecsServices: described,
-    };
+    return worlds;
   }
 }
 

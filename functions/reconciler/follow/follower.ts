@@ -12,6 +12,8 @@ import type { OwnerRow, OwnershipPort } from './ownership';
  */
 export interface FollowWorldPort {
   worldOf(name: string, ctx: CallContext): Promise<DiscoverWorld>;
+  /** Several names' worlds at once, where the source can share its reads between them. */
+  worldsOf?(names: readonly string[], ctx: CallContext): Promise<Map<string, DiscoverWorld>>;
 }
 
 /** A source that reads the whole world (discover's, the in-memory ones), asked one name at a time. */
@@ -110,7 +112,37 @@ export class Follower {
     const cached = this.names.get(name);
     if (cached !== undefined && now - cached.at < this.deps.ttlMs) return cached.world;
     const world = this.deps.world.worldOf(name, ctx);
-    const entry = { at: now, world };
+    this.keep(name, now, world);
+    return world;
+  }
+
+  /**
+   * Reads the worlds of the names these entries' hosts ask about that are not cached, together
+   * (`FollowWorldPort.worldsOf`: a resync page's names share their ECS reads). Later `match`es
+   * of those entries are answered from the cache.
+   */
+  async prefetch(entries: readonly { url?: string }[], ctx: CallContext): Promise<void> {
+    const source = this.deps.world;
+    if (source.worldsOf === undefined) return;
+    const namespace = normalizeHost(this.deps.config.namespace);
+    const now = this.deps.now();
+    const names = new Set<string>();
+    for (const e of entries) {
+      const name = cloudMapNameOf(hostOf(e.url ?? '') ?? '', namespace);
+      const cached = name === undefined ? undefined : this.names.get(name);
+      if (name !== undefined && (cached === undefined || now - cached.at >= this.deps.ttlMs)) names.add(name);
+    }
+    if (names.size === 0) return;
+    const worlds = source.worldsOf([...names], ctx);
+    for (const name of names) {
+      const world = worlds.then((w) => w.get(name) ?? source.worldOf(name, ctx));
+      this.keep(name, now, world);
+    }
+    await worlds;
+  }
+
+  private keep(name: string, at: number, world: Promise<DiscoverWorld>): void {
+    const entry = { at, world };
     this.names.delete(name);
     if (this.names.size >= NAMES_CACHE_MAX) {
       const oldest = this.names.keys().next().value;
@@ -121,7 +153,6 @@ export class Follower {
     world.catch(() => {
       if (this.names.get(name) === entry) this.names.delete(name);
     });
-    return world;
   }
 
   /**
