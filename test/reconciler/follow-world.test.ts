@@ -329,6 +329,30 @@ describe('Class: FollowWorldAdapter', () => {
     expect((failure as Error).message).toContain(`namespace ${NAMESPACE}`);
   });
 
+  it('a page of names shares its ECS reads: 25 names, each its own service, cost 25 DiscoverInstances and 3 DescribeServices', async () => {
+    // Prepare
+    const page = Array.from({ length: 25 }, (_, i) => `svc-${i}`);
+    for (const n of page) {
+      instances[`${n}-server`] = [scInstance(`t-${n}`, '10.0.1.1', n)];
+      described[n] = sc(n, `${n}-server`);
+    }
+    const ctx = new CountingContext();
+
+    // Act
+    const worlds = await adapter().worldsOf(
+      page.map((n) => `${n}-server`),
+      ctx,
+    );
+
+    // Assess
+    expect(ctx.take()).toEqual({ 'cloudmap.DiscoverInstances': 25, 'ecs.DescribeServices': 3 });
+    expect(
+      page.map((n) =>
+        matchEntry({ ...entry, url: `http://${n}-server:8000/` }, worlds.get(`${n}-server`) as never),
+      ),
+    ).toEqual(page.map((n) => expect.objectContaining({ status: 'matched', ecsService: n })));
+  });
+
   it('publisherOf reads the task-set ARN of the real Service Connect sample and the ServiceRegistries attributes', () => {
     expect(
       publisherOf({
