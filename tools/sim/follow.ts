@@ -233,6 +233,8 @@ export function simFollowWorld(deps: {
   };
   clusterArn: string;
   namespace: string;
+  /** The simulation's clock (the adapter's batching window). */
+  sleep: (ms: number) => Promise<void>;
   /** Counts the calls (by API name). */
   calls: Record<string, number>;
 }): FollowWorldAdapter {
@@ -260,6 +262,7 @@ export function simFollowWorld(deps: {
     },
     deps.clusterArn,
     deps.namespace,
+    { sleep: deps.sleep },
   );
 }
 

@@ -6,7 +6,10 @@ import {
 import type { FollowWorldPort } from '../follow/follower';
 import type { DiscoverWorld } from '../follow/match';
 import type { CallContext, CloudMapPort, EcsServiceDiscovery } from '../ports';
-import type { EcsAdapter } from './ecs';
+import { DESCRIBE_SERVICES_MAX, type EcsAdapter } from './ecs';
+
+/** How long a name read alone waits for others to share its DescribeServices call. */
+const DESCRIBE_WINDOW_MS = 50;
 
 /** The batched description of ECS services (the ECS adapter's, or a fake at that boundary in tests). */
 export type DescribeServices = Pick<EcsAdapter, 'describeServices'>;
@@ -30,16 +33,46 @@ export type DescribeServices = Pick<EcsAdapter, 'describeServices'>;
  */
 export class FollowWorldAdapter implements FollowWorldPort {
   private readonly clusterName: string;
+  private readonly windowMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** The ECS services asked within the current window, described together when it ends. */
+  private batch: { names: Set<string>; result: Promise<Map<string, EcsServiceDiscovery>> } | undefined;
 
   constructor(
     private readonly cloudMap: Pick<CloudMapPort, 'discoverInstances' | 'serviceNameByArn'>,
     private readonly describe: DescribeServices,
     private readonly cluster: string,
     private readonly namespace: string,
+    /**
+     * Names read one at a time within `windowMs` of each other (a worker's batch of entries)
+     * share their `DescribeServices` calls, ten services a call. @default 50 ms, real timers
+     */
+    options: { windowMs?: number; sleep?: (ms: number) => Promise<void> } = {},
   ) {
     this.clusterName = cluster.includes(':cluster/')
       ? cluster.slice(cluster.indexOf(':cluster/') + 9)
       : cluster;
+    this.windowMs = options.windowMs ?? DESCRIBE_WINDOW_MS;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Describes ECS services now (ten a call), or with the others asked within the window. */
+  private describeSoon(names: string[], ctx: CallContext): Promise<Map<string, EcsServiceDiscovery>> {
+    const now = async (asked: string[]) =>
+      new Map(
+        (await this.describe.describeServices(this.cluster, asked, ctx)).map((d) => [d.serviceName, d]),
+      );
+    if (this.windowMs <= 0 || names.length >= DESCRIBE_SERVICES_MAX) return now(names);
+    if (this.batch === undefined) {
+      const asked = new Set<string>();
+      const result = this.sleep(this.windowMs).then(() => {
+        this.batch = undefined;
+        return now([...asked]);
+      });
+      this.batch = { names: asked, result };
+    }
+    for (const n of names) this.batch.names.add(n);
+    return this.batch.result;
   }
 
   async worldOf(name: string, ctx: CallContext): Promise<DiscoverWorld> {
@@ -74,10 +107,8 @@ export class FollowWorldAdapter implements FollowWorldPort {
       byName.set(name, candidates);
       for (const c of candidates) all.add(c);
     });
-    const described = new Map<string, EcsServiceDiscovery>();
-    if (all.size > 0)
-      for (const d of await this.describe.describeServices(this.cluster, [...all], ctx))
-        described.set(d.serviceName, d);
+    const described =
+      all.size === 0 ? new Map<string, EcsServiceDiscovery>() : await this.describeSoon([...all], ctx);
     const worlds = new Map<string, DiscoverWorld>();
     for (const [i, name] of wanted.entries()) {
       if (found[i] === undefined) {
