@@ -353,6 +353,39 @@ describe('Class: FollowWorldAdapter', () => {
     ).toEqual(page.map((n) => expect.objectContaining({ status: 'matched', ecsService: n })));
   });
 
+  it('names read one at a time within the window (a worker batch) share one DescribeServices; with no window each costs its own', async () => {
+    // Prepare
+    for (const n of ['svc-a', 'svc-b', 'svc-c']) {
+      instances[`${n}-server`] = [scInstance(`t-${n}`, '10.0.1.1', n)];
+      described[n] = sc(n, `${n}-server`);
+    }
+    const ecs = new ECSClient({});
+    const make = (windowMs: number) =>
+      new FollowWorldAdapter(
+        new CloudMapAdapter(new ServiceDiscoveryClient({})),
+        new EcsAdapter(ecs),
+        CLUSTER,
+        NAMESPACE,
+        { windowMs, sleep: () => Promise.resolve() },
+      );
+    const three = (a: FollowWorldAdapter) =>
+      Promise.all(['svc-a', 'svc-b', 'svc-c'].map((n) => a.worldOf(`${n}-server`, new CountingContext())));
+
+    // Act
+    const shared = await three(make(50));
+    const sharedCalls = ecsMock.commandCalls(DescribeServicesCommand).length;
+    await three(make(0));
+
+    // Assess
+    expect(sharedCalls).toBe(1);
+    expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(4);
+    expect(
+      shared.map((w, i) => matchEntry({ ...entry, url: `http://svc-${'abc'[i]}-server:8000/` }, w)),
+    ).toEqual(
+      ['svc-a', 'svc-b', 'svc-c'].map((n) => expect.objectContaining({ status: 'matched', ecsService: n })),
+    );
+  });
+
   it('publisherOf reads the task-set ARN of the real Service Connect sample and the ServiceRegistries attributes', () => {
     expect(
       publisherOf({
