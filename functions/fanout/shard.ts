@@ -49,12 +49,18 @@ export class ShardChecker {
    * wrote it) and one whose host the rule does not match (someone re-pointed it elsewhere: the
    * gate releases its row). One row read each, kept for the gate (`rows`). Without follow, none.
    */
-  private async adopted(entries: RegistryEntry[], ctx: CallContext): Promise<AdoptedEntry[]> {
+  private async adopted(
+    entries: RegistryEntry[],
+    mode: ShardMessage['mode'],
+    ctx: CallContext,
+  ): Promise<AdoptedEntry[]> {
     const follow = this.deps.follow;
     if (follow === undefined) return [];
     const one = async (entry: RegistryEntry): Promise<AdoptedEntry | undefined> => {
       if (!follow.follower.mayAdopt(entry)) return undefined;
       const host = hostOf(entry.url) ?? '';
+      // A registry re-check sends work only for entries not holding an IP: their rows are not read.
+      if (mode === 'registry' && isIPv4(host)) return undefined;
       let target = isIPv4(host)
         ? undefined
         : follow.follower.fromMatch(await follow.follower.match(entry, ctx));
@@ -110,6 +116,7 @@ export class ShardChecker {
     const known = this.byPath[shard.kind];
     const adopted = await this.adopted(
       listed.entries.filter((e) => !known.has(e.path)),
+      shard.mode,
       ctx,
     );
     const page = [...listed.entries.filter((e) => known.has(e.path)), ...adopted.map((a) => a.entry)];
