@@ -83,7 +83,6 @@ function setup(options: { world?: (base: FollowWorldPort) => FollowWorldPort } =
     registry,
     now: world.clock.now,
     sleep: world.clock.sleep,
-    ecsBatchWindowMs: 0,
     follow: { ownership, follower },
     queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
   });
