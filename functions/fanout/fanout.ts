@@ -160,19 +160,23 @@ export class Fanout {
 
   async shard(shard: ShardMessage, ctx: CallContext): Promise<void> {
     const started = this.deps.now();
-    const result = await this.shards.check(shard, ctx);
-    const body = scheduledEventBody(shard.resync, shard.time);
-    await this.sendWork(result.needWork, shard.resync, () => body);
     // The registry lists more entries than the plan counted (unmanaged ones): the page after
     // the last planned one follows, chained, so every managed entry is on some page.
     // In follow mode the registry may list any number of entries to adopt: pages follow while it has more.
+    // The next page is sent as soon as this one is read, before its entries are checked: a check
+    // that fails or times out never ends the chain (its retry may send the next page again: a
+    // second, read-only pass whose work the work queue deduplicates by resync).
     const planned = this.plannedEntries(shard.kind);
-    if (result.more && shard.offset + shard.limit >= planned) {
+    const chain = async (more: boolean) => {
+      if (!more || shard.offset + shard.limit < planned) return;
       const next = { ...shard, offset: shard.offset + shard.limit, limit: this.deps.pageSize };
       await this.deps.queues.sendTriggers([
         { body: shardBody(next), delaySeconds: CHAINED_SHARD_DELAY_SECONDS },
       ]);
-    }
+    };
+    const result = await this.shards.check(shard, ctx, chain);
+    const body = scheduledEventBody(shard.resync, shard.time);
+    await this.sendWork(result.needWork, shard.resync, () => body);
     this.deps.onShard?.({
       shard,
       entries: result.entries,

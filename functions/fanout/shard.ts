@@ -4,6 +4,7 @@ import { NO_LAG_RETRY } from '../reconciler/defaults';
 import type { ShardMessage } from '../reconciler/delivery/messages';
 import { needsRecheckWork } from '../reconciler/delivery/recheck';
 import type { AdoptedTarget } from '../reconciler/follow/follower';
+import { type OwnerRow, type OwnershipPort, ownerKey } from '../reconciler/follow/ownership';
 import { type CallCounts, mergeCalls } from '../reconciler/orchestration/calls';
 import { reconcileTriggers } from '../reconciler/orchestration/plan';
 import type { CallContext, EntryRef, RegistryEntry } from '../reconciler/ports';
@@ -33,8 +34,11 @@ export interface ShardResult {
 export class ShardChecker {
   private readonly checkers = new Map<string, { view: PageRegistry; reconciler: Reconciler }>();
   private readonly byPath: Record<'server' | 'agent', Map<string, TargetConfig>>;
+  /** The ownership table as this container's shard checks read it (rows read once per check). */
+  private readonly rows: CheckRows;
 
   constructor(private readonly deps: FanoutDeps) {
+    this.rows = new CheckRows(deps.follow?.ownership);
     this.byPath = { server: new Map(), agent: new Map() };
     for (const t of deps.config.targets) this.byPath[t.kind].set(t.path, t);
   }
@@ -42,34 +46,78 @@ export class ShardChecker {
   /**
    * Follow mode: the page's entries that no target configures and that are adopted: those the
    * shared rule matches by name (not yet owned: a resync points them at a live task), and those
-   * holding an IPv4 whose ownership row gives them to us (one row read each). Without follow, none.
+   * whose ownership row gives them to us: an entry holding an IPv4 (ours only if the row says we
+   * wrote it) and one whose host the rule does not match (someone re-pointed it elsewhere: the
+   * gate releases its row). One row read each, kept for the gate (`rows`). Without follow, none.
    */
-  private async adopted(entries: RegistryEntry[], ctx: CallContext): Promise<AdoptedEntry[]> {
+  private async adopted(
+    entries: RegistryEntry[],
+    mode: ShardMessage['mode'],
+    ctx: CallContext,
+  ): Promise<AdoptedEntry[]> {
     const follow = this.deps.follow;
     if (follow === undefined) return [];
-    const out: AdoptedEntry[] = [];
-    for (const entry of entries) {
-      if (!follow.follower.mayAdopt(entry)) continue;
+    const one = async (entry: RegistryEntry): Promise<AdoptedEntry | undefined> => {
+      if (!follow.follower.mayAdopt(entry)) return undefined;
       const host = hostOf(entry.url) ?? '';
-      let target: AdoptedTarget | undefined;
-      if (isIPv4(host)) {
-        const row = await follow.ownership.get(entry);
+      // A registry re-check sends work only for entries not holding an IP: their rows are not read.
+      if (mode === 'registry' && isIPv4(host)) return undefined;
+      let target = isIPv4(host)
+        ? undefined
+        : follow.follower.fromMatch(await follow.follower.match(entry, ctx));
+      if (target === undefined) {
+        const row = await this.rows.read(entry);
         target = row === undefined ? undefined : follow.follower.fromRow(row);
-      } else {
-        target = follow.follower.fromMatch(await follow.follower.match(entry, ctx));
       }
-      if (target !== undefined) out.push({ entry, target });
+      return target === undefined ? undefined : { entry, target };
+    };
+    // The page's names are read together (their ECS services described ten a call), then each
+    // entry is matched from that.
+    await follow.follower.prefetch(
+      entries.filter((e) => follow.follower.mayAdopt(e)),
+      ctx,
+    );
+    // As many entries at once as the check's look-ups (`shardParallelism`): a page of names is
+    // read in about the time of its slowest name, not the sum of them.
+    const out: AdoptedEntry[] = [];
+    const width = Math.max(1, this.deps.shardParallelism);
+    for (let at = 0; at < entries.length; at += width) {
+      for (const a of await Promise.all(entries.slice(at, at + width).map(one)))
+        if (a !== undefined) out.push(a);
     }
     return out;
   }
 
-  async check(shard: ShardMessage, ctx: CallContext): Promise<ShardResult> {
+  /**
+   * One page, checked. `onListed` runs once the page is read, before any entry of it is worked:
+   * the fan-out sends the next page of the chain there, so a check that fails or runs out of time
+   * never stops the pages after it.
+   */
+  async check(
+    shard: ShardMessage,
+    ctx: CallContext,
+    onListed?: (more: boolean) => Promise<void>,
+  ): Promise<ShardResult> {
+    try {
+      return await this.checkPage(shard, ctx, onListed);
+    } finally {
+      this.rows.clear();
+    }
+  }
+
+  private async checkPage(
+    shard: ShardMessage,
+    ctx: CallContext,
+    onListed: ((more: boolean) => Promise<void>) | undefined,
+  ): Promise<ShardResult> {
     const { config } = this.deps;
     // The registry orders its list its own way: a page holds whichever managed entries it lists.
     const listed = await this.deps.pages.listPage(shard.kind, shard.offset, shard.limit, ctx);
+    await onListed?.(listed.more);
     const known = this.byPath[shard.kind];
     const adopted = await this.adopted(
       listed.entries.filter((e) => !known.has(e.path)),
+      shard.mode,
       ctx,
     );
     const page = [...listed.entries.filter((e) => known.has(e.path)), ...adopted.map((a) => a.entry)];
@@ -106,7 +154,8 @@ export class ShardChecker {
           serviceCacheTtlMs: this.deps.serviceCacheTtlMs,
           ...(this.deps.onCheck === undefined ? {} : { onRecord: this.deps.onCheck }),
           // Adopted entries pass the ownership gate (read-only here: a dry run never writes a row).
-          ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.deps.follow.ownership } }),
+          // The rows this check already read are read once (`rows`), not again by the gate.
+          ...(this.deps.follow === undefined ? {} : { follow: { ownership: this.rows } }),
         }),
       };
       // One checker per page content; the oldest goes first when the registry reorders often.
@@ -152,6 +201,64 @@ const MAX_CHECKERS = 200;
 interface AdoptedEntry {
   entry: RegistryEntry;
   target: AdoptedTarget;
+}
+
+/**
+ * The ownership table seen by one shard check: a row the check read to adopt an entry is handed
+ * to the gate's read of the same entry once, instead of a second strongly consistent read; every
+ * other call goes to the table. Cleared after each check. A shard check is a dry run: it never
+ * writes a row, and the worker that writes reads the row again.
+ */
+class CheckRows implements OwnershipPort {
+  private readonly read_ = new Map<string, OwnerRow | undefined>();
+
+  constructor(private readonly table_: OwnershipPort | undefined) {}
+
+  private get port(): OwnershipPort {
+    if (this.table_ === undefined) throw new Error('follow mode is off: no ownership table');
+    return this.table_;
+  }
+
+  get table(): string {
+    return this.port.table;
+  }
+
+  /** Reads an entry's row and keeps it for the gate's read in the same check. */
+  async read(ref: EntryRef): Promise<OwnerRow | undefined> {
+    const row = await this.port.get(ref);
+    this.read_.set(ownerKey(ref), row);
+    return row;
+  }
+
+  async get(ref: EntryRef): Promise<OwnerRow | undefined> {
+    const key = ownerKey(ref);
+    if (this.read_.has(key)) {
+      const row = this.read_.get(key);
+      this.read_.delete(key);
+      return row;
+    }
+    return this.port.get(ref);
+  }
+
+  put(row: Omit<OwnerRow, 'version'>, expectedVersion: number | undefined): Promise<boolean> {
+    return this.port.put(row, expectedVersion);
+  }
+
+  release(ref: EntryRef, expectedVersion: number): Promise<boolean> {
+    return this.port.release(ref, expectedVersion);
+  }
+
+  byEcsService(ecsService: string): Promise<OwnerRow[]> {
+    return this.port.byEcsService(ecsService);
+  }
+
+  list(): Promise<OwnerRow[]> {
+    return this.port.list();
+  }
+
+  clear(): void {
+    this.read_.clear();
+  }
 }
 
 function hashOf(paths: readonly string[]): string {

@@ -31,7 +31,7 @@ import {
   startLocalRegistry,
 } from '../../tools/local-registry';
 import { loadWorld } from '../../tools/replay/environment';
-import { defaultSubnet } from '../../tools/try/moto-world';
+import { defaultSubnet, ecsInstanceAttributes } from '../../tools/try/moto-world';
 import { taskEvent } from '../../tools/world/events';
 import { MOTO_ACCOUNT, MOTO_REGION, type MotoFixture, motoEnvironment } from '../support/moto';
 
@@ -177,7 +177,12 @@ export async function buildWorld(moto: MotoFixture, generation: Generation): Pro
             new RegisterInstanceCommand({
               ServiceId: cloudMapServiceIds.get(cloudMapService),
               InstanceId: t.taskId,
-              Attributes: { AWS_INSTANCE_IPV4: t.ip, AWS_INSTANCE_PORT: '8000' },
+              // What ECS writes on a ServiceRegistries instance (moto's ECS registers none).
+              Attributes: {
+                AWS_INSTANCE_IPV4: t.ip,
+                AWS_INSTANCE_PORT: '8000',
+                ...ecsInstanceAttributes(CLUSTER_ARN, service, false),
+              },
             }),
           );
         }

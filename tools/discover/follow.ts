@@ -1,5 +1,5 @@
 import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
-import { Follower } from '../../functions/reconciler/follow/follower';
+import { Follower, wholeWorld } from '../../functions/reconciler/follow/follower';
 import { type FollowListingRow, followVerdictOf } from '../../functions/reconciler/follow/listing';
 import type { DiscoverWorld } from '../../functions/reconciler/follow/match';
 import { MemoryOwnership } from '../../functions/reconciler/follow/ownership';
@@ -74,7 +74,7 @@ export async function followVerdicts(
   const follower = new Follower({
     config,
     ownership,
-    world: { readWorld: async () => byName },
+    world: wholeWorld(async () => byName),
     now: Date.now,
     ttlMs: Number.POSITIVE_INFINITY,
   });

@@ -1,8 +1,3 @@
-import { ListServicesCommand as ListEcsServicesCommand } from '@aws-sdk/client-ecs';
-import {
-  ListServicesCommand as ListCloudMapServicesCommand,
-  ListNamespacesCommand,
-} from '@aws-sdk/client-servicediscovery';
 import { FOLLOW_CACHE_TTL_MS } from '../../functions/reconciler/aws/follow';
 import { type DescribeServices, FollowWorldAdapter } from '../../functions/reconciler/aws/follow-world';
 import { OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../../functions/reconciler/aws/ownership-table';
@@ -14,7 +9,7 @@ import {
   type OwnershipPort,
   ownerKey,
 } from '../../functions/reconciler/follow/ownership';
-import type { EcsPort, EntryRef, TargetKind } from '../../functions/reconciler/ports';
+import type { CloudMapPort, EntryRef, TargetKind } from '../../functions/reconciler/ports';
 import { hostOf, isIPv4 } from '../../functions/reconciler/url';
 import type { MemoryRegistry } from '../world/world';
 import { invocationScope, type WriteAttempt } from './adapters';
@@ -28,7 +23,7 @@ import type { Scheduler } from './scheduler';
  * are registered at run time (by name, by hand with a private IP, with a foreign host), a person
  * who re-points some adopted entries, the ownership table (the product's in-memory store behind
  * the port the DynamoDB adapter implements, with DynamoDB's request units counted), and the
- * product's own Follower and FollowWorldAdapter (over simulated Cloud Map and ECS list calls).
+ * product's own Follower and FollowWorldAdapter (over the simulated Cloud Map and ECS).
  * The rules are the product's; this file only drives the world and judges what was written.
  */
 
@@ -227,74 +222,47 @@ export class CountingOwnership implements OwnershipPort {
 }
 
 /**
- * The product's FollowWorldAdapter over the simulated account: Cloud Map ListNamespaces and
- * ListServices and ECS ListServices answered from the service list (pages of 100, AWS latency),
- * DescribeServices through the simulation's ECS port (latency, the published 20/s limit).
+ * The product's FollowWorldAdapter over the simulated account: DiscoverInstances of the name
+ * (instances carry the `DeploymentId` ECS writes for Service Connect, tools/world/world.ts),
+ * DescribeServices of the ECS services they name (ten a call), GetService of registry ARNs, all
+ * through the simulation's AWS ports (latency, the published limits). `calls` counts them by API.
  */
 export function simFollowWorld(deps: {
-  services: readonly { ecsService: string; cloudMapService: string }[];
-  describe: Pick<EcsPort, 'describeService'> & {
+  aws: Pick<CloudMapPort, 'discoverInstances' | 'serviceNameByArn'> & {
     describeServices: DescribeServices['describeServices'];
   };
-  sched: Scheduler;
-  rng: Rng;
-  latencyMs: readonly [number, number];
   clusterArn: string;
   namespace: string;
-  /** Counts the list calls (by API name). */
+  /** The simulation's clock (the adapter's batching window). */
+  sleep: (ms: number) => Promise<void>;
+  /** Counts the calls (by API name). */
   calls: Record<string, number>;
 }): FollowWorldAdapter {
-  const account = deps.clusterArn.split(':').slice(3, 5).join(':');
-  const clusterName = deps.clusterArn.slice(deps.clusterArn.lastIndexOf('/') + 1);
-  const wait = async (api: string) => {
-    if (invocationScope.getStore()?.dead === true) throw new Error('the invocation timed out');
+  const count = (api: string) => {
     deps.calls[api] = (deps.calls[api] ?? 0) + 1;
-    await deps.sched.sleep(deps.rng.ms(deps.latencyMs));
   };
-  const page = <T>(items: readonly T[], token: string | undefined, size: number) => {
-    const from = token === undefined ? 0 : Number(token);
-    const next = from + size;
-    return { items: items.slice(from, next), next: next < items.length ? String(next) : undefined };
-  };
-  const cloudMap = {
-    send: async (command: unknown) => {
-      if (command instanceof ListNamespacesCommand) {
-        await wait('cloudmap.ListNamespaces');
-        return { Namespaces: [{ Name: deps.namespace, Id: 'ns-sim' }] };
-      }
-      if (command instanceof ListCloudMapServicesCommand) {
-        await wait('cloudmap.ListServices');
-        const p = page(deps.services, command.input.NextToken, 100);
-        return {
-          Services: p.items.map((s) => ({
-            Name: s.cloudMapService,
-            Arn: `arn:aws:servicediscovery:${account}:service/srv-${s.cloudMapService}`,
-          })),
-          NextToken: p.next,
-        };
-      }
-      throw new Error(`the simulated Cloud Map does not answer ${String(command)}`);
-    },
-  };
-  const ecs = {
-    send: async (command: unknown) => {
-      if (command instanceof ListEcsServicesCommand) {
-        await wait('ecs.ListServices');
-        const p = page(deps.services, command.input.nextToken, command.input.maxResults ?? 10);
-        return {
-          serviceArns: p.items.map((s) => `arn:aws:ecs:${account}:service/${clusterName}/${s.ecsService}`),
-          nextToken: p.next,
-        };
-      }
-      throw new Error(`the simulated ECS does not answer ${String(command)}`);
-    },
-  };
+  const { aws } = deps;
   return new FollowWorldAdapter(
-    cloudMap as never,
-    ecs as never,
-    deps.describe,
+    {
+      discoverInstances: (namespace, service, ctx) => {
+        count('cloudmap.DiscoverInstances');
+        return aws.discoverInstances(namespace, service, ctx);
+      },
+      serviceNameByArn: (arn, ctx) => {
+        count('cloudmap.GetService');
+        return aws.serviceNameByArn(arn, ctx);
+      },
+    },
+    {
+      describeServices: (cluster, names, ctx) => {
+        deps.calls['ecs.DescribeServices'] =
+          (deps.calls['ecs.DescribeServices'] ?? 0) + Math.ceil(names.length / 10);
+        return aws.describeServices(cluster, names, ctx);
+      },
+    },
     deps.clusterArn,
     deps.namespace,
+    { sleep: deps.sleep },
   );
 }
 

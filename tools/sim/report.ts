@@ -143,7 +143,13 @@ const FOLLOW_ROWS: [string, (r: ScenarioResult) => string][] = [
     'table: cost per day / month (us-east-1)',
     ifFollow((f) => `${usd(f.cost.requestsPerDay)} / ${usd(f.cost.perMonth)}`),
   ],
-  ['follow world reads: ListServices (ECS) pages', ifFollow((f) => n(f.worldCalls['ecs.ListServices'] ?? 0))],
+  [
+    'follow by name: DiscoverInstances / DescribeServices / GetService',
+    ifFollow(
+      (f) =>
+        `${n(f.worldCalls['cloudmap.DiscoverInstances'] ?? 0)} / ${n(f.worldCalls['ecs.DescribeServices'] ?? 0)} / ${n(f.worldCalls['cloudmap.GetService'] ?? 0)}`,
+    ),
+  ],
 ];
 
 function per(r: ScenarioResult, api: keyof ScenarioResult['calls']['perEvent']): string {

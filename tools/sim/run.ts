@@ -445,23 +445,23 @@ export async function runScenario(
         );
   const gateTable = table === undefined ? undefined : (options.ownership?.(table, memory) ?? table);
   const worldCalls: Record<string, number> = {};
-  const followWorld =
+  // Each container its own adapter (its batching window), as each Lambda has.
+  const followWorld = () =>
     followSpec === undefined
       ? undefined
       : simFollowWorld({
-          services,
-          describe: aws,
-          sched,
-          rng: root.fork('follow-world'),
-          latencyMs: knobs.aws.latencyMs,
+          aws,
+          sleep: (ms) => sched.sleep(ms),
           clusterArn: CLUSTER_ARN,
           namespace: NAMESPACE,
           calls: worldCalls,
         });
-  const followFor = () =>
-    gateTable === undefined || followWorld === undefined
+  const followFor = () => {
+    const world = followWorld();
+    return gateTable === undefined || world === undefined
       ? {}
-      : { follow: followOf(config, gateTable, followWorld, sched.now) };
+      : { follow: followOf(config, gateTable, world, sched.now) };
+  };
   const workQueue = new FifoGroupQueue(sched, root.fork('queue'), settings, () =>
     createWorkerEnvironment({
       ...followFor(),

@@ -241,8 +241,7 @@ SCENARIOS['follow-1000'] = {
 SCENARIOS['follow-200'] = {
   ...(SCENARIOS['follow-1000'] as ScenarioSpec),
   name: 'follow-200',
-  description:
-    'Follow mode as follow-1000 at 200 services, a scale at which the follow world (one DescribeServices per ECS service) is read within the fan-out timeout.',
+  description: 'Follow mode as follow-1000 at 200 services.',
   services: 200,
   plan: (ctx) => everyday(ctx, { deploys: 12, crashes: 4, scales: 2, registryRestarts: 0 }, HOUR),
 };

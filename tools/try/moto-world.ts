@@ -3,7 +3,7 @@
  * looks to the reconciler: ECS services publishing Cloud Map services through ServiceRegistries
  * (moto returns no Service Connect configuration), Fargate tasks started with RunTask in each
  * service's group, and one Cloud Map instance per task registered directly (moto's ECS never
- * registers any). Shared by `npm run try:seed` and the tests that need such an account.
+ * registers any, so the seed writes the attributes ECS would: `ecsInstanceAttributes`). Shared by `npm run try:seed` and the tests that need such an account.
  */
 import {
   CreateClusterCommand,
@@ -64,6 +64,32 @@ function taskIp(task: { attachments?: { details?: { name?: string; value?: strin
   const ip = task.attachments?.[0]?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
   if (ip === undefined) throw new Error('moto gave a task no privateIPv4Address');
   return ip;
+}
+
+/**
+ * The attributes ECS itself writes on the Cloud Map instance of a service's task (AWS-FACTS.md),
+ * which moto's ECS never registers: a Service Connect instance names its task set
+ * (`DeploymentId`), a ServiceRegistries one its service and cluster.
+ */
+export function ecsInstanceAttributes(
+  clusterArn: string,
+  ecsService: string,
+  serviceConnect: boolean,
+): Record<string, string> {
+  const [, , , region = 'us-east-1'] = clusterArn.split(':');
+  const cluster = clusterArn.slice(clusterArn.lastIndexOf('/') + 1);
+  return serviceConnect
+    ? {
+        AvailabilityZone: `${region}a`,
+        DeploymentId: `${clusterArn.replace(':cluster/', ':task-set/')}/${ecsService}/ecs-svc/1`,
+      }
+    : {
+        AVAILABILITY_ZONE: `${region}a`,
+        REGION: region,
+        ECS_SERVICE_NAME: ecsService,
+        ECS_CLUSTER_NAME: cluster,
+        ECS_TASK_DEFINITION_FAMILY: 'app',
+      };
 }
 
 /** Seeds the cluster, the namespace, the services and their tasks. Throws if the cluster already runs tasks. */
@@ -139,6 +165,7 @@ export async function seedMotoWorld(
         networkConfiguration: network,
       }),
     );
+    const sc = options.serviceConnect?.includes(ecsService) ?? false;
     for (const t of out.tasks ?? []) {
       const taskId = (t.taskArn as string).split('/').pop() as string;
       const ip = taskIp(t);
@@ -148,7 +175,11 @@ export async function seedMotoWorld(
         new RegisterInstanceCommand({
           ServiceId: serviceId,
           InstanceId: taskId,
-          Attributes: { AWS_INSTANCE_IPV4: ip, AWS_INSTANCE_PORT: item.port },
+          Attributes: {
+            AWS_INSTANCE_IPV4: ip,
+            AWS_INSTANCE_PORT: item.port,
+            ...ecsInstanceAttributes(clusterArn, ecsService, sc),
+          },
         }),
       );
     }

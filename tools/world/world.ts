@@ -173,6 +173,9 @@ export class World implements CloudMapPort, EcsPort {
         attributes: {
           AWS_INSTANCE_IPV4: task.ipv4,
           ...(svc.port === undefined ? {} : { AWS_INSTANCE_PORT: String(svc.port) }),
+          // What ECS writes on a Service Connect instance besides: the task set it belongs to.
+          AvailabilityZone: `${this.clusterArn.split(':')[3] ?? 'us-west-2'}a`,
+          DeploymentId: `${this.clusterArn.replace(':cluster/', ':task-set/')}/${svc.ecsService}/ecs-svc/1`,
         },
       },
       visibleAt: this.clock.now() + lagMs,

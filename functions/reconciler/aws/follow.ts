@@ -5,11 +5,12 @@ import type { ReconcilerConfig } from '../config';
 import { Follower } from '../follow/follower';
 import type { OwnershipPort } from '../follow/ownership';
 import { SDK_CLIENT_SETTINGS } from './clients';
+import { CloudMapAdapter } from './cloudmap';
 import { EcsAdapter } from './ecs';
 import { FollowWorldAdapter } from './follow-world';
 import { OwnershipTable } from './ownership-table';
 
-/** How long follow mode keeps the world (services) and an ECS service's ownership rows. */
+/** How long follow mode keeps a name's world (its Cloud Map and ECS services) and an ECS service's ownership rows. */
 export const FOLLOW_CACHE_TTL_MS = 30_000;
 
 /**
@@ -32,7 +33,12 @@ export function createFollowAws(
     ...settings,
     disableHostPrefix: Boolean(env.AWS_ENDPOINT_URL_SERVICEDISCOVERY || env.AWS_ENDPOINT_URL),
   });
-  const world = new FollowWorldAdapter(cloudMap, ecs, new EcsAdapter(ecs), config.cluster, config.namespace);
+  const world = new FollowWorldAdapter(
+    new CloudMapAdapter(cloudMap),
+    new EcsAdapter(ecs),
+    config.cluster,
+    config.namespace,
+  );
   const follower = new Follower({
     config,
     ownership,

@@ -4,9 +4,44 @@ import type { CallContext, EntryRef, RegistryEntry, TargetKind } from '../ports'
 import { type DiscoverWorld, type EntryMatch, matchEntry } from './match';
 import type { OwnerRow, OwnershipPort } from './ownership';
 
-/** The namespace's Cloud Map services and the cluster's ECS services (aws/follow-world.ts, or a fake). */
+/**
+ * What the shared rule needs to match an entry whose host names Cloud Map service `name` of the
+ * namespace: that service (absent when the namespace has none by that name) and the ECS services
+ * of the cluster that publish it, as far as the source can see (aws/follow-world.ts reads them by
+ * name, from the service's instances; `wholeWorld` restricts a world read whole).
+ */
 export interface FollowWorldPort {
-  readWorld(ctx: CallContext): Promise<DiscoverWorld>;
+  worldOf(name: string, ctx: CallContext): Promise<DiscoverWorld>;
+  /** Several names' worlds at once, where the source can share its reads between them. */
+  worldsOf?(names: readonly string[], ctx: CallContext): Promise<Map<string, DiscoverWorld>>;
+}
+
+/** A source that reads the whole world (discover's, the in-memory ones), asked one name at a time. */
+export function wholeWorld(read: (ctx: CallContext) => Promise<DiscoverWorld>): FollowWorldPort {
+  return {
+    async worldOf(name, ctx) {
+      const world = await read(ctx);
+      const wanted = normalizeHost(name);
+      return {
+        ...world,
+        cloudMapServices: world.cloudMapServices.filter((s) => normalizeHost(s.name) === wanted),
+      };
+    },
+  };
+}
+
+/**
+ * The Cloud Map service name an entry's host asks about: the host itself when it has no dot, the
+ * part before `.<namespace>` when it ends so; undefined for any other host (an IPv4, a name
+ * outside the namespace), which names no service of the namespace.
+ */
+export function cloudMapNameOf(host: string, namespace: string): string | undefined {
+  const h = normalizeHost(host);
+  const ns = normalizeHost(namespace);
+  if (h === '' || isIPv4(h)) return undefined;
+  if (!h.includes('.')) return h;
+  if (h.endsWith(`.${ns}`) && h.length > ns.length + 1) return h.slice(0, -(ns.length + 1));
+  return undefined;
 }
 
 /** One page of a registry list (the fan-out's page reader). */
@@ -44,6 +79,8 @@ export interface FollowerDeps {
 
 /** Index queries kept per ECS service (oldest dropped first). */
 const ROWS_CACHE_MAX = 256;
+/** Names' worlds kept (oldest dropped first). */
+const NAMES_CACHE_MAX = 4096;
 const LIST_PAGE = 500;
 
 /**
@@ -53,7 +90,7 @@ const LIST_PAGE = 500;
  * to an ECS service. Whether an adopted entry may be written is the gate's (gate.ts).
  */
 export class Follower {
-  private world: { at: number; world: Promise<DiscoverWorld> } | undefined;
+  private readonly names = new Map<string, { at: number; world: Promise<DiscoverWorld> }>();
   private readonly rows = new Map<string, { at: number; rows: OwnerRow[] }>();
   private readonly skip: Set<string>;
 
@@ -69,33 +106,71 @@ export class Follower {
     return !this.skip.has(`${ref.kind} ${ref.path}`);
   }
 
-  /** The world, read at most once per `ttlMs`. */
-  readWorld(ctx: CallContext): Promise<DiscoverWorld> {
+  /** The world of one Cloud Map name (`FollowWorldPort.worldOf`), read at most once per `ttlMs`. */
+  worldOf(name: string, ctx: CallContext): Promise<DiscoverWorld> {
     const now = this.deps.now();
-    if (this.world === undefined || now - this.world.at >= this.deps.ttlMs) {
-      const world = this.deps.world.readWorld(ctx);
-      this.world = { at: now, world };
-      // A failed read is not kept.
-      world.catch(() => {
-        if (this.world?.world === world) this.world = undefined;
-      });
-    }
-    return this.world.world;
+    const cached = this.names.get(name);
+    if (cached !== undefined && now - cached.at < this.deps.ttlMs) return cached.world;
+    const world = this.deps.world.worldOf(name, ctx);
+    this.keep(name, now, world);
+    return world;
   }
 
   /**
-   * The shared rule's verdict on one listed entry, against the world. A host that cannot name a
-   * Cloud Map service of the namespace (an IPv4, a dotted host outside it) is decided without
-   * reading the world (ListServices and DescribeServices of every service of the cluster).
+   * Reads the worlds of the names these entries' hosts ask about that are not cached, together
+   * (`FollowWorldPort.worldsOf`: a resync page's names share their ECS reads). Later `match`es
+   * of those entries are answered from the cache.
+   */
+  async prefetch(entries: readonly { url?: string }[], ctx: CallContext): Promise<void> {
+    const source = this.deps.world;
+    if (source.worldsOf === undefined) return;
+    const namespace = normalizeHost(this.deps.config.namespace);
+    const now = this.deps.now();
+    const names = new Set<string>();
+    for (const e of entries) {
+      const name = cloudMapNameOf(hostOf(e.url ?? '') ?? '', namespace);
+      const cached = name === undefined ? undefined : this.names.get(name);
+      if (name !== undefined && (cached === undefined || now - cached.at >= this.deps.ttlMs)) names.add(name);
+    }
+    if (names.size === 0) return;
+    const worlds = source.worldsOf([...names], ctx);
+    for (const name of names) {
+      const world = worlds.then((w) => w.get(name) ?? source.worldOf(name, ctx));
+      this.keep(name, now, world);
+    }
+    await worlds;
+  }
+
+  private keep(name: string, at: number, world: Promise<DiscoverWorld>): void {
+    const entry = { at, world };
+    this.names.delete(name);
+    if (this.names.size >= NAMES_CACHE_MAX) {
+      const oldest = this.names.keys().next().value;
+      if (oldest !== undefined) this.names.delete(oldest);
+    }
+    this.names.set(name, entry);
+    // A failed read is not kept.
+    world.catch(() => {
+      if (this.names.get(name) === entry) this.names.delete(name);
+    });
+  }
+
+  /**
+   * The shared rule's verdict on one listed entry. A host that names a Cloud Map service of the
+   * namespace is matched against that name's world (its service and the ECS services publishing
+   * it: a bounded read, cached per name); any other host (an IPv4, a dotted host outside the
+   * namespace) is decided without reading AWS.
    */
   async match(
     entry: { kind: TargetKind; path: string; url?: string },
     ctx: CallContext,
   ): Promise<EntryMatch> {
-    const host = normalizeHost(hostOf(entry.url ?? '') ?? '');
     const namespace = normalizeHost(this.deps.config.namespace);
-    const named = host !== '' && !isIPv4(host) && (!host.includes('.') || host.endsWith(`.${namespace}`));
-    const world = named ? await this.readWorld(ctx) : { namespace, cloudMapServices: [], ecsServices: [] };
+    const name = cloudMapNameOf(hostOf(entry.url ?? '') ?? '', namespace);
+    const world =
+      name === undefined
+        ? { namespace, cloudMapServices: [], ecsServices: [] }
+        : await this.worldOf(name, ctx);
     return matchEntry(entry, world);
   }
 

@@ -1,6 +1,6 @@
 import { scheduledEventBody } from '../../../functions/fanout/bodies';
 import { parseConfig, type ReconcilerConfig } from '../../../functions/reconciler/config';
-import { Follower, type FollowWorldPort } from '../../../functions/reconciler/follow/follower';
+import { Follower, type FollowWorldPort, wholeWorld } from '../../../functions/reconciler/follow/follower';
 import { MemoryOwnership } from '../../../functions/reconciler/follow/ownership';
 import type { EntryRef } from '../../../functions/reconciler/ports';
 import type { DecisionRecord } from '../../../functions/reconciler/record';
@@ -14,7 +14,7 @@ import {
   followTable,
 } from '../../../tools/plan/follow-listing';
 import { DeployedPath } from '../../../tools/replay/deployed';
-import { memoryPages, worldFollowSource } from '../../../tools/world/follow';
+import { memoryPages } from '../../../tools/world/follow';
 import { MemoryRegistry, World } from '../../../tools/world/world';
 import {
   CLUSTER_ARN,
@@ -85,27 +85,29 @@ function setup() {
   registry.seed(E.flight, 'http://flight-booking-agent:9000/');
   // The world as follow reads it, plus a Cloud Map service no ECS service publishes and a second
   // ECS service publishing twice-server.
-  const base = worldFollowSource(NAMESPACE, SVCS);
-  const source: FollowWorldPort = {
-    async readWorld(ctx) {
-      const w = await base.readWorld(ctx);
-      return {
-        ...w,
-        cloudMapServices: [
-          ...w.cloudMapServices,
-          {
-            name: 'orphan-server',
-            arn: 'arn:aws:servicediscovery:us-west-2:111122223333:service/srv-o',
-            ipv4s: [],
-          },
-        ],
-        ecsServices: [
-          ...w.ecsServices,
-          { serviceName: 'mcp-gateway-twice-b', discoveryNames: ['twice-server'], registryArns: [] },
-        ],
-      };
-    },
-  };
+  const source: FollowWorldPort = wholeWorld(async () => ({
+    namespace: NAMESPACE,
+    cloudMapServices: [
+      ...SVCS.map((s) => ({
+        name: s.cloudMapService,
+        arn: `arn:aws:servicediscovery:us-west-2:111122223333:service/srv-${s.cloudMapService}`,
+        ipv4s: [],
+      })),
+      {
+        name: 'orphan-server',
+        arn: 'arn:aws:servicediscovery:us-west-2:111122223333:service/srv-o',
+        ipv4s: [],
+      },
+    ],
+    ecsServices: [
+      ...SVCS.map((s) => ({
+        serviceName: s.ecsService,
+        discoveryNames: [s.cloudMapService],
+        registryArns: [],
+      })),
+      { serviceName: 'mcp-gateway-twice-b', discoveryNames: ['twice-server'], registryArns: [] },
+    ],
+  }));
   const ownership = new MemoryOwnership('owners');
   const follower = () =>
     new Follower({ config: cfg, ownership, world: source, now: world.clock.now, ttlMs: 30_000 });
