@@ -19,7 +19,7 @@ export const LAMBDA_TARGET = `node${LAMBDA_NODE_MAJOR}` as const;
 
 /**
  * Node built-ins that the bundled code (ours, the SDK's, Powertools') imports, each replaced in the
- * Lambda build by functions/reconciler/node/<name>.ts, which exports the CommonJS module
+ * Lambda build by functions/lib/node/<name>.ts, which exports the CommonJS module
  * (`process.getBuiltinModule`) and the names the bundle imports from it. An ES module `import` of
  * a built-in makes Node build the built-in's ES facade at load time, reading every export: for
  * `http` on Node 24 that loads undici through its `WebSocket` getter (26 ms here), for the others
@@ -48,7 +48,7 @@ export const NODE_SHIMS = [
  * root, which is esbuild's working directory in tools/build.ts and in CDK's local bundling).
  *
  * `@aws-sdk/credential-provider-node` (the SDK's default credential chain, which every client's
- * runtime configuration imports) becomes functions/reconciler/aws/env-credentials.ts: the function
+ * runtime configuration imports) becomes functions/lib/aws/env-credentials.ts: the function
  * reads its role's credentials from the environment, where the Lambda runtime always puts them, so
  * the chain's STS/SSO/SSO-OIDC/Signin clients (`@aws-sdk/nested-clients`), the INI, process and
  * metadata providers are not in the bundle. Only the bundle is affected: the local tools (`replay
@@ -56,19 +56,19 @@ export const NODE_SHIMS = [
  *
  * `@smithy/core/event-streams` (the event-stream codec, about 15 KB minified, which the SDK's
  * protocol layer imports lazily for operations that stream events) becomes
- * functions/reconciler/aws/no-event-streams.ts, which throws: no operation the functions call has
+ * functions/lib/aws/no-event-streams.ts, which throws: no operation the functions call has
  * an event stream.
  */
 export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
-  '@aws-sdk/credential-provider-node': './functions/reconciler/aws/env-credentials.ts',
-  '@smithy/core/event-streams': './functions/reconciler/aws/no-event-streams.ts',
+  '@aws-sdk/credential-provider-node': './functions/lib/aws/env-credentials.ts',
+  '@smithy/core/event-streams': './functions/lib/aws/no-event-streams.ts',
   ...Object.fromEntries(
-    NODE_SHIMS.map((name) => [`node:${name}`, `./functions/reconciler/node/${name.replace('/', '-')}.ts`]),
+    NODE_SHIMS.map((name) => [`node:${name}`, `./functions/lib/node/${name.replace('/', '-')}.ts`]),
   ),
 };
 
 /**
- * The expression `functions/reconciler/aws/follow-bundled.ts` tests to know whether the bundle
+ * The expression `functions/lib/aws/follow-bundled.ts` tests to know whether the bundle
  * carries follow mode, which the build replaces (esbuild `define`).
  */
 export const FOLLOW_BUNDLED_EXPRESSION = 'process.env.RECONCILER_FOLLOW_BUNDLED';

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as v from 'valibot';
-import { CONFIG_ENTRIES, RETIRED_FIELDS } from '../functions/reconciler/config';
+import { CONFIG_ENTRIES, RETIRED_FIELDS } from '../functions/lib/config/config';
 import { DEPLOYMENT_ENTRIES, FORMER_NAMES, PARAMS_ENTRIES, PARAMS_RENAMES } from './settings';
 
 /** Every field by its dotted path (`targets[].path`, `registry.auth.tokenUrl`). */

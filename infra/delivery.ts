@@ -12,8 +12,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { ReconcilerConfig } from '../functions/reconciler/config';
-import { DELIVERY } from '../functions/reconciler/delivery/settings';
+import type { ReconcilerConfig } from '../functions/lib/config/config';
+import { DELIVERY } from '../functions/lib/delivery/settings';
 
 /**
  * The task statuses the rule forwards. RUNNING includes the first sign of a task going away

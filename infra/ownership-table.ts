@@ -1,5 +1,5 @@
 /**
- * Follow mode's ownership table (functions/reconciler/follow/ownership.ts): which registry entries
+ * Follow mode's ownership table (functions/lib/follow/ownership.ts): which registry entries
  * the reconciler wrote, next to nothing else. On demand, encrypted, with point-in-time recovery,
  * and retained when the stack is deleted (docs/deploy.md says how to remove it after
  * `npm run release`). Each function may use this table and its index only, by name.
@@ -8,12 +8,8 @@ import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import {
-  OWNERSHIP_INDEX,
-  OWNERSHIP_INDEX_KEY,
-  OWNERSHIP_KEY,
-} from '../functions/reconciler/aws/ownership-table';
-import type { ReconcilerConfig } from '../functions/reconciler/config';
+import { OWNERSHIP_INDEX, OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../functions/lib/aws/ownership-table';
+import type { ReconcilerConfig } from '../functions/lib/config/config';
 import type { ReconcilerSettings } from './settings';
 
 /**

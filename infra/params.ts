@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as v from 'valibot';
-import { issueMessage, issuePath, unknownKeys } from '../functions/reconciler/validation';
+import { issueMessage, issuePath, unknownKeys } from '../functions/lib/config/validation';
 import type { RegistryReconcilerProps } from './props';
 import {
   FORMER_NAMES,

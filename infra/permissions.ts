@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { ReconcilerConfig } from '../functions/reconciler/config';
+import type { ReconcilerConfig } from '../functions/lib/config/config';
 import { arnParts } from './arns';
 import type { ReconcilerSettings } from './settings';
 

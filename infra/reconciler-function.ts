@@ -7,7 +7,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/reconciler/delivery/settings';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/lib/delivery/settings';
 import type { ReconcilerQueues } from './delivery';
 import { buildHouseFunction, type HouseSettings } from './house-lambda';
 import { FIXED } from './settings';

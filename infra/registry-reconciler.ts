@@ -16,7 +16,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ReconcilerConfig } from '../functions/reconciler/config';
+import type { ReconcilerConfig } from '../functions/lib/config/config';
 import { arnParts } from './arns';
 import { buildQueues, buildRules, consumeTriggers, consumeWork } from './delivery';
 import { buildFanoutFunction } from './fanout-function';

@@ -1,6 +1,6 @@
 /**
  * What a deployment can be told, in one schema: the reconciler's configuration document
- * (functions/reconciler/config.ts, `CONFIG_ENTRIES`, which both functions read) plus the keys only
+ * (functions/lib/config/config.ts, `CONFIG_ENTRIES`, which both functions read) plus the keys only
  * a deployment has (network, sizing, logs, alarms). The construct's props are this document; the
  * parameters file is it plus `PARAMS_ENTRIES` (stack name, tags). No field has two names.
  *
@@ -16,10 +16,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as v from 'valibot';
-import { CONFIG_ENTRIES, RETIRED_FIELDS, targetsOf } from '../functions/reconciler/config';
-import { DELIVERY } from '../functions/reconciler/delivery/settings';
-import { DEFAULT_SERVICE_NAME } from '../functions/reconciler/telemetry';
-import { int, notArray, strictObject } from '../functions/reconciler/validation';
+import { CONFIG_ENTRIES, RETIRED_FIELDS, targetsOf } from '../functions/lib/config/config';
+import { int, notArray, strictObject } from '../functions/lib/config/validation';
+import { DELIVERY } from '../functions/lib/delivery/settings';
+import { DEFAULT_SERVICE_NAME } from '../functions/lib/telemetry/telemetry';
 import { ownershipInput } from './ownership-table';
 
 const RETENTION_DAYS = new Set<number>(

@@ -11,11 +11,11 @@ import {
   parseConfig,
   RETIRED_FIELDS,
   type ReconcilerConfig,
-} from '../functions/reconciler/config';
-import { minFunctionTimeoutMs } from '../functions/reconciler/delivery/budget';
-import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/reconciler/delivery/settings';
-import { ConfigError } from '../functions/reconciler/errors';
-import { issueLines, issuePath, unknownKeys } from '../functions/reconciler/validation';
+} from '../functions/lib/config/config';
+import { issueLines, issuePath, unknownKeys } from '../functions/lib/config/validation';
+import { minFunctionTimeoutMs } from '../functions/lib/delivery/budget';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../functions/lib/delivery/settings';
+import { ConfigError } from '../functions/lib/errors';
 import { deployedBudget } from '../functions/reconciler/wiring';
 import type { RegistryReconcilerProps } from './props';
 import {

@@ -1,13 +1,8 @@
-import { createAwsAdapters } from '../reconciler/aws/clients';
-import {
-  queueUrlFromEnv,
-  SqsAdapter,
-  TRIGGER_QUEUE_URL_ENV,
-  WORK_QUEUE_URL_ENV,
-} from '../reconciler/aws/sqs';
-import type { ReconcilerConfig } from '../reconciler/config';
-import { createRegistryClient } from '../reconciler/registry/client';
-import type { LoggerLike } from '../reconciler/telemetry';
+import { createAwsAdapters } from '../lib/aws/clients';
+import { queueUrlFromEnv, SqsAdapter, TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../lib/aws/sqs';
+import type { ReconcilerConfig } from '../lib/config/config';
+import { createRegistryClient } from '../lib/registry/client';
+import type { LoggerLike } from '../lib/telemetry/telemetry';
 import type { FanoutOptions } from './wiring';
 
 /** The fan-out's real adapters: Cloud Map and ECS, the registry (pages and the verification read), SQS. */

@@ -1,41 +1,36 @@
-import type { ReconcilerConfig } from '../reconciler/config';
-import { isRegistryEvent, screen } from '../reconciler/core/screen';
-import { entryGroupId, workDedupId } from '../reconciler/delivery/group';
-import {
-  type ShardMessage,
-  shardBody,
-  type VerifyMessage,
-  verifyBody,
-} from '../reconciler/delivery/messages';
-import { type RecheckPolicy, registryStartRechecks } from '../reconciler/delivery/recheck';
-import { type ApiRates, planResync } from '../reconciler/delivery/resync-plan';
-import { DELIVERY } from '../reconciler/delivery/settings';
-import { nextVerifyDelaySeconds } from '../reconciler/delivery/verify-chain';
-import { isRunning, parseEventText } from '../reconciler/event';
-import type { Follower } from '../reconciler/follow/follower';
-import type { OwnershipPort } from '../reconciler/follow/ownership';
-import { type Ignored, planTriggers } from '../reconciler/orchestration/plan';
-import { Reporter } from '../reconciler/orchestration/report';
-import { ServiceDirectory } from '../reconciler/orchestration/services';
-import type { CallContext, CloudMapPort, EcsPort, EntryRef } from '../reconciler/ports';
-import type { DecisionRecord } from '../reconciler/record';
-import { type LoggerLike, MetricName, type MetricsSink } from '../reconciler/telemetry';
+import type { ReconcilerConfig } from '../lib/config/config';
+import { isRegistryEvent, screen } from '../lib/core/screen';
+import { isRunning, parseEventText } from '../lib/delivery/event';
+import { entryGroupId, workDedupId } from '../lib/delivery/group';
+import { type ShardMessage, shardBody, type VerifyMessage, verifyBody } from '../lib/delivery/messages';
+import { DELIVERY } from '../lib/delivery/settings';
+import type { Follower } from '../lib/follow/follower';
+import type { OwnershipPort } from '../lib/follow/ownership';
+import { type Ignored, planTriggers } from '../lib/reconcile/plan';
+import type { CallContext, CloudMapPort, EcsPort, EntryRef } from '../lib/reconcile/ports';
+import { Reporter } from '../lib/reconcile/report';
+import { ServiceDirectory } from '../lib/reconcile/services';
+import type { DecisionRecord } from '../lib/telemetry/record';
+import { type LoggerLike, MetricName, type MetricsSink } from '../lib/telemetry/telemetry';
 import { scheduledEventBody } from './bodies';
 import type { FanoutQueues, RegistryPages, TriggerOut, WorkMessage, WriteVerifier } from './ports';
+import { type RecheckPolicy, registryStartRechecks } from './recheck';
+import { type ApiRates, planResync } from './resync-plan';
 import { ShardChecker } from './shard';
 import { reportVerification, type VerificationRecord } from './verify';
+import { nextVerifyDelaySeconds } from './verify-chain';
 
 /**
  * What the fan-out does with one trigger-queue message (the handler is fanout/handler.ts, the
  * wiring fanout/wiring.ts):
  * - an ECS task event of a managed service, RUNNING or going away: one work message per entry the
- *   service backs (orchestration/plan.ts and services.ts find them, as the reconciler would);
+ *   service backs (lib/reconcile/plan.ts and services.ts find them, as the reconciler would);
  *   anything the reconciler would ignore is dropped here;
  * - a task of the registry's own service reaching RUNNING: delayed page-only re-checks;
  * - the schedule: resync shards, spread by DelaySeconds;
  * - a shard: one registry page, checked (read-only for a resync), work only where needed;
  * - a write verification: the read after the registry's background scan, followed by one more at
- *   `registry.scanSettleMs` after the write while the scan may still be running (delivery/verify-chain.ts).
+ *   `registry.scanSettleMs` after the write while the scan may still be running (verify-chain.ts).
  */
 export interface FanoutDeps {
   config: ReconcilerConfig;
@@ -66,7 +61,7 @@ export interface FanoutDeps {
   onCheck?: (record: DecisionRecord) => void;
   /** Receives every event the fan-out ignores, with its reason (after it is logged and counted). */
   onIgnored?: (ignored: Ignored) => void;
-  /** Follow mode: the ownership table and the adopter (functions/reconciler/follow). */
+  /** Follow mode: the ownership table and the adopter (functions/lib/follow). */
   follow?: { ownership: OwnershipPort; follower: Follower };
 }
 

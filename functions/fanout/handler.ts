@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createFollowAwsIfBundled } from '../reconciler/aws/follow-bundled';
-import { loadConfigFromEnv } from '../reconciler/config';
-import { EmfMetrics } from '../reconciler/emf';
-import { METRICS_NAMESPACE } from '../reconciler/telemetry';
+import { createFollowAwsIfBundled } from '../lib/aws/follow-bundled';
+import { loadConfigFromEnv } from '../lib/config/config';
+import { EmfMetrics } from '../lib/telemetry/emf';
+import { METRICS_NAMESPACE } from '../lib/telemetry/telemetry';
 import { createFanoutAdapters } from './adapters';
 import { createFanoutHandler } from './wiring';
 

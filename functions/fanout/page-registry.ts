@@ -1,5 +1,5 @@
-import { EntryNotFoundError } from '../reconciler/errors';
-import type { EntryRef, RegistryEntry, RegistryPort, WriteResult } from '../reconciler/ports';
+import { EntryNotFoundError } from '../lib/errors';
+import type { EntryRef, RegistryEntry, RegistryPort, WriteResult } from '../lib/reconcile/ports';
 
 /**
  * The registry as one shard's read-only check sees it: the page read once for the whole shard.

@@ -1,4 +1,4 @@
-import type { CallContext, RegistryEntry, TargetKind, WriteVerification } from '../reconciler/ports';
+import type { CallContext, RegistryEntry, TargetKind, WriteVerification } from '../lib/reconcile/ports';
 
 /** A message for the FIFO work queue: one registry entry's group. */
 export interface WorkMessage {
@@ -25,7 +25,7 @@ export interface RegistryPage {
   more: boolean;
 }
 
-/** The paged list read (functions/reconciler/registry/list.ts). */
+/** The paged list read (functions/lib/registry/list.ts). */
 export interface RegistryPages {
   listPage(kind: TargetKind, offset: number, limit: number, ctx: CallContext): Promise<RegistryPage>;
 }

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { TargetConfig } from '../reconciler/config';
-import { NO_LAG_RETRY } from '../reconciler/defaults';
-import type { ShardMessage } from '../reconciler/delivery/messages';
-import { needsRecheckWork } from '../reconciler/delivery/recheck';
-import type { AdoptedTarget } from '../reconciler/follow/follower';
-import { type OwnerRow, type OwnershipPort, ownerKey } from '../reconciler/follow/ownership';
-import { type CallCounts, mergeCalls } from '../reconciler/orchestration/calls';
-import { reconcileTriggers } from '../reconciler/orchestration/plan';
-import type { CallContext, EntryRef, RegistryEntry } from '../reconciler/ports';
-import { Reconciler } from '../reconciler/reconcile';
-import { MetricName, SILENT_LOGGER } from '../reconciler/telemetry';
-import { hostOf, isIPv4 } from '../reconciler/url';
+import type { TargetConfig } from '../lib/config/config';
+import { NO_LAG_RETRY } from '../lib/config/defaults';
+import type { ShardMessage } from '../lib/delivery/messages';
+import type { AdoptedTarget } from '../lib/follow/follower';
+import { type OwnerRow, type OwnershipPort, ownerKey } from '../lib/follow/ownership';
+import { type CallCounts, mergeCalls } from '../lib/reconcile/calls';
+import { reconcileTriggers } from '../lib/reconcile/plan';
+import type { CallContext, EntryRef, RegistryEntry } from '../lib/reconcile/ports';
+import { Reconciler } from '../lib/reconcile/reconcile';
+import { MetricName, SILENT_LOGGER } from '../lib/telemetry/telemetry';
+import { hostOf, isIPv4 } from '../lib/url';
 import type { FanoutDeps } from './fanout';
 import { PageRegistry } from './page-registry';
+import { needsRecheckWork } from './recheck';
 
 export interface ShardResult {
   entries: number;

@@ -1,6 +1,6 @@
-import type { VerifyMessage } from '../reconciler/delivery/messages';
-import type { WriteVerification } from '../reconciler/ports';
-import { type LoggerLike, MetricName, type MetricsSink } from '../reconciler/telemetry';
+import type { VerifyMessage } from '../lib/delivery/messages';
+import type { WriteVerification } from '../lib/reconcile/ports';
+import { type LoggerLike, MetricName, type MetricsSink } from '../lib/telemetry/telemetry';
 
 /** What the check after the registry's background scan found, as logged and handed to the sink. */
 export interface VerificationRecord {

@@ -1,20 +1,20 @@
 import type { SQSBatchItemFailure, SQSBatchResponse } from 'aws-lambda';
-import type { ReconcilerConfig } from '../reconciler/config';
-import { DEFAULTS, realSleep } from '../reconciler/defaults';
-import { BatchingEcs } from '../reconciler/delivery/ecs-batcher';
-import { readTriggerMessage, type TriggerMessage } from '../reconciler/delivery/messages';
-import { DEFAULT_RECHECK } from '../reconciler/delivery/recheck';
-import { DELIVERY } from '../reconciler/delivery/settings';
-import { describeError } from '../reconciler/errors';
-import { parseEventText } from '../reconciler/event';
-import { NO_COUNT } from '../reconciler/ports';
-import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from '../reconciler/telemetry';
+import type { ReconcilerConfig } from '../lib/config/config';
+import { DEFAULTS, realSleep } from '../lib/config/defaults';
+import { parseEventText } from '../lib/delivery/event';
+import { readTriggerMessage, type TriggerMessage } from '../lib/delivery/messages';
+import { DELIVERY } from '../lib/delivery/settings';
+import { describeError } from '../lib/errors';
+import { NO_COUNT } from '../lib/reconcile/ports';
+import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from '../lib/telemetry/telemetry';
+import { BatchingEcs } from './ecs-batcher';
 import { Fanout, type FanoutDeps } from './fanout';
+import { DEFAULT_RECHECK } from './recheck';
 
 /**
  * The one place that assembles the fan-out: the Lambda passes the real adapters (handler.ts), the
  * simulation and the tests their own. What `options` leaves out gets the deployed settings
- * (functions/reconciler/delivery/settings.ts). The ECS port is wrapped so a shard's DescribeTasks
+ * (functions/lib/delivery/settings.ts). The ECS port is wrapped so a shard's DescribeTasks
  * calls share calls of up to 100 ids (each entry in flight holds a seat: see the Reconciler).
  */
 export type FanoutOptions = Pick<

@@ -1,12 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createAwsAdapters } from './aws/clients';
-import { createFollowAwsIfBundled } from './aws/follow-bundled';
-import { workQueueFromEnv } from './aws/work-queue';
-import { loadConfigFromEnv } from './config';
-import { EmfMetrics } from './emf';
-import { createRegistryClient } from './registry/client';
-import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from './telemetry';
+import { createAwsAdapters } from '../lib/aws/clients';
+import { createFollowAwsIfBundled } from '../lib/aws/follow-bundled';
+import { loadConfigFromEnv } from '../lib/config/config';
+import { createRegistryClient } from '../lib/registry/client';
+import { EmfMetrics } from '../lib/telemetry/emf';
+import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../lib/telemetry/telemetry';
 import { createWorkerHandler } from './wiring';
+import { workQueueFromEnv } from './work-queue';
 
 /**
  * The deployed Lambda: batches of the FIFO work queue (one message group per entry); anything
@@ -32,7 +32,7 @@ const config = (() => {
 })();
 
 const registry = createRegistryClient(config.registry, { logger });
-// Follow mode: the ownership table and the adopter (functions/reconciler/follow), when bundled.
+// Follow mode: the ownership table and the adopter (functions/lib/follow), when bundled.
 const follow = createFollowAwsIfBundled(config);
 
 export const { handler } = createWorkerHandler({

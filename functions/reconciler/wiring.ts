@@ -1,9 +1,9 @@
-import { DEFAULTS } from './defaults';
-import { type BudgetRule, budgetRule } from './delivery/budget';
-import { DELIVERY } from './delivery/settings';
-import type { ReconcilerDeps } from './reconcile';
-import { maxBackoffMs } from './registry/http';
-import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from './telemetry';
+import { DEFAULTS } from '../lib/config/defaults';
+import { type BudgetRule, budgetRule } from '../lib/delivery/budget';
+import { DELIVERY } from '../lib/delivery/settings';
+import type { ReconcilerDeps } from '../lib/reconcile/reconcile';
+import { maxBackoffMs } from '../lib/registry/http';
+import { type LoggerLike, type MetricsSink, NO_METRICS, SILENT_LOGGER } from '../lib/telemetry/telemetry';
 import {
   type HandlerDeps,
   type InvocationContext,

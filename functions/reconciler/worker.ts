@@ -1,20 +1,20 @@
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { TargetConfig } from './config';
-import { isOurCluster, isRegistryEvent, screen } from './core/screen';
-import { isStopping } from './core/task';
-import type { TargetMatch } from './core/types';
-import { type BudgetRule, canStartEntry } from './delivery/budget';
-import { byGroup, groupBatchFailures } from './delivery/failures';
-import { entryGroupId } from './delivery/group';
-import { verifyBody, verifyDelaySeconds } from './delivery/messages';
-import { type RetryCause, retryVisibilitySeconds } from './delivery/retry';
-import { describeError, EntryNotFoundError } from './errors';
-import { type Intake, parseEventText } from './event';
-import type { AdoptedTarget } from './follow/follower';
-import { NO_COUNT } from './ports';
-import { type Plan, Reconciler, type ReconcilerDeps, type Trigger } from './reconcile';
-import type { DecisionRecord } from './record';
-import { MetricName, SILENT_LOGGER } from './telemetry';
+import type { TargetConfig } from '../lib/config/config';
+import { isOurCluster, isRegistryEvent, screen } from '../lib/core/screen';
+import { isStopping } from '../lib/core/task';
+import type { TargetMatch } from '../lib/core/types';
+import { type BudgetRule, canStartEntry } from '../lib/delivery/budget';
+import { type Intake, parseEventText } from '../lib/delivery/event';
+import { entryGroupId } from '../lib/delivery/group';
+import { verifyBody, verifyDelaySeconds } from '../lib/delivery/messages';
+import { describeError, EntryNotFoundError } from '../lib/errors';
+import type { AdoptedTarget } from '../lib/follow/follower';
+import { NO_COUNT } from '../lib/reconcile/ports';
+import { type Plan, Reconciler, type ReconcilerDeps, type Trigger } from '../lib/reconcile/reconcile';
+import type { DecisionRecord } from '../lib/telemetry/record';
+import { MetricName, SILENT_LOGGER } from '../lib/telemetry/telemetry';
+import { byGroup, groupBatchFailures } from './failures';
+import { type RetryCause, retryVisibilitySeconds } from './retry';
 
 /** One received work message, as the queue path needs it. */
 export interface WorkRecord {
@@ -27,7 +27,7 @@ export interface WorkRecord {
   intake: Intake;
 }
 
-/** The SQS calls of the queue path (functions/reconciler/aws/sqs.ts, or the simulation's queues). */
+/** The SQS calls of the queue path (functions/lib/aws/sqs.ts, or the simulation's queues). */
 export interface WorkQueuePort {
   /** ChangeMessageVisibility on one handed-back message: only its own group waits. */
   changeVisibility(message: WorkRecord, seconds: number): Promise<void>;

@@ -6,7 +6,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE, MetricName } from '../../functions/reconciler/telemetry';
+import { METRICS_NAMESPACE, MetricName } from '../../functions/lib/telemetry/telemetry';
 import type { ReconcilerQueues } from '../delivery';
 import type { ReconcilerAlarms } from './alarms';
 import type { ReconcilerMetrics } from './metrics';

@@ -7,7 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
+import { METRICS_NAMESPACE } from '../../functions/lib/telemetry/telemetry';
 
 /** The period of every metric unless an alarm needs another. */
 export const DEFAULT_PERIOD = Duration.minutes(5);

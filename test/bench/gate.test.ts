@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { measureCalls, tallyCalls } from '../../tools/bench/calls';
 import { followCost, TARGETS, verdicts } from '../../tools/bench/gate';
 import { median } from '../../tools/bench/stats';

@@ -1,13 +1,8 @@
 import fc from 'fast-check';
-import {
-  type DecisionInput,
-  decide,
-  liveness,
-  untrustedInstances,
-} from '../../functions/reconciler/core/decide';
-import { isPrivateIPv4, ownership } from '../../functions/reconciler/core/ownership';
-import { REASONS } from '../../functions/reconciler/core/reasons';
-import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
+import { type DecisionInput, decide, liveness, untrustedInstances } from '../../functions/lib/core/decide';
+import { isPrivateIPv4, ownership } from '../../functions/lib/core/ownership';
+import { REASONS } from '../../functions/lib/core/reasons';
+import type { CloudMapHealth, CloudMapInstance, TaskState } from '../../functions/lib/core/types';
 
 /**
  * The decision table. Each row is plain data in, one decision out: the action, the reason code,

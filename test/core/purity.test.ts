@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * I/O, no clock. Everything it needs arrives as plain data, so it can be read and tested alone.
  */
 
-const CORE = resolve(__dirname, '..', '..', 'functions', 'reconciler', 'core');
+const CORE = resolve(__dirname, '..', '..', 'functions', 'lib', 'core');
 const FILES = readdirSync(CORE)
   .filter((f) => f.endsWith('.ts'))
   .map((f) => join(CORE, f));
@@ -23,7 +23,7 @@ function specifiers(source: string): string[] {
   return found;
 }
 
-describe('functions/reconciler/core', () => {
+describe('functions/lib/core', () => {
   it('has modules to check', () => {
     // Assert
     expect(FILES.map((f) => relative(CORE, f))).toEqual(expect.arrayContaining(['decide.ts', 'url.ts']));

@@ -1,7 +1,7 @@
 /** Event screening's explanations: they must say what the operator needs to tell cases apart. */
-import { type ScreenScope, screen } from '../../functions/reconciler/core/screen';
-import type { TaskEvent } from '../../functions/reconciler/core/types';
-import { parseEvent } from '../../functions/reconciler/event';
+import { type ScreenScope, screen } from '../../functions/lib/core/screen';
+import type { TaskEvent } from '../../functions/lib/core/types';
+import { parseEvent } from '../../functions/lib/delivery/event';
 
 const OURS = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
 const SCOPE_BY_ARN: ScreenScope = { cluster: OURS, clusterName: 'mcp-gateway-ecs-cluster' };

@@ -1,7 +1,7 @@
-import type { Decision } from '../../functions/reconciler/core/decide';
-import { needsSecondLook, withSecondLook } from '../../functions/reconciler/core/resync';
-import { taskArnMismatch } from '../../functions/reconciler/core/task';
-import type { TaskState } from '../../functions/reconciler/core/types';
+import type { Decision } from '../../functions/lib/core/decide';
+import { needsSecondLook, withSecondLook } from '../../functions/lib/core/resync';
+import { taskArnMismatch } from '../../functions/lib/core/task';
+import type { TaskState } from '../../functions/lib/core/types';
 
 const A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';

@@ -3,15 +3,8 @@
  * port only when asked) and leave every other character as written.
  */
 import fc from 'fast-check';
-import {
-  hostOf,
-  isHostForm,
-  isIPv4,
-  normalizeHost,
-  splitUrl,
-  swapHost,
-} from '../../functions/reconciler/core/url';
-import { rewriteEndpoint } from '../../functions/reconciler/registry/rewrite';
+import { hostOf, isHostForm, isIPv4, normalizeHost, splitUrl, swapHost } from '../../functions/lib/core/url';
+import { rewriteEndpoint } from '../../functions/lib/registry/rewrite';
 
 describe('swapHost', () => {
   test.each([

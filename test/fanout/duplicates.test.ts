@@ -1,10 +1,10 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
-import { taskEvent } from '../../tools/world/events';
-import { MemoryRegistry, World } from '../../tools/world/world';
 import { CLUSTER_ARN, NAMESPACE, REFS, SERVICES, TASKS, testConfig } from '../reconciler/helpers';
 
 /**

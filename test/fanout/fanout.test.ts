@@ -5,15 +5,15 @@ import type { ShardFigures } from '../../functions/fanout/fanout';
 import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
-import { SqsAdapter } from '../../functions/reconciler/aws/sqs';
-import { readTriggerMessage, shardBody, verifyBody } from '../../functions/reconciler/delivery/messages';
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
-import { parseEvent } from '../../functions/reconciler/event';
-import type { Ignored } from '../../functions/reconciler/orchestration/plan';
-import type { RegistryEntry, WriteVerification } from '../../functions/reconciler/ports';
-import { MetricName } from '../../functions/reconciler/telemetry';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
-import { MemoryRegistry, World } from '../../tools/world/world';
+import { SqsAdapter } from '../../functions/lib/aws/sqs';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { readTriggerMessage, shardBody, verifyBody } from '../../functions/lib/delivery/messages';
+import { DELIVERY } from '../../functions/lib/delivery/settings';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import type { Ignored } from '../../functions/lib/reconcile/plan';
+import type { RegistryEntry, WriteVerification } from '../../functions/lib/reconcile/ports';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import {
   CLUSTER_ARN,
   DISCOVERED_TARGET,

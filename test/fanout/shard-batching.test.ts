@@ -1,7 +1,7 @@
 import { createFanout } from '../../functions/fanout/wiring';
-import type { EcsPort, RegistryEntry } from '../../functions/reconciler/ports';
-import { NO_COUNT } from '../../functions/reconciler/ports';
-import { MemoryRegistry, World } from '../../tools/world/world';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import type { EcsPort, RegistryEntry } from '../../functions/lib/reconcile/ports';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
 import { CLUSTER_ARN, NAMESPACE, type TargetInput, testConfig } from '../reconciler/helpers';
 
 /**

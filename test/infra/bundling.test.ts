@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
-import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
-import { NO_COUNT } from '../../functions/reconciler/ports';
+import { createAwsAdapters } from '../../functions/lib/aws/clients';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
 import {
   CDK_BUNDLING,
   FOLLOW_BUNDLED_EXPRESSION,
@@ -34,7 +34,7 @@ const CHAIN_MODULES =
 
 /** A string only the DynamoDB client carries: its JSON protocol's target prefix. */
 const DYNAMODB_MARK = 'DynamoDB_20120810';
-/** Part of the refusal of a bundle built without follow mode (functions/reconciler/aws/follow-bundled.ts). */
+/** Part of the refusal of a bundle built without follow mode (functions/lib/aws/follow-bundled.ts). */
 const NO_FOLLOW_MESSAGE = 'bundled without follow mode';
 
 /** Which `node_modules/<package>` directories each bundled package came from. */
@@ -64,7 +64,7 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
     const inputs = Object.keys(lambda.metafile.inputs);
     expect(inputs.filter((p) => CHAIN_MODULES.test(p))).toEqual([]);
     expect(inputs.filter((p) => /\bsso\b|sso-oidc/i.test(p))).toEqual([]);
-    expect(inputs).toContain('functions/reconciler/aws/env-credentials.ts');
+    expect(inputs).toContain('functions/lib/aws/env-credentials.ts');
     // The SDK clients are really in it (the check above is not vacuous).
     expect(inputs.some((p) => p.includes('node_modules/@aws-sdk/client-ecs/'))).toBe(true);
   });
@@ -154,9 +154,9 @@ describe('follow mode in the bundle (followDefine)', () => {
 
   it('names the expression the function tests', () => {
     expect(followDefine(false)).toEqual({ [FOLLOW_BUNDLED_EXPRESSION]: '"false"' });
-    expect(
-      readFileSync(join(__dirname, '../../functions/reconciler/aws/follow-bundled.ts'), 'utf8'),
-    ).toContain(`${FOLLOW_BUNDLED_EXPRESSION} === 'false'`);
+    expect(readFileSync(join(__dirname, '../../functions/lib/aws/follow-bundled.ts'), 'utf8')).toContain(
+      `${FOLLOW_BUNDLED_EXPRESSION} === 'false'`,
+    );
   });
 
   it.each(['reconciler', 'fanout'])(
@@ -165,18 +165,18 @@ describe('follow mode in the bundle (followDefine)', () => {
       const off = built[`${name}-off`];
       const on = built[`${name}-on`];
       expect(dynamodb(off)).toEqual([]);
-      expect(inputs(off)).not.toContain('functions/reconciler/aws/ownership-table.ts');
-      expect(inputs(off)).not.toContain('functions/reconciler/aws/follow.ts');
+      expect(inputs(off)).not.toContain('functions/lib/aws/ownership-table.ts');
+      expect(inputs(off)).not.toContain('functions/lib/aws/follow.ts');
       // With it on they are in (the check above is not vacuous), and they are what the difference is.
       expect(dynamodb(on).length).toBeGreaterThan(0);
-      expect(inputs(on)).toContain('functions/reconciler/aws/ownership-table.ts');
+      expect(inputs(on)).toContain('functions/lib/aws/ownership-table.ts');
       expect((on?.bytes ?? 0) - (off?.bytes ?? 0)).toBeGreaterThan(30_000);
     },
   );
 
   it('leaves the ownership gate out of the reconciler with follow mode off (no entry is adopted there)', () => {
-    expect(inputs(built['reconciler-off'])).not.toContain('functions/reconciler/follow/gate.ts');
-    expect(inputs(built['reconciler-on'])).toContain('functions/reconciler/follow/gate.ts');
+    expect(inputs(built['reconciler-off'])).not.toContain('functions/lib/follow/gate.ts');
+    expect(inputs(built['reconciler-on'])).toContain('functions/lib/follow/gate.ts');
   });
 
   /** Loads a bundle in a fresh Node process, as the Lambda's init does (the bench's environment). */

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
+import { CONFIG_ENV, parseConfig } from '../../functions/lib/config/config';
 import { buildApp } from '../../infra/app';
 import { cdkJsonContext, environmentOf, REPO_ROOT } from './helpers';
 

@@ -1,7 +1,7 @@
 /** infra/delivery.ts in the synthesized construct: the rules, the queues and the event source. */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import { DELIVERY } from '../../functions/lib/delivery/settings';
 import { TASK_STATUSES } from '../../infra/delivery';
 import { clusterArnJoin, NETWORK, synthReconciler } from './helpers';
 

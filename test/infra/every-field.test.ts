@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as v from 'valibot';
-import { CONFIG_ENTRIES, CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
+import { CONFIG_ENTRIES, CONFIG_ENV, parseConfig } from '../../functions/lib/config/config';
 import { buildApp } from '../../infra/app';
 import { fieldRows } from '../../infra/config-docs';
 import { DEPLOYMENT_ENTRIES, PARAMS_ENTRIES } from '../../infra/settings';

@@ -3,7 +3,7 @@ import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, MetricName } from '../../functions/reconciler/telemetry';
+import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE, MetricName } from '../../functions/lib/telemetry/telemetry';
 import { RegistryReconciler } from '../../infra/registry-reconciler';
 import { minimalProps, NETWORK, newApp, synthReconciler } from './helpers';
 

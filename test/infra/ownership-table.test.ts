@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig } from '../../functions/reconciler/config';
+import { parseConfig } from '../../functions/lib/config/config';
 import { actionsOf, iamStatements, NETWORK, roleStatements, synthReconciler } from './helpers';
 
 describe('Construct: RegistryReconciler — follow mode and its ownership table', () => {

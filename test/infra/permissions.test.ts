@@ -1,7 +1,7 @@
 /** infra/permissions.ts in the synthesized construct: the two roles and what each may do. */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
-import { V1016_TARGETS } from '../../functions/reconciler/defaults';
+import { V1016_TARGETS } from '../../functions/lib/config/defaults';
 import { secretResource } from '../../infra/permissions';
 import {
   actionsOf,

@@ -4,10 +4,10 @@
  */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Match } from 'aws-cdk-lib/assertions';
-import { CONFIG_ENV, parseConfig } from '../../functions/reconciler/config';
-import { STATIC_TOKEN_ENV, V1016_TARGETS } from '../../functions/reconciler/defaults';
-import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/reconciler/delivery/settings';
-import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/reconciler/telemetry';
+import { CONFIG_ENV, parseConfig } from '../../functions/lib/config/config';
+import { STATIC_TOKEN_ENV, V1016_TARGETS } from '../../functions/lib/config/defaults';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/lib/delivery/settings';
+import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from '../../functions/lib/telemetry/telemetry';
 import {
   actionsOf,
   environmentOf,

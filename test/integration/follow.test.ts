@@ -4,15 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import {
-  OWNERSHIP_INDEX,
-  OWNERSHIP_INDEX_KEY,
-  OWNERSHIP_KEY,
-} from '../../functions/reconciler/aws/ownership-table';
-import { parseConfig } from '../../functions/reconciler/config';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import { OWNERSHIP_INDEX, OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../../functions/lib/aws/ownership-table';
+import { parseConfig } from '../../functions/lib/config/config';
+import { scheduledEvent } from '../../functions/lib/inmemory/events';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import type { LocalRegistry } from '../../tools/local-registry';
-import { scheduledEvent } from '../../tools/world/events';
 import { describeWithMoto, findFreePort } from '../support/moto';
 import { buildWorld, ROOT, type Task, type World } from './world';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { bundle, LAMBDA_ENTRY } from '../../tools/build';
 import { GENERATIONS, type LocalRegistry } from '../../tools/local-registry';
 import { describeWithMoto } from '../support/moto';

@@ -20,12 +20,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { registryStartRechecks } from '../../functions/reconciler/delivery/recheck';
-import {
-  DELIVERY,
-  TRIGGER_QUEUE_URL_ENV,
-  WORK_QUEUE_URL_ENV,
-} from '../../functions/reconciler/delivery/settings';
+import { registryStartRechecks } from '../../functions/fanout/recheck';
+import { DELIVERY, TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/lib/delivery/settings';
 import { bundle } from '../../tools/build';
 import { resolvePseudo, synthReconciler } from '../infra/helpers';
 import { describeWithMoto, MOTO_ACCOUNT, MOTO_REGION } from '../support/moto';

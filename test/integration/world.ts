@@ -22,8 +22,9 @@ import {
   RegisterInstanceCommand,
   ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
-import { parseConfig } from '../../functions/reconciler/config';
-import { V1016_TARGETS } from '../../functions/reconciler/defaults';
+import { parseConfig } from '../../functions/lib/config/config';
+import { V1016_TARGETS } from '../../functions/lib/config/defaults';
+import { taskEvent } from '../../functions/lib/inmemory/events';
 import {
   type Generation,
   isDocumentDbGeneration,
@@ -32,7 +33,6 @@ import {
 } from '../../tools/local-registry';
 import { loadWorld } from '../../tools/replay/environment';
 import { defaultSubnet, ecsInstanceAttributes } from '../../tools/try/moto-world';
-import { taskEvent } from '../../tools/world/events';
 import { MOTO_ACCOUNT, MOTO_REGION, type MotoFixture, motoEnvironment } from '../support/moto';
 
 export const ROOT = join(__dirname, '..', '..');

@@ -10,11 +10,11 @@ import {
   ServiceNotFound,
 } from '@aws-sdk/client-servicediscovery';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
-import { CloudMapAdapter } from '../../functions/reconciler/aws/cloudmap';
-import { EcsAdapter, EcsFailureError } from '../../functions/reconciler/aws/ecs';
-import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
-import { CountingContext } from '../../functions/reconciler/orchestration/calls';
+import { createAwsAdapters } from '../../functions/lib/aws/clients';
+import { CloudMapAdapter } from '../../functions/lib/aws/cloudmap';
+import { EcsAdapter, EcsFailureError } from '../../functions/lib/aws/ecs';
+import { isRetryable, PermanentError } from '../../functions/lib/errors';
+import { CountingContext } from '../../functions/lib/reconcile/calls';
 
 const CLOUDMAP_FIXTURES = join(__dirname, '..', 'fixtures', 'cloudmap');
 const CLUSTER = 'mcp-gateway-ecs-cluster';

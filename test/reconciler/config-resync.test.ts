@@ -4,10 +4,10 @@
  * field: test/infra/every-field.test.ts), so a longer period lets a resync spread wider.
  */
 import { createFanout } from '../../functions/fanout/wiring';
-import { parseConfig } from '../../functions/reconciler/config';
-import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
-import { scheduledEvent } from '../../tools/world/events';
-import { World } from '../../tools/world/world';
+import { parseConfig } from '../../functions/lib/config/config';
+import { readTriggerMessage } from '../../functions/lib/delivery/messages';
+import { scheduledEvent } from '../../functions/lib/inmemory/events';
+import { World } from '../../functions/lib/inmemory/world';
 import { CLUSTER_ARN, NAMESPACE, SERVICES } from './helpers';
 
 /** The delays of the shards one scheduled resync is turned into. */

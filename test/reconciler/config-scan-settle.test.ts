@@ -1,5 +1,5 @@
-import { parseConfig } from '../../functions/reconciler/config';
-import { ConfigError } from '../../functions/reconciler/errors';
+import { parseConfig } from '../../functions/lib/config/config';
+import { ConfigError } from '../../functions/lib/errors';
 
 function withSettle(value?: unknown): Record<string, unknown> {
   return {

@@ -7,8 +7,8 @@ import {
   loadConfigFile,
   loadConfigFromEnv,
   parseConfig,
-} from '../../functions/reconciler/config';
-import { ConfigError } from '../../functions/reconciler/errors';
+} from '../../functions/lib/config/config';
+import { ConfigError } from '../../functions/lib/errors';
 
 /** The complete configuration example for the v1.0.16 stack (README, "Configuration"). */
 const CONFIG_MD_EXAMPLE = `{

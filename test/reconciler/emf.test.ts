@@ -3,8 +3,8 @@
  * given the same calls must write the same documents, Timestamp aside.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { EmfMetrics } from '../../functions/reconciler/emf';
-import type { MetricNameValue } from '../../functions/reconciler/telemetry';
+import { EmfMetrics } from '../../functions/lib/telemetry/emf';
+import type { MetricNameValue } from '../../functions/lib/telemetry/telemetry';
 
 type Call = ['count' | 'ms', string, number];
 

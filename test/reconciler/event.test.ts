@@ -7,8 +7,8 @@ import {
   parseEvent,
   parseEventText,
   type TaskEvent,
-} from '../../functions/reconciler/event';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
+} from '../../functions/lib/delivery/event';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'ecs-events');
 
@@ -272,7 +272,7 @@ describe('Function: parseEvent', () => {
       expect(intake).toEqual({ kind: 'schedule', eventId: 'sched-1', time: '2026-01-01T00:05:00Z' });
     });
 
-    it('builds events (tools/world/events) that parse back to what was asked', () => {
+    it('builds events (functions/lib/inmemory/events) that parse back to what was asked', () => {
       // Prepare
       const built = taskEvent({
         clusterArn: 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster',

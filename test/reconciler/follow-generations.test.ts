@@ -1,13 +1,13 @@
 import { scheduledEventBody } from '../../functions/fanout/bodies';
-import { parseConfig } from '../../functions/reconciler/config';
-import { Follower } from '../../functions/reconciler/follow/follower';
-import { MemoryOwnership } from '../../functions/reconciler/follow/ownership';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { NO_METRICS } from '../../functions/reconciler/telemetry';
+import { parseConfig } from '../../functions/lib/config/config';
+import { Follower } from '../../functions/lib/follow/follower';
+import { MemoryOwnership } from '../../functions/lib/follow/ownership';
+import { worldFollowSource } from '../../functions/lib/inmemory/follow';
+import { World } from '../../functions/lib/inmemory/world';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { NO_METRICS } from '../../functions/lib/telemetry/telemetry';
 import { GENERATIONS, type LocalRegistry } from '../../tools/local-registry';
 import { DeployedPath } from '../../tools/replay/deployed';
-import { worldFollowSource } from '../../tools/world/follow';
-import { World } from '../../tools/world/world';
 import { clientFor, FIXTURES, startFixtureRegistry } from '../registry/helpers';
 import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, RecordingLogger, SERVICES, TASKS } from './helpers';
 

@@ -1,13 +1,13 @@
 import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
-import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
-import { Follower, type FollowWorldPort } from '../../functions/reconciler/follow/follower';
-import { MemoryOwnership } from '../../functions/reconciler/follow/ownership';
-import type { EntryRef } from '../../functions/reconciler/ports';
+import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
+import { Follower, type FollowWorldPort } from '../../functions/lib/follow/follower';
+import { MemoryOwnership } from '../../functions/lib/follow/ownership';
+import { scheduledEvent } from '../../functions/lib/inmemory/events';
+import { memoryPages, worldFollowSource } from '../../functions/lib/inmemory/follow';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
-import { scheduledEvent } from '../../tools/world/events';
-import { memoryPages, worldFollowSource } from '../../tools/world/follow';
-import { MemoryRegistry, World } from '../../tools/world/world';
 import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, TOKEN_ENV } from './helpers';
 
 /**

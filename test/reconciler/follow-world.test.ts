@@ -12,16 +12,12 @@ import {
   ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CloudMapAdapter } from '../../functions/reconciler/aws/cloudmap';
-import { DESCRIBE_SERVICES_MAX, EcsAdapter, EcsFailureError } from '../../functions/reconciler/aws/ecs';
-import {
-  FollowWorldAdapter,
-  publisherOf,
-  readEcsServices,
-} from '../../functions/reconciler/aws/follow-world';
-import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
-import { matchEntry } from '../../functions/reconciler/follow/match';
-import { CountingContext } from '../../functions/reconciler/orchestration/calls';
+import { CloudMapAdapter } from '../../functions/lib/aws/cloudmap';
+import { DESCRIBE_SERVICES_MAX, EcsAdapter, EcsFailureError } from '../../functions/lib/aws/ecs';
+import { FollowWorldAdapter, publisherOf, readEcsServices } from '../../functions/lib/aws/follow-world';
+import { isRetryable, PermanentError } from '../../functions/lib/errors';
+import { matchEntry } from '../../functions/lib/follow/match';
+import { CountingContext } from '../../functions/lib/reconcile/calls';
 
 /**
  * Follow mode's world of one name (aws/follow-world.ts): DiscoverInstances of the name, then

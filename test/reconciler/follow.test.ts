@@ -1,21 +1,21 @@
 import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
-import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
-import { NO_LAG_RETRY } from '../../functions/reconciler/defaults';
-import { parseEvent } from '../../functions/reconciler/event';
-import { Follower } from '../../functions/reconciler/follow/follower';
-import { MemoryOwnership, type OwnerRow } from '../../functions/reconciler/follow/ownership';
-import { ownershipVerdict } from '../../functions/reconciler/follow/verdict';
-import { reconcileTriggers } from '../../functions/reconciler/orchestration/plan';
-import type { EntryRef } from '../../functions/reconciler/ports';
-import { Reconciler } from '../../functions/reconciler/reconcile';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { MetricName } from '../../functions/reconciler/telemetry';
+import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
+import { NO_LAG_RETRY } from '../../functions/lib/config/defaults';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { Follower } from '../../functions/lib/follow/follower';
+import { MemoryOwnership, type OwnerRow } from '../../functions/lib/follow/ownership';
+import { ownershipVerdict } from '../../functions/lib/follow/verdict';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import { memoryPages, worldFollowSource } from '../../functions/lib/inmemory/follow';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import { reconcileTriggers } from '../../functions/lib/reconcile/plan';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
+import { Reconciler } from '../../functions/lib/reconcile/reconcile';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
 import { planTable } from '../../tools/plan/table';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
-import { memoryPages, worldFollowSource } from '../../tools/world/follow';
-import { MemoryRegistry, World } from '../../tools/world/world';
 import {
   CLUSTER_ARN,
   CLUSTER_NAME,

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { screen } from '../../functions/reconciler/core/screen';
-import { hostOf, swapHost } from '../../functions/reconciler/core/url';
-import { isRunning, isStopping, parseEvent, parseEventText } from '../../functions/reconciler/event';
-import { MetricName } from '../../functions/reconciler/telemetry';
-import { taskEvent } from '../../tools/world/events';
+import { screen } from '../../functions/lib/core/screen';
+import { hostOf, swapHost } from '../../functions/lib/core/url';
+import { isRunning, isStopping, parseEvent, parseEventText } from '../../functions/lib/delivery/event';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import {
   CLUSTER_ARN,
   CLUSTER_NAME,

@@ -1,7 +1,7 @@
-import { parseEvent } from '../../functions/reconciler/event';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { MetricName } from '../../functions/reconciler/telemetry';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import {
   CLUSTER_ARN,
   DEFAULT_TARGETS,

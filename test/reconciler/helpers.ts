@@ -1,12 +1,12 @@
-import { parseConfig, type ReconcilerConfig, type TargetInput } from '../../functions/reconciler/config';
-import { V1016_TARGETS } from '../../functions/reconciler/defaults';
-import type { Ignored } from '../../functions/reconciler/orchestration/plan';
-import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { verificationOf } from '../../functions/reconciler/registry/client';
-import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/reconciler/telemetry';
+import { parseConfig, type ReconcilerConfig, type TargetInput } from '../../functions/lib/config/config';
+import { V1016_TARGETS } from '../../functions/lib/config/defaults';
+import { MemoryRegistry, World, type WorldService } from '../../functions/lib/inmemory/world';
+import type { Ignored } from '../../functions/lib/reconcile/plan';
+import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/lib/reconcile/ports';
+import { verificationOf } from '../../functions/lib/registry/client';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import { DeployedPath } from '../../tools/replay/deployed';
-import { MemoryRegistry, World, type WorldService } from '../../tools/world/world';
 
 /**
  * Shared fakes for the core tests: a v1.0.16-shaped world (in-memory Cloud Map + ECS on a virtual

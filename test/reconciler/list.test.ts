@@ -1,7 +1,7 @@
-import type { ApiName, CallContext } from '../../functions/reconciler/ports';
-import { StaticTokenProvider } from '../../functions/reconciler/registry/auth';
-import { RegistryHttp } from '../../functions/reconciler/registry/http';
-import { listPaths, RegistryPageReader } from '../../functions/reconciler/registry/list';
+import type { ApiName, CallContext } from '../../functions/lib/reconcile/ports';
+import { StaticTokenProvider } from '../../functions/lib/registry/auth';
+import { RegistryHttp } from '../../functions/lib/registry/http';
+import { listPaths, RegistryPageReader } from '../../functions/lib/registry/list';
 import { GENERATIONS, type LocalRegistry, startLocalRegistry } from '../../tools/local-registry';
 
 /** The fan-out's paged list read, over real HTTP against the local registry in both generations. */

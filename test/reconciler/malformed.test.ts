@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_EVENT_BYTES } from '../../functions/reconciler/event';
-import type { IgnoreReason } from '../../functions/reconciler/reconcile';
-import { MetricName } from '../../functions/reconciler/telemetry';
-import { taskEvent } from '../../tools/world/events';
+import { MAX_EVENT_BYTES } from '../../functions/lib/delivery/event';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import type { IgnoreReason } from '../../functions/lib/reconcile/reconcile';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import { CLUSTER_ARN, type Harness, harness, type Outcome, REFS, sqsBatch, TASKS } from './helpers';
 
 /**

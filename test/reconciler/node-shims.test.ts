@@ -1,12 +1,12 @@
 /**
- * functions/reconciler/node/: each shim the Lambda bundle uses instead of an ES module import of a
+ * functions/lib/node/: each shim the Lambda bundle uses instead of an ES module import of a
  * built-in (NODE_SHIMS in infra/bundling.ts) hands out the built-in's own objects.
  */
 import { NODE_SHIMS } from '../../infra/bundling';
 
 describe.each(NODE_SHIMS)('node:%s shim', (name) => {
   test('its default export is the CommonJS module, and every named export is that module’s own', async () => {
-    const shim = (await import(`../../functions/reconciler/node/${name.replace('/', '-')}`)) as Record<
+    const shim = (await import(`../../functions/lib/node/${name.replace('/', '-')}`)) as Record<
       string,
       unknown
     >;

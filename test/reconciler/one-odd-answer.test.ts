@@ -1,9 +1,9 @@
-import type { CallContext, EcsPort, TaskState } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { MetricName } from '../../functions/reconciler/telemetry';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import type { World } from '../../functions/lib/inmemory/world';
+import type { CallContext, EcsPort, TaskState } from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
-import type { World } from '../../tools/world/world';
 import { CLUSTER_ARN, type Harness, harness, REFS, TASKS } from './helpers';
 
 /**

@@ -7,9 +7,9 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { OwnershipTable } from '../../functions/reconciler/aws/ownership-table';
-import { isRetryable } from '../../functions/reconciler/errors';
-import { OwnershipTableError } from '../../functions/reconciler/follow/ownership';
+import { OwnershipTable } from '../../functions/lib/aws/ownership-table';
+import { isRetryable } from '../../functions/lib/errors';
+import { OwnershipTableError } from '../../functions/lib/follow/ownership';
 
 /** The DynamoDB adapter at its SDK boundary: what it asks, and how it reads DynamoDB's answers. */
 

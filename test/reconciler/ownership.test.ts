@@ -1,7 +1,7 @@
-import type { EntryRef } from '../../functions/reconciler/ports';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
 import { type DiscoverWorld, type MatchStatus, matchEntries } from '../../tools/discover/match';
 import type { ListedEntry } from '../../tools/discover/registry-list';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
 import { CLUSTER_ARN, type Harness, harness, NAMESPACE, SERVICES, TASKS, testConfig } from './helpers';
 
 /**

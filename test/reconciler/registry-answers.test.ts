@@ -4,18 +4,18 @@
  * registry's scan holds disabled. The client's side of each (over HTTP, both generations) is in
  * test/registry; here the registry port is the in-memory one with the answer put in front of it.
  */
-import { PolicyDeniedError } from '../../functions/reconciler/errors';
+import { PolicyDeniedError } from '../../functions/lib/errors';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import type { MemoryRegistry } from '../../functions/lib/inmemory/world';
 import type {
   CallContext,
   RegistryEntry,
   RegistryPort,
   WriteOptions,
   WriteResult,
-} from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { MetricName } from '../../functions/reconciler/telemetry';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
-import type { MemoryRegistry } from '../../tools/world/world';
+} from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import { CLUSTER_ARN, harness, REFS, TASKS } from './helpers';
 
 /** The in-memory registry, with the given methods answered differently for one entry only. */

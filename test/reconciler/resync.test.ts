@@ -1,6 +1,6 @@
-import { parseConfig } from '../../functions/reconciler/config';
-import { parseEvent } from '../../functions/reconciler/event';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
+import { parseConfig } from '../../functions/lib/config/config';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
 import {
   CLUSTER_ARN,
   CLUSTER_NAME,

@@ -4,10 +4,10 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { secretsManagerSource } from '../../functions/reconciler/registry/auth';
-import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import { taskEvent } from '../../tools/world/events';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import { secretsManagerSource } from '../../functions/lib/registry/auth';
+import { createRegistryClient } from '../../functions/lib/registry/client';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { CLUSTER_ARN, harness, REFS, TASKS } from './helpers';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:111122223333:secret:mcp-gateway-m2m-AbCdEf';

@@ -1,6 +1,6 @@
-import { parseEvent } from '../../functions/reconciler/event';
-import { MetricName } from '../../functions/reconciler/telemetry';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import { MetricName } from '../../functions/lib/telemetry/telemetry';
 import {
   CLUSTER_ARN,
   DEFAULT_TARGETS,

@@ -1,10 +1,10 @@
 import type { SQSBatchResponse } from 'aws-lambda';
-import { entryGroupId } from '../../functions/reconciler/delivery/group';
-import type { EcsPort } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import { entryGroupId } from '../../functions/lib/delivery/group';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import type { EcsPort } from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { createWorkerHandler } from '../../functions/reconciler/wiring';
-import { taskEvent } from '../../tools/world/events';
-import { MemoryRegistry, World } from '../../tools/world/world';
 import { CLUSTER_ARN, NAMESPACE, type TargetInput, testConfig } from './helpers';
 
 /**

@@ -1,20 +1,20 @@
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SqsAdapter } from '../../functions/reconciler/aws/sqs';
-import { workQueueFromEnv } from '../../functions/reconciler/aws/work-queue';
-import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
-import { RetryableError } from '../../functions/reconciler/errors';
-import { parseEvent } from '../../functions/reconciler/event';
-import type { RegistryPort } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import { SqsAdapter } from '../../functions/lib/aws/sqs';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { readTriggerMessage } from '../../functions/lib/delivery/messages';
+import { RetryableError } from '../../functions/lib/errors';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
+import type { RegistryPort } from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import {
   createWorkerHandler,
   DIRECT_INVOCATION_REFUSED,
   deployedBudget,
 } from '../../functions/reconciler/wiring';
-import { taskEvent } from '../../tools/world/events';
-import { MemoryRegistry, World } from '../../tools/world/world';
+import { workQueueFromEnv } from '../../functions/reconciler/work-queue';
 import {
   CLUSTER_ARN,
   NAMESPACE,

@@ -5,8 +5,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isRetryable } from '../../functions/reconciler/errors';
-import { SecretReadError, secretsManagerSource } from '../../functions/reconciler/registry/auth';
+import { isRetryable } from '../../functions/lib/errors';
+import { SecretReadError, secretsManagerSource } from '../../functions/lib/registry/auth';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:mcp-gateway-m2m-AbCdEf';
 const sdk = mockClient(SecretsManagerClient);

@@ -7,15 +7,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isRetryable, PermanentError } from '../../functions/reconciler/errors';
+import { isRetryable, PermanentError } from '../../functions/lib/errors';
 import {
   KeycloakTokenProvider,
   type SecretGetter,
   StaticTokenProvider,
   secretsManagerSource,
-} from '../../functions/reconciler/registry/auth';
-import { createRegistryClient, type RegistryConfig } from '../../functions/reconciler/registry/client';
-import type { LoggerLike } from '../../functions/reconciler/telemetry';
+} from '../../functions/lib/registry/auth';
+import { createRegistryClient, type RegistryConfig } from '../../functions/lib/registry/client';
+import type { LoggerLike } from '../../functions/lib/telemetry/telemetry';
 import type { LocalRegistry } from '../../tools/local-registry';
 import {
   capturingLogger,

@@ -1,5 +1,5 @@
 /** The 1.2x compare-and-swap tag computed from `updated_at`, as the registry computes it. */
-import { epochMsOf, weakEtagOf } from '../../functions/reconciler/registry/servers';
+import { epochMsOf, weakEtagOf } from '../../functions/lib/registry/servers';
 
 describe('epochMsOf', () => {
   test.each([

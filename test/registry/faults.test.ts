@@ -2,10 +2,10 @@
  * Faults on the wire: 401 refresh, retries with backoff on 5xx / dropped connections / timeouts,
  * retry exhaustion, and 4xx that must not be retried. Retries use an injected instant sleep.
  */
-import { isRetryable, PermanentError, RetryableError } from '../../functions/reconciler/errors';
-import type { CallContext } from '../../functions/reconciler/ports';
-import type { TokenProvider } from '../../functions/reconciler/registry/auth';
-import { RegistryRejectedError, RegistryUnavailableError } from '../../functions/reconciler/registry/http';
+import { isRetryable, PermanentError, RetryableError } from '../../functions/lib/errors';
+import type { CallContext } from '../../functions/lib/reconcile/ports';
+import type { TokenProvider } from '../../functions/lib/registry/auth';
+import { RegistryRejectedError, RegistryUnavailableError } from '../../functions/lib/registry/http';
 import type { LocalRegistry } from '../../tools/local-registry';
 import { clientFor, countingContext, STATIC_TOKEN, startFixtureRegistry, thrownBy } from './helpers';
 

@@ -1,4 +1,4 @@
-import { swapHost } from '../../functions/reconciler/url';
+import { swapHost } from '../../functions/lib/url';
 import type { LocalRegistry, LocalRegistrySettings } from '../../tools/local-registry';
 import { clientFor, countingContext, FIXTURES, startFixtureRegistry } from './helpers';
 

@@ -3,16 +3,16 @@
  * write takes, what it keeps and resets, the compare-and-swap conflict, the URL policy, the auth
  * answers and the background scan seen by the later verification.
  */
-import { PolicyDeniedError, WriteConflictError } from '../../functions/reconciler/errors';
-import type { EntryRef, RegistryEntry } from '../../functions/reconciler/ports';
-import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/reconciler/registry/auth';
+import { PolicyDeniedError, WriteConflictError } from '../../functions/lib/errors';
+import type { EntryRef, RegistryEntry } from '../../functions/lib/reconcile/ports';
+import { KeycloakTokenProvider, StaticTokenProvider } from '../../functions/lib/registry/auth';
 import {
   RegistryAuthError,
   RegistryPermissionError,
   RegistryUnavailableError,
-} from '../../functions/reconciler/registry/http';
-import { changedFields } from '../../functions/reconciler/registry/rewrite';
-import { epochMsOf } from '../../functions/reconciler/registry/servers';
+} from '../../functions/lib/registry/http';
+import { changedFields } from '../../functions/lib/registry/rewrite';
+import { epochMsOf } from '../../functions/lib/registry/servers';
 import { type LocalRegistry, type LocalRegistryOptions, weakEtag } from '../../tools/local-registry';
 import {
   clientFor,

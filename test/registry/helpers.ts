@@ -3,10 +3,10 @@
  * client pointed at it, a counting call context, a capturing logger and an instant sleep.
  */
 import { resolve } from 'node:path';
-import type { ApiName, CallContext } from '../../functions/reconciler/ports';
-import { StaticTokenProvider } from '../../functions/reconciler/registry/auth';
-import { RegistryClient, type RegistryClientOptions } from '../../functions/reconciler/registry/client';
-import type { LoggerLike } from '../../functions/reconciler/telemetry';
+import type { ApiName, CallContext } from '../../functions/lib/reconcile/ports';
+import { StaticTokenProvider } from '../../functions/lib/registry/auth';
+import { RegistryClient, type RegistryClientOptions } from '../../functions/lib/registry/client';
+import type { LoggerLike } from '../../functions/lib/telemetry/telemetry';
 import {
   type LocalRegistry,
   type LocalRegistryOptions,

@@ -4,8 +4,8 @@
  * follows the new task IP on every route that writes it: PATCH (1.29, a path without trailing
  * slash), register-overwrite (1.29 `/currenttime/`, and v1.0.16).
  */
-import type { HostForms } from '../../functions/reconciler/core/url';
-import type { EntryRef } from '../../functions/reconciler/ports';
+import type { HostForms } from '../../functions/lib/core/url';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
 import type { Generation, LocalRegistry } from '../../tools/local-registry';
 import { clientFor, countingContext, fixtureServer, startFixtureRegistry } from './helpers';
 

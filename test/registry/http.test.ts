@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ResponseTooLargeError } from '../../functions/reconciler/errors';
-import { exchange } from '../../functions/reconciler/registry/http';
+import { ResponseTooLargeError } from '../../functions/lib/errors';
+import { exchange } from '../../functions/lib/registry/http';
 
 /** A loopback server whose answer each test sets; it counts the TCP connections it accepted. */
 async function server(handle: (path: string, res: ServerResponse, body: string) => void): Promise<{

@@ -2,7 +2,7 @@
  * Reading entries: the single-record route, the paged list and v1.0.16's unpaged list, exact path
  * matching, and missing entries, all over HTTP against the local registry.
  */
-import { EntryNotFoundError } from '../../functions/reconciler/errors';
+import { EntryNotFoundError } from '../../functions/lib/errors';
 import type { LocalRegistry } from '../../tools/local-registry';
 import {
   clientFor,

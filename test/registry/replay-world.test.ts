@@ -4,8 +4,8 @@
  * task subnets are allow-listed; without that, the writes are refused by the URL policy.
  */
 import { join, resolve } from 'node:path';
-import { loadConfigFile } from '../../functions/reconciler/config';
-import { NO_METRICS, SILENT_LOGGER } from '../../functions/reconciler/telemetry';
+import { loadConfigFile } from '../../functions/lib/config/config';
+import { NO_METRICS, SILENT_LOGGER } from '../../functions/lib/telemetry/telemetry';
 import { GENERATIONS } from '../../tools/local-registry';
 import { embeddedEnvironment, loadWorld } from '../../tools/replay/environment';
 import { localRegistryFactory, taskSubnets } from '../../tools/replay/local-registry';

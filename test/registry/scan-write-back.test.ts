@@ -5,7 +5,7 @@
  * it; on 1.32 with SECURITY_ALLOW_UNSAFE_SERVERS the server stays enabled and its blocked tools are
  * on the record. Whatever route the client takes (PATCH or register), the outcome must hold.
  */
-import type { EntryRef } from '../../functions/reconciler/ports';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
 import type { Generation, LocalRegistry, LocalRegistryOptions } from '../../tools/local-registry';
 import { clientFor, countingContext, fixtureServer, startFixtureRegistry } from './helpers';
 

@@ -3,8 +3,8 @@
  * the token endpoint is cut at the cap with a non-retryable error naming the path and the cap, and
  * the process does not buffer it.
  */
-import { ResponseTooLargeError } from '../../functions/reconciler/errors';
-import { KeycloakTokenProvider } from '../../functions/reconciler/registry/auth';
+import { ResponseTooLargeError } from '../../functions/lib/errors';
+import { KeycloakTokenProvider } from '../../functions/lib/registry/auth';
 import { type LocalRegistry, TOKEN_PATH } from '../../tools/local-registry';
 import { clientFor, countingContext, requestLines, startFixtureRegistry, thrownBy } from './helpers';
 

@@ -7,19 +7,19 @@
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { reportVerification } from '../../functions/fanout/verify';
-import { loadConfigFile } from '../../functions/reconciler/config';
-import { PolicyDeniedError } from '../../functions/reconciler/errors';
-import type { EntryRef } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import type { TokenProvider } from '../../functions/reconciler/registry/auth';
-import { RegistryUnavailableError } from '../../functions/reconciler/registry/http';
-import { changedFields, FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/reconciler/registry/rewrite';
+import { loadConfigFile } from '../../functions/lib/config/config';
+import { PolicyDeniedError } from '../../functions/lib/errors';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
+import type { TokenProvider } from '../../functions/lib/registry/auth';
+import { RegistryUnavailableError } from '../../functions/lib/registry/http';
+import { changedFields, FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/lib/registry/rewrite';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import {
   MetricName,
   type MetricNameValue,
   type MetricsSink,
   SILENT_LOGGER,
-} from '../../functions/reconciler/telemetry';
+} from '../../functions/lib/telemetry/telemetry';
 import type { Generation, LocalRegistry, LoggedRequest } from '../../tools/local-registry';
 import { embeddedEnvironment, loadWorld } from '../../tools/replay/environment';
 import { localRegistryFactory } from '../../tools/replay/local-registry';

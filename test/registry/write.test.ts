@@ -2,8 +2,8 @@
  * Rewriting addresses: what is sent, what is counted, the read-back, the security scan switching
  * a server off, and the opt-in re-enable.
  */
-import { EntryNotFoundError, PermanentError } from '../../functions/reconciler/errors';
-import { FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/reconciler/registry/rewrite';
+import { EntryNotFoundError, PermanentError } from '../../functions/lib/errors';
+import { FIELDS_HIDDEN_BY_V1_LIST } from '../../functions/lib/registry/rewrite';
 import type { LocalRegistry } from '../../tools/local-registry';
 import { clientFor, countingContext, requestLines, startFixtureRegistry, thrownBy } from './helpers';
 

@@ -1,10 +1,10 @@
-import { parseConfig } from '../../functions/reconciler/config';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import { parseConfig } from '../../functions/lib/config/config';
+import { taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, VirtualClock, World } from '../../functions/lib/inmemory/world';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { createDeployedPath } from '../../tools/sim/pipeline';
 import { Rng } from '../../tools/sim/rng';
 import { Scheduler } from '../../tools/sim/scheduler';
-import { taskEvent } from '../../tools/world/events';
-import { MemoryRegistry, VirtualClock, World } from '../../tools/world/world';
 
 /**
  * A design fix the simulation's figures called for, on the deployed path (fan-out → per-entry

@@ -1,5 +1,5 @@
-import type { OwnerRow, OwnershipPort } from '../../functions/reconciler/follow/ownership';
-import type { EntryRef } from '../../functions/reconciler/ports';
+import type { OwnerRow, OwnershipPort } from '../../functions/lib/follow/ownership';
+import type { EntryRef } from '../../functions/lib/reconcile/ports';
 import { bounds, SCENARIOS, type ScenarioSpec } from '../../tools/sim';
 import { itemBytes, tableCost } from '../../tools/sim/follow';
 import { runScenario, type ScenarioResult } from '../../tools/sim/run';

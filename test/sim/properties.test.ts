@@ -1,14 +1,14 @@
 import fc from 'fast-check';
-import { parseConfig } from '../../functions/reconciler/config';
-import { decide } from '../../functions/reconciler/core/decide';
-import type { CloudMapInstance, TaskState } from '../../functions/reconciler/core/types';
-import { hostOf } from '../../functions/reconciler/core/url';
+import { parseConfig } from '../../functions/lib/config/config';
+import { decide } from '../../functions/lib/core/decide';
+import type { CloudMapInstance, TaskState } from '../../functions/lib/core/types';
+import { hostOf } from '../../functions/lib/core/url';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, VirtualClock, World } from '../../functions/lib/inmemory/world';
 import { toTaskEvent } from '../../tools/sim/cluster';
 import { createDeployedPath } from '../../tools/sim/pipeline';
 import { Rng } from '../../tools/sim/rng';
 import { Scheduler } from '../../tools/sim/scheduler';
-import { scheduledEvent, taskEvent } from '../../tools/world/events';
-import { MemoryRegistry, VirtualClock, World } from '../../tools/world/world';
 
 /**
  * Property-based tests over random event orders and duplicates: whatever order, duplication and

@@ -3,7 +3,7 @@
  * with `security-pending` after the write's read-back, and may write an older address back. Every
  * disabled entry must be reported in a decision record, and every address put back repaired.
  */
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import type { ScanEvent, ScanModel } from '../../tools/sim/adapters';
 import { reportsDisabled, scanFigures } from '../../tools/sim/measures';
 import { runScenario } from '../../tools/sim/run';

@@ -18,10 +18,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseConfig } from '../../functions/reconciler/config';
+import { parseConfig } from '../../functions/lib/config/config';
+import { scheduledEvent } from '../../functions/lib/inmemory/events';
 import { loadParams } from '../../infra/params';
 import type { LocalRegistry } from '../../tools/local-registry';
-import { scheduledEvent } from '../../tools/world/events';
 import { describeWithMoto, fakeAwsEnvironment, motoEnvironment } from '../support/moto';
 import { partialConfig, ROOT, runCli, seedAccount, startRegistry, TOKEN, TOKEN_ENV } from './support/account';
 

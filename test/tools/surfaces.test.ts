@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scheduledEvent } from '../../functions/lib/inmemory/events';
 import type { LocalRegistry } from '../../tools/local-registry';
-import { scheduledEvent } from '../../tools/world/events';
 import { describeWithMoto, motoEnvironment } from '../support/moto';
 import {
   type Account,

@@ -10,7 +10,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseConfig } from '../../functions/reconciler/config';
+import { parseConfig } from '../../functions/lib/config/config';
 import { describeWithMoto, fakeAwsEnvironment, findFreePort } from '../support/moto';
 import { ROOT } from './support/account';
 

@@ -53,7 +53,7 @@ export interface Variant {
 export const VARIANTS: Variant[] = [
   {
     name: 'no-node-shims',
-    without: 'functions/reconciler/node/* (ES imports of built-ins instead of process.getBuiltinModule)',
+    without: 'functions/lib/node/* (ES imports of built-ins instead of process.getBuiltinModule)',
     entry: LAMBDA_ENTRY,
     dropAliases: (m) => m.startsWith('node:'),
     against: 'reconciler',

@@ -1,5 +1,5 @@
-import type { ApiName } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
+import type { ApiName } from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import { runScenario } from '../sim/run';
 
 /** The calls the gate holds to at most one per entry per delivery. */

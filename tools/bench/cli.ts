@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
           };
         }),
         {
-          optimisation: 'functions/reconciler/emf.ts (Powertools Metrics instead, Logger + each)',
+          optimisation: 'functions/lib/telemetry/emf.ts (Powertools Metrics instead, Logger + each)',
           sizeDelta:
             (variants.find((b) => b.name === 'metrics-powertools')?.bytes ?? Number.NaN) -
             (variants.find((b) => b.name === 'metrics-emf')?.bytes ?? Number.NaN),

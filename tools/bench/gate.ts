@@ -10,7 +10,7 @@ export const TARGETS = {
   /**
    * Calls of each API per entry per delivery: one look-up round, one registry read, one write.
    * DescribeTasks may be asked twice: the decision rules' second look re-reads the one task an
-   * entry was verified on before moving away from it (orchestration/entry.ts `needsSecondLook`).
+   * entry was verified on before moving away from it (lib/reconcile/reconcile.ts, `needsSecondLook`).
    */
   callsPerDelivery: {
     'cloudmap.DiscoverInstances': 1,

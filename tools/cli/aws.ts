@@ -1,6 +1,6 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { SDK_CLIENT_SETTINGS } from '../../functions/reconciler/aws/clients';
+import { SDK_CLIENT_SETTINGS } from '../../functions/lib/aws/clients';
 
 /**
  * SDK clients for the CLIs, on the standard credential chain and region, honouring

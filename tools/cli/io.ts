@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
-import { ConfigError } from '../../functions/reconciler/errors';
+import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
+import { ConfigError } from '../../functions/lib/errors';
 
 /**
  * A path as the user typed it, from the directory they typed it in. npm runs scripts from the

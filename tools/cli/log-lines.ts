@@ -1,4 +1,4 @@
-import type { LoggerLike } from '../../functions/reconciler/telemetry';
+import type { LoggerLike } from '../../functions/lib/telemetry/telemetry';
 
 /** The keys under which the reconciler logs what it decided, ignored or dropped. */
 const RECORD_KEYS = ['decision', 'ignored', 'malformed', 'verification'] as const;

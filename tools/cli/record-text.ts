@@ -1,4 +1,4 @@
-import type { DecisionRecord, InstanceView } from '../../functions/reconciler/record';
+import type { DecisionRecord, InstanceView } from '../../functions/lib/telemetry/record';
 
 /**
  * What a decision record says beyond its action and reason, in words, for the text output of

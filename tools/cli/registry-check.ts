@@ -1,8 +1,8 @@
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { describeError } from '../../functions/reconciler/errors';
-import { NO_COUNT } from '../../functions/reconciler/ports';
-import { createRegistryClient, type RegistryClientDeps } from '../../functions/reconciler/registry/client';
-import { RegistryAuthError, RegistryUnavailableError } from '../../functions/reconciler/registry/http';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { describeError } from '../../functions/lib/errors';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
+import { createRegistryClient, type RegistryClientDeps } from '../../functions/lib/registry/client';
+import { RegistryAuthError, RegistryUnavailableError } from '../../functions/lib/registry/http';
 
 /**
  * Checks once, before any work, that the registry can be used with the configured credentials:

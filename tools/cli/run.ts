@@ -1,4 +1,4 @@
-import { describeError } from '../../functions/reconciler/errors';
+import { describeError } from '../../functions/lib/errors';
 
 /**
  * Runs a CLI's `main` on the process arguments and sets the exit code it returns; an error that

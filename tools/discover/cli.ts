@@ -1,11 +1,11 @@
 import '../cli/quiet-sdk';
 import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
-import { EcsAdapter } from '../../functions/reconciler/aws/ecs';
-import { parseConfig } from '../../functions/reconciler/config';
-import { describeError } from '../../functions/reconciler/errors';
-import { NO_COUNT } from '../../functions/reconciler/ports';
-import { createRegistryClient } from '../../functions/reconciler/registry/client';
+import { EcsAdapter } from '../../functions/lib/aws/ecs';
+import { parseConfig } from '../../functions/lib/config/config';
+import { describeError } from '../../functions/lib/errors';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
+import { createRegistryClient } from '../../functions/lib/registry/client';
 import { awsClients, checkAwsSetup, explainAwsError } from '../cli/aws';
 import { fromCaller, readJsonFile } from '../cli/io';
 import { openOutput } from '../cli/out-file';

@@ -1,9 +1,9 @@
-import { parseConfig, type ReconcilerConfig } from '../../functions/reconciler/config';
-import { Follower, wholeWorld } from '../../functions/reconciler/follow/follower';
-import { type FollowListingRow, followVerdictOf } from '../../functions/reconciler/follow/listing';
-import type { DiscoverWorld } from '../../functions/reconciler/follow/match';
-import { MemoryOwnership } from '../../functions/reconciler/follow/ownership';
-import { NO_COUNT } from '../../functions/reconciler/ports';
+import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
+import { Follower, wholeWorld } from '../../functions/lib/follow/follower';
+import { type FollowListingRow, followVerdictOf } from '../../functions/lib/follow/listing';
+import type { DiscoverWorld } from '../../functions/lib/follow/match';
+import { MemoryOwnership } from '../../functions/lib/follow/ownership';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
 import type { ListedEntry } from './registry-list';
 
 /**

@@ -6,4 +6,4 @@ export {
   type MatchStatus,
   matchEntries,
   matchEntry,
-} from '../../functions/reconciler/follow/match';
+} from '../../functions/lib/follow/match';

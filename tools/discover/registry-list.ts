@@ -1,6 +1,6 @@
-import type { CallContext, EntryRef, TargetKind } from '../../functions/reconciler/ports';
-import type { RegistryClient } from '../../functions/reconciler/registry/client';
-import { LIST_PAGE_SIZE } from '../../functions/reconciler/registry/list';
+import type { CallContext, EntryRef, TargetKind } from '../../functions/lib/reconcile/ports';
+import type { RegistryClient } from '../../functions/lib/registry/client';
+import { LIST_PAGE_SIZE } from '../../functions/lib/registry/list';
 
 /** One registry entry with its address, as discover needs it. */
 export interface ListedEntry extends EntryRef {
@@ -72,7 +72,7 @@ export async function listAllPaths(
  * Every server and agent path in the registry, with its address. The paths come from the list
  * routes (`GET /api/servers`, paged on newer registries and whole on v1.0.16; `GET /api/agents`);
  * each address is then read through the reconciler's own client, so discover sees exactly what
- * the reconciler will (the list page itself is the fan-out's, functions/reconciler/registry/list.ts).
+ * the reconciler will (the list page itself is the fan-out's, functions/lib/registry/list.ts).
  */
 export async function listRegistryEntries(
   client: RegistryClient,

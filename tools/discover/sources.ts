@@ -5,8 +5,8 @@ import {
   ListServicesCommand,
   type ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
-import { type DescribeServices, readEcsServices } from '../../functions/reconciler/aws/follow-world';
-import type { CallContext } from '../../functions/reconciler/ports';
+import { type DescribeServices, readEcsServices } from '../../functions/lib/aws/follow-world';
+import type { CallContext } from '../../functions/lib/reconcile/ports';
 import type { CloudMapServiceView, DiscoverWorld } from './match';
 
 /** Where discover reads the account from; the ECS service descriptions go through the reconciler's own adapter. */

@@ -1,18 +1,14 @@
-import { createFollowAws } from '../../functions/reconciler/aws/follow';
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { describeError } from '../../functions/reconciler/errors';
-import {
-  FOLLOW_VERDICTS,
-  type FollowListingRow,
-  followListing,
-} from '../../functions/reconciler/follow/listing';
-import { createRegistryClient } from '../../functions/reconciler/registry/client';
+import { createFollowAws } from '../../functions/lib/aws/follow';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { describeError } from '../../functions/lib/errors';
+import { FOLLOW_VERDICTS, type FollowListingRow, followListing } from '../../functions/lib/follow/listing';
+import { createRegistryClient } from '../../functions/lib/registry/client';
 
 export { FOLLOW_VERDICTS, type FollowListingRow, followListing };
 
 /**
  * Follow mode in `plan`: what the reconciler would do with every entry of the registry
- * (functions/reconciler/follow/listing.ts, the reconciler's own Follower and ownership verdict),
+ * (functions/lib/follow/listing.ts, the reconciler's own Follower and ownership verdict),
  * as a table, JSON lines and a summary. Read only: no row is written or released.
  */
 

@@ -1,4 +1,4 @@
-import type { DecisionRecord, InstanceView } from '../../functions/reconciler/record';
+import type { DecisionRecord, InstanceView } from '../../functions/lib/telemetry/record';
 import { RecordCounts, recordFlags, untrustedText } from '../cli/record-text';
 
 /** One instance: id, IPv4, Cloud Map health, ECS's view, and whether it may be written (and why not). */

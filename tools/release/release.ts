@@ -1,7 +1,7 @@
-import { describeError, EntryNotFoundError } from '../../functions/reconciler/errors';
-import type { OwnerRow, OwnershipPort } from '../../functions/reconciler/follow/ownership';
-import type { CallContext, RegistryPort } from '../../functions/reconciler/ports';
-import { hostOf } from '../../functions/reconciler/url';
+import { describeError, EntryNotFoundError } from '../../functions/lib/errors';
+import type { OwnerRow, OwnershipPort } from '../../functions/lib/follow/ownership';
+import type { CallContext, RegistryPort } from '../../functions/lib/reconcile/ports';
+import { hostOf } from '../../functions/lib/url';
 
 /** What release did with one owned entry. */
 export type ReleaseStatus =

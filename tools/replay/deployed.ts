@@ -3,18 +3,18 @@ import type { RegistryPages } from '../../functions/fanout/ports';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import type { ReconcilerConfig } from '../../functions/fanout/wiring';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
-import { realSleep } from '../../functions/reconciler/defaults';
-import { minFunctionTimeoutMs } from '../../functions/reconciler/delivery/budget';
-import { entryGroupId, workDedupId } from '../../functions/reconciler/delivery/group';
-import { readTriggerMessage } from '../../functions/reconciler/delivery/messages';
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
-import type { Follower, FollowPages } from '../../functions/reconciler/follow/follower';
-import type { OwnershipPort } from '../../functions/reconciler/follow/ownership';
-import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/reconciler/ports';
-import type { Ignored } from '../../functions/reconciler/reconcile';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import type { RegistryClient } from '../../functions/reconciler/registry/client';
-import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import { realSleep } from '../../functions/lib/config/defaults';
+import { minFunctionTimeoutMs } from '../../functions/lib/delivery/budget';
+import { entryGroupId, workDedupId } from '../../functions/lib/delivery/group';
+import { readTriggerMessage } from '../../functions/lib/delivery/messages';
+import { DELIVERY } from '../../functions/lib/delivery/settings';
+import type { Follower, FollowPages } from '../../functions/lib/follow/follower';
+import type { OwnershipPort } from '../../functions/lib/follow/ownership';
+import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/lib/reconcile/ports';
+import type { Ignored } from '../../functions/lib/reconcile/reconcile';
+import type { RegistryClient } from '../../functions/lib/registry/client';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import type { LoggerLike, MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import { createWorkerHandler, deployedBudget } from '../../functions/reconciler/wiring';
 import type { WorkRecord } from '../../functions/reconciler/worker';
 
@@ -49,7 +49,7 @@ export interface DeployedPathOptions {
   reads: { pages(): RegistryPages & FollowPages; verifyWrite: RegistryClient['verifyWrite'] };
   logger: LoggerLike;
   metrics: MetricsSink;
-  /** Follow mode (functions/reconciler/aws/follow.ts `createFollowAws`), for both functions. */
+  /** Follow mode (functions/lib/aws/follow.ts `createFollowAws`), for both functions. */
   follow?: { ownership: OwnershipPort; follower: Follower } | undefined;
   now: () => number;
   sleep: (ms: number) => Promise<void>;

@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { VerificationRecord } from '../../functions/fanout/verify';
-import { createAwsAdapters } from '../../functions/reconciler/aws/clients';
-import { createFollowAws } from '../../functions/reconciler/aws/follow';
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { realSleep } from '../../functions/reconciler/defaults';
-import type { Ignored } from '../../functions/reconciler/orchestration/plan';
-import { type EntryRef, NO_COUNT } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { createRegistryClient } from '../../functions/reconciler/registry/client';
-import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
-import { VirtualClock, World, type WorldService } from '../world/world';
+import { createAwsAdapters } from '../../functions/lib/aws/clients';
+import { createFollowAws } from '../../functions/lib/aws/follow';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { realSleep } from '../../functions/lib/config/defaults';
+import { VirtualClock, World, type WorldService } from '../../functions/lib/inmemory/world';
+import type { Ignored } from '../../functions/lib/reconcile/plan';
+import { type EntryRef, NO_COUNT } from '../../functions/lib/reconcile/ports';
+import { createRegistryClient } from '../../functions/lib/registry/client';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import type { LoggerLike, MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import { DeployedPath, type DeployedPathOptions, type PathRegistry, SkippingClock } from './deployed';
 
 /**

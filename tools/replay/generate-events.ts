@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scheduledEvent, type TaskEventSpec, taskEvent } from '../world/events';
+import { scheduledEvent, type TaskEventSpec, taskEvent } from '../../functions/lib/inmemory/events';
 import type { ScenarioFile, ScenarioStep, StepExpectation } from './scenario';
 
 const CLUSTER = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { NO_COUNT } from '../../functions/reconciler/ports';
-import { createRegistryClient } from '../../functions/reconciler/registry/client';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
+import { createRegistryClient } from '../../functions/lib/registry/client';
 import {
   GENERATIONS,
   type Generation,

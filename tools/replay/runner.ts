@@ -1,8 +1,8 @@
 import type { VerificationRecord } from '../../functions/fanout/verify';
-import { parseEvent, parseEventText } from '../../functions/reconciler/event';
-import type { Ignored } from '../../functions/reconciler/orchestration/plan';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
+import { parseEvent, parseEventText } from '../../functions/lib/delivery/event';
+import type { Ignored } from '../../functions/lib/reconcile/plan';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import type { LoggerLike, MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import type { ReplayEnvironment } from './environment';
 import type { DecisionExpectation, ScenarioStep, StepExpectation } from './scenario';
 

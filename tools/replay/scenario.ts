@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { Action } from '../../functions/reconciler/record';
+import type { Action } from '../../functions/lib/telemetry/record';
 
 /**
  * The replay's input: scenario files (steps with expectations) and raw captured events (one

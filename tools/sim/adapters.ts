@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { RetryableError } from '../../functions/reconciler/errors';
+import { RetryableError } from '../../functions/lib/errors';
+import type { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
 import type {
   CallContext,
   CloudMapInstance,
@@ -11,10 +12,9 @@ import type {
   RegistryPort,
   TaskState,
   WriteResult,
-} from '../../functions/reconciler/ports';
-import { NO_COUNT } from '../../functions/reconciler/ports';
-import { SECURITY_PENDING_TAG } from '../../functions/reconciler/registry/servers';
-import type { MemoryRegistry, World } from '../world/world';
+} from '../../functions/lib/reconcile/ports';
+import { NO_COUNT } from '../../functions/lib/reconcile/ports';
+import { SECURITY_PENDING_TAG } from '../../functions/lib/registry/servers';
 import type { ChaosKnobs } from './knobs';
 import type { ApiLimits, LimitedApi } from './limits';
 import type { Rng } from './rng';

@@ -1,7 +1,7 @@
-import { parseEvent, type TaskEvent } from '../../functions/reconciler/event';
-import type { TargetKind } from '../../functions/reconciler/ports';
-import { type EcsTaskEvent, taskEvent } from '../world/events';
-import type { World } from '../world/world';
+import { parseEvent, type TaskEvent } from '../../functions/lib/delivery/event';
+import { type EcsTaskEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import type { World } from '../../functions/lib/inmemory/world';
+import type { TargetKind } from '../../functions/lib/reconcile/ports';
 import type { Rng } from './rng';
 import type { Scheduler } from './scheduler';
 

@@ -1,10 +1,11 @@
 import type { FanoutDeps as ProductFanoutDeps } from '../../functions/fanout/fanout';
+import type { RecheckPolicy } from '../../functions/fanout/recheck';
+import type { ApiRates } from '../../functions/fanout/resync-plan';
 import type { VerificationRecord } from '../../functions/fanout/verify';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import type { RecheckPolicy } from '../../functions/reconciler/delivery/recheck';
-import type { ApiRates } from '../../functions/reconciler/delivery/resync-plan';
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { DELIVERY } from '../../functions/lib/delivery/settings';
+import type { MemoryRegistry } from '../../functions/lib/inmemory/world';
 import type {
   ApiName,
   CallContext,
@@ -15,10 +16,9 @@ import type {
   RegistryPort,
   TargetKind,
   WriteVerification,
-} from '../../functions/reconciler/ports';
-import { verificationOf } from '../../functions/reconciler/registry/client';
-import type { LoggerLike, MetricsSink } from '../../functions/reconciler/telemetry';
-import type { MemoryRegistry } from '../world/world';
+} from '../../functions/lib/reconcile/ports';
+import { verificationOf } from '../../functions/lib/registry/client';
+import type { LoggerLike, MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import type { EnvHandler } from './groups';
 import type { Rng } from './rng';
 import type { Scheduler } from './scheduler';

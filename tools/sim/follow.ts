@@ -1,17 +1,17 @@
-import { FOLLOW_CACHE_TTL_MS } from '../../functions/reconciler/aws/follow';
-import { type DescribeServices, FollowWorldAdapter } from '../../functions/reconciler/aws/follow-world';
-import { OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../../functions/reconciler/aws/ownership-table';
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { Follower } from '../../functions/reconciler/follow/follower';
+import { FOLLOW_CACHE_TTL_MS } from '../../functions/lib/aws/follow';
+import { type DescribeServices, FollowWorldAdapter } from '../../functions/lib/aws/follow-world';
+import { OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../../functions/lib/aws/ownership-table';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { Follower } from '../../functions/lib/follow/follower';
 import {
   MemoryOwnership,
   type OwnerRow,
   type OwnershipPort,
   ownerKey,
-} from '../../functions/reconciler/follow/ownership';
-import type { CloudMapPort, EntryRef, TargetKind } from '../../functions/reconciler/ports';
-import { hostOf, isIPv4 } from '../../functions/reconciler/url';
-import type { MemoryRegistry } from '../world/world';
+} from '../../functions/lib/follow/ownership';
+import type { MemoryRegistry } from '../../functions/lib/inmemory/world';
+import type { CloudMapPort, EntryRef, TargetKind } from '../../functions/lib/reconcile/ports';
+import { hostOf, isIPv4 } from '../../functions/lib/url';
 import { invocationScope, type WriteAttempt } from './adapters';
 import type { Cluster } from './cluster';
 import type { Observer } from './measures';
@@ -223,7 +223,7 @@ export class CountingOwnership implements OwnershipPort {
 
 /**
  * The product's FollowWorldAdapter over the simulated account: DiscoverInstances of the name
- * (instances carry the `DeploymentId` ECS writes for Service Connect, tools/world/world.ts),
+ * (instances carry the `DeploymentId` ECS writes for Service Connect, functions/lib/inmemory/world.ts),
  * DescribeServices of the ECS services they name (ten a call), GetService of registry ARNs, all
  * through the simulation's AWS ports (latency, the published limits). `calls` counts them by API.
  */

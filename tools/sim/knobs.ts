@@ -1,4 +1,4 @@
-import { DELIVERY } from '../../functions/reconciler/delivery/settings';
+import { DELIVERY } from '../../functions/lib/delivery/settings';
 import { type CloudMapTimings, DEFAULT_TIMINGS, type LifecycleTimings } from './cluster';
 
 /** Every chaos knob of the simulation. Each one is off (or realistic-and-small) by default. */
@@ -59,7 +59,7 @@ export interface ChaosKnobs {
     /** Latency of a read, and of a write (re-index, nginx reload, scan), [min, max] ms. */
     readMs: readonly [number, number];
     writeMs: readonly [number, number];
-    /** The client's per-call deadline and attempts (as in functions/reconciler/registry/http.ts). */
+    /** The client's per-call deadline and attempts (as in functions/lib/registry/http.ts). */
     clientTimeoutMs: number;
     maxAttempts: number;
     /** Time from a registry task reaching RUNNING to its app resetting the built-in entries. */
@@ -89,7 +89,7 @@ export const CALM_KNOBS: ChaosKnobs = {
     identicalDuplicateShare: 0.5,
     lossRate: 0,
   },
-  // Delivery as deployed (functions/reconciler/delivery/settings.ts): EventBridge → the standard
+  // Delivery as deployed (functions/lib/delivery/settings.ts): EventBridge → the standard
   // trigger queue → the fan-out → the FIFO work queue, one message group per registry entry → the
   // reconciler (tools/sim/groups.ts). A 60 s function timeout (one entry's worst case, read +
   // write + read-back with every retry, fits: delivery/budget.ts), the work queue's visibility
@@ -102,7 +102,7 @@ export const CALM_KNOBS: ChaosKnobs = {
     maxReceiveCount: DELIVERY.workMaxReceiveCount,
     timeoutMs: DELIVERY.workerTimeoutSeconds * 1_000,
     pollMs: [20, 200],
-    // The configuration's default `resyncMinutes` (functions/reconciler/config.ts).
+    // The configuration's default `resyncMinutes` (functions/lib/config/config.ts).
     resyncMs: 5 * 60_000,
     maxConcurrency: DELIVERY.workMaxConcurrency,
     fanoutConcurrency: DELIVERY.fanoutMaxConcurrency,

@@ -1,7 +1,7 @@
-import type { EntryRef, WriteVerification } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { hostOf, isIPv4 } from '../../functions/reconciler/url';
-import type { MemoryRegistry } from '../world/world';
+import type { MemoryRegistry } from '../../functions/lib/inmemory/world';
+import type { EntryRef, WriteVerification } from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { hostOf, isIPv4 } from '../../functions/lib/url';
 import type { ScanEvent, WriteAttempt } from './adapters';
 import type { Cluster, SimTask } from './cluster';
 

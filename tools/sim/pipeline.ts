@@ -1,10 +1,10 @@
-import type { ReconcilerConfig } from '../../functions/reconciler/config';
-import { budgetRule } from '../../functions/reconciler/delivery/budget';
-import type { CloudMapPort, EcsPort } from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { maxBackoffMs } from '../../functions/reconciler/registry/http';
-import type { MetricsSink } from '../../functions/reconciler/telemetry';
-import type { MemoryRegistry } from '../world/world';
+import type { ReconcilerConfig } from '../../functions/lib/config/config';
+import { budgetRule } from '../../functions/lib/delivery/budget';
+import type { MemoryRegistry } from '../../functions/lib/inmemory/world';
+import type { CloudMapPort, EcsPort } from '../../functions/lib/reconcile/ports';
+import { maxBackoffMs } from '../../functions/lib/registry/http';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import type { MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import { createFanoutEnvironment, newFanoutFigures } from './fanout';
 import { FifoGroupQueue, StandardQueue } from './groups';
 import { CALM_KNOBS } from './knobs';

@@ -1,5 +1,5 @@
-import { Timeline } from '../world/timeline';
-import { VirtualClock } from '../world/world';
+import { Timeline } from '../../functions/lib/inmemory/timeline';
+import { VirtualClock } from '../../functions/lib/inmemory/world';
 
 /**
  * A discrete-event scheduler on a `VirtualClock`. Everything in the simulation happens in steps:

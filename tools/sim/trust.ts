@@ -1,5 +1,7 @@
-import { parseConfig, type TargetInput } from '../../functions/reconciler/config';
-import { parseEvent } from '../../functions/reconciler/event';
+import { parseConfig, type TargetInput } from '../../functions/lib/config/config';
+import { parseEvent } from '../../functions/lib/delivery/event';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
+import { MemoryRegistry, type RegistryWrite, World } from '../../functions/lib/inmemory/world';
 import {
   type CallContext,
   type EntryRef,
@@ -8,11 +10,9 @@ import {
   type TaskState,
   type WriteOptions,
   type WriteResult,
-} from '../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../functions/reconciler/record';
-import { MetricName, type MetricNameValue, type MetricsSink } from '../../functions/reconciler/telemetry';
-import { scheduledEvent, taskEvent } from '../world/events';
-import { MemoryRegistry, type RegistryWrite, World } from '../world/world';
+} from '../../functions/lib/reconcile/ports';
+import type { DecisionRecord } from '../../functions/lib/telemetry/record';
+import { MetricName, type MetricNameValue, type MetricsSink } from '../../functions/lib/telemetry/telemetry';
 import { createDeployedPath } from './pipeline';
 import { Rng } from './rng';
 import { Scheduler } from './scheduler';

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { parseConfig } from '../../functions/reconciler/config';
+import { parseConfig } from '../../functions/lib/config/config';
+import { scheduledEvent, taskEvent } from '../../functions/lib/inmemory/events';
 import { fromCaller, readJsonFile } from '../cli/io';
 import { openOutput, writeAtomically } from '../cli/out-file';
 import { runCli } from '../cli/run';
 import { loadWorld } from '../replay/environment';
-import { scheduledEvent, taskEvent } from '../world/events';
 import { defaultSubnet, seedMotoWorld } from './moto-world';
 
 const ROOT = join(__dirname, '..', '..');

@@ -1,7 +1,7 @@
-import { BatchingEcs } from '../../../functions/reconciler/delivery/ecs-batcher';
-import { minResyncSpreadSeconds, planResync } from '../../../functions/reconciler/delivery/resync-plan';
-import { DELIVERY } from '../../../functions/reconciler/delivery/settings';
-import type { CallContext, EcsPort, TaskState } from '../../../functions/reconciler/ports';
+import { BatchingEcs } from '../../../functions/fanout/ecs-batcher';
+import { minResyncSpreadSeconds, planResync } from '../../../functions/fanout/resync-plan';
+import { DELIVERY } from '../../../functions/lib/delivery/settings';
+import type { CallContext, EcsPort, TaskState } from '../../../functions/lib/reconcile/ports';
 
 const RATES = { discoverInstancesPerSecond: 1_000, describeTasksPerSecond: 20 };
 

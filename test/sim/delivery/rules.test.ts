@@ -1,14 +1,14 @@
+import { registryStartRechecks } from '../../../functions/fanout/recheck';
 import {
   budgetRule,
   canStartEntry,
   canStartWrite,
   minFunctionTimeoutMs,
   registryCallWorstMs,
-} from '../../../functions/reconciler/delivery/budget';
-import { byGroup, groupBatchFailures } from '../../../functions/reconciler/delivery/failures';
-import { entryGroupId, MAX_GROUP_ID_LENGTH } from '../../../functions/reconciler/delivery/group';
-import { registryStartRechecks } from '../../../functions/reconciler/delivery/recheck';
-import { retryVisibilitySeconds } from '../../../functions/reconciler/delivery/retry';
+} from '../../../functions/lib/delivery/budget';
+import { entryGroupId, MAX_GROUP_ID_LENGTH } from '../../../functions/lib/delivery/group';
+import { byGroup, groupBatchFailures } from '../../../functions/reconciler/failures';
+import { retryVisibilitySeconds } from '../../../functions/reconciler/retry';
 
 describe('entryGroupId', () => {
   it('gives each entry its own stable group, kinds kept apart', () => {

@@ -1,7 +1,4 @@
-import {
-  nextVerifyDelaySeconds,
-  type VerifyFinding,
-} from '../../../functions/reconciler/delivery/verify-chain';
+import { nextVerifyDelaySeconds, type VerifyFinding } from '../../../functions/fanout/verify-chain';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const AT_MS = Date.parse(AT);

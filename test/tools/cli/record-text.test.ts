@@ -2,7 +2,7 @@
  * The words replay and plan print for what a decision record says beyond its action and reason,
  * and what their summaries count.
  */
-import type { DecisionRecord, InstanceView } from '../../../functions/reconciler/record';
+import type { DecisionRecord, InstanceView } from '../../../functions/lib/telemetry/record';
 import { RecordCounts, recordFlags } from '../../../tools/cli/record-text';
 import { planTable } from '../../../tools/plan/table';
 

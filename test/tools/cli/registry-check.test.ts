@@ -2,7 +2,7 @@
  * The registry check plan and replay --live make once before any work, against the local registry
  * over HTTP: one message naming what to fix, or nothing when the credentials work.
  */
-import type { ReconcilerConfig } from '../../../functions/reconciler/config';
+import type { ReconcilerConfig } from '../../../functions/lib/config/config';
 import { checkRegistry } from '../../../tools/cli/registry-check';
 import { type LocalRegistry, startLocalRegistry } from '../../../tools/local-registry';
 import { findFreePort } from '../../support/moto';

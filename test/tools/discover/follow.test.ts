@@ -1,5 +1,5 @@
 /** `discover --follow` on plain data: the follow document it prints, and the verdicts it shows. */
-import { parseConfig } from '../../../functions/reconciler/config';
+import { parseConfig } from '../../../functions/lib/config/config';
 import {
   DEFAULT_OWNERSHIP_TABLE,
   followDocument,

@@ -1,11 +1,13 @@
 import { scheduledEventBody } from '../../../functions/fanout/bodies';
-import { parseConfig, type ReconcilerConfig } from '../../../functions/reconciler/config';
-import { Follower, type FollowWorldPort, wholeWorld } from '../../../functions/reconciler/follow/follower';
-import { MemoryOwnership } from '../../../functions/reconciler/follow/ownership';
-import type { EntryRef } from '../../../functions/reconciler/ports';
-import type { DecisionRecord } from '../../../functions/reconciler/record';
-import { verificationOf } from '../../../functions/reconciler/registry/client';
-import { NO_METRICS } from '../../../functions/reconciler/telemetry';
+import { parseConfig, type ReconcilerConfig } from '../../../functions/lib/config/config';
+import { Follower, type FollowWorldPort, wholeWorld } from '../../../functions/lib/follow/follower';
+import { MemoryOwnership } from '../../../functions/lib/follow/ownership';
+import { memoryPages } from '../../../functions/lib/inmemory/follow';
+import { MemoryRegistry, World } from '../../../functions/lib/inmemory/world';
+import type { EntryRef } from '../../../functions/lib/reconcile/ports';
+import { verificationOf } from '../../../functions/lib/registry/client';
+import type { DecisionRecord } from '../../../functions/lib/telemetry/record';
+import { NO_METRICS } from '../../../functions/lib/telemetry/telemetry';
 import {
   FOLLOW_VERDICTS,
   type FollowListingRow,
@@ -14,8 +16,6 @@ import {
   followTable,
 } from '../../../tools/plan/follow-listing';
 import { DeployedPath } from '../../../tools/replay/deployed';
-import { memoryPages } from '../../../tools/world/follow';
-import { MemoryRegistry, World } from '../../../tools/world/world';
 import {
   CLUSTER_ARN,
   CLUSTER_NAME,

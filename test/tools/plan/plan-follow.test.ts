@@ -11,8 +11,8 @@ import {
   OWNERSHIP_INDEX,
   OWNERSHIP_INDEX_KEY,
   OWNERSHIP_KEY,
-} from '../../../functions/reconciler/aws/ownership-table';
-import type { FollowListingRow } from '../../../functions/reconciler/follow/listing';
+} from '../../../functions/lib/aws/ownership-table';
+import type { FollowListingRow } from '../../../functions/lib/follow/listing';
 import type { LocalRegistry } from '../../../tools/local-registry';
 import { describeWithMoto, motoEnvironment } from '../../support/moto';
 import {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DecisionRecord } from '../../../functions/reconciler/record';
+import type { DecisionRecord } from '../../../functions/lib/telemetry/record';
 import type { LocalRegistry } from '../../../tools/local-registry';
 import { describeWithMoto, findFreePort, motoEnvironment } from '../../support/moto';
 import {

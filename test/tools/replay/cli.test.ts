@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scheduledEvent, taskEvent } from '../../../tools/world/events';
+import { scheduledEvent, taskEvent } from '../../../functions/lib/inmemory/events';
 import { fakeAwsEnvironment, findFreePort } from '../../support/moto';
 import { ROOT, runCli, startRegistry, TOKEN, TOKEN_ENV } from '../support/account';
 

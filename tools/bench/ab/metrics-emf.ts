@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EmfMetrics } from '../../../functions/reconciler/emf';
-import { MetricName } from '../../../functions/reconciler/telemetry';
+import { EmfMetrics } from '../../../functions/lib/telemetry/emf';
+import { MetricName } from '../../../functions/lib/telemetry/telemetry';
 
 /** A/B: the Logger-only baseline plus the hand-written EMF writer, built at module scope as the handlers do. */
 const logger = new Logger({ serviceName: 'bench-ab' });

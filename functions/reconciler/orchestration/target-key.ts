@@ -1,6 +1,0 @@
-import type { TargetConfig } from '../config';
-
-/** Plans, pointers and the services found serving an entry are kept per registry entry, by this key. */
-export function targetKey(target: Pick<TargetConfig, 'kind' | 'path'>): string {
-  return `${target.kind} ${target.path}`;
-}
