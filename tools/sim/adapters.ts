@@ -88,11 +88,9 @@ export class SimAws implements CloudMapPort, EcsPort {
     const found: EcsServiceDiscovery[] = [];
     for (let at = 0; at < serviceNames.length; at += 10) {
       const names = serviceNames.slice(at, at + 10);
-      const described = await this.call(
-        () => Promise.all(names.map((name) => this.world.describeService(cluster, name, ctx))),
-        'ecs.DescribeServices',
+      found.push(
+        ...(await this.call(() => this.world.describeServices(cluster, names, ctx), 'ecs.DescribeServices')),
       );
-      for (const d of described) if (d !== undefined) found.push(d);
     }
     return found;
   }

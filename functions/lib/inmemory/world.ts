@@ -304,11 +304,23 @@ export class World implements CloudMapPort, EcsPort {
     serviceName: string,
     ctx: CallContext,
   ): Promise<EcsServiceDiscovery | undefined> {
+    return (await this.describeServices(cluster, [serviceName], ctx))[0];
+  }
+
+  /** Up to ten services in one DescribeServices call, as the product's ECS adapter asks. */
+  async describeServices(
+    cluster: string,
+    serviceNames: readonly string[],
+    ctx: CallContext,
+  ): Promise<EcsServiceDiscovery[]> {
     this.serve('ecs.DescribeServices', ctx);
-    const svc = this.sameCluster(cluster, this.clusterArn) ? this.services.get(serviceName) : undefined;
-    return svc === undefined
-      ? undefined
-      : { serviceName, discoveryNames: [svc.cloudMapService], registryArns: [] };
+    if (!this.sameCluster(cluster, this.clusterArn)) return [];
+    return serviceNames.flatMap((serviceName) => {
+      const svc = this.services.get(serviceName);
+      return svc === undefined
+        ? []
+        : [{ serviceName, discoveryNames: [svc.cloudMapService], registryArns: [] }];
+    });
   }
 
   private serve(
