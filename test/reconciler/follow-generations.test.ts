@@ -1,15 +1,12 @@
-import { scheduledEventBody } from '../../functions/fanout/bodies';
 import { parseConfig } from '../../functions/lib/config/config';
 import { Follower } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { worldFollowSource } from '../../functions/lib/inmemory/follow';
 import { World } from '../../functions/lib/inmemory/world';
 import type { DecisionRecord } from '../../functions/lib/telemetry/record';
-import { NO_METRICS } from '../../functions/lib/telemetry/telemetry';
 import { GENERATIONS, type LocalRegistry } from '../../tools/local-registry';
-import { DeployedPath } from '../../tools/replay/deployed';
 import { clientFor, FIXTURES, startFixtureRegistry } from '../registry/helpers';
-import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, RecordingLogger, SERVICES, TASKS } from './helpers';
+import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, resyncOnce, SERVICES, TASKS } from './helpers';
 
 /**
  * Follow mode over real HTTP against the local registry, on every generation it models (v1.0.16:
@@ -64,27 +61,20 @@ describe.each(GENERATIONS)('follow mode against the local registry %s', (generat
     });
     // One scheduled resync through the deployed path: each entry's last decision, the worker's
     // where it had work, else its shard check's.
-    const schedule = async (id: string) => {
-      const last = new Map<string, DecisionRecord>();
-      const keep = (r: DecisionRecord) => last.set(`${r.target.kind}:${r.target.path}`, r);
-      const path = new DeployedPath({
-        config,
-        cloudMap: world,
-        ecs: world,
-        registry: client,
-        reads: client,
-        follow: { ownership, follower },
-        logger: new RecordingLogger(),
-        metrics: NO_METRICS,
-        now: world.clock.now,
-        sleep: world.clock.sleep,
-        onCheck: keep,
-        onRecord: keep,
-      });
-      path.send([scheduledEventBody(id, new Date(world.clock.now()).toISOString())]);
-      await path.drain();
-      return [...last.values()];
-    };
+    const schedule = (id: string) =>
+      resyncOnce(
+        {
+          config,
+          cloudMap: world,
+          ecs: world,
+          registry: client,
+          reads: client,
+          follow: { ownership, follower },
+          now: world.clock.now,
+          sleep: world.clock.sleep,
+        },
+        id,
+      );
     return { ownership, schedule };
   }
 

@@ -1,3 +1,4 @@
+import { scheduledEventBody } from '../../functions/fanout/bodies';
 import { parseConfig, type ReconcilerConfig, type TargetInput } from '../../functions/lib/config/config';
 import { V1016_TARGETS } from '../../functions/lib/config/defaults';
 import { MemoryRegistry, World, type WorldService } from '../../functions/lib/inmemory/world';
@@ -5,8 +6,13 @@ import type { Ignored } from '../../functions/lib/reconcile/plan';
 import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/lib/reconcile/ports';
 import { verificationOf } from '../../functions/lib/registry/client';
 import type { DecisionRecord } from '../../functions/lib/telemetry/record';
-import type { LoggerLike, MetricNameValue, MetricsSink } from '../../functions/lib/telemetry/telemetry';
-import { DeployedPath } from '../../tools/replay/deployed';
+import {
+  type LoggerLike,
+  type MetricNameValue,
+  type MetricsSink,
+  NO_METRICS,
+} from '../../functions/lib/telemetry/telemetry';
+import { DeployedPath, type DeployedPathOptions } from '../../tools/replay/deployed';
 
 /**
  * Shared fakes for the core tests: a v1.0.16-shaped world (in-memory Cloud Map + ECS on a virtual
@@ -266,4 +272,29 @@ export function sqsBatch(
       awsRegion: 'us-west-2',
     })),
   };
+}
+
+/**
+ * One scheduled resync through the deployed path (fan-out, work queue, worker): each entry's last
+ * decision, the worker's where it had work, else its shard check's.
+ */
+export async function resyncOnce(
+  options: Pick<
+    DeployedPathOptions,
+    'config' | 'cloudMap' | 'ecs' | 'registry' | 'reads' | 'follow' | 'now' | 'sleep'
+  >,
+  eventId: string,
+): Promise<DecisionRecord[]> {
+  const last = new Map<string, DecisionRecord>();
+  const keep = (r: DecisionRecord) => last.set(`${r.target.kind}:${r.target.path}`, r);
+  const path = new DeployedPath({
+    ...options,
+    logger: new RecordingLogger(),
+    metrics: NO_METRICS,
+    onCheck: keep,
+    onRecord: keep,
+  });
+  path.send([scheduledEventBody(eventId, new Date(options.now()).toISOString())]);
+  await path.drain();
+  return [...last.values()];
 }

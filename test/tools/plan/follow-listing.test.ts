@@ -1,4 +1,3 @@
-import { scheduledEventBody } from '../../../functions/fanout/bodies';
 import { parseConfig, type ReconcilerConfig } from '../../../functions/lib/config/config';
 import { Follower, type FollowWorldPort, wholeWorld } from '../../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../../functions/lib/follow/ownership';
@@ -7,7 +6,6 @@ import { MemoryRegistry, World } from '../../../functions/lib/inmemory/world';
 import type { EntryRef } from '../../../functions/lib/reconcile/ports';
 import { verificationOf } from '../../../functions/lib/registry/client';
 import type { DecisionRecord } from '../../../functions/lib/telemetry/record';
-import { NO_METRICS } from '../../../functions/lib/telemetry/telemetry';
 import {
   FOLLOW_VERDICTS,
   type FollowListingRow,
@@ -15,13 +13,12 @@ import {
   followSummary,
   followTable,
 } from '../../../tools/plan/follow-listing';
-import { DeployedPath } from '../../../tools/replay/deployed';
 import {
   CLUSTER_ARN,
   CLUSTER_NAME,
   NAMESPACE,
   REFS,
-  RecordingLogger,
+  resyncOnce,
   SERVICES,
   TASKS,
   TOKEN_ENV,
@@ -112,30 +109,24 @@ function setup() {
   const follower = () =>
     new Follower({ config: cfg, ownership, world: source, now: world.clock.now, ttlMs: 30_000 });
   /** One scheduled resync through the deployed path: each entry's last decision, the worker's where it had work, else its shard check's. */
-  const schedule = async (dryRun: boolean) => {
-    const last = new Map<string, DecisionRecord>();
-    const keep = (r: DecisionRecord) => last.set(`${r.target.kind}:${r.target.path}`, r);
-    const path = new DeployedPath({
-      config: { ...cfg, dryRun },
-      cloudMap: world,
-      ecs: world,
-      registry,
-      reads: {
-        pages: () => memoryPages(registry),
-        verifyWrite: async (ref, written, ctx) => verificationOf(await registry.readEntry(ref, ctx), written),
+  const schedule = (dryRun: boolean) =>
+    resyncOnce(
+      {
+        config: { ...cfg, dryRun },
+        cloudMap: world,
+        ecs: world,
+        registry,
+        reads: {
+          pages: () => memoryPages(registry),
+          verifyWrite: async (ref, written, ctx) =>
+            verificationOf(await registry.readEntry(ref, ctx), written),
+        },
+        follow: { ownership, follower: follower() },
+        now: world.clock.now,
+        sleep: world.clock.sleep,
       },
-      follow: { ownership, follower: follower() },
-      logger: new RecordingLogger(),
-      metrics: NO_METRICS,
-      now: world.clock.now,
-      sleep: world.clock.sleep,
-      onCheck: keep,
-      onRecord: keep,
-    });
-    path.send([scheduledEventBody('plan', new Date(world.clock.now()).toISOString())]);
-    await path.drain();
-    return [...last.values()];
-  };
+      'plan',
+    );
   const listing = () =>
     followListing({ config: cfg, follower: follower(), ownership, pages: memoryPages(registry) });
   return { registry, ownership, schedule, listing };
