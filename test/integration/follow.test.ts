@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { OWNERSHIP_INDEX, OWNERSHIP_INDEX_KEY, OWNERSHIP_KEY } from '../../functions/lib/aws/ownership-table';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { parseConfig } from '../../functions/lib/config/config';
 import { scheduledEvent } from '../../functions/lib/inmemory/events';
 import type { DecisionRecord } from '../../functions/lib/telemetry/record';
 import type { LocalRegistry } from '../../tools/local-registry';
 import { describeWithMoto, findFreePort } from '../support/moto';
+import { createOwnershipTable } from '../support/ownership-table';
 import { buildWorld, ROOT, type Task, type World } from './world';
 
 /**
@@ -95,25 +95,7 @@ describeWithMoto(
       work = mkdtempSync(join(tmpdir(), 'reconciler-follow-'));
       world = await buildWorld(moto, '1.29');
       ({ registry, env } = world);
-      ddb = new DynamoDBClient(moto.clientConfig());
-      await ddb.send(
-        new CreateTableCommand({
-          TableName: TABLE,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: OWNERSHIP_KEY, AttributeType: 'S' },
-            { AttributeName: OWNERSHIP_INDEX_KEY, AttributeType: 'S' },
-          ],
-          KeySchema: [{ AttributeName: OWNERSHIP_KEY, KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: OWNERSHIP_INDEX,
-              KeySchema: [{ AttributeName: OWNERSHIP_INDEX_KEY, KeyType: 'HASH' }],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
-        }),
-      );
+      ddb = await createOwnershipTable(moto.clientConfig(), TABLE);
       // The configuration is written before the server is registered, and lists no targets.
       const base = JSON.parse(world.configJson) as Record<string, unknown>;
       const { targets: _targets, ...rest } = base;

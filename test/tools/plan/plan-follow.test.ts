@@ -6,15 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import {
-  OWNERSHIP_INDEX,
-  OWNERSHIP_INDEX_KEY,
-  OWNERSHIP_KEY,
-} from '../../../functions/lib/aws/ownership-table';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { FollowListingRow } from '../../../functions/lib/follow/listing';
 import type { LocalRegistry } from '../../../tools/local-registry';
 import { describeWithMoto, motoEnvironment } from '../../support/moto';
+import { createOwnershipTable } from '../../support/ownership-table';
 import {
   type Account,
   partialConfig,
@@ -40,25 +36,7 @@ describeWithMoto('CLI: npm run plan, follow mode', (moto) => {
     account = await seedAccount(moto.clientConfig(), moto.endpoint);
     registry = await startRegistry(account.ips['travel-assistant-agent']?.[0] as string);
     env = { ...motoEnvironment(moto.endpoint), [TOKEN_ENV]: TOKEN };
-    ddb = new DynamoDBClient(moto.clientConfig());
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: OWNERSHIP_KEY, AttributeType: 'S' },
-          { AttributeName: OWNERSHIP_INDEX_KEY, AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: OWNERSHIP_KEY, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: OWNERSHIP_INDEX,
-            KeySchema: [{ AttributeName: OWNERSHIP_INDEX_KEY, KeyType: 'HASH' }],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
+    ddb = await createOwnershipTable(moto.clientConfig(), TABLE);
     configFile = join(work, 'follow.json');
     writeFileSync(
       configFile,
