@@ -30,6 +30,7 @@ import {
   startRegistry,
   TOKEN,
   TOKEN_ENV,
+  withoutAwsSetup,
 } from '../support/account';
 
 describeWithMoto('CLI: npm run discover', (moto) => {
@@ -201,18 +202,9 @@ describeWithMoto('CLI: npm run discover', (moto) => {
   });
 
   test('a missing region names AWS_REGION; missing credentials say how to provide them', async () => {
-    const bare: NodeJS.ProcessEnv = {
-      ...env,
-      AWS_CONFIG_FILE: join(work, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
-    };
-    delete bare.AWS_REGION;
-    delete bare.AWS_DEFAULT_REGION;
-    const noCredentials: NodeJS.ProcessEnv = { ...bare, AWS_REGION: 'us-west-2' };
-    delete noCredentials.AWS_ACCESS_KEY_ID;
-    delete noCredentials.AWS_SECRET_ACCESS_KEY;
+    const { noRegion, noCredentials } = withoutAwsSetup(env, work);
 
-    const region = await runCli('discover', ['--config', partialFile], bare);
+    const region = await runCli('discover', ['--config', partialFile], noRegion);
     const credentials = await runCli('discover', ['--config', partialFile], noCredentials);
 
     expect([region.code, region.stderr]).toEqual([1, expect.stringContaining('set AWS_REGION')]);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scheduledEvent, taskEvent } from '../../../functions/lib/inmemory/events';
 import { fakeAwsEnvironment, findFreePort } from '../../support/moto';
-import { ROOT, runCli, startRegistry, TOKEN, TOKEN_ENV } from '../support/account';
+import { ROOT, runCli, startRegistry, TOKEN, TOKEN_ENV, withoutAwsSetup } from '../support/account';
 
 const CLUSTER = 'arn:aws:ecs:us-west-2:111122223333:cluster/mcp-gateway-ecs-cluster';
 const OTHER = 'arn:aws:ecs:us-west-2:111122223333:cluster/batch-jobs';
@@ -375,18 +375,9 @@ describe('CLI: npm run replay --live, when AWS cannot be used', () => {
   });
 
   test('no region names AWS_REGION; no credentials say how to provide them', async () => {
-    const bare: NodeJS.ProcessEnv = {
-      ...env,
-      AWS_CONFIG_FILE: join(work, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
-    };
-    delete bare.AWS_REGION;
-    delete bare.AWS_DEFAULT_REGION;
-    const noCredentials: NodeJS.ProcessEnv = { ...bare, AWS_REGION: 'us-west-2' };
-    delete noCredentials.AWS_ACCESS_KEY_ID;
-    delete noCredentials.AWS_SECRET_ACCESS_KEY;
+    const { noRegion, noCredentials } = withoutAwsSetup(env, work);
 
-    const region = await runCli('replay', ['--live', unknownServiceEvent()], bare);
+    const region = await runCli('replay', ['--live', unknownServiceEvent()], noRegion);
     const credentials = await runCli('replay', ['--live', unknownServiceEvent()], noCredentials);
 
     expect([region.code, region.stderr]).toEqual([1, expect.stringContaining('set AWS_REGION')]);

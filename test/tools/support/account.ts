@@ -162,3 +162,24 @@ export async function runCli(
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }
+
+/**
+ * `env` without the AWS set-up a user may lack: `noRegion` has neither a region nor config files
+ * (under `work`, which hold none); `noCredentials` has a region but no keys and no files.
+ */
+export function withoutAwsSetup(
+  env: NodeJS.ProcessEnv,
+  work: string,
+): { noRegion: NodeJS.ProcessEnv; noCredentials: NodeJS.ProcessEnv } {
+  const noRegion: NodeJS.ProcessEnv = {
+    ...env,
+    AWS_CONFIG_FILE: join(work, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+  };
+  delete noRegion.AWS_REGION;
+  delete noRegion.AWS_DEFAULT_REGION;
+  const noCredentials: NodeJS.ProcessEnv = { ...noRegion, AWS_REGION: 'us-west-2' };
+  delete noCredentials.AWS_ACCESS_KEY_ID;
+  delete noCredentials.AWS_SECRET_ACCESS_KEY;
+  return { noRegion, noCredentials };
+}
