@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// The default import: the bundle's node:crypto shim (functions/lib/node/crypto.ts) is the whole module.
+import crypto from 'node:crypto';
 
 /**
  * The registry's webhook signature (registry/services/webhook_service.py at 1.29, `_sign_body`):
@@ -16,7 +17,7 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
 /** The header value the registry sends for `body` under `secret`. */
 export function signatureOf(body: Uint8Array, secret: string): string {
-  return `${SIGNATURE_PREFIX}${createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest('hex')}`;
+  return `${SIGNATURE_PREFIX}${crypto.createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest('hex')}`;
 }
 
 /**
@@ -32,8 +33,8 @@ export function checkSignature(body: Uint8Array, header: string | undefined, sec
   if (!value.startsWith(SIGNATURE_PREFIX) || !HEX_DIGEST.test(value.slice(SIGNATURE_PREFIX.length)))
     return { ok: false, reason: `malformed ${SIGNATURE_HEADER} header (expected sha256=<64 hex digits>)` };
   const given = Buffer.from(value.slice(SIGNATURE_PREFIX.length), 'hex');
-  const expected = createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest();
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+  const expected = crypto.createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest();
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
     return { ok: false, reason: 'signature does not match the body' };
   return { ok: true };
 }
