@@ -23,7 +23,7 @@ import { parseEventText } from '../../functions/lib/delivery/event';
 import { readTriggerMessage } from '../../functions/lib/delivery/messages';
 import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../../functions/lib/delivery/settings';
 import { WEBHOOK_SECRET_ARN_ENV } from '../../functions/webhook/settings';
-import { bundle } from '../../tools/build';
+import { bundle, WEBHOOK_ENTRY } from '../../tools/build';
 import { describeWithMoto, motoEnvironment } from '../support/moto';
 import { pythonJsonDumps, registryPayload, registrySignature, serverCard } from './helpers';
 
@@ -45,7 +45,7 @@ describeWithMoto('Webhook receiver (bundled) against moto: SQS and Secrets Manag
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'webhook-it-'));
-    bundlePath = (await bundle('functions/webhook/handler.ts', join(work, 'dist'))).outfile;
+    bundlePath = (await bundle(WEBHOOK_ENTRY, join(work, 'dist'))).outfile;
   }, 180_000);
 
   afterAll(() => {
