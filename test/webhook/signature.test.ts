@@ -40,17 +40,17 @@ describe('checkSignature', () => {
   });
 
   it.each([
-    ['missing', undefined, 'missing x-registry-signature header'],
-    ['empty', '', 'missing x-registry-signature header'],
-    ['without the sha256= prefix', registrySignature(BODY, SECRET).slice(7), 'malformed'],
-    ['another algorithm', registrySignature(BODY, SECRET).replace('sha256=', 'sha1='), 'malformed'],
+    ['a missing header', undefined, 'missing x-registry-signature header'],
+    ['an empty header', '', 'missing x-registry-signature header'],
+    ['a digest without the sha256= prefix', registrySignature(BODY, SECRET).slice(7), 'malformed'],
+    ['another algorithm name', registrySignature(BODY, SECRET).replace('sha256=', 'sha1='), 'malformed'],
     [
       'base64 instead of hex',
       `sha256=${createHmac('sha256', SECRET).update(BODY).digest('base64')}`,
       'malformed',
     ],
     ['a truncated digest', registrySignature(BODY, SECRET).slice(0, -2), 'malformed'],
-  ])('refuses a %s header', (_what, header, reason) => {
+  ])('refuses %s', (_what, header, reason) => {
     const check = checkSignature(BODY, header, SECRET);
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.reason).toContain(reason);
