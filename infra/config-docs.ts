@@ -92,6 +92,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
     'How long some target may have no live Cloud Map instance before the alarm fires, minutes.',
   'alarms.oldestMessageAgeMinutes':
     "Age of the oldest message in the work queue, minutes; the trigger queue's alarm waits this plus the fan-out's longest delay (15 min).",
+  'webhook.enabled':
+    "Create the receiver of the registry's registration webhook: a function behind a Lambda Function URL (auth NONE: the registry's HMAC-SHA256 signature is the authentication), a generated signing secret, an alarm. Set the stack outputs WebhookUrl and WebhookSecretArn's value as the registry's `REGISTRATION_WEBHOOK_URL` and `REGISTRATION_WEBHOOK_SIGNING_SECRET` (docs/deploy.md). A signed `registration` or `update` becomes work for that entry at once, `scan_complete` a verification. Off: nothing of it is created.",
   $comment: "Free text for the file's readers; ignored.",
   stackName: 'CloudFormation stack name.',
   tags: 'Tags for every resource of the stack (stack tags: CloudFormation propagates them).',

@@ -31,6 +31,11 @@ export interface ConstructOnlyProps {
    * @default functions/fanout/handler.ts
    */
   readonly fanoutEntry?: string;
+  /**
+   * The webhook receiver's handler source file (with `webhook.enabled`).
+   * @default functions/webhook/handler.ts
+   */
+  readonly webhookEntry?: string;
 }
 
 /**

@@ -60,5 +60,21 @@ export class RegistryReconcilerStack extends Stack {
       description: 'Events EventBridge could not deliver to the trigger queue',
     });
     new CfnOutput(this, 'DashboardName', { value: this.reconciler.dashboard.dashboardName });
+    const { webhook } = this.reconciler;
+    if (webhook !== undefined) {
+      new CfnOutput(this, 'WebhookUrl', {
+        value: webhook.url.url,
+        description: "Set as the registry's REGISTRATION_WEBHOOK_URL",
+      });
+      new CfnOutput(this, 'WebhookSecretArn', {
+        value: webhook.secret.secretArn,
+        description:
+          "Its value is the registry's REGISTRATION_WEBHOOK_SIGNING_SECRET: aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text",
+      });
+      new CfnOutput(this, 'WebhookLogGroupName', {
+        value: webhook.logGroup.logGroupName,
+        description: "The webhook receiver's logs (one line per request)",
+      });
+    }
   }
 }

@@ -2,8 +2,8 @@
  * The registration reconciler construct. Its constructor reads as the list of what it builds; each
  * part has its own module: settings.ts (what it can be told: the configuration document plus the
  * deployment keys, with their defaults; props.ts types it), validation.ts, delivery.ts (queues, rules, event sources), permissions.ts, network.ts,
- * house-lambda.ts (what both functions share), fanout-function.ts, reconciler-function.ts and
- * monitoring/ (metrics, alarms, dashboard).
+ * house-lambda.ts (what both functions share), fanout-function.ts, reconciler-function.ts,
+ * monitoring/ (metrics, alarms, dashboard) and webhook.ts (the optional receiver of the registry webhook).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -30,11 +30,13 @@ import type { ReconcilerAlarmProps, RegistryReconcilerProps } from './props';
 import { buildFunction } from './reconciler-function';
 import { FIXED, type ReconcilerSettings } from './settings';
 import { checkProps } from './validation';
+import { buildWebhook, type ReconcilerWebhook } from './webhook';
 
 // The construct's public API, importable from this one module.
 export type { ReconcilerAlarms } from './monitoring/alarms';
 export type * from './props';
 export { InvalidReconcilerPropsError } from './validation';
+export type { ReconcilerWebhook } from './webhook';
 
 /**
  * The registration reconciler, deployed next to an existing MCP Gateway Registry stack on ECS:
@@ -88,6 +90,8 @@ export class RegistryReconciler extends Construct {
   readonly ownershipTable?: dynamodb.ITable;
   /** The cluster's ARN (a token when the cluster was given by name in an environment-agnostic stack). */
   readonly clusterArn: string;
+  /** The registry webhook's receiver, its URL and signing secret, when `webhook.enabled` (infra/webhook.ts). */
+  readonly webhook?: ReconcilerWebhook;
 
   constructor(scope: Construct, id: string, props: RegistryReconcilerProps) {
     super(scope, id);
@@ -194,6 +198,15 @@ export class RegistryReconciler extends Construct {
     this.topic = monitoring.topic;
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
+
+    // Off by default; when on it only adds resources of its own (infra/webhook.ts).
+    this.webhook = buildWebhook(this, {
+      settings,
+      configJson,
+      queues,
+      topic: this.topic,
+      ...(props.webhookEntry === undefined ? {} : { entry: props.webhookEntry }),
+    });
   }
 }
 

@@ -67,6 +67,8 @@ export const DEPLOYMENT_ENTRIES = {
     }),
     {},
   ),
+  /** The receiver of the registry's registration webhook (infra/webhook.ts): off unless enabled. */
+  webhook: v.optional(strictObject({ enabled: v.optional(v.boolean(), false) }), {}),
 } as const;
 
 /** Keys of the parameters file only: the stack around the construct. */
@@ -128,6 +130,11 @@ export const FIXED = {
   /** The handlers the functions bundle. */
   reconcilerEntry: path.join(__dirname, '..', 'functions', 'reconciler', 'handler.ts'),
   fanoutEntry: path.join(__dirname, '..', 'functions', 'fanout', 'handler.ts'),
+  webhookEntry: path.join(__dirname, '..', 'functions', 'webhook', 'handler.ts'),
+  /** The webhook receiver checks a signature and sends one message: the smallest size with a fast cold start. */
+  webhookMemoryMb: 256,
+  /** Within the registry's default webhook timeout (REGISTRATION_WEBHOOK_TIMEOUT_SECONDS, 10 s). */
+  webhookTimeout: Duration.seconds(10),
   /** The fan-out's timeout: a resync shard's read-only check of 500 entries took ≤ 8.5 s in `npm run sim`. */
   fanoutTimeout: Duration.seconds(DELIVERY.fanoutTimeoutSeconds),
   /** Lambda environment variables may total 4 KB; keep the configuration well under it. */

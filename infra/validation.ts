@@ -57,7 +57,13 @@ export function checkProps(
   stack: Stack,
   constructPath: string,
 ): CheckedProps {
-  const { alarmTopic, entry: _entry, fanoutEntry: _fanoutEntry, ...document } = props;
+  const {
+    alarmTopic,
+    entry: _entry,
+    fanoutEntry: _fanoutEntry,
+    webhookEntry: _webhookEntry,
+    ...document
+  } = props;
   const problems = tokenProblems(document as SettingsInput);
   const result = v.safeParse(settingsSchema, document);
   if (!result.success) problems.push(...settingsIssues(result.issues));

@@ -22,6 +22,9 @@ export const LAMBDA_ENTRY = 'functions/reconciler/handler.ts';
 /** The fan-out's handler source; its bundle goes to `dist/fanout/handler.mjs`. */
 export const FANOUT_ENTRY = 'functions/fanout/handler.ts';
 
+/** The optional webhook receiver's handler source (`webhook.enabled`); its bundle goes to `dist/webhook/handler.mjs`. */
+export const WEBHOOK_ENTRY = 'functions/webhook/handler.ts';
+
 /** A Powertools-Logger-only empty handler: the floor every Lambda of this kind pays. */
 export const BASELINE_ENTRY = 'tools/bench/baseline-handler.ts';
 
@@ -95,29 +98,40 @@ export function bytesByPackage(output: Metafile['outputs'][string]): { name: str
  * functions with `define` when given (`followDefine`, as the construct bundles them).
  */
 export async function buildAll(
-  options: { baseline?: boolean; fanout?: boolean; outdir?: string; define?: Record<string, string> } = {},
+  options: {
+    baseline?: boolean;
+    fanout?: boolean;
+    webhook?: boolean;
+    outdir?: string;
+    define?: Record<string, string>;
+  } = {},
 ): Promise<{
   lambda: BundleResult;
   fanout?: BundleResult;
+  webhook?: BundleResult;
   baseline?: BundleResult;
 }> {
   const outdir = options.outdir ?? LAMBDA_OUTDIR;
   const define = options.define === undefined ? {} : { define: options.define };
   const lambda = await bundle(LAMBDA_ENTRY, outdir, define);
   const fanout = options.fanout ? await bundle(FANOUT_ENTRY, join(outdir, 'fanout'), define) : undefined;
+  // The receiver has no follow mode to define: it is bundled as the construct bundles it.
+  const webhook = options.webhook ? await bundle(WEBHOOK_ENTRY, join(outdir, 'webhook')) : undefined;
   const baseline = options.baseline
     ? await bundle(BASELINE_ENTRY, join(outdir, 'bench', 'baseline'))
     : undefined;
   return {
     lambda,
     ...(fanout === undefined ? {} : { fanout }),
+    ...(webhook === undefined ? {} : { webhook }),
     ...(baseline === undefined ? {} : { baseline }),
   };
 }
 
 /**
  * `npm run build [-- --follow] [--baseline] [--print-options]`: writes the reconciler's
- * `dist/handler.mjs` and the fan-out's `dist/fanout/handler.mjs`, each with its map and metafile,
+ * `dist/handler.mjs`, the fan-out's `dist/fanout/handler.mjs` and the webhook receiver's
+ * `dist/webhook/handler.mjs`, each with its map and metafile,
  * as the construct bundles them for a configuration with follow mode off (`--follow`: on), and
  * prints their sizes with the largest packages.
  */
@@ -131,9 +145,10 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const follow = argv.includes('--follow');
-  const { lambda, fanout, baseline } = await buildAll({
+  const { lambda, fanout, webhook, baseline } = await buildAll({
     baseline: argv.includes('--baseline'),
     fanout: true,
+    webhook: true,
     define: followDefine(follow),
   });
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -146,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const [name, r] of [
     ['lambda', lambda],
     ['fanout', fanout],
+    ['webhook', webhook],
     ['baseline', baseline],
   ] as const) {
     if (r === undefined) continue;

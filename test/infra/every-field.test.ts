@@ -147,7 +147,7 @@ describe('A parameters file setting every field', () => {
       const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
       expect(
         groups.map((g) => (g as { Properties: { RetentionInDays: number } }).Properties.RetentionInDays),
-      ).toEqual([PARAMS.logRetentionDays, PARAMS.logRetentionDays]);
+      ).toEqual([PARAMS.logRetentionDays, PARAMS.logRetentionDays, PARAMS.logRetentionDays]);
     },
     logLevel: () => {
       for (const id of FUNCTIONS)
@@ -207,6 +207,10 @@ describe('A parameters file setting every field', () => {
           `{{resolve:secretsmanager:${STATIC_AUTH.tokenSecret}:SecretString:${STATIC_AUTH.tokenSecretJsonField}::}}`,
         );
       }
+    },
+    'webhook.enabled': () => {
+      template.resourceCountIs('AWS::Lambda::Url', 1);
+      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     },
     resyncMinutes: () =>
       template.hasResourceProperties('AWS::Events::Rule', {
