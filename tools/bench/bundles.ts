@@ -46,8 +46,6 @@ export interface Variant {
   entry: string;
   /** Alias entries to drop from `LAMBDA_ALIASES`. */
   dropAliases?: (module: string) => boolean;
-  /** Alias entries to point elsewhere (module → path from the repository root). */
-  replaceAliases?: Readonly<Record<string, string>>;
   /** The bundle it is compared with (the deployed one unless another variant is the fair A). */
   against: string;
 }
@@ -69,17 +67,6 @@ export const VARIANTS: Variant[] = [
     against: 'no-node-shims',
   },
   {
-    name: 'eager-fs-shims',
-    without:
-      'the lazy fs shims (fs.ReadStream read and fs/promises loaded at cold start, which loads the file streams, readline and the REPL history)',
-    entry: LAMBDA_ENTRY,
-    replaceAliases: {
-      'node:fs': './tools/bench/ab/fs-eager.ts',
-      'node:fs/promises': './tools/bench/ab/fs-promises-eager.ts',
-    },
-    against: 'reconciler',
-  },
-  {
     name: 'no-no-event-streams',
     without: 'aws/no-event-streams.ts (the SDK event-stream codec instead)',
     entry: LAMBDA_ENTRY,
@@ -94,22 +81,15 @@ export const METRICS_ENTRIES = {
   powertools: 'tools/bench/ab/metrics-powertools.ts',
 } as const;
 
-/**
- * Builds a bundle with the deployed options (follow mode off, as by default), some aliases dropped
- * or pointed elsewhere.
- */
+/** Builds a bundle with the deployed options (follow mode off, as by default), some aliases dropped. */
 export async function buildVariant(
   name: string,
   entry: string,
   dropAliases: (module: string) => boolean = () => false,
-  replaceAliases: Readonly<Record<string, string>> = {},
 ): Promise<BenchBundle> {
   const { build } = await import('esbuild');
   const outfile = resolve(ROOT, BENCH_OUTDIR, name, 'handler.mjs');
-  const alias = {
-    ...Object.fromEntries(Object.entries(LAMBDA_ALIASES).filter(([m]) => !dropAliases(m))),
-    ...replaceAliases,
-  };
+  const alias = Object.fromEntries(Object.entries(LAMBDA_ALIASES).filter(([m]) => !dropAliases(m)));
   const result = await build({
     ...LAMBDA_BUNDLING,
     mainFields: [...LAMBDA_BUNDLING.mainFields],
