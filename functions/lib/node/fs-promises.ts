@@ -9,4 +9,4 @@
 const fs = process.getBuiltinModule('node:fs');
 const { promisify } = process.getBuiltinModule('node:util');
 
-export const readFile = promisify(fs.readFile);
+export const readFile: typeof import('node:fs/promises').readFile = promisify(fs.readFile);
