@@ -32,13 +32,14 @@ const config = (() => {
 })();
 
 const registry = createRegistryClient(config.registry, { logger });
+const aws = createAwsAdapters();
 // Follow mode: the ownership table and the adopter (functions/lib/follow), when bundled.
-const follow = createFollowAwsIfBundled(config);
+const follow = createFollowAwsIfBundled(config, aws);
 
 export const { handler } = createWorkerHandler({
   queue: workQueueFromEnv(logger),
   config,
-  ...createAwsAdapters(),
+  ...aws,
   registry,
   ...(follow === undefined ? {} : { follow: { ...follow, pages: registry.pages() } }),
   logger,

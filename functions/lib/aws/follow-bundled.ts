@@ -1,4 +1,6 @@
 import type { ReconcilerConfig } from '../config/config';
+import type { CloudMapAdapter } from './cloudmap';
+import type { EcsAdapter } from './ecs';
 import { createFollowAws } from './follow';
 
 /**
@@ -10,10 +12,16 @@ import { createFollowAws } from './follow';
  * code, so the DynamoDB client and the adopter are left out of the bundle and never loaded. A
  * bundle built without follow mode refuses a configuration that enables it, at cold start, saying
  * what to do. Run from the sources (tools, tests) the variable is unset: follow mode is there.
+ * `aws`: the function's Cloud Map and ECS adapters, which the adopter then shares.
  */
-export function createFollowAwsIfBundled(config: ReconcilerConfig): ReturnType<typeof createFollowAws> {
+export function createFollowAwsIfBundled(
+  config: ReconcilerConfig,
+  aws?: { cloudMap: CloudMapAdapter; ecs: EcsAdapter },
+): ReturnType<typeof createFollowAws> {
   // Written out as a member expression: esbuild's `define` replaces exactly this text.
-  return process.env.RECONCILER_FOLLOW_BUNDLED === 'false' ? withoutFollow(config) : createFollowAws(config);
+  return process.env.RECONCILER_FOLLOW_BUNDLED === 'false'
+    ? withoutFollow(config)
+    : createFollowAws(config, aws === undefined ? {} : { aws });
 }
 
 function withoutFollow(config: ReconcilerConfig): undefined {

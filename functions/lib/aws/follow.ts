@@ -15,11 +15,18 @@ export const FOLLOW_CACHE_TTL_MS = 30_000;
 
 /**
  * Follow mode's AWS side, or undefined when it is off: the ownership table (DynamoDB; the SDK
- * honours `AWS_ENDPOINT_URL_DYNAMODB`) and the adopter reading Cloud Map and ECS.
+ * honours `AWS_ENDPOINT_URL_DYNAMODB`) and the adopter reading Cloud Map and ECS, through the
+ * function's own Cloud Map and ECS adapters when given (`aws`: one client of each per container),
+ * else through clients of its own.
  */
 export function createFollowAws(
   config: ReconcilerConfig,
-  options: { now?: () => number; env?: NodeJS.ProcessEnv; maxAttempts?: number } = {},
+  options: {
+    now?: () => number;
+    env?: NodeJS.ProcessEnv;
+    maxAttempts?: number;
+    aws?: { cloudMap: CloudMapAdapter; ecs: EcsAdapter };
+  } = {},
 ): { ownership: OwnershipPort; follower: Follower } | undefined {
   if (!config.follow.enabled || config.ownership === undefined) return undefined;
   const env = options.env ?? process.env;
@@ -28,17 +35,16 @@ export function createFollowAws(
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
   };
   const ownership = new OwnershipTable(new DynamoDBClient(settings), config.ownership.table);
-  const ecs = new ECSClient(settings);
-  const cloudMap = new ServiceDiscoveryClient({
-    ...settings,
-    disableHostPrefix: Boolean(env.AWS_ENDPOINT_URL_SERVICEDISCOVERY || env.AWS_ENDPOINT_URL),
-  });
-  const world = new FollowWorldAdapter(
-    new CloudMapAdapter(cloudMap),
-    new EcsAdapter(ecs),
-    config.cluster,
-    config.namespace,
-  );
+  const aws = options.aws ?? {
+    cloudMap: new CloudMapAdapter(
+      new ServiceDiscoveryClient({
+        ...settings,
+        disableHostPrefix: Boolean(env.AWS_ENDPOINT_URL_SERVICEDISCOVERY || env.AWS_ENDPOINT_URL),
+      }),
+    ),
+    ecs: new EcsAdapter(new ECSClient(settings)),
+  };
+  const world = new FollowWorldAdapter(aws.cloudMap, aws.ecs, config.cluster, config.namespace);
   const follower = new Follower({
     config,
     ownership,
