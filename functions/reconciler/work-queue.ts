@@ -1,4 +1,6 @@
-import { SqsAdapter, type SqsSend, TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../lib/aws/sqs';
+import type { SqsSend } from '../lib/aws/sqs';
+import { SqsOnDemand } from '../lib/aws/sqs-on-demand';
+import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../lib/delivery/settings';
 import type { LoggerLike } from '../lib/telemetry/telemetry';
 import type { WorkQueuePort } from './worker';
 
@@ -10,7 +12,7 @@ import type { WorkQueuePort } from './worker';
 export function workQueueFromEnv(
   logger: LoggerLike,
   env: NodeJS.ProcessEnv = process.env,
-  sqs: SqsSend = new SqsAdapter(),
+  sqs: SqsSend = new SqsOnDemand(),
 ): WorkQueuePort {
   const work = env[WORK_QUEUE_URL_ENV] || undefined;
   const trigger = env[TRIGGER_QUEUE_URL_ENV] || undefined;
