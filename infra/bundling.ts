@@ -86,27 +86,6 @@ export function followDefine(followEnabled: boolean): Record<string, string> {
 }
 
 /**
- * The reconciler's SQS adapter, bundled as a second file beside the handler and loaded on its
- * first send (functions/lib/aws/sqs-on-demand.ts): the worker sends to SQS rarely, so its client
- * (about 28 KB of the bundle) is not compiled at every cold start. The build replaces `expression`
- * with `./<file>` (esbuild `define`, in every bundle's options); a bundle whose inputs include
- * `loader` gets `entry` bundled, with the same options, into `<file>` beside it: tools/build.ts
- * for `npm run build`, the benchmarks and the integration tier, `sqsModuleCommand` for the
- * construct (`commandHooks.afterBundling`).
- */
-export const SQS_MODULE = {
-  entry: 'functions/lib/aws/sqs.ts',
-  loader: 'functions/lib/aws/sqs-on-demand.ts',
-  file: 'sqs.mjs',
-  expression: 'process.env.RECONCILER_SQS_MODULE',
-} as const;
-
-/** The esbuild `define` that points the loader at the file beside the handler. */
-export const SQS_MODULE_DEFINE: Readonly<Record<string, string>> = {
-  [SQS_MODULE.expression]: JSON.stringify(`./${SQS_MODULE.file}`),
-};
-
-/**
  * ES module output can still contain CommonJS packages that call `require()` (for example for Node
  * built-ins); esbuild's ESM shim then throws "Dynamic require of … is not supported" unless a real
  * `require` is in scope. Today no bundled package needs it (the ES module builds are picked), so
@@ -130,7 +109,6 @@ export const CREATE_REQUIRE_BANNER =
  * - `legalComments: 'linked'`: license comments go to `handler.mjs.LEGAL.txt`, not into the bundle.
  * - No banner: see `CREATE_REQUIRE_BANNER`.
  * - `alias`: see `LAMBDA_ALIASES` (environment credentials only).
- * - `define`: `SQS_MODULE_DEFINE` (a build adds `followDefine`).
  */
 export const LAMBDA_BUNDLING = {
   bundle: true,
@@ -145,8 +123,6 @@ export const LAMBDA_BUNDLING = {
   metafile: true,
   logLevel: 'warning',
   alias: LAMBDA_ALIASES,
-  define: SQS_MODULE_DEFINE,
-  supported: { arrow: false },
 } as const satisfies BuildOptions;
 
 /**
@@ -167,41 +143,9 @@ export const CDK_BUNDLING = {
   metafile: true,
   bundleAwsSDK: true,
   externalModules: [] as string[],
-  define: SQS_MODULE_DEFINE,
   esbuildArgs: {
     '--legal-comments': 'linked',
-    '--supported:arrow': 'false',
     // CDK renders an array under `--alias` as one `--alias:<module>=<path>` flag per entry.
     '--alias': Object.entries(LAMBDA_ALIASES).map(([module, path]) => `${module}=${path}`),
   },
 } as const;
-
-/** A shell word, single-quoted. */
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", "'\\''")}'`;
-}
-
-/**
- * The shell command that bundles `SQS_MODULE.entry` into `<outputDir>/sqs.mjs` with the options of
- * `LAMBDA_BUNDLING` (esbuild's command line, run from the repository root, as CDK runs the
- * handler's build): for `NodejsFunction`'s `commandHooks.afterBundling(inputDir, outputDir)`.
- */
-export function sqsModuleCommand(inputDir: string, outputDir: string): string {
-  const o = LAMBDA_BUNDLING;
-  const args = [
-    SQS_MODULE.entry,
-    '--bundle',
-    `--platform=${o.platform}`,
-    `--format=${o.format}`,
-    `--target=${o.target}`,
-    '--minify',
-    `--sourcemap=${o.sourcemap}`,
-    `--legal-comments=${o.legalComments}`,
-    `--main-fields=${o.mainFields.join(',')}`,
-    `--log-level=${o.logLevel}`,
-    ...Object.entries(o.supported).map(([feature, on]) => `--supported:${feature}=${on}`),
-    ...Object.entries(o.alias).map(([module, path]) => `--alias:${module}=${path}`),
-    `--outfile=${outputDir}/${SQS_MODULE.file}`,
-  ];
-  return `cd ${shellQuote(inputDir)} && npx --no-install esbuild ${args.map(shellQuote).join(' ')}`;
-}

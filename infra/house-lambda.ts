@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { CONFIG_ENV } from '../functions/lib/config/config';
 import { METRICS_NAMESPACE } from '../functions/lib/telemetry/telemetry';
-import { CDK_BUNDLING, followDefine, sqsModuleCommand } from './bundling';
+import { CDK_BUNDLING, followDefine } from './bundling';
 import type { ReconcilerNetwork } from './network';
 import type { ReconcilerLogLevel, RegistryReconcilerProps } from './props';
 import type { ReconcilerSettings } from './settings';
@@ -42,11 +42,6 @@ export interface FunctionSpec {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly environment: Record<string, string>;
-  /**
-   * Whether the handler loads its SQS adapter on demand (functions/lib/aws/sqs-on-demand.ts): the
-   * adapter is then bundled into a second file of the asset, beside the handler.
-   */
-  readonly sqsModuleBeside?: boolean;
 }
 
 /** A `NodejsFunction` with the house settings, bundled locally with esbuild. */
@@ -90,19 +85,9 @@ export function buildHouseFunction(
       // The metafile is for the size report; it has no place in the deployed zip.
       metafile: false,
       // Follow mode (and the DynamoDB client) is in the bundle only when the configuration enables it.
-      define: { ...CDK_BUNDLING.define, ...followDefine(house.settings.follow.enabled) },
+      define: followDefine(house.settings.follow.enabled),
       mainFields: [...CDK_BUNDLING.mainFields],
       externalModules: [...CDK_BUNDLING.externalModules],
-      ...(spec.sqsModuleBeside === true
-        ? {
-            // The SQS adapter, bundled with the same options into `SQS_MODULE.file` beside the handler.
-            commandHooks: {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (inputDir: string, outputDir: string) => [sqsModuleCommand(inputDir, outputDir)],
-            },
-          }
-        : {}),
     },
   });
 }

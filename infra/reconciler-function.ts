@@ -45,7 +45,5 @@ export function buildFunction(
     role: settings.role,
     logGroup: settings.logGroup,
     environment: queueEnvironment(settings.queues),
-    // Its SQS adapter is loaded on the first send, from a second file of the asset.
-    sqsModuleBeside: true,
   });
 }

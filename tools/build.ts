@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
-import { CDK_BUNDLING, followDefine, LAMBDA_BUNDLING, SQS_MODULE } from '../infra/bundling';
+import { CDK_BUNDLING, followDefine, LAMBDA_BUNDLING } from '../infra/bundling';
 
 // The options live in infra/bundling.ts, which the CDK construct reads too; re-exported for the tools.
 export { CDK_BUNDLING, CREATE_REQUIRE_BANNER, LAMBDA_BUNDLING, LAMBDA_TARGET } from '../infra/bundling';
@@ -45,19 +45,12 @@ export interface BundleResult {
   metafile: Metafile;
   /** Bytes in the bundle by npm package (or by source folder for our own code), largest first. */
   byPackage: { name: string; bytes: number }[];
-  /**
-   * The SQS adapter bundled beside the handler (`SQS_MODULE` in infra/bundling.ts), when the
-   * bundle loads it on demand: absolute path and bytes. Not loaded at cold start.
-   */
-  sqsModule?: { outfile: string; bytes: number };
 }
 
 /**
  * Bundles `entry` (relative to the repository root) into `outdir/handler.mjs` with `LAMBDA_BUNDLING`,
  * plus `define` when given: `followDefine(enabled)` (infra/bundling.ts) builds the bundle the
  * construct deploys for that configuration; without it follow mode is in, as in the sources.
- * When the bundle carries the SQS loader, the SQS adapter is bundled into `outdir/sqs.mjs` beside
- * it, as the construct does (`SQS_MODULE`).
  */
 export async function bundle(
   entry: string,
@@ -74,7 +67,7 @@ export async function bundle(
     absWorkingDir: ROOT,
     entryPoints: [entry],
     outfile,
-    define: { ...LAMBDA_BUNDLING.define, ...options.define },
+    ...(options.define === undefined ? {} : { define: options.define }),
   });
   if (readFileSync(outfile, 'utf8').includes(DYNAMIC_REQUIRE_SHIM)) {
     throw new Error(
@@ -86,32 +79,7 @@ export async function bundle(
   writeFileSync(metafilePath, JSON.stringify(metafile));
   const output = Object.entries(metafile.outputs).find(([p]) => resolve(ROOT, p) === outfile)?.[1];
   if (output === undefined) throw new Error(`esbuild wrote no ${outfile}`);
-  const sqsModule =
-    (output.inputs[SQS_MODULE.loader]?.bytesInOutput ?? 0) > 0 ? await bundleSqsModule(absOut) : undefined;
-  return {
-    outfile,
-    bytes: output.bytes,
-    metafilePath,
-    metafile,
-    byPackage: bytesByPackage(output),
-    ...(sqsModule === undefined ? {} : { sqsModule }),
-  };
-}
-
-/** `SQS_MODULE.entry` bundled with `LAMBDA_BUNDLING` into `absOut/sqs.mjs`. */
-async function bundleSqsModule(absOut: string): Promise<{ outfile: string; bytes: number }> {
-  const { build } = await import('esbuild');
-  const outfile = join(absOut, SQS_MODULE.file);
-  const result = await build({
-    ...LAMBDA_BUNDLING,
-    mainFields: [...LAMBDA_BUNDLING.mainFields],
-    absWorkingDir: ROOT,
-    entryPoints: [SQS_MODULE.entry],
-    outfile,
-  });
-  const output = Object.entries(result.metafile.outputs).find(([p]) => resolve(ROOT, p) === outfile)?.[1];
-  if (output === undefined) throw new Error(`esbuild wrote no ${outfile}`);
-  return { outfile, bytes: output.bytes };
+  return { outfile, bytes: output.bytes, metafilePath, metafile, byPackage: bytesByPackage(output) };
 }
 
 /** Sums an output's bytes by npm package, or by source folder for files outside node_modules. */
@@ -200,10 +168,6 @@ export async function main(argv: string[]): Promise<number> {
     console.log(
       `${name}: ${rel(r.outfile)} ${r.bytes} bytes (${kb(r.bytes)}); metafile ${rel(r.metafilePath)}`,
     );
-    if (r.sqsModule !== undefined)
-      console.log(
-        `  beside it, loaded on the first SQS call: ${rel(r.sqsModule.outfile)} ${r.sqsModule.bytes} bytes (${kb(r.sqsModule.bytes)})`,
-      );
     for (const p of r.byPackage.slice(0, 8)) console.log(`  ${kb(p.bytes).padStart(10)}  ${p.name}`);
   }
   return 0;

@@ -1,6 +1,4 @@
-import type { SqsSend } from '../lib/aws/sqs';
-import { SqsOnDemand } from '../lib/aws/sqs-on-demand';
-import { TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../lib/delivery/settings';
+import { SqsAdapter, type SqsSend, TRIGGER_QUEUE_URL_ENV, WORK_QUEUE_URL_ENV } from '../lib/aws/sqs';
 import type { LoggerLike } from '../lib/telemetry/telemetry';
 import type { WorkQueuePort } from './worker';
 
@@ -12,7 +10,7 @@ import type { WorkQueuePort } from './worker';
 export function workQueueFromEnv(
   logger: LoggerLike,
   env: NodeJS.ProcessEnv = process.env,
-  sqs: SqsSend = new SqsOnDemand(),
+  sqs: SqsSend = new SqsAdapter(),
 ): WorkQueuePort {
   const work = env[WORK_QUEUE_URL_ENV] || undefined;
   const trigger = env[TRIGGER_QUEUE_URL_ENV] || undefined;

@@ -5,7 +5,7 @@
  */
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import { createAwsAdapters } from '../../functions/lib/aws/clients';
-import { SqsOnDemand } from '../../functions/lib/aws/sqs-on-demand';
 import { NO_COUNT } from '../../functions/lib/reconcile/ports';
 import {
   CDK_BUNDLING,
@@ -21,8 +20,6 @@ import {
   followDefine,
   LAMBDA_ALIASES,
   LAMBDA_BUNDLING,
-  SQS_MODULE,
-  SQS_MODULE_DEFINE,
 } from '../../infra/bundling';
 import { RegistryReconciler } from '../../infra/registry-reconciler';
 import { coldLoadEnv, FOLLOW_CONFIG } from '../../tools/bench/coldload';
@@ -39,16 +36,6 @@ const CHAIN_MODULES =
 const DYNAMODB_MARK = 'DynamoDB_20120810';
 /** Part of the refusal of a bundle built without follow mode (functions/lib/aws/follow-bundled.ts). */
 const NO_FOLLOW_MESSAGE = 'bundled without follow mode';
-
-/** A string only the SQS client carries: its JSON protocol's target prefix. */
-const SQS_MARK = 'AmazonSQS';
-
-/** The source files that put code into a bundle (esbuild lists tree-shaken ones with 0 bytes). */
-function bundledInputs(result: BundleResult | undefined): string[] {
-  return Object.entries(Object.values(result?.metafile.outputs ?? {}).find((o) => o.entryPoint)?.inputs ?? {})
-    .filter(([, i]) => i.bytesInOutput > 0)
-    .map(([p]) => p);
-}
 
 /** Which `node_modules/<package>` directories each bundled package came from. */
 function packageCopies(result: BundleResult): Map<string, Set<string>> {
@@ -89,32 +76,6 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
     expect(output?.imports.filter((i) => i.external).map((i) => i.path)).toEqual([]);
   });
 
-  it('leaves the SQS client out of the handler, bundled beside it as the file the loader imports', () => {
-    const inputs = bundledInputs(lambda);
-    expect(inputs).toContain(SQS_MODULE.loader);
-    expect(inputs.filter((p) => p.includes('node_modules/@aws-sdk/client-sqs/'))).toEqual([]);
-    expect(inputs).not.toContain(SQS_MODULE.entry);
-    const code = readFileSync(lambda.outfile, 'utf8');
-    expect(code).not.toContain(SQS_MARK);
-    expect(code).toContain(JSON.stringify(`./${SQS_MODULE.file}`));
-    // The second file: beside the handler, with the SQS client and the same substitutions.
-    expect(lambda.sqsModule?.outfile).toBe(join(dir, 'lambda', SQS_MODULE.file));
-    const beside = readFileSync(lambda.sqsModule?.outfile ?? '', 'utf8');
-    expect(beside).toContain(SQS_MARK);
-    expect(beside).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
-    expect(beside.match(/from\s*"node:[^"]+"|import\(\s*"node:[^"]+"\)/g) ?? []).toEqual([]);
-    expect(lambda.sqsModule?.bytes).toBeGreaterThan(50_000);
-  });
-
-  it('names the expression the loader reads, and gives every build and the construct its define', () => {
-    expect(readFileSync(join(__dirname, '../..', SQS_MODULE.loader), 'utf8')).toContain(
-      `${SQS_MODULE.expression} ?? './sqs'`,
-    );
-    expect(LAMBDA_BUNDLING.define).toBe(SQS_MODULE_DEFINE);
-    expect(CDK_BUNDLING.define).toBe(SQS_MODULE_DEFINE);
-    expect(SQS_MODULE_DEFINE).toEqual({ [SQS_MODULE.expression]: '"./sqs.mjs"' });
-  });
-
   it('holds every package once (one copy of Powertools commons)', () => {
     const twice = [...packageCopies(lambda)].filter(([, dirs]) => dirs.size > 1);
     expect(twice).toEqual([]);
@@ -139,23 +100,6 @@ describe('the Lambda bundle (infra/bundling.ts)', () => {
       expect(code).not.toContain(DYNAMODB_MARK);
       expect(code).toContain(NO_FOLLOW_MESSAGE);
     }
-    // The reconciler's asset carries its SQS adapter beside the handler, and the handler no SQS
-    // client; the fan-out, which sends at every invocation, carries its SQS client in its bundle.
-    const withSqsModule = assets.filter((a) => existsSync(join(outdir, a, SQS_MODULE.file)));
-    expect(withSqsModule).toHaveLength(1);
-    const [reconciler] = withSqsModule;
-    const fanout = assets.find((a) => a !== reconciler);
-    const code = (asset: string | undefined, file: string) =>
-      readFileSync(join(outdir, asset ?? '', file), 'utf8');
-    expect(code(reconciler, 'index.mjs')).not.toContain(SQS_MARK);
-    expect(code(reconciler, 'index.mjs')).toContain(JSON.stringify(`./${SQS_MODULE.file}`));
-    const beside = code(reconciler, SQS_MODULE.file);
-    expect(beside).toContain(SQS_MARK);
-    expect(beside).toContain('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
-    expect(beside).not.toContain('defaultProvider::fromSSO');
-    expect(beside.match(/from\s*"node:[^"]+"|import\(\s*"node:[^"]+"\)/g) ?? []).toEqual([]);
-    expect(existsSync(join(outdir, reconciler ?? '', `${SQS_MODULE.file}.map`))).toBe(true);
-    expect(code(fanout, 'index.mjs')).toContain(SQS_MARK);
   });
 
   it('the construct bundles follow mode, and the DynamoDB client, into both functions when the configuration enables it', () => {
@@ -200,7 +144,11 @@ describe('follow mode in the bundle (followDefine)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const inputs = bundledInputs;
+  /** The source files that put code into the bundle (esbuild lists tree-shaken ones with 0 bytes). */
+  const inputs = (r: BundleResult | undefined) =>
+    Object.entries(Object.values(r?.metafile.outputs ?? {}).find((o) => o.entryPoint)?.inputs ?? {})
+      .filter(([, i]) => i.bytesInOutput > 0)
+      .map(([p]) => p);
   const dynamodb = (r: BundleResult | undefined) =>
     inputs(r).filter((p) => p.includes('node_modules/@aws-sdk/client-dynamodb/'));
 
@@ -350,43 +298,5 @@ describe('credentials of the deployed clients and of the local tools', () => {
       process.env = saved;
     }
     expect(signingKey(seen[0])).toBe(PROFILE_KEY);
-  });
-});
-
-describe('the SQS adapter loaded on demand, run from the sources (functions/lib/aws/sqs-on-demand.ts)', () => {
-  let server: Server;
-  const targets: string[] = [];
-
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      targets.push(String(req.headers['x-amz-target']));
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  it('imports the TypeScript module (no define) and makes the call through it', async () => {
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      AWS_REGION: 'us-west-2',
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      AWS_ENDPOINT_URL: endpoint,
-    });
-    try {
-      const sqs = new SqsOnDemand();
-      // The SQS client sends to the queue URL's host.
-      await sqs.changeVisibility(`${endpoint}/111122223333/work.fifo`, 'receipt', 30);
-      await sqs.changeVisibility(`${endpoint}/111122223333/work.fifo`, 'receipt', 60);
-    } finally {
-      process.env = saved;
-    }
-    expect(targets).toEqual(['AmazonSQS.ChangeMessageVisibility', 'AmazonSQS.ChangeMessageVisibility']);
   });
 });

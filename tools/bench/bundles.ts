@@ -46,8 +46,6 @@ export interface Variant {
   entry: string;
   /** Alias entries to drop from `LAMBDA_ALIASES`. */
   dropAliases?: (module: string) => boolean;
-  /** esbuild `supported` instead of `LAMBDA_BUNDLING.supported`. */
-  supported?: Record<string, boolean>;
   /** The bundle it is compared with (the deployed one unless another variant is the fair A). */
   against: string;
 }
@@ -75,19 +73,6 @@ export const VARIANTS: Variant[] = [
     dropAliases: (m) => m === '@smithy/core/event-streams',
     against: 'reconciler',
   },
-  {
-    name: 'sqs-in-bundle',
-    without: 'aws/sqs-on-demand.ts (the SQS adapter and its client in the bundle instead of beside it)',
-    entry: 'tools/bench/ab/reconciler-sqs-bundled.ts',
-    against: 'reconciler',
-  },
-  {
-    name: 'arrows-kept',
-    without: 'supported: { arrow: false } (arrow functions left as they are)',
-    entry: LAMBDA_ENTRY,
-    supported: {},
-    against: 'reconciler',
-  },
 ];
 
 /** The metrics pair: Logger + our EMF writer against Logger + Powertools Metrics. */
@@ -101,7 +86,6 @@ export async function buildVariant(
   name: string,
   entry: string,
   dropAliases: (module: string) => boolean = () => false,
-  supported: Record<string, boolean> = LAMBDA_BUNDLING.supported,
 ): Promise<BenchBundle> {
   const { build } = await import('esbuild');
   const outfile = resolve(ROOT, BENCH_OUTDIR, name, 'handler.mjs');
@@ -110,8 +94,7 @@ export async function buildVariant(
     ...LAMBDA_BUNDLING,
     mainFields: [...LAMBDA_BUNDLING.mainFields],
     alias,
-    supported,
-    define: { ...LAMBDA_BUNDLING.define, ...followDefine(false) },
+    define: followDefine(false),
     absWorkingDir: ROOT,
     entryPoints: [entry],
     outfile,

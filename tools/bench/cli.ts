@@ -58,9 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const { reconciler, follow, baseline } = await gateBundles();
   const variants = values.ab
     ? [
-        ...(await Promise.all(
-          VARIANTS.map((v) => buildVariant(v.name, v.entry, v.dropAliases, v.supported)),
-        )),
+        ...(await Promise.all(VARIANTS.map((v) => buildVariant(v.name, v.entry, v.dropAliases)))),
         await buildVariant('metrics-emf', METRICS_ENTRIES.emf),
         await buildVariant('metrics-powertools', METRICS_ENTRIES.powertools),
       ]
