@@ -1,5 +1,6 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { TargetConfig } from '../lib/config/config';
+import { isLagDefer } from '../lib/core/reasons';
 import { isOurCluster, isRegistryEvent, screen } from '../lib/core/screen';
 import { isStopping } from '../lib/core/task';
 import type { TargetMatch } from '../lib/core/types';
@@ -171,7 +172,7 @@ export class Worker {
     // 3. What goes back to the queue, and the verification of each confirmed write.
     results.forEach(({ record, writeRefused }, i) => {
       if (!record.retryable) return;
-      const lag = record.reason === 'cloud-map-lag';
+      const lag = isLagDefer(record.reason);
       if (lag) this.deps.events?.lagDeferred?.();
       if (writeRefused) this.deps.events?.writeRefused?.();
       const cause: RetryCause = writeRefused

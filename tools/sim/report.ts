@@ -111,6 +111,13 @@ const FOLLOW_ROWS: [string, (r: ScenarioResult) => string][] = [
     ifFollow((f) => `${f.adoption.overPeriod} / ${f.neverAdopted.length}`),
   ],
   [
+    'names sweep: sweeps / page reads per sweep (max) / per min / work sent',
+    (r) =>
+      r.sweep === undefined
+        ? '–'
+        : `${n(r.sweep.sweeps)} / ${r.sweep.pageReadsMax} / ${r.sweep.pageReadsPerMinute} / ${n(r.sweep.work)}`,
+  ],
+  [
     'follow: re-pointed / released / still owned',
     ifFollow((f) => `${f.repointed} / ${f.released} / ${f.repointedStillOwned.length}`),
   ],
