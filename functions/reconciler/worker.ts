@@ -183,6 +183,9 @@ export class Worker {
             ? 'throttled'
             : 'error';
       for (const t of (plans[i] as Plan).triggers) {
+        // A deferral hands back only the messages still within the deferral budget: an older one
+        // that spent it is consumed here, not pushed towards the DLQ by a newer event beside it.
+        if (lag && t.attempt >= this.deps.maxDeferAttempts) continue;
         const m = records[t.source];
         if (m !== undefined) failed.set(m.messageId, cause);
       }

@@ -48,7 +48,9 @@ export class EventBus {
       this.counts.duplicated++;
       const identical = this.rng.chance(this.knobs.identicalDuplicateShare);
       const id = (event as { id?: unknown }).id;
-      const copy = identical ? event : { ...event, id: `${String(id ?? '').slice(0, 24)}${this.rng.hex(12)}` };
+      const copy = identical
+        ? event
+        : { ...event, id: `${String(id ?? '').slice(0, 24)}${this.rng.hex(12)}` };
       this.deliver(JSON.stringify(copy), this.rng.ms([0, 20_000]));
     }
   }

@@ -236,7 +236,11 @@ export function decide(input: DecisionInput): Decision {
  * Cloud Map's instance. Undefined otherwise, and when some listed task is live but not eligible
  * (looking again would not change that).
  */
-function signalledPointer(input: DecisionInput, host: string, views: readonly InstanceView[]): string | undefined {
+function signalledPointer(
+  input: DecisionInput,
+  host: string,
+  views: readonly InstanceView[],
+): string | undefined {
   if (!isIPv4(host) || views.some((v) => v.task === 'live')) return undefined;
   for (const id of input.stopTriggerTaskIds ?? []) {
     const ecsIpv4 = input.tasks.get(id)?.ipv4;

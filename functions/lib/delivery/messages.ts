@@ -72,14 +72,18 @@ export function readTriggerMessage(body: string): TriggerMessage {
   if (sweep && isSweep(parsed.sweep)) return { type: 'sweep', sweep: parsed.sweep };
   if (isShard(parsed.shard)) return { type: 'shard', shard: parsed.shard };
   if (isVerify(parsed.verify)) return { type: 'verify', verify: parsed.verify };
-  throw new Error(
-    `trigger message is neither a valid sweep, shard nor verify: ${body.slice(0, 200)}`,
-  );
+  throw new Error(`trigger message is neither a valid sweep, shard nor verify: ${body.slice(0, 200)}`);
 }
 
 function isSweep(v: unknown): v is SweepMessage {
   const s = v as Partial<SweepMessage> | null;
-  return typeof s === 'object' && s !== null && typeof s.id === 'string' && s.id !== '' && typeof s.time === 'string';
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.id === 'string' &&
+    s.id !== '' &&
+    typeof s.time === 'string'
+  );
 }
 
 function isShard(v: unknown): v is ShardMessage {

@@ -271,12 +271,15 @@ export class Reconciler {
       runningTriggerTaskIds: runningTriggers(plan),
       stopTriggerTaskIds: stopTriggers(plan, this.config),
       // A RUNNING event (Cloud Map lag) or a stop signal (awaiting the replacement) may defer
-      // while the entry's oldest message has been delivered fewer times than the budget: a later
-      // event of the same entry, delivered with it, never extends the wait of an earlier one
-      // towards the dead-letter queue.
-      canDefer:
-        plan.triggers.some((t) => t.type === 'task' && (isRunning(t.event) || isStopping(t.event))) &&
-        plan.triggers.every((t) => t.attempt < this.maxDeferAttempts),
+      // while it has been delivered fewer times than the budget. The worker hands back only the
+      // messages still within it: one that spent it is consumed, never pushed towards the
+      // dead-letter queue by a newer event of the same entry delivered with it.
+      canDefer: plan.triggers.some(
+        (t) =>
+          t.type === 'task' &&
+          (isRunning(t.event) || isStopping(t.event)) &&
+          t.attempt < this.maxDeferAttempts,
+      ),
     };
   }
 
