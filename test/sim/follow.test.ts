@@ -84,7 +84,9 @@ describe('Simulation: follow mode (no targets configured)', () => {
     expect(f.entries['hand-set']).toBeGreaterThan(0);
     expect(f.entries.foreign).toBeGreaterThan(0);
     expect(f.repointed).toBeGreaterThan(0);
-    expect(f.registered).toBe(f.entries.named + f.entries['hand-set'] + f.entries.foreign);
+    expect(f.registered).toBe(
+      f.entries.named + f.entries['hand-set'] + f.entries.foreign + f.entries.unadoptable,
+    );
   });
 
   it('points every entry registered by name at a live task, and writes none the table does not give it', () => {

@@ -585,7 +585,7 @@ export async function runScenario(
   // trigger queue. Its own random stream: the other draws stay as they were.
   const sweepRng = root.fork('sweep');
   let sweeps = 0;
-  const sweepMs = DELIVERY.namesSweepSeconds * 1_000;
+  const sweepMs = knobs.lambda.namesSweepMs;
   const sweep = () => {
     if (!resyncOn) return;
     sweeps++;
@@ -593,7 +593,7 @@ export async function runScenario(
     eventBus.put({ sweep: { id, time: sched.clock.iso() } }, true);
     sched.after(sweepMs, sweep);
   };
-  if (config.follow.enabled) sched.after(sweepRng.int(0, sweepMs - 1), sweep);
+  if (config.follow.enabled && sweepMs > 0) sched.after(sweepRng.int(0, sweepMs - 1), sweep);
   const throttleRng = root.fork('throttle');
   const hours = spec.activityMs / 3_600_000;
   const bursts = Math.round(knobs.aws.throttleBurstsPerHour * hours);
