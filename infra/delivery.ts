@@ -1,8 +1,8 @@
 /**
- * How triggers reach the functions: ECS task events and the periodic resync, through EventBridge
- * rules, into a standard SQS trigger queue that the fan-out consumes; the fan-out sends one message
- * per registry entry to an SQS FIFO work queue, the entry as the message group, which the
- * reconciler consumes. Each queue has its dead-letter queue. The whole delivery topology is here,
+ * How triggers reach the functions: ECS task events, the periodic resync and (follow mode) the
+ * names sweep, through EventBridge rules, into a standard SQS trigger queue that the fan-out
+ * consumes; the fan-out sends one message per registry entry to an SQS FIFO work queue, the entry
+ * as the message group, which the reconciler consumes. Each queue has its dead-letter queue. The whole delivery topology is here,
  * so changing it touches this file and the tests of it only.
  */
 import { Duration, Validations } from 'aws-cdk-lib';

@@ -84,12 +84,6 @@ const NAMES_CACHE_MAX = 4096;
 const LIST_PAGE = 500;
 
 /**
- * Follow mode's side of planning: which registry entries the reconciler adopts besides the
- * configured targets (which always win for their paths, as do `follow.exclude`'s). An entry is
- * adopted when the shared rule (match.ts) matches it by name, or when its ownership row ties it
- * to an ECS service. Whether an adopted entry may be written is the gate's (gate.ts).
- */
-/**
  * How long a name's world may be reused. Always `ttlMs`; a caller that asks often (the names
  * sweep, every minute) may keep the world of a name the rule cannot adopt (no Cloud Map service
  * by that name, no or several ECS services publishing it) for `keepUnadoptableMs`: such a name
@@ -107,6 +101,12 @@ interface KeptWorld {
   unadoptable?: boolean;
 }
 
+/**
+ * Follow mode's side of planning: which registry entries the reconciler adopts besides the
+ * configured targets (which always win for their paths, as do `follow.exclude`'s). An entry is
+ * adopted when the shared rule (match.ts) matches it by name, or when its ownership row ties it
+ * to an ECS service. Whether an adopted entry may be written is the gate's (gate.ts).
+ */
 export class Follower {
   private readonly names = new Map<string, KeptWorld>();
   private readonly rows = new Map<string, { at: number; rows: OwnerRow[] }>();
