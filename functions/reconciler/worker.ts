@@ -203,11 +203,22 @@ export class Worker {
       if (c !== undefined && !cause.has(m.groupId)) cause.set(m.groupId, c);
     }
     const byId = new Map(records.map((m) => [m.messageId, m]));
+    // A deferral's wait follows the group's freshest message: its oldest message comes back first
+    // and holds the group, so a new event behind it (the replacement's RUNNING behind a stop
+    // signal already deferred four times) waits 2 s, not the older message's 4 s.
+    const freshest = new Map<string, number>();
+    for (const f of failures) {
+      const m = byId.get(f.itemIdentifier);
+      if (m !== undefined)
+        freshest.set(m.groupId, Math.min(freshest.get(m.groupId) ?? m.receiveCount, m.receiveCount));
+    }
     await Promise.all(
       failures.map(async (f) => {
         const m = byId.get(f.itemIdentifier);
         if (m === undefined) return;
-        const seconds = retryVisibilitySeconds(cause.get(m.groupId) ?? 'error', m.receiveCount);
+        const c = cause.get(m.groupId) ?? 'error';
+        const count = c === 'cloud-map-lag' ? (freshest.get(m.groupId) ?? m.receiveCount) : m.receiveCount;
+        const seconds = retryVisibilitySeconds(c, count);
         // If this fails the message still comes back, after the queue's visibility timeout.
         await this.deps.queue.changeVisibility(m, seconds).catch((error: unknown) => {
           logger.warn(`ChangeMessageVisibility of ${m.messageId} failed: ${describeError(error)}`);

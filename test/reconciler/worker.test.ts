@@ -224,6 +224,20 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
     expect(visibilities()).toEqual([['rh-b2', 2]]);
   });
 
+  it("gives a deferred group its freshest message's wait: a new event behind a stop signal deferred four times waits 2 s, not 4 s", async () => {
+    const s = setup({ registrationLagMs: 60_000 });
+    happen(s.world, event(ct3, 'RUNNING'));
+    happen(s.world, event(TASKS.ct1, 'STOPPED'));
+    const old = batch([['b1', CT, event(TASKS.ct1, 'STOPPED')]], 5).Records;
+    const fresh = batch([['b2', CT, event(ct3, 'RUNNING')]], 1).Records;
+    const out = (await s.handler({ Records: [...old, ...fresh] }, long)) as SQSBatchResponse;
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['b1', 'b2']);
+    expect(visibilities().sort()).toEqual([
+      ['rh-b1', 2],
+      ['rh-b2', 2],
+    ]);
+  });
+
   it('drops a message of a group the configuration does not name, with a warning, and decides nothing', async () => {
     const s = setup();
     happen(s.world, event(ct3, 'RUNNING'));
