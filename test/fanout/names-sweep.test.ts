@@ -2,7 +2,7 @@ import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
 import { readTriggerMessage, sweepBody } from '../../functions/lib/delivery/messages';
-import { Follower } from '../../functions/lib/follow/follower';
+import { Follower, type FollowWorldPort } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { scheduledEvent } from '../../functions/lib/inmemory/events';
 import { memoryPages, worldFollowSource } from '../../functions/lib/inmemory/follow';
@@ -40,7 +40,7 @@ function config(targets: unknown[] = []): ReconcilerConfig {
   });
 }
 
-function setup(cfg = config()) {
+function setup(cfg = config(), options: { world?: (base: FollowWorldPort) => FollowWorldPort } = {}) {
   const world = new World({ clusterArn: CLUSTER_ARN, namespace: NAMESPACE, services: SERVICES });
   for (const [i, s] of SERVICES.entries())
     world.seedTask(s.ecsService, {
@@ -66,7 +66,8 @@ function setup(cfg = config()) {
       return ownership.get(r);
     },
   });
-  const base = worldFollowSource(NAMESPACE, SERVICES);
+  const base =
+    options.world?.(worldFollowSource(NAMESPACE, SERVICES)) ?? worldFollowSource(NAMESPACE, SERVICES);
   const asked: string[] = [];
   const follower = new Follower({
     config: cfg,
@@ -230,6 +231,28 @@ describe('follow mode: the names sweep', () => {
     // The full resync does not use the sweep's longer keep: it asks again.
     await s.resync('r1');
     expect(ghostAsks()).toBe(2);
+  });
+
+  it('keeps no name whose service runs no task now: the next sweep asks again and adopts it once a task runs', async () => {
+    // alpha-server exists in Cloud Map, but no instance names an ECS service (no task runs yet).
+    let running = false;
+    const s = setup(config(), {
+      world: (base) => ({
+        worldOf: async (name, ctx) =>
+          name === 'alpha-server' && !running
+            ? { namespace: NAMESPACE, cloudMapServices: [{ name, arn: '', ipv4s: [] }], ecsServices: [] }
+            : base.worldOf(name, ctx),
+      }),
+    });
+    await s.sweep('s1');
+    expect(s.groups()).not.toContain('server:/alpha/');
+    s.work.splice(0);
+
+    running = true;
+    s.world.clock.advance(60_000);
+    await s.sweep('s2');
+    expect(s.asked.filter((n) => n === 'alpha-server').length).toBe(2);
+    expect(s.groups()).toContain('server:/alpha/');
   });
 
   it('asks an unadoptable name again once the resync period has passed', async () => {

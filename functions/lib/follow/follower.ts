@@ -86,9 +86,10 @@ const LIST_PAGE = 500;
 /**
  * How long a name's world may be reused. Always `ttlMs`; a caller that asks often (the names
  * sweep, every minute) may keep the world of a name the rule cannot adopt (no Cloud Map service
- * by that name, no or several ECS services publishing it) for `keepUnadoptableMs`: such a name
- * is not asked of Cloud Map and ECS again on every sweep. Its world is read afresh by any caller
- * that does not pass this (the full resync, the worker) once `ttlMs` has passed.
+ * by that name, several ECS services publishing it, or none of those its instances name: see
+ * `unadoptable`) for `keepUnadoptableMs`: such a name is not asked of Cloud Map and ECS again on
+ * every sweep. Its world is read afresh by any caller that does not pass this (the full resync,
+ * the worker) once `ttlMs` has passed.
  */
 export interface CacheUse {
   keepUnadoptableMs?: number;
@@ -303,10 +304,17 @@ export class Follower {
   }
 }
 
-/** Whether the shared rule refuses the name itself, whatever entry holds it (its world as read). */
+/**
+ * Whether the shared rule refuses the name itself, whatever entry holds it, for a reason that
+ * outlasts a sweep (its world as read): no Cloud Map service by that name, several publishers, or
+ * ECS services whose tasks Cloud Map lists that do not publish it. Not when no instance names an
+ * ECS service of the cluster: that is a service with no task running now (a crash, a first
+ * deployment, a scale from zero), which the next sweep may find running.
+ */
 function unadoptable(name: string, world: DiscoverWorld): boolean {
   const m = matchEntry({ kind: 'server', path: '', url: `http://${name}/` }, world);
-  return m.status === 'no-cloud-map-service' || m.status === 'no-ecs-service' || m.status === 'ambiguous';
+  if (m.status === 'no-ecs-service') return world.ecsServices.length > 0;
+  return m.status === 'no-cloud-map-service' || m.status === 'ambiguous';
 }
 
 function target(
