@@ -208,14 +208,14 @@ export function decide(input: DecisionInput): Decision {
       ? {
           action: 'defer',
           reason: 'awaiting-replacement',
-          detail: `the entry's task ${signalled} is stopping (this trigger is its stop signal) and Cloud Map lists no other live task yet; looked at again shortly`,
+          detail: `its task ${signalled} is stopping; Cloud Map lists no other live task yet`,
           instances: views,
           retryable: true,
         }
       : {
           action: 'noop',
           reason: 'no-live-instance',
-          detail: `${noneChosen(views)}; the entry's task ${signalled} is stopping and no replacement was listed within the retry budget; address kept`,
+          detail: `${noneChosen(views)}; its task ${signalled} is stopping, none listed within the retry budget; address kept`,
           instances: views,
           retryable: false,
         };
