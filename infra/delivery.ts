@@ -1,8 +1,8 @@
 /**
- * How triggers reach the functions: ECS task events and the periodic resync, through EventBridge
- * rules, into a standard SQS trigger queue that the fan-out consumes; the fan-out sends one message
- * per registry entry to an SQS FIFO work queue, the entry as the message group, which the
- * reconciler consumes. Each queue has its dead-letter queue. The whole delivery topology is here,
+ * How triggers reach the functions: ECS task events, the periodic resync and (follow mode) the
+ * names sweep, through EventBridge rules, into a standard SQS trigger queue that the fan-out
+ * consumes; the fan-out sends one message per registry entry to an SQS FIFO work queue, the entry
+ * as the message group, which the reconciler consumes. Each queue has its dead-letter queue. The whole delivery topology is here,
  * so changing it touches this file and the tests of it only.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -57,6 +57,12 @@ export interface ReconcilerRules {
   readonly taskStateRule: events.Rule;
   /** The periodic resync → trigger queue. */
   readonly resyncRule: events.Rule;
+  /**
+   * Follow mode only: the names sweep, every `DELIVERY.namesSweepSeconds` → trigger queue, as a
+   * `{"sweep": {"id", "time"}}` message (functions/lib/delivery/messages.ts). A rule of its own, so
+   * no existing resource changes when follow mode is turned on or off.
+   */
+  readonly namesSweepRule?: events.Rule;
 }
 
 /** The function timeouts the queues' visibility timeouts follow. */
@@ -139,7 +145,24 @@ export function buildRules(
     schedule: events.Schedule.rate(settings.resyncInterval),
     targets: [queueTarget],
   });
-  return { taskStateRule, resyncRule };
+  if (settings.config.follow.enabled !== true) return { taskStateRule, resyncRule };
+  const namesSweepRule = new events.Rule(scope, 'NamesSweepRule', {
+    description: `Follow mode: registry entries registered by a Cloud Map name, found every ${DELIVERY.namesSweepSeconds} s`,
+    schedule: events.Schedule.rate(Duration.seconds(DELIVERY.namesSweepSeconds)),
+    targets: [
+      new eventTargets.SqsQueue(queues.triggerQueue, {
+        // What the fan-out reads as a sweep (messages.ts `sweepBody`): the event's id and time.
+        message: events.RuleTargetInput.fromObject({
+          sweep: { id: events.EventField.eventId, time: events.EventField.time },
+        }),
+        deadLetterQueue: queues.deliveryDeadLetterQueue,
+        // A sweep later than the next one says nothing the next one does not.
+        maxEventAge: Duration.seconds(2 * DELIVERY.namesSweepSeconds),
+        retryAttempts: EVENT_RETRY_ATTEMPTS,
+      }),
+    ],
+  });
+  return { taskStateRule, resyncRule, namesSweepRule };
 }
 
 /** The fan-out consumes the trigger queue; its batch failures are per message (no order to keep). */

@@ -2,7 +2,13 @@ import type { ReconcilerConfig } from '../lib/config/config';
 import { isRegistryEvent, screen } from '../lib/core/screen';
 import { isRunning, parseEventText } from '../lib/delivery/event';
 import { entryGroupId, workDedupId } from '../lib/delivery/group';
-import { type ShardMessage, shardBody, type VerifyMessage, verifyBody } from '../lib/delivery/messages';
+import {
+  type ShardMessage,
+  type SweepMessage,
+  shardBody,
+  type VerifyMessage,
+  verifyBody,
+} from '../lib/delivery/messages';
 import { DELIVERY } from '../lib/delivery/settings';
 import type { Follower } from '../lib/follow/follower';
 import type { OwnershipPort } from '../lib/follow/ownership';
@@ -28,6 +34,8 @@ import { nextVerifyDelaySeconds } from './verify-chain';
  *   anything the reconciler would ignore is dropped here;
  * - a task of the registry's own service reaching RUNNING: delayed page-only re-checks;
  * - the schedule: resync shards, spread by DelaySeconds;
+ * - follow mode's names sweep (its own schedule, every minute): `names` shards, every page read
+ *   and work only for entries that hold a Cloud Map name the reconciler may resolve;
  * - a shard: one registry page, checked (read-only for a resync), work only where needed;
  * - a write verification: the read after the registry's background scan, followed by one more at
  *   `registry.scanSettleMs` after the write while the scan may still be running (verify-chain.ts).
@@ -151,6 +159,15 @@ export class Fanout {
       e.eventId,
       () => body,
     );
+  }
+
+  /**
+   * Follow mode's names sweep: the registry's pages, each read once (chained as a resync's are),
+   * work only for entries that hold a name the reconciler may resolve. A name registered at run
+   * time is found within a sweep period, not a resync period; the full resync goes on as before.
+   */
+  async sweep(sweep: SweepMessage): Promise<void> {
+    await this.sendShards(`sweep-${sweep.id}`, sweep.time, 0, 'names');
   }
 
   async shard(shard: ShardMessage, ctx: CallContext): Promise<void> {

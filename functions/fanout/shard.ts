@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { TargetConfig } from '../lib/config/config';
 import { NO_LAG_RETRY } from '../lib/config/defaults';
+import { ownership } from '../lib/core/ownership';
 import type { ShardMessage } from '../lib/delivery/messages';
-import type { AdoptedTarget } from '../lib/follow/follower';
+import { type AdoptedTarget, cloudMapNameOf } from '../lib/follow/follower';
 import { type OwnerRow, type OwnershipPort, ownerKey } from '../lib/follow/ownership';
 import { type CallCounts, mergeCalls } from '../lib/reconcile/calls';
 import { reconcileTriggers } from '../lib/reconcile/plan';
@@ -57,11 +58,22 @@ export class ShardChecker {
   ): Promise<AdoptedEntry[]> {
     const follow = this.deps.follow;
     if (follow === undefined) return [];
+    // The names sweep runs every minute: a name the rule cannot adopt is not asked again for a
+    // resync period (the full resync reads it afresh). The others use the usual cache.
+    const use = mode === 'names' ? { keepUnadoptableMs: this.deps.resyncPeriodSeconds * 1_000 } : {};
+    const namespace = this.deps.config.namespace;
     const one = async (entry: RegistryEntry): Promise<AdoptedEntry | undefined> => {
       if (!follow.follower.mayAdopt(entry)) return undefined;
       const host = hostOf(entry.url) ?? '';
       // A registry re-check sends work only for entries not holding an IP: their rows are not read.
       if (mode === 'registry' && isIPv4(host)) return undefined;
+      // The names sweep: only a host that names a Cloud Map service of the namespace, matched by
+      // the rule; no row is read (a release waits for the full resync).
+      if (mode === 'names') {
+        if (cloudMapNameOf(host, namespace) === undefined) return undefined;
+        const target = follow.follower.fromMatch(await follow.follower.match(entry, ctx, use));
+        return target === undefined ? undefined : { entry, target };
+      }
       let target = isIPv4(host)
         ? undefined
         : follow.follower.fromMatch(await follow.follower.match(entry, ctx));
@@ -74,8 +86,13 @@ export class ShardChecker {
     // The page's names are read together (their ECS services described ten a call), then each
     // entry is matched from that.
     await follow.follower.prefetch(
-      entries.filter((e) => follow.follower.mayAdopt(e)),
+      entries.filter(
+        (e) =>
+          follow.follower.mayAdopt(e) &&
+          (mode !== 'names' || cloudMapNameOf(hostOf(e.url) ?? '', namespace) !== undefined),
+      ),
       ctx,
+      use,
     );
     // As many entries at once as the check's look-ups (`shardParallelism`): a page of names is
     // read in about the time of its slowest name, not the sum of them.
@@ -130,6 +147,20 @@ export class ShardChecker {
         securityPending: [],
         calls: {},
       };
+    }
+    if (shard.mode === 'names') {
+      // Configured entries that hold their own Cloud Map name, and the names the rule adopted.
+      const named = listed.entries.filter((e) => {
+        const t = known.get(e.path);
+        return t !== undefined && holdsName(e.url, t.cloudMapService, config.namespace);
+      });
+      const needWork = [...named, ...adopted.map((a) => a.entry)];
+      if (needWork.length > 0)
+        this.deps.logger.info(
+          `names sweep shard ${shard.kind} ${shard.offset}+${shard.limit}: ${listed.entries.length} listed, ${needWork.length} name(s) to resolve`,
+          { shard: { ...shard, entries: listed.entries.length, work: needWork.length } },
+        );
+      return { entries: page.length, more, needWork, securityPending: [], calls: {} };
     }
     if (page.length === 0) return { entries: 0, more, needWork: [], securityPending: [], calls: {} };
     const adoptedBy = new Map(adopted.map((a) => [a.entry.path, a.target]));
@@ -259,6 +290,12 @@ class CheckRows implements OwnershipPort {
   clear(): void {
     this.read_.clear();
   }
+}
+
+/** Whether the entry's host is the target's Cloud Map name (short or `<name>.<namespace>`). */
+function holdsName(url: string, cloudMapService: string, namespace: string): boolean {
+  const basis = ownership({ host: hostOf(url) ?? '', cloudMapService, namespace, listedIpv4s: [] }).basis;
+  return basis === 'cloud-map-name' || basis === 'cloud-map-fqdn';
 }
 
 function hashOf(paths: readonly string[]): string {

@@ -114,6 +114,7 @@ export function createFanoutHandler(options: FanoutOptions): {
     const run = async ({ id, m, i }: { id: string; m: TriggerMessage; i: number }): Promise<boolean> => {
       try {
         if (m.type === 'shard') await fanout.shard(m.shard, NO_COUNT);
+        else if (m.type === 'sweep') await fanout.sweep(m.sweep);
         else if (m.type === 'verify') await fanout.verify(m.verify, NO_COUNT);
         else await fanout.event(m.body);
         return true;

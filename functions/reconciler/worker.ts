@@ -1,5 +1,6 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { TargetConfig } from '../lib/config/config';
+import { isLagDefer } from '../lib/core/reasons';
 import { isOurCluster, isRegistryEvent, screen } from '../lib/core/screen';
 import { isStopping } from '../lib/core/task';
 import type { TargetMatch } from '../lib/core/types';
@@ -171,7 +172,7 @@ export class Worker {
     // 3. What goes back to the queue, and the verification of each confirmed write.
     results.forEach(({ record, writeRefused }, i) => {
       if (!record.retryable) return;
-      const lag = record.reason === 'cloud-map-lag';
+      const lag = isLagDefer(record.reason);
       if (lag) this.deps.events?.lagDeferred?.();
       if (writeRefused) this.deps.events?.writeRefused?.();
       const cause: RetryCause = writeRefused
@@ -182,6 +183,9 @@ export class Worker {
             ? 'throttled'
             : 'error';
       for (const t of (plans[i] as Plan).triggers) {
+        // A deferral hands back only the messages still within the deferral budget: an older one
+        // that spent it is consumed here, not pushed towards the DLQ by a newer event beside it.
+        if (lag && t.attempt >= this.deps.maxDeferAttempts) continue;
         const m = records[t.source];
         if (m !== undefined) failed.set(m.messageId, cause);
       }
@@ -199,11 +203,22 @@ export class Worker {
       if (c !== undefined && !cause.has(m.groupId)) cause.set(m.groupId, c);
     }
     const byId = new Map(records.map((m) => [m.messageId, m]));
+    // A deferral's wait follows the group's freshest message: its oldest message comes back first
+    // and holds the group, so a new event behind it (the replacement's RUNNING behind a stop
+    // signal already deferred four times) waits 2 s, not the older message's 4 s.
+    const freshest = new Map<string, number>();
+    for (const f of failures) {
+      const m = byId.get(f.itemIdentifier);
+      if (m !== undefined)
+        freshest.set(m.groupId, Math.min(freshest.get(m.groupId) ?? m.receiveCount, m.receiveCount));
+    }
     await Promise.all(
       failures.map(async (f) => {
         const m = byId.get(f.itemIdentifier);
         if (m === undefined) return;
-        const seconds = retryVisibilitySeconds(cause.get(m.groupId) ?? 'error', m.receiveCount);
+        const c = cause.get(m.groupId) ?? 'error';
+        const count = c === 'cloud-map-lag' ? (freshest.get(m.groupId) ?? m.receiveCount) : m.receiveCount;
+        const seconds = retryVisibilitySeconds(c, count);
         // If this fails the message still comes back, after the queue's visibility timeout.
         await this.deps.queue.changeVisibility(m, seconds).catch((error: unknown) => {
           logger.warn(`ChangeMessageVisibility of ${m.messageId} failed: ${describeError(error)}`);

@@ -68,6 +68,8 @@ interface Row {
   stopping?: string[];
   /** Tasks that a triggering event shows RUNNING. */
   running?: string[];
+  /** Tasks whose stop signal is one of the entry's own triggers. */
+  signalled?: string[];
   canDefer?: boolean;
   port?: 'url' | 'instance';
   /** The target's ECS services, when known. */
@@ -90,6 +92,7 @@ function inputOf(row: Row): DecisionInput {
     tasks: new Map(row.tasks.map((t) => [t.taskId, t])),
     stoppingTaskIds: new Set(row.stopping ?? []),
     runningTriggerTaskIds: new Set(row.running ?? []),
+    ...(row.signalled === undefined ? {} : { stopTriggerTaskIds: new Set(row.signalled) }),
     canDefer: row.canDefer ?? true,
     ...(row.ecsServices === undefined ? {} : { ecsServices: row.ecsServices }),
   };
@@ -327,6 +330,108 @@ const rows: [string, Row][] = [
       tasks: [task(A, 'STOPPED', 'STOPPED'), task(X)],
       running: [X],
       expected: { action: 'defer', reason: 'cloud-map-lag' },
+    },
+  ],
+  // Awaiting the replacement: the stop signal of the entry's own task came before Cloud Map
+  // listed another live task.
+  [
+    "stop signal of the entry's task, still listed, nothing else listed: defer",
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'STOPPED')],
+      stopping: [A],
+      signalled: [A],
+      expected: { action: 'defer', reason: 'awaiting-replacement' },
+    },
+  ],
+  [
+    "stop signal of the entry's task, Cloud Map already dropped it, nothing listed: defer",
+    {
+      currentUrl: A_URL,
+      instances: [],
+      tasks: [task(A, 'DEACTIVATING', 'STOPPED')],
+      stopping: [A],
+      signalled: [A],
+      expected: { action: 'defer', reason: 'awaiting-replacement' },
+    },
+  ],
+  [
+    "stop signal of the entry's task, the replacement pending in ECS and not listed: defer",
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'STOPPING', 'STOPPED'), task(B, 'ACTIVATING')],
+      stopping: [A],
+      signalled: [A],
+      expected: { action: 'defer', reason: 'awaiting-replacement' },
+    },
+  ],
+  [
+    "stop signal of the entry's task with the retry budget spent: kept (no-live-instance)",
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'STOPPED')],
+      stopping: [A],
+      signalled: [A],
+      canDefer: false,
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    "stop signal of the entry's task, the replacement listed and live: moved, no defer",
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'RUNNING', 'STOPPED'), task(B)],
+      stopping: [A],
+      signalled: [A],
+      expected: { action: 'update', reason: 'current-not-live', desiredUrl: B_URL, chosen: B },
+    },
+  ],
+  [
+    'stop signal of another task than the entry’s, nothing live: kept, no defer',
+    {
+      currentUrl: A_URL,
+      instances: [inst(B)],
+      tasks: [task(A, 'STOPPED', 'STOPPED'), task(B, 'RUNNING', 'STOPPED')],
+      stopping: [B],
+      signalled: [B],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    'the entry’s task stopping without its stop signal among the triggers: kept, no defer',
+    {
+      currentUrl: A_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'STOPPED')],
+      stopping: [A],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    "stop signal of the entry's task, another listed task live but of another service: kept, no defer",
+    {
+      currentUrl: A_URL,
+      instances: [inst(A), inst(B)],
+      tasks: [task(A, 'RUNNING', 'STOPPED'), task(B, 'RUNNING', 'RUNNING', { group: 'service:intruder' })],
+      ecsServices: [SVC],
+      stopping: [A],
+      signalled: [A],
+      expected: { action: 'noop', reason: 'no-live-instance' },
+    },
+  ],
+  [
+    "stop signal of the entry's task while the entry holds the name: kept, no defer",
+    {
+      currentUrl: NAME_URL,
+      instances: [inst(A)],
+      tasks: [task(A, 'RUNNING', 'STOPPED')],
+      stopping: [A],
+      signalled: [A],
+      expected: { action: 'noop', reason: 'no-live-instance' },
     },
   ],
   [

@@ -178,6 +178,66 @@ describe('Reconciler queue path: per-group failures and visibility', () => {
     expect(visibilities()).toEqual([['rh-b1', 4]]);
   });
 
+  it("defers the stop signal of the entry's own task while Cloud Map lists no replacement, then moves once it does", async () => {
+    const s = setup({ registrationLagMs: 60_000 });
+    happen(s.world, event(ct3, 'RUNNING'));
+    happen(s.world, event(TASKS.ct1, 'STOPPED'));
+    const stop = event(TASKS.ct1, 'STOPPED');
+    const out = (await s.handler(batch([['b1', CT, stop]]), long)) as SQSBatchResponse;
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'b1' }]);
+    expect(visibilities()).toEqual([['rh-b1', 2]]);
+    expect(s.records.at(-1)?.reason).toBe('awaiting-replacement');
+    expect(s.memory.url(REFS.currenttime)).toBe(`http://${TASKS.ct1.ipv4}:8000/`);
+
+    // Cloud Map lists the replacement: the next delivery of the same message moves the entry.
+    s.world.clock.advance(60_000);
+    const again = (await s.handler(batch([['b1', CT, stop]], 2), long)) as SQSBatchResponse;
+    expect(again.batchItemFailures).toEqual([]);
+    expect(s.records.at(-1)?.reason).toBe('current-not-live');
+    expect(s.memory.url(REFS.currenttime)).toBe(`http://${ct3.ipv4}:8000/`);
+  });
+
+  it('keeps the address once the stop signal has used the deferral budget (no-live-instance), handing nothing back', async () => {
+    const s = setup({ registrationLagMs: 60_000 });
+    happen(s.world, event(ct3, 'RUNNING'));
+    happen(s.world, event(TASKS.ct1, 'STOPPED'));
+    const out = (await s.handler(
+      batch([['b1', CT, event(TASKS.ct1, 'STOPPED')]], 8),
+      long,
+    )) as SQSBatchResponse;
+    expect(out.batchItemFailures).toEqual([]);
+    expect(visibilities()).toEqual([]);
+    expect(s.records.at(-1)?.reason).toBe('no-live-instance');
+    expect(s.records.at(-1)?.detail).toContain('within the retry budget');
+  });
+
+  it('hands back only the messages within the deferral budget: an older one that spent it is consumed', async () => {
+    const s = setup({ registrationLagMs: 60_000 });
+    happen(s.world, event(ct3, 'RUNNING'));
+    happen(s.world, event(TASKS.ct1, 'STOPPED'));
+    const old = batch([['b1', CT, event(TASKS.ct1, 'STOPPED')]], 8).Records;
+    const fresh = batch([['b2', CT, event(ct3, 'RUNNING')]], 1).Records;
+    const out = (await s.handler({ Records: [...old, ...fresh] }, long)) as SQSBatchResponse;
+    // The RUNNING event still defers for Cloud Map lag; the spent stop signal is not handed back.
+    expect(s.records.at(-1)?.reason).toBe('cloud-map-lag');
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'b2' }]);
+    expect(visibilities()).toEqual([['rh-b2', 2]]);
+  });
+
+  it("gives a deferred group its freshest message's wait: a new event behind a stop signal deferred four times waits 2 s, not 4 s", async () => {
+    const s = setup({ registrationLagMs: 60_000 });
+    happen(s.world, event(ct3, 'RUNNING'));
+    happen(s.world, event(TASKS.ct1, 'STOPPED'));
+    const old = batch([['b1', CT, event(TASKS.ct1, 'STOPPED')]], 5).Records;
+    const fresh = batch([['b2', CT, event(ct3, 'RUNNING')]], 1).Records;
+    const out = (await s.handler({ Records: [...old, ...fresh] }, long)) as SQSBatchResponse;
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['b1', 'b2']);
+    expect(visibilities().sort()).toEqual([
+      ['rh-b1', 2],
+      ['rh-b2', 2],
+    ]);
+  });
+
   it('drops a message of a group the configuration does not name, with a warning, and decides nothing', async () => {
     const s = setup();
     happen(s.world, event(ct3, 'RUNNING'));

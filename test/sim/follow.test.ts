@@ -1,3 +1,4 @@
+import { DELIVERY } from '../../functions/lib/delivery/settings';
 import type { OwnerRow, OwnershipPort } from '../../functions/lib/follow/ownership';
 import type { EntryRef } from '../../functions/lib/reconcile/ports';
 import { bounds, SCENARIOS, type ScenarioSpec } from '../../tools/sim';
@@ -83,7 +84,9 @@ describe('Simulation: follow mode (no targets configured)', () => {
     expect(f.entries['hand-set']).toBeGreaterThan(0);
     expect(f.entries.foreign).toBeGreaterThan(0);
     expect(f.repointed).toBeGreaterThan(0);
-    expect(f.registered).toBe(f.entries.named + f.entries['hand-set'] + f.entries.foreign);
+    expect(f.registered).toBe(
+      f.entries.named + f.entries['hand-set'] + f.entries.foreign + f.entries.unadoptable,
+    );
   });
 
   it('points every entry registered by name at a live task, and writes none the table does not give it', () => {
@@ -108,6 +111,16 @@ describe('Simulation: follow mode (no targets configured)', () => {
     expect(b.limit).toBe(5 * MIN);
     expect(f.adoption.maxMs).toBeGreaterThanOrEqual(f.adoption.p99Ms);
     expect(f.adoption.p50Ms).toBeGreaterThan(0);
+  });
+
+  it('finds a name registered at run time within about one names sweep, not a resync period', () => {
+    const f = follow(r);
+    // The sweep's own schedule ran about once a minute, each reading every page.
+    expect(r.sweep?.sweeps).toBeGreaterThanOrEqual(Math.floor(r.simulatedMs / MIN) - 1);
+    expect(r.sweep?.pageReadsMax).toBe(2);
+    expect(r.sweep?.work).toBeGreaterThanOrEqual(f.entries.named);
+    // A sweep period plus the page chain, the work queue and the worker: well under 5 min.
+    expect(f.adoption.maxMs).toBeLessThanOrEqual(DELIVERY.namesSweepSeconds * 1_000 + 30_000);
   });
 
   it('releases what a person re-pointed and counts the table in request units', () => {
@@ -148,5 +161,28 @@ describe('Simulation: follow mode (no targets configured)', () => {
     expect(f.notOwnedWrites).toBeGreaterThan(0);
     expect(f.violations.some((v) => v.cls === 'hand-set')).toBe(true);
     expect(bound(bad, 'writes to entries the ownership table does not give us').ok).toBe(false);
+  });
+});
+
+describe('Simulation: follow-1000, seed 1 (the two timing bounds)', () => {
+  let r: ScenarioResult;
+  beforeAll(async () => {
+    r = await runScenario('follow-1000', { seed: 1 });
+  });
+
+  it('holds every bound, stale p99 and registration to a live task among them', () => {
+    expect(bounds(r).filter((b) => !b.ok)).toEqual([]);
+    expect(bound(r, 'stale p99 (ms)').value).toBeLessThanOrEqual(10_000);
+    expect(bound(r, 'registration to a live task, worst (ms)').value).toBeLessThanOrEqual(5 * MIN);
+  });
+
+  it('leaves no stale episode over 10 s awaiting a replacement: the stop signal defers until Cloud Map lists it', () => {
+    expect(r.stale.tails['stop signal before the replacement was listed (Cloud Map lag)']).toBeUndefined();
+    expect(r.reasons['awaiting-replacement']).toBeGreaterThan(0);
+    expect(r.delivery.deadLettered).toBe(0);
+  });
+
+  it('points names registered at run time at a live task within two sweep periods', () => {
+    expect(follow(r).adoption.maxMs).toBeLessThanOrEqual(2 * DELIVERY.namesSweepSeconds * 1_000);
   });
 });

@@ -296,7 +296,7 @@ function scenarios(): Record<string, ScenarioFile> {
     () => [
       resync(),
       step(
-        'the only task crashes: nothing else is live, the address is kept',
+        'the only task crashes: nothing else is live; its stop signal is looked at again while the deferral budget lasts (awaiting-replacement), then the address is kept',
         ev(TIME, T.time1, 'STOPPED', 'STOPPED', 6, '10.0.1.11', { stopCode: 'EssentialContainerExited' }),
         { decisions: [noop('/currenttime/', 'http://10.0.1.11:8000/', 'no-live-instance')] },
       ),
@@ -459,7 +459,7 @@ function scenarios(): Record<string, ScenarioFile> {
       return [
         resync(),
         step(
-          'the only task crashes: nothing else is live, the address is kept',
+          'the only task crashes: nothing else is live; its stop signal is looked at again while the deferral budget lasts (awaiting-replacement), then the address is kept',
           ev(TIME, T.time1, 'STOPPED', 'STOPPED', 6, '10.0.1.11', { stopCode: 'EssentialContainerExited' }),
           { decisions: [noop('/currenttime/', 'http://10.0.1.11:8000/', 'no-live-instance')] },
         ),

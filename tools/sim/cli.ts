@@ -18,6 +18,8 @@ when an invariant or a bound of tools/sim/bounds.ts is broken in any scenario ru
   --scan            model the registry's background security scan after each server write
                     (tools/sim/scan.ts: a share of scans fail, disabling the server with
                     security-pending, some writing an older address back) and report it
+  --no-names-sweep  follow scenarios without the names sweep's schedule rule (the design before
+                    it: a name waits for the full resync), to compare its cost and effect
   --json            print the results as JSON instead of a table
   --help            this text
 
@@ -33,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     help?: boolean;
     'max-concurrency'?: string;
     scan?: boolean;
+    'no-names-sweep'?: boolean;
   };
   try {
     ({ values } = parseArgs({
@@ -43,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
         'max-concurrency': { type: 'string' },
         json: { type: 'boolean' },
         scan: { type: 'boolean' },
+        'no-names-sweep': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -76,7 +80,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const results: ScenarioResult[] = [];
-  const knobs = maxConcurrency === undefined ? {} : { knobs: { lambda: { maxConcurrency } } };
+  const lambda = {
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    ...(values['no-names-sweep'] ? { namesSweepMs: 0 } : {}),
+  };
+  const knobs = Object.keys(lambda).length === 0 ? {} : { knobs: { lambda } };
   const scan = values.scan ? { scan: DAY_SCAN } : {};
   for (const name of names) results.push(await runScenario(name, { seed, ...knobs, ...scan }));
   const invariantBroken = results.filter(

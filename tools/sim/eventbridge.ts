@@ -32,8 +32,11 @@ export class EventBus {
     private readonly target: (body: string) => void,
   ) {}
 
-  /** Puts an event on the bus. `reliable` events (the scheduled resync) are never lost or duplicated. */
-  put(event: { id: string }, reliable = false): void {
+  /**
+   * Puts an event on the bus (as its rule's target delivers it: the event, or what the target's
+   * input transformer makes of it). `reliable` events (the schedules) are never lost or duplicated.
+   */
+  put(event: object, reliable = false): void {
     this.counts.put++;
     if (!reliable && this.rng.chance(this.knobs.lossRate)) {
       this.counts.lost++;
@@ -44,7 +47,10 @@ export class EventBus {
     if (!reliable && this.rng.chance(this.knobs.duplicateRate)) {
       this.counts.duplicated++;
       const identical = this.rng.chance(this.knobs.identicalDuplicateShare);
-      const copy = identical ? event : { ...event, id: `${event.id.slice(0, 24)}${this.rng.hex(12)}` };
+      const id = (event as { id?: unknown }).id;
+      const copy = identical
+        ? event
+        : { ...event, id: `${String(id ?? '').slice(0, 24)}${this.rng.hex(12)}` };
       this.deliver(JSON.stringify(copy), this.rng.ms([0, 20_000]));
     }
   }
@@ -76,6 +82,6 @@ export interface InvocationReport {
   timedOut: boolean;
 }
 
-function groupOf(event: { id: string }): string | undefined {
+function groupOf(event: object): string | undefined {
   return (event as { detail?: { group?: string } }).detail?.group;
 }

@@ -36,6 +36,12 @@ export interface FollowSpec {
   handSetShare: number;
   /** Share of the entries registered with a host outside the namespace. */
   foreignShare: number;
+  /**
+   * Share of the entries registered with a name of the namespace that no Cloud Map service has
+   * (a typo, a service not created yet): never adopted; the names sweep asks about it again only
+   * after a resync period. @default 0
+   */
+  unadoptableShare?: number;
   /** Share of the entries registered by name that a person re-points after the reconciler owns them. */
   repointShare: number;
   /** How long after the adoption the person re-points, [min, max] ms. */
@@ -48,7 +54,7 @@ export interface FollowSpec {
 }
 
 /** How an entry was registered, and what the reconciler may do with it. */
-export type EntryClass = 'named' | 'hand-set' | 'foreign';
+export type EntryClass = 'named' | 'hand-set' | 'foreign' | 'unadoptable';
 
 export interface FollowEntry {
   ref: EntryRef;
@@ -338,7 +344,9 @@ export class FollowHarness {
           ? 'hand-set'
           : roll < spec.handSetShare + spec.foreignShare
             ? 'foreign'
-            : 'named';
+            : roll < spec.handSetShare + spec.foreignShare + (spec.unadoptableShare ?? 0)
+              ? 'unadoptable'
+              : 'named';
       const entry: FollowEntry = {
         ref: { kind: s.target.kind, path: s.target.path },
         ecsService: s.ecsService,
@@ -410,6 +418,7 @@ export class FollowHarness {
     let url: string;
     if (e.cls === 'named') url = `http://${e.cloudMapService}:${e.port}/`;
     else if (e.cls === 'foreign') url = `https://mcp.partner.example.com/${e.cloudMapService}/`;
+    else if (e.cls === 'unadoptable') url = `http://${e.cloudMapService}-next:${e.port}/`;
     else {
       // A person copied the address of a task of the service (or, with none, made one up).
       const live = cluster.live(e.ecsService);
@@ -491,7 +500,12 @@ export class FollowHarness {
         : (latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] as number);
     const repointed = this.entries.filter((e) => e.repointedAt !== undefined);
     return {
-      entries: { named: count('named'), 'hand-set': count('hand-set'), foreign: count('foreign') },
+      entries: {
+        named: count('named'),
+        'hand-set': count('hand-set'),
+        foreign: count('foreign'),
+        unadoptable: count('unadoptable'),
+      },
       registered: this.entries.filter((e) => e.registeredAt !== undefined).length,
       adoptedBefore: this.entries.filter((e) => e.preAdopted === true).length,
       neverAdopted: named

@@ -33,6 +33,11 @@ export interface ChaosKnobs {
     pollMs: readonly [number, number];
     /** How often the scheduled resync fires. */
     resyncMs: number;
+    /**
+     * Follow mode's names sweep (its own schedule rule, with follow on): how often it fires, ms;
+     * 0 leaves the rule out (the design before it, for comparison: `--no-names-sweep`).
+     */
+    namesSweepMs: number;
     /** The work queue's event source mapping maximum concurrency. */
     maxConcurrency: number;
     /** The fan-out's event source mapping maximum concurrency. */
@@ -104,6 +109,7 @@ export const CALM_KNOBS: ChaosKnobs = {
     pollMs: [20, 200],
     // The configuration's default `resyncMinutes` (functions/lib/config/config.ts).
     resyncMs: 5 * 60_000,
+    namesSweepMs: DELIVERY.namesSweepSeconds * 1_000,
     maxConcurrency: DELIVERY.workMaxConcurrency,
     fanoutConcurrency: DELIVERY.fanoutMaxConcurrency,
     coldStartMs: [300, 900],

@@ -95,8 +95,11 @@ const ifFollow =
 /** Follow mode's rows (only when a follow scenario ran). */
 const FOLLOW_ROWS: [string, (r: ScenarioResult) => string][] = [
   [
-    'follow: entries by name / hand-set / foreign',
-    ifFollow((f) => `${f.entries.named} / ${f.entries['hand-set']} / ${f.entries.foreign}`),
+    'follow: entries by name / hand-set / foreign / unadoptable name',
+    ifFollow(
+      (f) =>
+        `${f.entries.named} / ${f.entries['hand-set']} / ${f.entries.foreign} / ${f.entries.unadoptable}`,
+    ),
   ],
   [
     'follow: registration → live task p50 / p99 / max (s)',
@@ -109,6 +112,13 @@ const FOLLOW_ROWS: [string, (r: ScenarioResult) => string][] = [
   [
     'follow: over one resync period / never',
     ifFollow((f) => `${f.adoption.overPeriod} / ${f.neverAdopted.length}`),
+  ],
+  [
+    'names sweep: sweeps / page reads per sweep (max) / per min / work sent',
+    (r) =>
+      r.sweep === undefined
+        ? '–'
+        : `${n(r.sweep.sweeps)} / ${r.sweep.pageReadsMax} / ${r.sweep.pageReadsPerMinute} / ${n(r.sweep.work)}`,
   ],
   [
     'follow: re-pointed / released / still owned',

@@ -139,6 +139,11 @@ export interface ScenarioResult {
     registryReadsPerResyncMax: number;
     registryWritesPerResyncMax: number;
   };
+  /**
+   * Follow mode's names sweep (its own schedule, every `DELIVERY.namesSweepSeconds`): sweeps run,
+   * the registry page reads of one sweep (max) and per minute, and the work messages the sweeps sent.
+   */
+  sweep?: { sweeps: number; pageReadsMax: number; pageReadsPerMinute: number; work: number };
   /** Calls that reached each rate-limited API, and how many its token bucket throttled. */
   api: Record<LimitedApi, { calls: number; throttled: number }>;
   /** The stuck entry of `stuck-target`: its dead-lettered messages, and what the others saw. */
@@ -575,6 +580,20 @@ export async function runScenario(
     sched.after(knobs.lambda.resyncMs, resync);
   };
   sched.after(resyncRng.int(0, knobs.lambda.resyncMs - 1), resync);
+  // Follow mode's names sweep, as the construct deploys it (infra/delivery.ts): its own schedule
+  // rule, every minute, whose target's input transformer puts `{"sweep": {"id", "time"}}` on the
+  // trigger queue. Its own random stream: the other draws stay as they were.
+  const sweepRng = root.fork('sweep');
+  let sweeps = 0;
+  const sweepMs = knobs.lambda.namesSweepMs;
+  const sweep = () => {
+    if (!resyncOn) return;
+    sweeps++;
+    const id = `${String(sweeps).padStart(5, '0')}-${sweepRng.hex(8)}`;
+    eventBus.put({ sweep: { id, time: sched.clock.iso() } }, true);
+    sched.after(sweepMs, sweep);
+  };
+  if (config.follow.enabled && sweepMs > 0) sched.after(sweepRng.int(0, sweepMs - 1), sweep);
   const throttleRng = root.fork('throttle');
   const hours = spec.activityMs / 3_600_000;
   const bursts = Math.round(knobs.aws.throttleBurstsPerHour * hours);
@@ -726,6 +745,7 @@ export async function runScenario(
       registryReadsPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.reads)),
       registryWritesPerResyncMax: Math.max(0, ...resyncLoads.map((l) => l.writes)),
     },
+    ...(sweeps === 0 ? {} : { sweep: sweepFigures(fanoutFigures.perResync, sched.now() - t0) }),
     api: limits.figures(),
     ...(spec.stuckPath === undefined
       ? {}
@@ -808,6 +828,21 @@ export async function runScenario(
     result.follow = { ...figures, cost: tableCost(figures.table, result.simulatedMs) };
   }
   return result;
+}
+
+/** The names sweeps' load, from the fan-out's per-trigger figures (their ids start `sweep-`). */
+function sweepFigures(
+  perTrigger: ReadonlyMap<string, { pages: number; work: number }>,
+  simulatedMs: number,
+): NonNullable<ScenarioResult['sweep']> {
+  const sweeps = [...perTrigger].filter(([id]) => id.startsWith('sweep-')).map(([, f]) => f);
+  const pages = sum(sweeps.map((f) => f.pages));
+  return {
+    sweeps: sweeps.length,
+    pageReadsMax: Math.max(0, ...sweeps.map((f) => f.pages)),
+    pageReadsPerMinute: round(pages / Math.max(1, simulatedMs / 60_000), 1),
+    work: sum(sweeps.map((f) => f.work)),
+  };
 }
 
 /** What bounded a stale episode over 10 s. */

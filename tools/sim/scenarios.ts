@@ -222,6 +222,7 @@ export const FOLLOW_MIX: FollowSpec = {
   registerWithinMs: 45 * MIN,
   handSetShare: 0.1,
   foreignShare: 0.05,
+  unadoptableShare: 0.05,
   repointShare: 0.05,
   repointAfterMs: [MIN, 20 * MIN],
 };
@@ -229,7 +230,7 @@ export const FOLLOW_MIX: FollowSpec = {
 SCENARIOS['follow-1000'] = {
   name: 'follow-1000',
   description:
-    'Follow mode, no targets configured: 1,000 services; a fifth of the entries registered by name before the start, the rest over 45 min while services deploy, crash and scale; a tenth set by hand to a task IP, a twentieth foreign, a twentieth re-pointed by a person after adoption.',
+    'Follow mode, no targets configured: 1,000 services; a fifth of the entries registered by name before the start, the rest over 45 min while services deploy, crash and scale; a tenth set by hand to a task IP, a twentieth foreign, a twentieth by a name no Cloud Map service has, a twentieth re-pointed by a person after adoption.',
   services: 1_000,
   tasksPerService: [1, 3],
   registryTasks: [2, 2],

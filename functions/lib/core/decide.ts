@@ -44,7 +44,17 @@ export interface DecisionInput {
   stoppingTaskIds: ReadonlySet<string>;
   /** Tasks that a triggering event shows RUNNING (used to tell Cloud Map lag from an empty service). */
   runningTriggerTaskIds: ReadonlySet<string>;
-  /** Whether deferring is still allowed (the retry budget for Cloud Map lag is not spent). */
+  /**
+   * Tasks whose stop signal is one of this entry's own triggers. When the entry points at one of
+   * them and Cloud Map lists no other live task yet, the decision is to look again later
+   * (`awaiting-replacement`) rather than keep the stopping address until some later event.
+   * @default none
+   */
+  stopTriggerTaskIds?: ReadonlySet<string>;
+  /**
+   * Whether deferring is still allowed: the retry budget of the triggering RUNNING event (Cloud Map
+   * lag) or stop signal (awaiting a replacement) is not spent.
+   */
   canDefer: boolean;
 }
 
@@ -192,6 +202,24 @@ export function decide(input: DecisionInput): Decision {
           retryable: false,
         };
   }
+  const signalled = signalledPointer(input, host, views);
+  if (signalled !== undefined) {
+    return input.canDefer
+      ? {
+          action: 'defer',
+          reason: 'awaiting-replacement',
+          detail: `its task ${signalled} is stopping; Cloud Map lists no other live task yet`,
+          instances: views,
+          retryable: true,
+        }
+      : {
+          action: 'noop',
+          reason: 'no-live-instance',
+          detail: `${noneChosen(views)}; its task ${signalled} is stopping, none listed within the retry budget; address kept`,
+          instances: views,
+          retryable: false,
+        };
+  }
   return {
     action: 'noop',
     reason: 'no-live-instance',
@@ -199,6 +227,27 @@ export function decide(input: DecisionInput): Decision {
     instances: views,
     retryable: false,
   };
+}
+
+/**
+ * The task the entry points at, when one of the entry's own triggers is that task's stop signal
+ * and Cloud Map lists no live task at all (a replacement may be listed shortly: Cloud Map lists a
+ * new task some seconds after ECS starts it). The address is the task's by ECS's view of it or by
+ * Cloud Map's instance. Undefined otherwise, and when some listed task is live but not eligible
+ * (looking again would not change that).
+ */
+function signalledPointer(
+  input: DecisionInput,
+  host: string,
+  views: readonly InstanceView[],
+): string | undefined {
+  if (!isIPv4(host) || views.some((v) => v.task === 'live')) return undefined;
+  for (const id of input.stopTriggerTaskIds ?? []) {
+    const ecsIpv4 = input.tasks.get(id)?.ipv4;
+    const listed = views.find((v) => v.instanceId === id)?.ipv4;
+    if ((ecsIpv4 !== undefined && normalizeHost(ecsIpv4) === host) || listed === host) return id;
+  }
+  return undefined;
 }
 
 /**

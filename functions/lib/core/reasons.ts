@@ -14,6 +14,8 @@ export const REASONS = {
   'no-live-instance': 'no live task in Cloud Map: the current address is kept',
   'cloud-map-lag': 'a RUNNING task is not in Cloud Map yet and nothing else is live: retry later',
   'cloud-map-lag-exhausted': 'a RUNNING task never appeared in Cloud Map within the retry budget: kept',
+  'awaiting-replacement':
+    "the entry's task is stopping (the trigger is its stop signal) and Cloud Map lists no other live task yet: retry later (the same budget as cloud-map-lag; once spent, no-live-instance)",
   foreign:
     "the entry's host is not the target's Cloud Map name (short or <name>.<namespace>), an IPv4 Cloud Map lists for it, or a private IPv4 (a replaced task's): never rewritten",
   'unparsable-url': 'the entry has no usable URL',
@@ -69,4 +71,13 @@ export function isNoLiveInstance(reason: Reason | ErrorReason): boolean {
 /** Cloud Map may not list a RUNNING task yet: looking again can change the decision. */
 export function isCloudMapLag(reason: Reason | ErrorReason): boolean {
   return reason === 'cloud-map-lag' || reason === 'cloud-map-lag-exhausted';
+}
+
+/**
+ * A decision that looks again shortly because Cloud Map may not list a task yet (a RUNNING one, or
+ * the replacement of the stopping task the entry points at): redelivered after the short lag
+ * visibility, within the same deferral budget.
+ */
+export function isLagDefer(reason: Reason | ErrorReason): boolean {
+  return reason === 'cloud-map-lag' || reason === 'awaiting-replacement';
 }

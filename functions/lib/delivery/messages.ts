@@ -3,9 +3,13 @@ import { DELIVERY } from './settings';
 
 /**
  * The fan-out's own messages on the trigger queue (beside the EventBridge events it receives):
+ * - `sweep`: follow mode's names sweep, put there by its own schedule rule (the construct's
+ *   input transformer writes `{"sweep": {"id": <event id>, "time": <event time>}}`, `sweepBody`):
+ *   the fan-out turns it into `names` shards;
  * - `shard`: one registry page to check, sent delayed by the schedule (`mode: 'full'`, a read-only
- *   check of the page's entries) or by a registry task's start (`mode: 'registry'`, pages only:
- *   an entry whose host is not an IP address gets work);
+ *   check of the page's entries), by a registry task's start (`mode: 'registry'`, pages only:
+ *   an entry whose host is not an IP address gets work) or by the names sweep (`mode: 'names'`,
+ *   pages only: an entry that holds a Cloud Map name the reconciler may resolve gets work);
  * - `verify`: a write to check again once the registry's background scan has run, sent by the
  *   reconciler after a confirmed write, and once more by the fan-out when that check came before
  *   the scan surely ended (fanout/verify-chain.ts); `at` stays the write's time.
@@ -18,7 +22,13 @@ export interface ShardMessage {
   /** The resync (or re-check) this shard belongs to: the dedup id of the work it sends. */
   resync: string;
   time: string;
-  mode: 'full' | 'registry';
+  mode: 'full' | 'registry' | 'names';
+}
+
+/** A names sweep (follow mode): the schedule event's id and time. */
+export interface SweepMessage {
+  id: string;
+  time: string;
 }
 
 export interface VerifyMessage extends EntryRef {
@@ -33,6 +43,7 @@ export interface VerifyMessage extends EntryRef {
 }
 
 export type TriggerMessage =
+  | { type: 'sweep'; sweep: SweepMessage }
   | { type: 'shard'; shard: ShardMessage }
   | { type: 'verify'; verify: VerifyMessage }
   | { type: 'event'; body: string };
@@ -45,13 +56,34 @@ export function verifyBody(verify: VerifyMessage): string {
   return JSON.stringify({ verify });
 }
 
+/** The body the names sweep's schedule rule puts on the trigger queue (what its input transformer writes). */
+export function sweepBody(sweep: SweepMessage): string {
+  return JSON.stringify({ sweep });
+}
+
+/** A body EventBridge's input transformer wrote: JSON, whitespace as its template has it. */
+const SWEEP_BODY = /^\s*\{\s*"sweep"\s*:/;
+
 /** Tells the fan-out's own messages from EventBridge events; a malformed one of ours throws. */
 export function readTriggerMessage(body: string): TriggerMessage {
-  if (!body.startsWith('{"shard"') && !body.startsWith('{"verify"')) return { type: 'event', body };
-  const parsed = JSON.parse(body) as { shard?: unknown; verify?: unknown };
+  const sweep = SWEEP_BODY.test(body);
+  if (!sweep && !body.startsWith('{"shard"') && !body.startsWith('{"verify"')) return { type: 'event', body };
+  const parsed = JSON.parse(body) as { shard?: unknown; verify?: unknown; sweep?: unknown };
+  if (sweep && isSweep(parsed.sweep)) return { type: 'sweep', sweep: parsed.sweep };
   if (isShard(parsed.shard)) return { type: 'shard', shard: parsed.shard };
   if (isVerify(parsed.verify)) return { type: 'verify', verify: parsed.verify };
-  throw new Error(`trigger message is neither a valid shard nor a valid verify: ${body.slice(0, 200)}`);
+  throw new Error(`trigger message is neither a valid sweep, shard nor verify: ${body.slice(0, 200)}`);
+}
+
+function isSweep(v: unknown): v is SweepMessage {
+  const s = v as Partial<SweepMessage> | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.id === 'string' &&
+    s.id !== '' &&
+    typeof s.time === 'string'
+  );
 }
 
 function isShard(v: unknown): v is ShardMessage {
@@ -64,7 +96,7 @@ function isShard(v: unknown): v is ShardMessage {
     Number.isInteger(s.limit) &&
     typeof s.resync === 'string' &&
     typeof s.time === 'string' &&
-    (s.mode === 'full' || s.mode === 'registry')
+    (s.mode === 'full' || s.mode === 'registry' || s.mode === 'names')
   );
 }
 

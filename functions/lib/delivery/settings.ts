@@ -45,6 +45,13 @@ export const DELIVERY = {
    * none, since the reconcile sends one round per batch of entries itself (reconcile.ts).
    */
   ecsBatchWindowMs: 0,
+  /**
+   * Follow mode's names sweep: the period of its schedule (a rule the construct creates only with
+   * follow on), seconds. Each sweep reads every registry page and sends work only for entries that
+   * hold a Cloud Map name (fanout/shard.ts, mode `names`): a name registered at run time is at a live
+   * task about a minute after its registration, not a resync period.
+   */
+  namesSweepSeconds: 60,
   /** Share of the published API rates a resync may use. */
   resyncRateShare: 0.25,
   /** SQS's largest DelaySeconds. */

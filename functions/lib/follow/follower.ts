@@ -84,13 +84,32 @@ const NAMES_CACHE_MAX = 4096;
 const LIST_PAGE = 500;
 
 /**
+ * How long a name's world may be reused. Always `ttlMs`; a caller that asks often (the names
+ * sweep, every minute) may keep the world of a name the rule cannot adopt (no Cloud Map service
+ * by that name, several ECS services publishing it, or none of those its instances name: see
+ * `unadoptable`) for `keepUnadoptableMs`: such a name is not asked of Cloud Map and ECS again on
+ * every sweep. Its world is read afresh by any caller that does not pass this (the full resync,
+ * the worker) once `ttlMs` has passed.
+ */
+export interface CacheUse {
+  keepUnadoptableMs?: number;
+}
+
+/** A name's world as kept: when it was read, and whether the rule can adopt the name (once read). */
+interface KeptWorld {
+  at: number;
+  world: Promise<DiscoverWorld>;
+  unadoptable?: boolean;
+}
+
+/**
  * Follow mode's side of planning: which registry entries the reconciler adopts besides the
  * configured targets (which always win for their paths, as do `follow.exclude`'s). An entry is
  * adopted when the shared rule (match.ts) matches it by name, or when its ownership row ties it
  * to an ECS service. Whether an adopted entry may be written is the gate's (gate.ts).
  */
 export class Follower {
-  private readonly names = new Map<string, { at: number; world: Promise<DiscoverWorld> }>();
+  private readonly names = new Map<string, KeptWorld>();
   private readonly rows = new Map<string, { at: number; rows: OwnerRow[] }>();
   private readonly skip: Set<string>;
 
@@ -107,13 +126,19 @@ export class Follower {
   }
 
   /** The world of one Cloud Map name (`FollowWorldPort.worldOf`), read at most once per `ttlMs`. */
-  worldOf(name: string, ctx: CallContext): Promise<DiscoverWorld> {
+  worldOf(name: string, ctx: CallContext, use: CacheUse = {}): Promise<DiscoverWorld> {
     const now = this.deps.now();
     const cached = this.names.get(name);
-    if (cached !== undefined && now - cached.at < this.deps.ttlMs) return cached.world;
+    if (cached !== undefined && this.fresh(cached, now, use)) return cached.world;
     const world = this.deps.world.worldOf(name, ctx);
     this.keep(name, now, world);
     return world;
+  }
+
+  private fresh(kept: KeptWorld, now: number, use: CacheUse): boolean {
+    const age = now - kept.at;
+    if (age < this.deps.ttlMs) return true;
+    return use.keepUnadoptableMs !== undefined && kept.unadoptable === true && age < use.keepUnadoptableMs;
   }
 
   /**
@@ -121,7 +146,7 @@ export class Follower {
    * (`FollowWorldPort.worldsOf`: a resync page's names share their ECS reads). Later `match`es
    * of those entries are answered from the cache.
    */
-  async prefetch(entries: readonly { url?: string }[], ctx: CallContext): Promise<void> {
+  async prefetch(entries: readonly { url?: string }[], ctx: CallContext, use: CacheUse = {}): Promise<void> {
     const source = this.deps.world;
     if (source.worldsOf === undefined) return;
     const namespace = normalizeHost(this.deps.config.namespace);
@@ -130,7 +155,7 @@ export class Follower {
     for (const e of entries) {
       const name = cloudMapNameOf(hostOf(e.url ?? '') ?? '', namespace);
       const cached = name === undefined ? undefined : this.names.get(name);
-      if (name !== undefined && (cached === undefined || now - cached.at >= this.deps.ttlMs)) names.add(name);
+      if (name !== undefined && (cached === undefined || !this.fresh(cached, now, use))) names.add(name);
     }
     if (names.size === 0) return;
     const worlds = source.worldsOf([...names], ctx);
@@ -142,7 +167,7 @@ export class Follower {
   }
 
   private keep(name: string, at: number, world: Promise<DiscoverWorld>): void {
-    const entry = { at, world };
+    const entry: KeptWorld = { at, world };
     this.names.delete(name);
     if (this.names.size >= NAMES_CACHE_MAX) {
       const oldest = this.names.keys().next().value;
@@ -150,9 +175,14 @@ export class Follower {
     }
     this.names.set(name, entry);
     // A failed read is not kept.
-    world.catch(() => {
-      if (this.names.get(name) === entry) this.names.delete(name);
-    });
+    world.then(
+      (w) => {
+        entry.unadoptable = unadoptable(name, w);
+      },
+      () => {
+        if (this.names.get(name) === entry) this.names.delete(name);
+      },
+    );
   }
 
   /**
@@ -164,13 +194,14 @@ export class Follower {
   async match(
     entry: { kind: TargetKind; path: string; url?: string },
     ctx: CallContext,
+    use: CacheUse = {},
   ): Promise<EntryMatch> {
     const namespace = normalizeHost(this.deps.config.namespace);
     const name = cloudMapNameOf(hostOf(entry.url ?? '') ?? '', namespace);
     const world =
       name === undefined
         ? { namespace, cloudMapServices: [], ecsServices: [] }
-        : await this.worldOf(name, ctx);
+        : await this.worldOf(name, ctx, use);
     return matchEntry(entry, world);
   }
 
@@ -271,6 +302,19 @@ export class Follower {
     }
     return { targets: [...found.values()], problems };
   }
+}
+
+/**
+ * Whether the shared rule refuses the name itself, whatever entry holds it, for a reason that
+ * outlasts a sweep (its world as read): no Cloud Map service by that name, several publishers, or
+ * ECS services whose tasks Cloud Map lists that do not publish it. Not when no instance names an
+ * ECS service of the cluster: that is a service with no task running now (a crash, a first
+ * deployment, a scale from zero), which the next sweep may find running.
+ */
+function unadoptable(name: string, world: DiscoverWorld): boolean {
+  const m = matchEntry({ kind: 'server', path: '', url: `http://${name}/` }, world);
+  if (m.status === 'no-ecs-service') return world.ecsServices.length > 0;
+  return m.status === 'no-cloud-map-service' || m.status === 'ambiguous';
 }
 
 function target(

@@ -10,7 +10,8 @@ import {
   type Pointer,
   withSecondLook,
 } from '../core/resync';
-import { isRunning, serviceOfGroup } from '../core/task';
+import { isOurCluster } from '../core/screen';
+import { isRunning, isStopping, serviceOfGroup } from '../core/task';
 import type { TaskState } from '../core/types';
 import { hostOf } from '../core/url';
 import { type BudgetRule, canStartWrite } from '../delivery/budget';
@@ -268,8 +269,16 @@ export class Reconciler {
       currentUrl: (l.entry as RegistryEntry).url,
       stoppingTaskIds: stopping,
       runningTriggerTaskIds: runningTriggers(plan),
+      stopTriggerTaskIds: stopTriggers(plan, this.config),
+      // A RUNNING event (Cloud Map lag) or a stop signal (awaiting the replacement) may defer
+      // while it has been delivered fewer times than the budget. The worker hands back only the
+      // messages still within it: one that spent it is consumed, never pushed towards the
+      // dead-letter queue by a newer event of the same entry delivered with it.
       canDefer: plan.triggers.some(
-        (t) => t.type === 'task' && isRunning(t.event) && t.attempt < this.maxDeferAttempts,
+        (t) =>
+          t.type === 'task' &&
+          (isRunning(t.event) || isStopping(t.event)) &&
+          t.attempt < this.maxDeferAttempts,
       ),
     };
   }
@@ -368,8 +377,15 @@ export class Reconciler {
     // The task the entry was last verified on is asked about too (same round): if Cloud Map no
     // longer lists it, this answer is the one a second look would confirm.
     const remembered = l.lastLive !== undefined && l.lastLive.url === l.entry?.url ? [l.lastLive.taskId] : [];
+    // So are the tasks whose stop signal triggered this entry (same round): whether the entry
+    // points at one of them decides between awaiting its replacement and keeping the address.
     l.ids = [
-      ...new Set([...l.instances.map((i) => i.instanceId), ...runningTriggers(l.plan), ...remembered]),
+      ...new Set([
+        ...l.instances.map((i) => i.instanceId),
+        ...runningTriggers(l.plan),
+        ...stopTriggers(l.plan, this.config),
+        ...remembered,
+      ]),
     ];
   }
 
@@ -629,6 +645,15 @@ async function describeAll(
 function runningTriggers(plan: Plan): Set<string> {
   return new Set(
     plan.triggers.flatMap((t) => (t.type === 'task' && isRunning(t.event) ? [t.event.taskId] : [])),
+  );
+}
+
+/** The tasks of our cluster whose stop signal is one of the plan's own events. */
+function stopTriggers(plan: Plan, config: ReconcilerConfig): Set<string> {
+  return new Set(
+    plan.triggers.flatMap((t) =>
+      t.type === 'task' && isStopping(t.event) && isOurCluster(t.event, config) ? [t.event.taskId] : [],
+    ),
   );
 }
 
