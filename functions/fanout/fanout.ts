@@ -1,5 +1,6 @@
 import type { ReconcilerConfig } from '../lib/config/config';
 import { isRegistryEvent, screen } from '../lib/core/screen';
+import { scheduledEventBody } from '../lib/delivery/bodies';
 import { isRunning, parseEventText } from '../lib/delivery/event';
 import { entryGroupId, workDedupId } from '../lib/delivery/group';
 import {
@@ -9,6 +10,7 @@ import {
   type VerifyMessage,
   verifyBody,
 } from '../lib/delivery/messages';
+import type { FanoutQueues, TriggerOut, WorkMessage } from '../lib/delivery/queues';
 import { DELIVERY } from '../lib/delivery/settings';
 import type { Follower } from '../lib/follow/follower';
 import type { OwnershipPort } from '../lib/follow/ownership';
@@ -18,8 +20,7 @@ import { Reporter } from '../lib/reconcile/report';
 import { ServiceDirectory } from '../lib/reconcile/services';
 import type { DecisionRecord } from '../lib/telemetry/record';
 import { type LoggerLike, MetricName, type MetricsSink } from '../lib/telemetry/telemetry';
-import { scheduledEventBody } from './bodies';
-import type { FanoutQueues, RegistryPages, TriggerOut, WorkMessage, WriteVerifier } from './ports';
+import type { RegistryPages, WriteVerifier } from './ports';
 import { type RecheckPolicy, registryStartRechecks } from './recheck';
 import { type ApiRates, planResync } from './resync-plan';
 import { ShardChecker } from './shard';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { scheduledEventBody } from '../fanout/bodies';
-import type { FanoutQueues } from '../fanout/ports';
 import type { ReconcilerConfig } from '../lib/config/config';
+import { scheduledEventBody } from '../lib/delivery/bodies';
 import { entryGroupId, workDedupId } from '../lib/delivery/group';
 import { verifyBody } from '../lib/delivery/messages';
+import type { FanoutQueues } from '../lib/delivery/queues';
 import type { LoggerLike } from '../lib/telemetry/telemetry';
 import { type Delivery, readDelivery } from './payload';
 import { checkSignature, SIGNATURE_HEADER } from './signature';

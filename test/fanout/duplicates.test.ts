@@ -1,6 +1,6 @@
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
+import type { WorkMessage } from '../../functions/lib/delivery/queues';
 import { taskEvent } from '../../functions/lib/inmemory/events';
 import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
 import type { DecisionRecord } from '../../functions/lib/telemetry/record';

@@ -1,7 +1,7 @@
-import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
 import { readTriggerMessage, sweepBody } from '../../functions/lib/delivery/messages';
+import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import { Follower, type FollowWorldPort } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { scheduledEvent } from '../../functions/lib/inmemory/events';

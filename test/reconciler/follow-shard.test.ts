@@ -1,6 +1,6 @@
-import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
+import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import { Follower, type FollowWorldPort } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { scheduledEvent } from '../../functions/lib/inmemory/events';

@@ -1,8 +1,8 @@
-import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
 import { NO_LAG_RETRY } from '../../functions/lib/config/defaults';
 import { parseEvent } from '../../functions/lib/delivery/event';
+import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import { Follower } from '../../functions/lib/follow/follower';
 import { MemoryOwnership, type OwnerRow } from '../../functions/lib/follow/ownership';
 import { ownershipVerdict } from '../../functions/lib/follow/verdict';

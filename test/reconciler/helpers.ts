@@ -1,6 +1,6 @@
-import { scheduledEventBody } from '../../functions/fanout/bodies';
 import { parseConfig, type ReconcilerConfig, type TargetInput } from '../../functions/lib/config/config';
 import { V1016_TARGETS } from '../../functions/lib/config/defaults';
+import { scheduledEventBody } from '../../functions/lib/delivery/bodies';
 import { MemoryRegistry, World, type WorldService } from '../../functions/lib/inmemory/world';
 import type { Ignored } from '../../functions/lib/reconcile/plan';
 import type { CloudMapPort, EcsPort, EntryRef, RegistryPort } from '../../functions/lib/reconcile/ports';

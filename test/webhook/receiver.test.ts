@@ -4,11 +4,12 @@
  * send for the entry, or the write verification the reconciler would send, read back with the
  * parsers the reconciler and the fan-out use.
  */
-import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
+
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
 import { parseEventText } from '../../functions/lib/delivery/event';
 import { entryGroupId } from '../../functions/lib/delivery/group';
 import { readTriggerMessage } from '../../functions/lib/delivery/messages';
+import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import type { LoggerLike } from '../../functions/lib/telemetry/telemetry';
 import {
   DEFAULT_MAX_SKEW_MS,

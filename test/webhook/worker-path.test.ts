@@ -5,9 +5,9 @@
  * entry at its live task and scheduling the write's verification. No change to the worker.
  */
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { TriggerOut, WorkMessage } from '../../functions/fanout/ports';
 import { parseConfig } from '../../functions/lib/config/config';
 import { readTriggerMessage } from '../../functions/lib/delivery/messages';
+import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import { Follower } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { worldFollowSource } from '../../functions/lib/inmemory/follow';

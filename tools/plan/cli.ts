@@ -1,11 +1,11 @@
 import '../cli/quiet-sdk';
 import '../cli/closed-stdout';
 import { parseArgs } from 'node:util';
-import { scheduledEventBody } from '../../functions/fanout/bodies';
 import { createAwsAdapters } from '../../functions/lib/aws/clients';
 import { createFollowAws } from '../../functions/lib/aws/follow';
 import type { ReconcilerConfig } from '../../functions/lib/config/config';
 import { realSleep } from '../../functions/lib/config/defaults';
+import { scheduledEventBody } from '../../functions/lib/delivery/bodies';
 import { PermanentError } from '../../functions/lib/errors';
 import { createRegistryClient } from '../../functions/lib/registry/client';
 import type { DecisionRecord } from '../../functions/lib/telemetry/record';
