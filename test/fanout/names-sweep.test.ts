@@ -1,15 +1,13 @@
-import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
 import { readTriggerMessage, sweepBody } from '../../functions/lib/delivery/messages';
-import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import { Follower, type FollowWorldPort } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { scheduledEvent } from '../../functions/lib/inmemory/events';
-import { memoryPages, worldFollowSource } from '../../functions/lib/inmemory/follow';
+import { worldFollowSource } from '../../functions/lib/inmemory/follow';
 import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
 import type { EntryRef } from '../../functions/lib/reconcile/ports';
-import { createWorkerHandler } from '../../functions/reconciler/wiring';
 import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, TOKEN_ENV } from '../reconciler/helpers';
+import { followPipeline } from '../support/follow-pipeline';
 
 /**
  * Follow mode's names sweep (functions/fanout/fanout.ts `sweep`, shard.ts mode `names`): every
@@ -81,38 +79,15 @@ function setup(cfg = config(), options: { world?: (base: FollowWorldPort) => Fol
     now: world.clock.now,
     ttlMs: 30_000,
   });
-  const work: WorkMessage[] = [];
-  const triggers: TriggerOut[] = [];
-  const failures: string[] = [];
-  const { handler: fanout } = createFanoutHandler({
+  const { fanout, work, triggers, failures, sqs, drain } = followPipeline({
     config: cfg,
-    cloudMap: world,
-    ecs: world,
-    now: world.clock.now,
-    isoNow: () => new Date(world.clock.now()).toISOString(),
-    sleep: world.clock.sleep,
-    ecsBatchWindowMs: 0,
-    pageSize: 2,
-    pages: memoryPages(registry),
-    verifier: { verifyWrite: async () => Promise.reject(new Error('not used')) },
-    queues: {
-      sendWork: async (m) => void work.push(...m),
-      sendTriggers: async (m) => void triggers.push(...m),
-    },
-    follow: { ownership: table, follower },
-    onFailure: (_, reason) => failures.push(reason),
-  });
-  const { handler: worker } = createWorkerHandler({
-    config: cfg,
-    cloudMap: world,
-    ecs: world,
+    world,
     registry,
-    now: world.clock.now,
-    sleep: world.clock.sleep,
-    follow: { ownership, follower },
-    queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
+    follower,
+    ownership,
+    fanoutOwnership: table,
+    pageSize: 2,
   });
-  const sqs = (body: string, id = 'm') => ({ Records: [{ messageId: id, body }] });
   /** Every trigger sent so far, and those they chain, each handled in turn: the server pages read. */
   const handleTriggers = async () => {
     const pages: { mode: string; offset: number; delaySeconds: number }[] = [];
@@ -133,19 +108,6 @@ function setup(cfg = config(), options: { world?: (base: FollowWorldPort) => Fol
   const resync = async (id: string) => {
     await fanout(sqs(JSON.stringify(scheduledEvent(id))));
     return handleTriggers();
-  };
-  const drain = async () => {
-    for (const [i, m] of work.splice(0).entries())
-      await worker({
-        Records: [
-          {
-            messageId: `w-${i}`,
-            body: m.body,
-            attributes: { ApproximateReceiveCount: '1', MessageGroupId: m.groupId },
-            eventSource: 'aws:sqs',
-          },
-        ],
-      });
   };
   const groups = () => work.map((m) => m.groupId).sort();
   return { world, registry, ownership, work, failures, asked, rowReads, sweep, resync, drain, groups };

@@ -1,13 +1,11 @@
-import { createFanoutHandler } from '../../functions/fanout/wiring';
 import { parseConfig, type ReconcilerConfig } from '../../functions/lib/config/config';
-import type { TriggerOut, WorkMessage } from '../../functions/lib/delivery/queues';
 import { Follower, type FollowWorldPort } from '../../functions/lib/follow/follower';
 import { MemoryOwnership } from '../../functions/lib/follow/ownership';
 import { scheduledEvent } from '../../functions/lib/inmemory/events';
-import { memoryPages, worldFollowSource } from '../../functions/lib/inmemory/follow';
+import { worldFollowSource } from '../../functions/lib/inmemory/follow';
 import { MemoryRegistry, World } from '../../functions/lib/inmemory/world';
 import type { EntryRef } from '../../functions/lib/reconcile/ports';
-import { createWorkerHandler } from '../../functions/reconciler/wiring';
+import { followPipeline } from '../support/follow-pipeline';
 import { CLUSTER_ARN, CLUSTER_NAME, NAMESPACE, TOKEN_ENV } from './helpers';
 
 /**
@@ -56,37 +54,14 @@ function setup(options: { world?: (base: FollowWorldPort) => FollowWorldPort } =
     now: world.clock.now,
     ttlMs: 30_000,
   });
-  const work: WorkMessage[] = [];
-  const triggers: TriggerOut[] = [];
-  const failures: string[] = [];
-  const { handler: fanout } = createFanoutHandler({
+  const { fanout, work, triggers, failures, sqs, drain } = followPipeline({
     config: cfg,
-    cloudMap: world,
-    ecs: world,
-    now: world.clock.now,
-    sleep: world.clock.sleep,
-    ecsBatchWindowMs: 0,
-    pageSize: 2,
-    pages: memoryPages(registry),
-    verifier: { verifyWrite: async () => Promise.reject(new Error('not used')) },
-    queues: {
-      sendWork: async (m) => void work.push(...m),
-      sendTriggers: async (m) => void triggers.push(...m),
-    },
-    follow: { ownership, follower },
-    onFailure: (_, reason) => failures.push(reason),
-  });
-  const { handler: worker } = createWorkerHandler({
-    config: cfg,
-    cloudMap: world,
-    ecs: world,
+    world,
     registry,
-    now: world.clock.now,
-    sleep: world.clock.sleep,
-    follow: { ownership, follower },
-    queue: { changeVisibility: async () => undefined, sendTrigger: async () => undefined },
+    follower,
+    ownership,
+    pageSize: 2,
   });
-  const sqs = (body: string, id = 'm') => ({ Records: [{ messageId: id, body }] });
   /** One resync: the schedule, then every shard it sends and every shard those chain, in order. */
   const resync = async (id: string) => {
     await fanout(sqs(JSON.stringify(scheduledEvent(id))));
@@ -98,20 +73,6 @@ function setup(options: { world?: (base: FollowWorldPort) => FollowWorldPort } =
       shards.push({ offset: shard.offset, failed: out.batchItemFailures.length > 0 });
     }
     return shards;
-  };
-  /** The worker, for each work message sent so far. */
-  const drain = async () => {
-    for (const [i, m] of work.splice(0).entries())
-      await worker({
-        Records: [
-          {
-            messageId: `w-${i}`,
-            body: m.body,
-            attributes: { ApproximateReceiveCount: '1', MessageGroupId: m.groupId },
-            eventSource: 'aws:sqs',
-          },
-        ],
-      });
   };
   return { registry, ownership, work, failures, resync, drain };
 }
