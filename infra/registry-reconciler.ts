@@ -22,6 +22,7 @@ import { buildQueues, buildRules, consumeTriggers, consumeWork } from './deliver
 import { buildFanoutFunction } from './fanout-function';
 import { buildLogGroup, type HouseSettings } from './house-lambda';
 import type { ReconcilerAlarms } from './monitoring/alarms';
+import { addWebhookRow } from './monitoring/dashboard';
 import { buildMonitoring } from './monitoring/monitoring';
 import { importNetwork } from './network';
 import { grantOwnership, ownershipTable, withTableName } from './ownership-table';
@@ -207,6 +208,7 @@ export class RegistryReconciler extends Construct {
       topic: this.topic,
       ...(props.webhookEntry === undefined ? {} : { entry: props.webhookEntry }),
     });
+    if (this.webhook !== undefined) addWebhookRow(this.dashboard, monitoring.metrics, this.webhook);
   }
 }
 

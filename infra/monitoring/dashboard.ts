@@ -134,3 +134,54 @@ export function buildDashboard(
   );
   return dashboard;
 }
+
+/**
+ * The optional webhook receiver's row (infra/webhook.ts), added only when it exists, so a stack
+ * without it keeps its dashboard as it was: its invocations, failures and throttles, its Function
+ * URL's answers (4xx: refused signatures, replays and bad bodies; 5xx: failed invocations), and its
+ * alarm.
+ */
+export function addWebhookRow(
+  dashboard: cloudwatch.Dashboard,
+  metrics: ReconcilerMetrics,
+  webhook: { function: lambda.IFunction; errorsAlarm: cloudwatch.IAlarm },
+): void {
+  const fn = webhook.function;
+  const url = (name: string, label: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName: name,
+      dimensionsMap: { FunctionName: fn.functionName },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      label,
+    });
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Webhook receiver',
+      left: [
+        metrics.functionInvocations(fn).with({ label: 'invocations' }),
+        metrics.functionErrors(fn).with({ label: 'errors' }),
+        metrics.functionThrottles(fn).with({ label: 'throttles' }),
+      ],
+      width: 8,
+      height: 6,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Webhook answers',
+      left: [
+        url('UrlRequestCount', 'requests'),
+        url('Url4xxCount', '4xx (refused signature, replay, bad body)'),
+        url('Url5xxCount', '5xx (failed invocation)'),
+      ],
+      width: 8,
+      height: 6,
+    }),
+    new cloudwatch.AlarmStatusWidget({
+      title: 'Webhook alarm',
+      alarms: [webhook.errorsAlarm],
+      width: 8,
+      height: 6,
+    }),
+  );
+}

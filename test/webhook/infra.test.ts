@@ -40,9 +40,11 @@ describe('Construct: RegistryReconciler — the registry webhook receiver', () =
     expect(off.reconciler.webhook).toBeUndefined();
   });
 
-  it('on, keeps every resource it had exactly as it was and adds only resources of its own', () => {
+  it('on, keeps every resource it had exactly as it was (the dashboard gains its row) and adds only resources of its own', () => {
+    const dashboard = Object.keys(off.template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard).toHaveLength(1);
     for (const [id, resource] of Object.entries(offResources))
-      expect([id, onResources[id]]).toEqual([id, resource]);
+      if (!dashboard.includes(id)) expect([id, onResources[id]]).toEqual([id, resource]);
     expect(added.every((id) => id.startsWith('ReconcilerWebhook'))).toBe(true);
     expect(added.map((id) => onResources[id]?.Type).sort()).toEqual([
       'AWS::CloudWatch::Alarm',
@@ -55,6 +57,25 @@ describe('Construct: RegistryReconciler — the registry webhook receiver', () =
       'AWS::Logs::LogGroup',
       'AWS::SecretsManager::Secret',
     ]);
+  });
+
+  it("adds a row to the dashboard, in place: the receiver's invocations and errors, its URL's 4xx and 5xx answers, its alarm", () => {
+    const body = (t: typeof on.template) => {
+      const dashboards = Object.entries(t.findResources('AWS::CloudWatch::Dashboard'));
+      expect(dashboards).toHaveLength(1);
+      const [id, d] = dashboards[0] as [string, { Properties: { DashboardBody: unknown } }];
+      return { id, text: JSON.stringify(d.Properties.DashboardBody) };
+    };
+    const [fnId] = one('AWS::Lambda::Function');
+    const [alarmId] = one('AWS::CloudWatch::Alarm');
+    const before = body(off.template);
+    const after = body(on.template);
+    expect(after.id).toBe(before.id);
+    expect(before.text).not.toContain('Webhook');
+    for (const text of ['Webhook receiver', 'Webhook answers', 'Url4xxCount', 'Url5xxCount', 'Webhook alarm'])
+      expect(after.text).toContain(text);
+    expect(after.text).toContain(fnId);
+    expect(after.text).toContain(alarmId);
   });
 
   it('generates the signing secret (letters and digits, 64 of them)', () => {
