@@ -4,6 +4,8 @@ import { scheduledEventBody } from '../lib/delivery/bodies';
 import { entryGroupId, workDedupId } from '../lib/delivery/group';
 import { verifyBody } from '../lib/delivery/messages';
 import type { FanoutQueues } from '../lib/delivery/queues';
+import { type EntryScope, entryScope } from '../lib/follow/scope';
+import type { EntryRef } from '../lib/reconcile/ports';
 import type { LoggerLike } from '../lib/telemetry/telemetry';
 import { type Delivery, readDelivery } from './payload';
 import { checkSignature, SIGNATURE_HEADER } from './signature';
@@ -74,12 +76,10 @@ export interface WebhookOutcome {
 export const DEFAULT_MAX_SKEW_MS = 5 * 60_000;
 
 export class WebhookReceiver {
-  private readonly targets: Set<string>;
-  private readonly excluded: Set<string>;
+  private readonly scope: (ref: EntryRef) => EntryScope;
 
   constructor(private readonly deps: ReceiverDeps) {
-    this.targets = new Set(deps.config.targets.map((t) => `${t.kind} ${t.path}`));
-    this.excluded = new Set(deps.config.follow.exclude);
+    this.scope = entryScope(deps.config);
   }
 
   /** Answers one request; throws only when the secret cannot be read or a queue refuses (the caller's 5xx). */
@@ -203,9 +203,9 @@ export class WebhookReceiver {
    * whether it is adopted, as for the resync's pages); otherwise not at all.
    */
   private keptAs(entry: { kind: 'server' | 'agent'; path: string }): 'configured' | 'follow' | undefined {
-    if (this.targets.has(`${entry.kind} ${entry.path}`)) return 'configured';
-    if (this.deps.config.follow.enabled && !this.excluded.has(entry.path)) return 'follow';
-    return undefined;
+    const scope = this.scope(entry);
+    if (scope === 'configured') return 'configured';
+    return scope === 'adoptable' && this.deps.config.follow.enabled ? 'follow' : undefined;
   }
 }
 

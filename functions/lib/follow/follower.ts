@@ -3,6 +3,7 @@ import { hostOf, isIPv4, normalizeHost } from '../core/url';
 import type { CallContext, EntryRef, RegistryEntry, TargetKind } from '../reconcile/ports';
 import { type DiscoverWorld, type EntryMatch, matchEntry } from './match';
 import type { OwnerRow, OwnershipPort } from './ownership';
+import { type EntryScope, entryScope } from './scope';
 
 /**
  * What the shared rule needs to match an entry whose host names Cloud Map service `name` of the
@@ -111,18 +112,15 @@ interface KeptWorld {
 export class Follower {
   private readonly names = new Map<string, KeptWorld>();
   private readonly rows = new Map<string, { at: number; rows: OwnerRow[] }>();
-  private readonly skip: Set<string>;
+  private readonly scope: (ref: EntryRef) => EntryScope;
 
   constructor(private readonly deps: FollowerDeps) {
-    this.skip = new Set([
-      ...deps.config.targets.map((t) => `${t.kind} ${t.path}`),
-      ...deps.config.follow.exclude.flatMap((p) => [`server ${p}`, `agent ${p}`]),
-    ]);
+    this.scope = entryScope(deps.config);
   }
 
   /** Whether follow mode may adopt this entry (not configured, not excluded). */
   mayAdopt(ref: EntryRef): boolean {
-    return !this.skip.has(`${ref.kind} ${ref.path}`);
+    return this.scope(ref) === 'adoptable';
   }
 
   /** The world of one Cloud Map name (`FollowWorldPort.worldOf`), read at most once per `ttlMs`. */
