@@ -62,22 +62,24 @@ export class ShardChecker {
     // resync period (the full resync reads it afresh). The others use the usual cache.
     const use = mode === 'names' ? { keepUnadoptableMs: this.deps.resyncPeriodSeconds * 1_000 } : {};
     const namespace = this.deps.config.namespace;
+    // The entries follow mode may adopt; for the names sweep, only those whose host names a Cloud
+    // Map service of the namespace (no row is read: a release waits for the full resync).
+    const candidates = new Set(
+      entries.filter(
+        (e) =>
+          follow.follower.mayAdopt(e) &&
+          (mode !== 'names' || cloudMapNameOf(hostOf(e.url) ?? '', namespace) !== undefined),
+      ),
+    );
     const one = async (entry: RegistryEntry): Promise<AdoptedEntry | undefined> => {
-      if (!follow.follower.mayAdopt(entry)) return undefined;
+      if (!candidates.has(entry)) return undefined;
       const host = hostOf(entry.url) ?? '';
       // A registry re-check sends work only for entries not holding an IP: their rows are not read.
       if (mode === 'registry' && isIPv4(host)) return undefined;
-      // The names sweep: only a host that names a Cloud Map service of the namespace, matched by
-      // the rule; no row is read (a release waits for the full resync).
-      if (mode === 'names') {
-        if (cloudMapNameOf(host, namespace) === undefined) return undefined;
-        const target = follow.follower.fromMatch(await follow.follower.match(entry, ctx, use));
-        return target === undefined ? undefined : { entry, target };
-      }
       let target = isIPv4(host)
         ? undefined
-        : follow.follower.fromMatch(await follow.follower.match(entry, ctx));
-      if (target === undefined) {
+        : follow.follower.fromMatch(await follow.follower.match(entry, ctx, use));
+      if (target === undefined && mode !== 'names') {
         const row = await this.rows.read(entry);
         target = row === undefined ? undefined : follow.follower.fromRow(row);
       }
@@ -85,15 +87,7 @@ export class ShardChecker {
     };
     // The page's names are read together (their ECS services described ten a call), then each
     // entry is matched from that.
-    await follow.follower.prefetch(
-      entries.filter(
-        (e) =>
-          follow.follower.mayAdopt(e) &&
-          (mode !== 'names' || cloudMapNameOf(hostOf(e.url) ?? '', namespace) !== undefined),
-      ),
-      ctx,
-      use,
-    );
+    await follow.follower.prefetch([...candidates], ctx, use);
     // As many entries at once as the check's look-ups (`shardParallelism`): a page of names is
     // read in about the time of its slowest name, not the sum of them.
     const out: AdoptedEntry[] = [];
